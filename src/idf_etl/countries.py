@@ -1,0 +1,212 @@
+"""Country names as the site writes them -> ISO 3166-1 alpha-2 codes.
+
+Names come from two real sources joined: CLDR through Babel (English, French,
+Spanish; it has XK for Kosovo) and pycountry's ISO names, official names and
+common names ("Republic of Moldova", "Viet Nam"), plus `ALIASES` for what
+neither has. Matching is exact after `fold` (case, accents, punctuation), never
+fuzzy: a name that matches nothing is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from idf_etl.vocabulary import fold
+
+# Names seen on the site (or in UN usage) that neither CLDR nor ISO spells this way.
+ALIASES: dict[str, str] = {
+    # Democratic Republic of the Congo: CLDR says "Congo - Kinshasa" / "Congo-Kinshasa".
+    "Democratic Republic of the Congo": "CD",
+    "Democratic Republic of Congo": "CD",
+    "DR Congo": "CD",
+    "République démocratique du Congo": "CD",
+    "RD Congo": "CD",
+    "RDC": "CD",
+    "República Democrática del Congo": "CD",
+    "Republic of the Congo": "CG",
+    "République du Congo": "CG",
+    "República del Congo": "CG",
+    "Congo-Brazzaville": "CG",
+    # UN-style long forms in French and Spanish.
+    "République-Unie de Tanzanie": "TZ",
+    "República Unida de Tanzanía": "TZ",
+    "República Unida de Tanzania": "TZ",
+    "République de Moldova": "MD",
+    "República de Moldova": "MD",
+    "République de Corée": "KR",
+    "República de Corea": "KR",
+    "Republic of Korea": "KR",
+    "République démocratique populaire lao": "LA",
+    "República Democrática Popular Lao": "LA",
+    "Lao People's Democratic Republic": "LA",
+    "États fédérés de Micronésie": "FM",
+    "Estados Federados de Micronesia": "FM",
+    "Micronesia (Federated States of)": "FM",
+    "Bolivia (Plurinational State of)": "BO",
+    "Bolivie (État plurinational de)": "BO",
+    "Bolivia (Estado Plurinacional de)": "BO",
+    "Venezuela (Bolivarian Republic of)": "VE",
+    "Venezuela (République bolivarienne du)": "VE",
+    "Venezuela (República Bolivariana de)": "VE",
+    "Iran (Islamic Republic of)": "IR",
+    "Iran (République islamique d')": "IR",
+    "Irán (República Islámica del)": "IR",
+    "Türkiye": "TR",
+    "Turkey": "TR",
+    "Swaziland": "SZ",
+    "Cape Verde": "CV",
+    "Ivory Coast": "CI",
+    "Côte d'Ivoire": "CI",
+    "Kosovo": "XK",
+    "Kosovo/UNSCR 1244": "XK",
+    "Macedonia": "MK",
+    "The former Yugoslav Republic of Macedonia": "MK",
+    "Ex-République yougoslave de Macédoine": "MK",
+    "Burma": "MM",
+    "East Timor": "TL",
+    "Timor oriental": "TL",
+    "State of Palestine": "PS",
+    "État de Palestine": "PS",
+    "Estado de Palestina": "PS",
+    "Gambia (Republic of The)": "GM",
+    "The Gambia": "GM",
+    "Saint-Vincent-et-les-Grenadines": "VC",
+}
+
+# "(la)", "(le)", "(the)" and the like: UN list articles that carry no meaning here.
+_ARTICLE = re.compile(r"\s*\((?:la|le|les|l'|el|los|las|the)\)\s*", re.IGNORECASE)
+# Names too generic to be a country on their own when met inside a longer line.
+_NOT_NAMES = {"", "union", "republic", "islands", "saint", "the"}
+_MAX_WORDS = 8
+# Joins "(la)" to the word before it while a line is cut into words (not whitespace).
+_GLUE = "\u2060"
+
+
+def _key(name: str) -> str:
+    return fold(_ARTICLE.sub(" ", name))
+
+
+@cache
+def country_index() -> dict[str, str]:
+    """Every known spelling (folded) -> alpha-2 code."""
+    import pycountry
+    from babel import Locale
+
+    index: dict[str, str] = {}
+
+    def add(name: str, code: str) -> None:
+        key = _key(name)
+        if key and key not in _NOT_NAMES:
+            index.setdefault(key, code)
+
+    for country in pycountry.countries:
+        code = country.alpha_2
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(country, attr, None)
+            if not name:
+                continue
+            add(name, code)
+            # "Moldova, Republic of" -> "Republic of Moldova"
+            if ", " in name:
+                head, _, tail = name.partition(", ")
+                add(f"{tail} {head}", code)
+                if tail.lower().startswith("the "):
+                    add(f"{tail[4:]} {head}", code)
+    for lang in ("en", "fr", "es"):
+        for code, name in Locale(lang).territories.items():
+            # CLDR also names regions ("001", "419") and groupings (EU, UN, EZ, QO, ZZ).
+            if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}:
+                add(name, code)
+    # Curated aliases win over the sources (they fix what the sources get wrong).
+    for name, code in ALIASES.items():
+        index[_key(name)] = code
+    return index
+
+
+def country_code(name: str) -> str | None:
+    """The alpha-2 code for one country name, or None when it matches nothing."""
+    return country_index().get(_key(name))
+
+
+@dataclass
+class StatesResult:
+    """Country names read from a value: codes and names in page order, and leftovers."""
+
+    codes: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+
+def split_countries(text: str) -> StatesResult:
+    """Split a line of country names (newline-, comma- or space-separated) into codes.
+
+    Space-separated multi-word names ("Albanie Bosnie-Herzégovine Monténégro
+    Serbie") are cut where the fewest names cover the most words; words that
+    belong to no known name are kept together and reported as unmatched.
+    """
+    result = StatesResult()
+    for part in re.split(r"[\n;,|•]+|\s{2,}", text):
+        part = part.strip(" .-–\t")
+        if not part:
+            continue
+        if (code := country_code(part)) is not None:
+            _add(result, code, part)
+            continue
+        _split_words(part, result)
+    return result
+
+
+def _add(result: StatesResult, code: str, name: str) -> None:
+    if code not in result.codes:
+        result.codes.append(code)
+        result.names.append(name)
+
+
+def _split_words(line: str, result: StatesResult) -> None:
+    # Tokens keep a trailing "(la)" glued to the word before so articles never stand alone.
+    words = re.sub(r"\s+\(", _GLUE + "(", line).split()
+    n = len(words)
+    index = country_index()
+    # best[i] = (unmatched words, names) for words[i:], with the cut that achieves it.
+    best: list[tuple[int, int]] = [(0, 0)] * (n + 1)
+    step: list[int] = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        choice = (best[i + 1][0] + 1, best[i + 1][1] + 1)
+        cut = -1  # -1: words[i] is unmatched
+        for j in range(i + 1, min(n, i + _MAX_WORDS) + 1):
+            if _key(" ".join(words[i:j]).replace(_GLUE, " ")) in index:
+                cand = (best[j][0], best[j][1] + 1)
+                if cand < choice:
+                    choice, cut = cand, j
+        best[i], step[i] = choice, cut
+    i, pending = 0, []
+    while i < n:
+        if step[i] == -1:
+            pending.append(words[i])
+            i += 1
+            continue
+        if pending:
+            result.unmatched.append(" ".join(pending).replace(_GLUE, " "))
+            pending = []
+        name = " ".join(words[i : step[i]]).replace(_GLUE, " ")
+        _add(result, index[_key(name)], name)
+        i = step[i]
+    if pending:
+        result.unmatched.append(" ".join(pending).replace(_GLUE, " "))
+
+
+def is_country_line(text: str) -> bool:
+    """True when every word of a short line belongs to a known country name."""
+    if not text or len(text) > 400:
+        return False
+    parsed = split_countries(text)
+    return bool(parsed.codes) and not parsed.unmatched
+
+
+def english_name(code: str) -> str:
+    """The English CLDR name of a code, for the warehouse's join table."""
+    from babel import Locale
+
+    return str(Locale("en").territories.get(code, code))

@@ -1,0 +1,21 @@
+"""The exceptions idf-etl raises: one root, one child per stage of the flow."""
+
+
+class IdfEtlError(Exception):
+    """Root of every error idf-etl raises on purpose; catch this to catch them all."""
+
+
+class ConfigError(IdfEtlError):
+    """A pipeline configuration file or command-line setting is missing or invalid."""
+
+
+class FetchError(IdfEtlError):
+    """A page could not be fetched (network failure, refused URL, bad status or body)."""
+
+
+class ParseError(IdfEtlError):
+    """An input cannot be read as a page at all (empty, binary, undecodable)."""
+
+
+class LoadError(IdfEtlError):
+    """The warehouse could not be written or published."""

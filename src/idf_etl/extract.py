@@ -1,0 +1,292 @@
+"""Read project fields out of a block stream: labelled pairs where there are labels,
+value shapes where there are none (template C), then the title and description.
+
+Raw values only: turning them into canonical values is `normalise`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from idf_etl.blocks import Block, Page
+from idf_etl.countries import is_country_line
+from idf_etl.normalise import parse_coverage, parse_region, parse_status, parse_year
+from idf_etl.vocabulary import (
+    AMOUNT_SHAPE,
+    DESCRIPTION_END,
+    LABEL_LANG,
+    LABELS,
+    PRIMA_ID,
+    PROJECT_ID,
+    fold,
+)
+
+# Fields that hold one short value; "states" may run over several blocks.
+_SHORT_LIMIT = {
+    "start_year": 40,
+    "end_year": 40,
+    "year": 40,
+    "status": 80,
+    "coverage": 80,
+    "idf_region": 80,
+    "prima_id": 40,
+    "project_id": 40,
+    "budget_usd": 60,
+    "project_type": 200,
+    "states": 600,
+}
+_PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
+# A label repeated this often means a listing of several projects, not one project.
+_LISTING_REPEATS = 3
+
+
+@dataclass
+class Extracted:
+    """What one page says, as written."""
+
+    title: str | None = None
+    values: dict[str, str | None] = field(default_factory=dict)
+    states: list[str] = field(default_factory=list)
+    description: str | None = None
+    template: str | None = None  # "labelled" | "unlabelled" | None
+    label_langs: Counter[str] = field(default_factory=Counter)
+    unknown_labels: list[str] = field(default_factory=list)
+    listing: bool = False
+
+    @property
+    def field_count(self) -> int:
+        return len(self.values) + (1 if self.states and "states" not in self.values else 0)
+
+
+def label_key(block: Block) -> str | None:
+    """The folded label a block spells, or None when it is not a known label."""
+    if block.role in ("value", "separator") or len(block.text) > 120:
+        return None
+    key = fold(block.text.rstrip(": "))
+    return key if key in LABELS else None
+
+
+def extract(page: Page) -> Extracted:
+    """Everything the page says about a project, as written."""
+    blocks = page.blocks
+    labelled = [i for i, b in enumerate(blocks) if label_key(b) is not None]
+    keys = Counter(label_key(blocks[i]) for i in labelled)
+    if len(keys) >= 3:
+        result = _read_labelled(page, labelled)
+        # The same label over and over: a listing of projects, not a project page.
+        result.listing = max(keys.values()) >= _LISTING_REPEATS
+        return result
+    return _read_unlabelled(page) or Extracted(title=_first_title(page))
+
+
+# -- labelled pages (templates A and B, and most HTML) ---------------------------
+
+
+def _read_labelled(page: Page, labelled: list[int]) -> Extracted:
+    blocks = page.blocks
+    out = Extracted(template="labelled")
+    counts = Counter(label_key(blocks[i]) for i in labelled)
+    seen: Counter[str] = Counter()
+    consumed: set[int] = set(labelled)
+    end = labelled[0]
+    for pos in labelled:
+        label = blocks[pos]
+        key = label_key(label)
+        assert key is not None
+        if key in LABEL_LANG:
+            out.label_langs[LABEL_LANG[key]] += 1
+        candidates = LABELS[key]
+        values, nxt = _values_after(blocks, pos, candidates)
+        consumed.update(range(pos + 1, nxt))
+        end = max(end, nxt)
+        name = _choose_field(candidates, values, seen[key], counts[key], out.values)
+        seen[key] += 1
+        if name is None:
+            continue
+        if name == "states":
+            out.states.extend(values)
+            out.values.setdefault("states", " ".join(values) or None)
+        elif name not in out.values or out.values[name] is None:
+            out.values[name] = values[0] if values else None
+    # Markup-labelled fields after the last known one are labels we do not know.
+    while end < len(blocks) and blocks[end].role in ("label", "value"):
+        end += 1
+    # Text left between fields is a label we do not know (or its value).
+    for i in range(labelled[0], end):
+        if i not in consumed and blocks[i].role not in ("separator", "value") and blocks[i].text:
+            out.unknown_labels.append(blocks[i].text)
+    out.title = _title_before(page, labelled[0])
+    out.description = _description(blocks, end, out.title) or _description_between(
+        blocks, labelled[0], out.title
+    )
+    return out
+
+
+def _values_after(
+    blocks: list[Block], pos: int, candidates: tuple[str, ...]
+) -> tuple[list[str], int]:
+    """The value blocks that belong to the label at `pos`, and the index after them."""
+    label = blocks[pos]
+    multi = "states" in candidates
+    values: list[str] = []
+    i = pos + 1
+    while i < len(blocks):
+        block = blocks[i]
+        if block.role == "separator":
+            # "-" between items: a value never continues past it.
+            break
+        if label_key(block) is not None or not _plausible(block, label, candidates, values):
+            break
+        values.append(block.text)
+        i += 1
+        if not multi:
+            break
+    return values, i
+
+
+def _plausible(block: Block, label: Block, candidates: tuple[str, ...], so_far: list[str]) -> bool:
+    """Could this block be the value of that label? (The trap: the description.)"""
+    if block.role == "value":
+        return True
+    if block.role in ("label", "heading") and label.role == "label":
+        return False
+    if label.indent and block.indent < label.indent:
+        # "  • Label" with its value indented below; an unindented line is the description.
+        return False
+    if "states" in candidates:
+        if so_far:
+            return is_country_line(block.text)
+        if is_country_line(block.text):
+            return True
+        return len(block.text) <= 200 and not _PROSE_END.search(block.text)
+    limit = max(_SHORT_LIMIT.get(c, 200) for c in candidates)
+    return len(block.text) <= limit and not _PROSE_END.search(block.text.rstrip(")"))
+
+
+def _choose_field(
+    candidates: tuple[str, ...],
+    values: list[str],
+    occurrence: int,
+    occurrences: int,
+    filled: dict[str, str | None],
+) -> str | None:
+    if len(candidates) == 1:
+        return candidates[0]
+    # Spanish "Tipo de proyecto" twice: the first holds the status, the second the type.
+    value = values[0] if values else None
+    if value is not None and parse_status(value) is not None and "status" in candidates:
+        return "status"
+    if occurrences > 1:
+        return candidates[min(occurrence, len(candidates) - 1)]
+    for name in candidates:
+        if name != "status" and name not in filled:
+            return name
+    return None
+
+
+def _title_before(page: Page, first_label: int) -> str | None:
+    if page.title_hint:
+        return page.title_hint
+    for block in reversed(page.blocks[:first_label]):
+        if block.role != "separator" and block.text:
+            return block.text
+    return None
+
+
+def _description(blocks: list[Block], start: int, title: str | None) -> str | None:
+    parts: list[str] = []
+    for block in blocks[start:]:
+        if block.role == "separator" or not block.text:
+            continue
+        if fold(block.text) in DESCRIPTION_END:
+            break
+        if block.text == title and not parts:
+            continue
+        parts.append(block.text)
+    return "\n".join(parts) or None
+
+
+def _description_between(blocks: list[Block], first_label: int, title: str | None) -> str | None:
+    """Some layouts put the description above the fields: take the prose there."""
+    prose = [b.text for b in blocks[:first_label] if b.text != title and len(b.text) > 200]
+    return "\n".join(prose) or None
+
+
+# -- template C: values without labels -------------------------------------------
+
+
+def _read_unlabelled(page: Page) -> Extracted | None:
+    """Template C: the title (printed twice), then values in a known order, no labels."""
+    blocks = page.blocks
+    starts: list[int] = []
+    if page.title_hint:
+        starts += [i + 1 for i, b in enumerate(blocks) if b.text == page.title_hint]
+    starts += [
+        i + 2
+        for i in range(len(blocks) - 1)
+        if blocks[i].text and blocks[i].text == blocks[i + 1].text
+    ]
+    for start in sorted(set(starts)):
+        # Skip further repeats of the title.
+        title = blocks[start - 1].text
+        while start < len(blocks) and blocks[start].text == title:
+            start += 1
+        result = _read_shapes(blocks, start)
+        if result is not None:
+            result.title = page.title_hint or title
+            return result
+    return None
+
+
+def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
+    out = Extracted(template="unlabelled")
+    values = out.values
+    i = start
+    while i < len(blocks):
+        text = blocks[i].text
+        if blocks[i].role == "separator" or not text:
+            i += 1
+            continue
+        if "idf_region" not in values and not values and parse_region(text):
+            values["idf_region"] = text
+        elif "project_id" not in values and PROJECT_ID.match(text):
+            values["project_id"] = text
+        elif "prima_id" not in values and PRIMA_ID.match(text):
+            values["prima_id"] = text
+        elif "budget_usd" not in values and AMOUNT_SHAPE.match(text) and parse_year(text) is None:
+            values["budget_usd"] = text
+        elif "coverage" not in values and parse_coverage(text):
+            values["coverage"] = text
+        elif "status" not in values and parse_status(text):
+            values["status"] = text
+            i += 1
+            break
+        elif "project_type" not in values and "coverage" not in values and is_country_line(text):
+            out.states.append(text)
+        elif (
+            "project_type" not in values
+            and "coverage" not in values
+            and values
+            and len(text) <= _SHORT_LIMIT["project_type"]
+            and not _PROSE_END.search(text)
+        ):
+            values["project_type"] = text
+        else:
+            break
+        i += 1
+    found = set(values) | ({"states"} if out.states else set())
+    if len(found) < 3 or not ({"idf_region", "project_id", "prima_id"} & found):
+        return None
+    if out.states:
+        values["states"] = " ".join(out.states)
+    out.description = _description(blocks, i, None)
+    return out
+
+
+def _first_title(page: Page) -> str | None:
+    if page.title_hint:
+        return page.title_hint
+    headings = [b.text for b in page.blocks if b.role == "heading"]
+    return headings[0] if headings else None

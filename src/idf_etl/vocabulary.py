@@ -1,0 +1,258 @@
+"""What the extractor knows about the site, kept as data: labels, value words, id shapes.
+
+Every key here is *folded* (see `fold`): lower case, accents and punctuation
+dropped, whitespace collapsed, so "Etat(s) membre(s)" and "État(s) Membre(s)"
+meet. When the site changes its wording, this is the file to edit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PUNCT = re.compile(r"[^\w\s'-]+")
+_SPACE = re.compile(r"\s+")
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-"})
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: NFKD, no accents, case-folded, punctuation to spaces."""
+    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _PUNCT.sub(" ", text.casefold())
+    return _SPACE.sub(" ", text).strip()
+
+
+# Field labels per language. A label may map to several fields: Spanish pages
+# print "Tipo de proyecto" twice, the first holding the status, the second the
+# type; the reader tries the candidates in order (see extract._assign_label).
+LABELS: dict[str, tuple[str, ...]] = {}
+LABEL_LANG: dict[str, str] = {}
+
+
+def _labels(lang: str, field: str, *names: str) -> None:
+    for name in names:
+        key = fold(name)
+        if field not in LABELS.get(key, ()):
+            LABELS[key] = (*LABELS.get(key, ()), field)
+        if lang != "any":
+            LABEL_LANG[key] = lang
+
+
+_labels("en", "start_year", "Start Date", "Start Year")
+_labels("fr", "start_year", "Date de début")
+_labels("es", "start_year", "Fecha de inicio")
+_labels("en", "end_year", "End Date", "End Year")
+_labels("fr", "end_year", "Date de fin")
+_labels("es", "end_year", "Fecha de finalización", "Fecha de finalizacion", "Fecha de fin")
+_labels("en", "status", "Project Status", "Status")
+_labels("fr", "status", "Statut du projet", "Statut")
+_labels("es", "status", "Tipo de proyecto", "Estado del proyecto")
+_labels("en", "project_type", "Project Type")
+_labels("fr", "project_type", "Type de projet")
+_labels("es", "project_type", "Tipo de proyecto")
+_labels("any", "budget_usd", "Budget Amount (USD)", "Budget Amount", "Budget (USD)", "Budget")
+_labels("fr", "budget_usd", "Montant du budget (USD)", "Montant du budget")
+_labels("es", "budget_usd", "Presupuesto (USD)", "Monto del presupuesto (USD)", "Presupuesto")
+_labels("en", "coverage", "Coverage")
+_labels("fr", "coverage", "Couverture", "Couverture géographique")
+_labels("es", "coverage", "Cobertura geográfica", "Cobertura")
+_labels("en", "year", "Year", "Allocation Year")
+_labels("fr", "year", "Année")
+_labels("es", "year", "Año")
+_labels("any", "idf_region", "IDF Region")
+_labels("fr", "idf_region", "Région du Fonds", "Région")
+_labels("es", "idf_region", "Región del Fondo", "Región")
+_labels("any", "prima_id", "Prima ID", "PRIMA ID")
+_labels("en", "project_id", "Projects ID", "Project ID")
+_labels("fr", "project_id", "Projet ID", "ID du projet")
+_labels("es", "project_id", "Proyecto ID", "ID del proyecto")
+_labels(
+    "en",
+    "states",
+    "Benefiting Member States",
+    "Benefiting Member State",
+    "Beneficiary Member States",
+)
+_labels(
+    "fr",
+    "states",
+    "Etat(s) membre(s) beneficiaires remplissant les conditions requises",
+    "États membres bénéficiaires",
+)
+_labels(
+    "es",
+    "states",
+    "Estados Miembros Beneficiarios que Reúnen los Requisitos",
+    "Estados Miembros Beneficiarios",
+)
+
+# Closed vocabularies: folded value -> canonical value.
+STATUS: dict[str, str] = {
+    fold(k): v
+    for k, v in {
+        "Active": "active",
+        "Ongoing": "active",
+        "Actif": "active",
+        "En cours": "active",
+        "Activo": "active",
+        "En curso": "active",
+        "Completed": "completed",
+        "Closed": "completed",
+        "Achevé": "completed",
+        "Terminé": "completed",
+        "Clôturé": "completed",
+        "Finalizado": "completed",
+        "Completado": "completed",
+        "Concluido": "completed",
+        "Cerrado": "completed",
+    }.items()
+}
+COVERAGE: dict[str, str] = {
+    fold(k): v
+    for k, v in {
+        "National": "national",
+        "Nacional": "national",
+        "Regional": "regional",
+        "Régional": "regional",
+        "Multi-Regional": "multi-regional",
+        "Multiregional": "multi-regional",
+        "Multi-régional": "multi-regional",
+        "Multirégional": "multi-regional",
+        "Multirregional": "multi-regional",
+        "Multi Regional": "multi-regional",
+        "Global": "global",
+        "Mondial": "global",
+        "Mundial": "global",
+    }.items()
+}
+REGIONS: dict[str, str] = {
+    fold(k): v
+    for k, v in {
+        "Africa": "Africa",
+        "Afrique": "Africa",
+        "África": "Africa",
+        "Asia and Oceania": "Asia and Oceania",
+        "Asie et Océanie": "Asia and Oceania",
+        "Asia y Oceanía": "Asia and Oceania",
+        "Asia y el Pacífico": "Asia and Oceania",
+        "Europe": "Europe",
+        "Europa": "Europe",
+        "Latin America and the Caribbean": "Latin America and the Caribbean",
+        "Amérique latine et Caraïbes": "Latin America and the Caribbean",
+        "Amérique latine et les Caraïbes": "Latin America and the Caribbean",
+        "América Latina y el Caribe": "Latin America and the Caribbean",
+        "Middle East and North Africa": "Middle East and North Africa",
+        "Moyen-Orient et Afrique du Nord": "Middle East and North Africa",
+        "Oriente Medio y Norte de África": "Middle East and North Africa",
+        "Global": "Global",
+        "Monde": "Global",
+        "Mundial": "Global",
+        "Mundo": "Global",
+    }.items()
+}
+
+# Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
+PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")
+PRIMA_ID = re.compile(r"^[A-Z]{2}\d{2}P\d{4}$")
+YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)")
+# A bare amount as template C prints it: "150,000", "400000.00", "USD 1.2 million".
+AMOUNT_SHAPE = re.compile(
+    r"^(?:US\$|USD|\$)?\s*\d[\d\s.,\u00a0\u202f]*(?:\s*(?:million|millions|millones|m))?\s*(?:USD|US\$|\$)?$",
+    re.IGNORECASE,
+)
+
+# Pages that are plainly errors, whatever else they carry.
+ERROR_TITLES = re.compile(
+    r"page not found|page introuvable|página no encontrada|\b404\b|access denied|acc[eè]s refus",
+    re.IGNORECASE,
+)
+
+# Words counted to tell the content's language (short, frequent, unambiguous).
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(["the", "and", "of", "to", "in", "for", "with", "is", "are", "this", "that", "will", "by", "on", "from", "be", "as"]),
+    "fr": frozenset(
+        ["le", "la", "les", "des", "et", "du", "une", "un", "pour", "dans", "est", "sont", "ce", "cette", "sera", "par", "au", "aux", "sur"]
+    ),
+    "es": frozenset(["el", "la", "los", "las", "y", "del", "una", "un", "para", "en", "es", "son", "este", "esta", "por", "con", "al", "sobre"]),
+}
+
+# Class and id fragments that mark navigation and page furniture in HTML.
+BOILERPLATE_SELECTORS = ", ".join(
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "iframe",
+        "form",
+        "nav",
+        "aside",
+        "footer",
+        "body > header",
+        "[role=navigation]",
+        "[role=banner]",
+        "[role=contentinfo]",
+        "[role=search]",
+        "[aria-hidden=true]",
+        "[hidden]",
+        *(
+            f"[{attr}*={word}]"
+            for attr in ("class", "id")
+            for word in (
+                "menu",
+                "navbar",
+                "navigation",
+                "breadcrumb",
+                "footer",
+                "share",
+                "social",
+                "sidebar",
+                "cookie",
+                "skip-link",
+                "visually-hidden",
+                "sr-only",
+                "contact-block",
+                "block-contact",
+                "language-switcher",
+                "pager",
+            )
+        ),
+    ]
+)
+# Where the page's own content lives, most specific first.
+MAIN_SELECTORS = ("main", "[role=main]", "article", "#content", ".content", "#main", "body")
+# Endings of class names hinting that an element is a field label or a field value
+# ("field__label", "views-label"; "field__item", "field-content"). Endings, not
+# substrings: Drupal's wrapper class "field--label-inline" is neither.
+LABEL_CLASS_HINTS = ("label", "field-name", "term", "key")
+VALUE_CLASS_HINTS = ("item", "items", "value", "field-content", "definition")
+
+# A line equal to one of these ends a description (page furniture in text renderings).
+DESCRIPTION_END: frozenset[str] = frozenset(
+    fold(x)
+    for x in (
+        "Share",
+        "Share this",
+        "Share this page",
+        "Partager",
+        "Partager cette page",
+        "Compartir",
+        "Related projects",
+        "Projets connexes",
+        "Proyectos relacionados",
+        "Back to top",
+        "Retour en haut",
+        "Volver arriba",
+        "Follow us",
+        "Suivez-nous",
+        "Síguenos",
+        "Contact us",
+        "Contactez-nous",
+        "Contáctenos",
+        "Download",
+        "Télécharger",
+        "Descargar",
+    )
+)

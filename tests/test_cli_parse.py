@@ -1,0 +1,106 @@
+"""`idf-etl parse` as a user runs it: a real subprocess, files and a local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PAGES
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "idf_etl", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_jsonl_one_object_per_input_in_order():
+    names = ["c_en_devfund.html", "faq_en.html", "a_fr_text.txt"]
+    proc = run("parse", "--jsonl", *(str(PAGES / n) for n in names))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3
+    records = [json.loads(line) for line in lines]
+    assert [Path(r["source"]).name for r in records] == names
+    assert [r["kind"] for r in records] == ["project", "other", "project"]
+    assert records[0]["budget_usd"] == "200000.00"
+    assert records[1]["reason"]
+    for key in (
+        "lang",
+        "title",
+        "project_id",
+        "prima_id",
+        "status",
+        "status_label",
+        "project_type",
+        "budget_usd",
+        "coverage",
+        "idf_region",
+        "idf_region_label",
+        "start_year",
+        "end_year",
+        "year",
+        "states",
+        "state_names",
+        "description",
+    ):
+        assert key in records[0]
+
+
+def test_broken_input_is_reported_and_the_others_still_parse(tmp_path):
+    empty = tmp_path / "empty.html"
+    empty.write_bytes(b"")
+    proc = run(
+        "parse",
+        "--jsonl",
+        str(empty),
+        str(tmp_path / "missing.html"),
+        str(PAGES / "a_en_table.html"),
+    )
+    assert proc.returncode == 1
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["kind"] for r in records] == ["error", "error", "project"]
+    assert "empty" in records[0]["error"]
+    assert "missing.html" in proc.stderr
+
+
+def test_pretty_output_without_jsonl():
+    proc = run("parse", str(PAGES / "error_404.html"))
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["kind"] == "other"
+    assert proc.stdout.count("\n") > 3
+
+
+def test_parse_url_from_local_server(httpserver):
+    body = (PAGES / "a_es_definition_list.html").read_bytes()
+    httpserver.expect_request("/es/node/175631").respond_with_data(
+        body, content_type="text/html; charset=utf-8"
+    )
+    url = httpserver.url_for("/es/node/175631")
+    proc = run("parse", "--jsonl", url)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["source"] == url
+    assert record["project_id"] == "T97-805"
+
+
+def test_parse_url_that_fails_is_an_error_record(httpserver):
+    httpserver.expect_request("/gone").respond_with_data("nope", status=404)
+    proc = run("parse", "--jsonl", httpserver.url_for("/gone"))
+    assert proc.returncode == 1
+    record = json.loads(proc.stdout)
+    assert record["kind"] == "error"
+    assert "404" in record["error"]
+
+
+def test_console_script_and_help():
+    exe = Path(sys.executable).parent / "idf-etl"
+    proc = subprocess.run([str(exe), "parse", "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "Example:" in proc.stdout

@@ -1,0 +1,87 @@
+"""Country names -> ISO codes: exact matching over real name data, and splitting."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from idf_etl.countries import country_code, country_index, split_countries
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Kosovo", "XK"),
+        ("République démocratique du Congo", "CD"),  # CLDR French says "Congo-Kinshasa"
+        ("Congo-Kinshasa", "CD"),
+        ("Republic of Moldova", "MD"),  # pycountry's official name
+        ("Viet Nam", "VN"),
+        ("Côte d’Ivoire", "CI"),
+        ("Cote d'Ivoire", "CI"),
+        ("république-unie de tanzanie", "TZ"),
+        ("República Dominicana (la)", "DO"),
+        ("Géorgie", "GE"),
+        ("Maurice", "MU"),
+        ("Ouganda", "UG"),
+        ("Federated States of Micronesia", "FM"),
+        ("Eswatini", "SZ"),
+    ],
+)
+def test_known_names(name, code):
+    assert country_code(name) == code
+
+
+@pytest.mark.parametrize(
+    "name", ["Serbia and Kosovo", "Kosova", "Congo Republic Democratic", "Atlantis"]
+)
+def test_no_fuzzy_matches(name):
+    # pycountry's fuzzy search maps "Kosovo" to Serbia; we never guess.
+    assert country_code(name) is None
+
+
+def test_space_separated_line_splits_into_names():
+    got = split_countries(
+        "Burundi République démocratique du Congo Kenya Rwanda Ouganda "
+        "République-Unie de Tanzanie Soudan du Sud"
+    )
+    assert got.codes == ["BI", "CD", "KE", "RW", "UG", "TZ", "SS"]
+    assert got.unmatched == []
+
+
+def test_unknown_words_are_kept_together():
+    got = split_countries("Ghana Middle Earth Togo")
+    assert got.codes == ["GH", "TG"]
+    assert got.unmatched == ["Middle Earth"]
+
+
+# Names the site uses (CLDR's en/fr/es names, without the ones that are
+# themselves sequences of other names).
+def _site_names() -> list[str]:
+    from babel import Locale
+
+    names = []
+    for lang in ("en", "fr", "es"):
+        for code, name in Locale(lang).territories.items():
+            if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}:
+                names.append(name)
+    return sorted(set(names))
+
+
+SITE_NAMES = _site_names()
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(SITE_NAMES), min_size=1, max_size=6, unique=True))
+def test_any_sequence_of_known_names_splits_back(names):
+    codes = [country_code(n) for n in names]
+    if len(set(codes)) < len(codes):
+        return  # two spellings of one country: the split rightly keeps one
+    got = split_countries(" ".join(names))
+    assert got.unmatched == []
+    assert got.codes == codes
+
+
+def test_index_covers_every_language():
+    index = country_index()
+    assert len(index) > 700

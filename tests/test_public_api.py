@@ -1,0 +1,24 @@
+"""The public surface changes only on purpose."""
+
+import idf_etl
+
+
+def test_public_names():
+    assert sorted(idf_etl.__all__) == [
+        "ConfigError",
+        "FetchError",
+        "IdfEtlError",
+        "LoadError",
+        "OtherPage",
+        "PARSER_VERSION",
+        "ParseError",
+        "Problem",
+        "ProjectRecord",
+        "__version__",
+        "parse_page",
+    ]
+
+
+def test_errors_share_one_root():
+    for name in ("ConfigError", "FetchError", "LoadError", "ParseError"):
+        assert issubclass(getattr(idf_etl, name), idf_etl.IdfEtlError)
