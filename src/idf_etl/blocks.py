@@ -137,7 +137,43 @@ def text_page(text: str) -> Page:
 # -- HTML --------------------------------------------------------------------
 
 _BLOCK_TAGS = frozenset(
-    ["address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
 )
 _HEADINGS = frozenset({"h1", "h2", "h3"})
 _INLINE_LABEL_TAGS = frozenset({"strong", "b", "label", "span", "em", "dfn"})
@@ -148,11 +184,13 @@ def html_page(html: str) -> Page:
     tree = LexborHTMLParser(html)
     html_node = tree.css_first("html")
     lang = (html_node.attributes.get("lang") or None) if html_node is not None else None
-    for node in tree.css(BOILERPLATE_SELECTORS):
-        node.decompose()
     main = _main_content(tree)
     if main is None:
         return Page(blocks=[], is_html=True, html_lang=lang)
+    # Furniture is removed inside the main content only: the site's mega-menu
+    # usually lies outside it, and matching selectors over it costs more than parsing.
+    for node in main.css(BOILERPLATE_SELECTORS):
+        node.decompose()
     walker = _Walker()
     walker.walk(main, None)
     walker.flush(None)
@@ -167,7 +205,7 @@ def html_page(html: str) -> Page:
 def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
     for selector in MAIN_SELECTORS:
         node = tree.css_first(selector)
-        if node is not None and node.text(deep=True).strip():
+        if node is not None and (node.text(deep=True).strip() or selector == "body"):
             return node
     return None
 

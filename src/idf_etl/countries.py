@@ -10,8 +10,8 @@ fuzzy: a name that matches nothing is reported, not guessed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 from idf_etl.vocabulary import fold
 
@@ -130,13 +130,13 @@ def country_code(name: str) -> str | None:
     return country_index().get(_key(name))
 
 
-@dataclass
+@dataclass(frozen=True)
 class StatesResult:
     """Country names read from a value: codes and names in page order, and leftovers."""
 
-    codes: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
+    codes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()
 
 
 def split_countries(text: str) -> StatesResult:
@@ -146,37 +146,38 @@ def split_countries(text: str) -> StatesResult:
     Serbie") are cut where the fewest names cover the most words; words that
     belong to no known name are kept together and reported as unmatched.
     """
-    result = StatesResult()
+    return _split_countries(text)
+
+
+@lru_cache(maxsize=4096)
+def _split_countries(text: str) -> StatesResult:
+    found: dict[str, str] = {}  # code -> name as written, first spelling wins
+    unmatched: list[str] = []
     for part in re.split(r"[\n;,|•]+|\s{2,}", text):
         part = part.strip(" .-–\t")
         if not part:
             continue
         if (code := country_code(part)) is not None:
-            _add(result, code, part)
+            found.setdefault(code, part)
             continue
-        _split_words(part, result)
-    return result
+        _split_words(part, found, unmatched)
+    return StatesResult(tuple(found), tuple(found.values()), tuple(unmatched))
 
 
-def _add(result: StatesResult, code: str, name: str) -> None:
-    if code not in result.codes:
-        result.codes.append(code)
-        result.names.append(name)
-
-
-def _split_words(line: str, result: StatesResult) -> None:
-    # Tokens keep a trailing "(la)" glued to the word before so articles never stand alone.
-    words = re.sub(r"\s+\(", _GLUE + "(", line).split()
+def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None:
+    # "(la)" stays glued to the word before it, so an article never stands alone.
+    words = [w.replace(_GLUE, " ") for w in re.sub(r"\s+\(", _GLUE + "(", line).split()]
+    keys = [_key(w) for w in words]
     n = len(words)
     index = country_index()
-    # best[i] = (unmatched words, names) for words[i:], with the cut that achieves it.
+    # best[i] = (unmatched words, names) for words[i:]; step[i] = where the name at i ends.
     best: list[tuple[int, int]] = [(0, 0)] * (n + 1)
     step: list[int] = [0] * (n + 1)
     for i in range(n - 1, -1, -1):
         choice = (best[i + 1][0] + 1, best[i + 1][1] + 1)
         cut = -1  # -1: words[i] is unmatched
         for j in range(i + 1, min(n, i + _MAX_WORDS) + 1):
-            if _key(" ".join(words[i:j]).replace(_GLUE, " ")) in index:
+            if " ".join(k for k in keys[i:j] if k) in index:
                 cand = (best[j][0], best[j][1] + 1)
                 if cand < choice:
                     choice, cut = cand, j
@@ -188,13 +189,13 @@ def _split_words(line: str, result: StatesResult) -> None:
             i += 1
             continue
         if pending:
-            result.unmatched.append(" ".join(pending).replace(_GLUE, " "))
+            unmatched.append(" ".join(pending))
             pending = []
-        name = " ".join(words[i : step[i]]).replace(_GLUE, " ")
-        _add(result, index[_key(name)], name)
+        code = index[" ".join(k for k in keys[i : step[i]] if k)]
+        found.setdefault(code, " ".join(words[i : step[i]]))
         i = step[i]
     if pending:
-        result.unmatched.append(" ".join(pending).replace(_GLUE, " "))
+        unmatched.append(" ".join(pending))
 
 
 def is_country_line(text: str) -> bool:

@@ -200,7 +200,7 @@ def _description(blocks: list[Block], start: int, title: str | None) -> str | No
     for block in blocks[start:]:
         if block.role == "separator" or not block.text:
             continue
-        if fold(block.text) in DESCRIPTION_END:
+        if len(block.text) < 40 and fold(block.text) in DESCRIPTION_END:
             break
         if block.text == title and not parts:
             continue

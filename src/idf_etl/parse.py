@@ -154,8 +154,8 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         start_year=years["start_year"],
         end_year=years["end_year"],
         year=years["year"],
-        states=states.codes,
-        state_names=states.names + states.unmatched,
+        states=list(states.codes),
+        state_names=[*states.names, *states.unmatched],
         description=found.description,
         template=found.template,
         problems=problems,
@@ -184,7 +184,8 @@ def detect_language(page: Page, found: Extracted, url: str | None) -> str | None
     text = " ".join(filter(None, [found.title, found.description]))
     if not text:
         text = " ".join(b.text for b in page.blocks[-40:])
-    words = Counter(w.lower() for w in _WORD.findall(text[:5000]))
+    # The first 2,000 characters hold a few hundred words: plenty to tell three languages apart.
+    words = Counter(_WORD.findall(text[:2000].lower()))
     scores = {lang: sum(words[w] for w in stop) for lang, stop in STOPWORDS.items()}
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
     best, second = ranked[0], ranked[1]

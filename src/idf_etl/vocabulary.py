@@ -12,15 +12,18 @@ import unicodedata
 
 _PUNCT = re.compile(r"[^\w\s'-]+")
 _SPACE = re.compile(r"\s+")
+# Combining diacritics left by NFKD ("é" -> "e" + U+0301); the block covers Latin scripts.
+_MARKS = re.compile(r"[\u0300-\u036f]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-"})
 
 
 def fold(text: str) -> str:
-    """Fold text for matching: NFKD, no accents, case-folded, punctuation to spaces."""
-    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _PUNCT.sub(" ", text.casefold())
-    return _SPACE.sub(" ", text).strip()
+    """Fold text for matching: no accents, case-folded, punctuation to spaces."""
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_QUOTES))).casefold()
+    return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
 # Field labels per language. A label may map to several fields: Spanish pages
@@ -170,11 +173,72 @@ ERROR_TITLES = re.compile(
 
 # Words counted to tell the content's language (short, frequent, unambiguous).
 STOPWORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(["the", "and", "of", "to", "in", "for", "with", "is", "are", "this", "that", "will", "by", "on", "from", "be", "as"]),
-    "fr": frozenset(
-        ["le", "la", "les", "des", "et", "du", "une", "un", "pour", "dans", "est", "sont", "ce", "cette", "sera", "par", "au", "aux", "sur"]
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "of",
+            "to",
+            "in",
+            "for",
+            "with",
+            "is",
+            "are",
+            "this",
+            "that",
+            "will",
+            "by",
+            "on",
+            "from",
+            "be",
+            "as",
+        ]
     ),
-    "es": frozenset(["el", "la", "los", "las", "y", "del", "una", "un", "para", "en", "es", "son", "este", "esta", "por", "con", "al", "sobre"]),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "des",
+            "et",
+            "du",
+            "une",
+            "un",
+            "pour",
+            "dans",
+            "est",
+            "sont",
+            "ce",
+            "cette",
+            "sera",
+            "par",
+            "au",
+            "aux",
+            "sur",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "y",
+            "del",
+            "una",
+            "un",
+            "para",
+            "en",
+            "es",
+            "son",
+            "este",
+            "esta",
+            "por",
+            "con",
+            "al",
+            "sobre",
+        ]
+    ),
 }
 
 # Class and id fragments that mark navigation and page furniture in HTML.

@@ -1,0 +1,90 @@
+"""Parser throughput: idf-etl vs BeautifulSoup (lxml) vs trafilatura on the same pages.
+
+    make bench            # or: uv run --group bench python bench/bench_parse.py --pages 3000
+
+Each contender parses every page once in this one process (so pages/s is per
+core) and does its nearest equivalent of our job: BeautifulSoup parses with
+lxml, drops nav/header/footer and reads label/value pairs from the field divs;
+trafilatura extracts the main text. Checks that idf-etl's records are right
+before timing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from idf_etl import parse_page
+from pages import project_facts, project_page
+
+
+def run_idf_etl(pages: list[bytes]) -> None:
+    for body in pages:
+        parse_page(body)
+
+
+def run_bs4(pages: list[bytes]) -> None:
+    from bs4 import BeautifulSoup
+
+    for body in pages:
+        soup = BeautifulSoup(body, "lxml")
+        for tag in soup.select("nav, header, footer, script, style"):
+            tag.decompose()
+        main = soup.select_one("main") or soup.body
+        fields = {}
+        for field in main.select(".field"):
+            label = field.select_one(".field__label")
+            value = field.select_one(".field__item")
+            if label and value:
+                fields[label.get_text(strip=True)] = value.get_text(" ", strip=True)
+        main.get_text("\n", strip=True)
+
+
+def run_trafilatura(pages: list[bytes]) -> None:
+    import trafilatura
+
+    for body in pages:
+        trafilatura.extract(body.decode(), include_tables=True, favor_precision=True)
+
+
+def measure(name: str, fn, pages: list[bytes]) -> tuple[str, float, float]:
+    start = time.perf_counter()
+    fn(pages)
+    seconds = time.perf_counter() - start
+    megabytes = sum(map(len, pages)) / 1e6
+    return name, len(pages) / seconds, megabytes / seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=3000)
+    ap.add_argument(
+        "--slow-pages",
+        type=int,
+        default=300,
+        help="pages for the slower contenders (their rate is per page, so fewer is fine)",
+    )
+    args = ap.parse_args()
+    pages = [project_page(i).encode() for i in range(args.pages)]
+    avg_kb = sum(map(len, pages)) / len(pages) / 1000
+    for i in range(0, args.pages, max(1, args.pages // 50)):  # correctness before speed
+        record = parse_page(pages[i])
+        facts = project_facts(i)
+        assert record.kind == "project" and record.project_id == facts["project_id"], i
+        assert str(record.budget_usd) == facts["budget"], i
+    print(f"{args.pages} generated pages, {avg_kb:.1f} KB on average, one core")
+    rows = [measure("idf-etl (selectolax/lexbor)", run_idf_etl, pages)]
+    rows.append(measure("BeautifulSoup (lxml)", run_bs4, pages[: args.slow_pages]))
+    rows.append(measure("trafilatura.extract", run_trafilatura, pages[: args.slow_pages]))
+    ours = rows[0][1]
+    print(f"{'parser':32} {'pages/s':>9} {'MB/s':>7} {'idf-etl is':>11}")
+    for name, rate, mbps in rows:
+        print(f"{name:32} {rate:9.0f} {mbps:7.1f} {ours / rate:10.1f}x")
+
+
+if __name__ == "__main__":
+    main()
