@@ -20,3 +20,40 @@ def parse_fixture():
         return parse_page(path.read_bytes(), source=str(path))
 
     return parse
+
+
+@pytest.fixture
+def server():
+    """A threaded HTTP server on 127.0.0.1 (slow handlers must not block the others)."""
+    from pytest_httpserver import HTTPServer
+
+    srv = HTTPServer(host="127.0.0.1", threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
+@pytest.fixture
+def fast_settings(tmp_path):
+    """Settings for tests: no rate limit, short timeouts and backoff, data in tmp_path."""
+    from idf_etl.config import Settings
+
+    def make(**overrides):
+        values = dict(
+            rate=0,
+            concurrency=4,
+            read_timeout=0.5,
+            connect_timeout=1,
+            backoff_base=0.05,
+            backoff_max=5,
+            max_retries=2,
+            data_dir=tmp_path / "data",
+            sitemaps_from_robots=True,
+            allowed_hosts=["127.0.0.1"],
+        )
+        values.update(overrides)
+        return Settings(**values)
+
+    return make

@@ -78,6 +78,7 @@ def test_pretty_output_without_jsonl():
 
 
 def test_parse_url_from_local_server(httpserver):
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
     body = (PAGES / "a_es_definition_list.html").read_bytes()
     httpserver.expect_request("/es/node/175631").respond_with_data(
         body, content_type="text/html; charset=utf-8"
@@ -91,6 +92,7 @@ def test_parse_url_from_local_server(httpserver):
 
 
 def test_parse_url_that_fails_is_an_error_record(httpserver):
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
     httpserver.expect_request("/gone").respond_with_data("nope", status=404)
     proc = run("parse", "--jsonl", httpserver.url_for("/gone"))
     assert proc.returncode == 1
@@ -104,3 +106,13 @@ def test_console_script_and_help():
     proc = subprocess.run([str(exe), "parse", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "Example:" in proc.stdout
+
+
+def test_parse_url_disallowed_by_robots_is_not_requested(httpserver):
+    httpserver.expect_request("/robots.txt").respond_with_data(
+        "User-agent: *\nDisallow: /private/\n"
+    )
+    proc = run("parse", "--jsonl", httpserver.url_for("/private/page"))
+    assert proc.returncode == 1
+    assert "robots.txt" in json.loads(proc.stdout)["error"]
+    assert [req.path for req, _ in httpserver.log] == ["/robots.txt"]

@@ -6,6 +6,7 @@ configuration; 3 another run holds the lock.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -13,8 +14,13 @@ from typing import Annotated
 
 import typer
 
-from idf_etl.errors import IdfEtlError, ParseError
+from idf_etl.config import Settings, load_settings
+from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
+from idf_etl.fetch import Crawler
+from idf_etl.lock import RunLock
 from idf_etl.parse import parse_page
+from idf_etl.progress import reporter
+from idf_etl.rawstore import RawStore
 
 app = typer.Typer(
     help="Scrape the IOM Development Fund's project pages into a DuckDB warehouse.",
@@ -50,17 +56,104 @@ def parse(
         except IdfEtlError as exc:
             failed += 1
             out = {"source": source, "kind": "error", "error": str(exc)}
-            typer.echo(f"idf-etl: {source}: {exc}", err=True)
+            where = "" if source in str(exc) else f"{source}: "
+            typer.echo(f"idf-etl: {where}{exc}", err=True)
         typer.echo(json.dumps(out, ensure_ascii=False, indent=None if jsonl else 2))
     raise typer.Exit(EXIT_FAILURES if failed else EXIT_OK)
 
 
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Pipeline file (default pipelines/iom_idf.toml).")
+]
+StartOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--start-url",
+        help="Start point (sitemap, listing or page); repeatable. "
+        "Replaces the configured ones; their hosts become the allowed hosts.",
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Raw pages under DIR/raw, warehouse under DIR/clean."),
+]
+RateOpt = Annotated[
+    float | None, typer.Option("--rate", help="Requests per second per host (0: no limit).")
+]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", help="Requests in flight per host.")
+]
+MaxPagesOpt = Annotated[int | None, typer.Option("--max-pages", help="Request at most N pages.")]
+AllowHostOpt = Annotated[
+    list[str] | None, typer.Option("--allow-host", help="Host (or host:port) to crawl; repeatable.")
+]
+UrlListOpt = Annotated[
+    Path | None, typer.Option("--url-list", help="File of page URLs, one a line.")
+]
+RevalidateOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--revalidate/--no-revalidate",
+        help="Ask for every known page again (conditionally), whatever the sitemaps say. "
+        "Default: when the last such pass is older than revalidate_days.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary line on stdout.")]
+
+
+def _settings(config: Path | None, **overrides: object) -> Settings:
+    return load_settings(config, overrides)
+
+
+@app.command()
+def fetch(
+    config: ConfigOpt = None,
+    start_url: StartOpt = None,
+    data_dir: DataDirOpt = None,
+    rate: RateOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    max_pages: MaxPagesOpt = None,
+    allow_host: AllowHostOpt = None,
+    url_list: UrlListOpt = None,
+    revalidate: RevalidateOpt = None,
+    json_summary: JsonOpt = False,
+) -> None:
+    """Discover project pages and download new or changed ones into DATA_DIR/raw.
+
+    Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
+    """
+    settings = _settings(
+        config,
+        start_urls=start_url,
+        data_dir=data_dir,
+        rate=rate,
+        concurrency=concurrency,
+        max_pages=max_pages,
+        allowed_hosts=allow_host,
+        url_list=url_list,
+    )
+    with (
+        RunLock(settings.data_dir),
+        RawStore(settings.raw_dir) as store,
+        reporter("fetch") as report,
+    ):
+        summary = asyncio.run(Crawler(settings, store, report).run(revalidate))
+    typer.echo(f"fetch: {summary.line()}", err=True)
+    if json_summary:
+        typer.echo(json.dumps(summary.as_dict()))
+    checked = (
+        summary.fetched + summary.unchanged + summary.not_modified + summary.gone + summary.failed
+    )
+    if summary.failed and summary.failed > settings.failure_threshold * max(1, checked):
+        raise typer.Exit(EXIT_FAILURES)
+
+
 def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
     if source.startswith(("http://", "https://")):
-        from idf_etl.fetch import fetch_one
+        from idf_etl.fetch import charset_of, fetch_one
 
         response = fetch_one(source)
-        return response.body, response.url, response.charset
+        return response.body, response.url, charset_of(response.headers.get("content-type", ""))
     try:
         return Path(source).read_bytes(), None, None
     except OSError as exc:
@@ -70,7 +163,13 @@ def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
-    except IdfEtlError as exc:  # errors outside a command's own handling
+        app(standalone_mode=True)
+    except LockError as exc:
+        typer.echo(f"idf-etl: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except ConfigError as exc:
         typer.echo(f"idf-etl: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    except IdfEtlError as exc:  # a stage failed as a whole
+        typer.echo(f"idf-etl: {exc}", err=True)
+        sys.exit(EXIT_FAILURES)

@@ -19,3 +19,7 @@ class ParseError(IdfEtlError):
 
 class LoadError(IdfEtlError):
     """The warehouse could not be written or published."""
+
+
+class LockError(IdfEtlError):
+    """Another idf-etl run holds the data directory's lock."""

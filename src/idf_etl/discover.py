@@ -1,0 +1,128 @@
+"""Finding project pages: sitemaps, listing pages, URL list files. Pure functions over bodies.
+
+The crawler (fetch.py) downloads; these functions only read what was downloaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from selectolax.lexbor import LexborHTMLParser
+
+from idf_etl.errors import ConfigError, FetchError
+from idf_etl.urls import normalise_url
+
+
+@dataclass
+class Sitemap:
+    """What one sitemap file lists: child sitemaps (an index) and page URLs with <lastmod>."""
+
+    sitemaps: list[str] = field(default_factory=list)
+    pages: dict[str, str | None] = field(default_factory=dict)
+
+
+def is_gzip(body: bytes) -> bool:
+    return body[:2] == b"\x1f\x8b"
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """Decompress, refusing output past `limit` bytes (a gzip bomb is small on the wire)."""
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as gz:
+        data = gz.read(limit + 1)
+    if len(data) > limit:
+        raise FetchError(f"gzip body expands past the {limit:,}-byte limit")
+    return data
+
+
+def looks_like_sitemap(body: bytes) -> bool:
+    head = body[:2048].lstrip().lower()
+    return (head.startswith(b"<?xml") and (b"<urlset" in head or b"<sitemapindex" in head)) or (
+        b"<urlset" in head or b"<sitemapindex" in head
+    )
+
+
+def parse_sitemap(body: bytes, base: str) -> Sitemap:
+    """Read a sitemap or sitemap index (namespaces ignored); raise FetchError if it is not XML."""
+    result = Sitemap()
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise FetchError(f"{base}: sitemap is not well-formed XML ({exc})") from exc
+    kind = _local(root.tag)
+    for entry in root:
+        loc = lastmod = None
+        for child in entry:
+            name = _local(child.tag)
+            if name == "loc" and child.text:
+                loc = normalise_url(child.text, base)
+            elif name == "lastmod" and child.text:
+                lastmod = parse_lastmod(child.text)
+        if loc is None:
+            continue
+        if kind == "sitemapindex":
+            result.sitemaps.append(loc)
+        elif kind == "urlset":
+            result.pages[loc] = lastmod
+    return result
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def parse_lastmod(text: str) -> str | None:
+    """W3C datetime ('2024-05-01', '2024-05-01T10:00:00+02:00') -> ISO UTC, else None."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def page_links(html: bytes, base: str) -> list[str]:
+    """Every link on a page, normalised, in page order, once each."""
+    tree = LexborHTMLParser(html)
+    seen: dict[str, None] = {}
+    for node in tree.css("a[href]"):
+        href = node.attributes.get("href") or ""
+        if (url := normalise_url(href, base)) is not None:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def canonical_link(html: bytes, base: str) -> str | None:
+    """The page's <link rel="canonical">, normalised, if it has one."""
+    tree = LexborHTMLParser(html[:200_000])
+    node = tree.css_first('link[rel="canonical"]')
+    if node is None or not node.attributes.get("href"):
+        return None
+    return normalise_url(node.attributes["href"] or "", base)
+
+
+def read_url_list(path: Path) -> list[str]:
+    """URLs from a file, one a line; blank lines and '#' comments ignored."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read URL list {path}: {exc.strerror}") from exc
+    urls = []
+    for number, line in enumerate(lines, 1):
+        line = re.sub(r"\s+#.*$", "", line).strip()
+        if not line or line.startswith("#"):
+            continue
+        if (url := normalise_url(line)) is None:
+            raise ConfigError(f"{path}:{number}: {line!r} is not an http(s) URL")
+        urls.append(url)
+    return urls

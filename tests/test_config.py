@@ -1,0 +1,63 @@
+"""Settings: file, environment and flags, validated with errors that name the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from idf_etl.config import load_settings
+from idf_etl.errors import ConfigError
+
+REPO = Path(__file__).parent.parent
+
+
+def test_shipped_pipeline_file_is_valid():
+    settings = load_settings(REPO / "pipelines" / "iom_idf.toml", environ={})
+    assert settings.rate == 1.0
+    assert "developmentfund.iom.int" in settings.allowed_hosts
+    assert "http" in settings.user_agent
+
+
+def test_precedence_file_then_environment_then_flags(tmp_path):
+    config = tmp_path / "p.toml"
+    config.write_text("[fetch]\nrate = 2.0\nconcurrency = 3\nallowed_hosts = ['a.example']\n")
+    settings = load_settings(
+        config,
+        {"concurrency": 5},
+        environ={"IDF_ETL_RATE": "0.5", "IDF_ETL_CONCURRENCY": "4", "IDF_ETL_LANGUAGES": "en, fr"},
+    )
+    assert (settings.rate, settings.concurrency, settings.languages) == (0.5, 5, ["en", "fr"])
+
+
+def test_start_url_flag_replaces_start_points_and_brings_its_host(tmp_path):
+    settings = load_settings(
+        REPO / "pipelines" / "iom_idf.toml",
+        {"start_urls": ["http://127.0.0.1:8123/sitemap.xml"]},
+        environ={},
+    )
+    assert settings.sitemaps == [] and settings.listings == []
+    assert settings.hosts() == ["127.0.0.1:8123"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fetch]\nrate = -1\n", "rate"),
+        ("[fetch]\nconcurrency = 'many'\n", "concurrency"),
+        ("[fetch]\nuser_agent = 'anonymous'\n", "contact URL"),
+        ("[fetch]\nlanguages = ['de']\n", "unknown language"),
+        ("[fetch]\nspeed = 3\n", "speed"),
+        ("[fetch\n", "not valid TOML"),
+    ],
+)
+def test_invalid_settings_name_the_problem(tmp_path, text, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, environ={})
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})

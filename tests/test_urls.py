@@ -1,0 +1,78 @@
+"""URL normalisation, hosts, Retry-After and sitemap reading: small pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from idf_etl.discover import parse_lastmod, parse_sitemap
+from idf_etl.fetch import retry_after_seconds
+from idf_etl.urls import host_allowed, normalise_url, with_page
+
+
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        ("HTTPS://WWW.IOM.INT:443/project/x/", "https://www.iom.int/project/x"),
+        ("http://iom.int:80/fr/node/1#top", "http://iom.int/fr/node/1"),
+        ("https://iom.int/p?utm_source=x&b=2&a=1&fbclid=y", "https://iom.int/p?a=1&b=2"),
+        ("https://iom.int", "https://iom.int/"),
+        ("https://iom.int//es//node/2", "https://iom.int/es/node/2"),
+        ("mailto:someone@iom.int", None),
+        ("javascript:void(0)", None),
+        ("ftp://iom.int/file", None),
+    ],
+)
+def test_normalise_url(url, want):
+    assert normalise_url(url) == want
+
+
+def test_relative_links_resolve_against_the_page():
+    assert (
+        normalise_url("../node/5?page=1", "https://iom.int/fr/a/b")
+        == "https://iom.int/fr/node/5?page=1"
+    )
+
+
+def test_host_allow_list():
+    assert host_allowed("https://www.iom.int/x", ["www.iom.int"])
+    assert not host_allowed("https://evil.example/x", ["www.iom.int"])
+    assert not host_allowed("https://www.iom.int.evil.example/x", ["www.iom.int"])
+    assert host_allowed("http://127.0.0.1:8080/x", ["127.0.0.1"])
+    assert not host_allowed("http://127.0.0.1:8081/x", ["127.0.0.1:8080"])
+
+
+def test_with_page():
+    assert (
+        with_page("https://d.iom.int/projects?type=a", 3)
+        == "https://d.iom.int/projects?page=3&type=a"
+    )
+
+
+def test_retry_after_seconds_and_dates():
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("120") == 120
+    assert retry_after_seconds("Thu, 01 Jan 2026 12:00:30 GMT", now) == 30
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+def test_sitemap_without_namespace_and_bad_lastmod():
+    sm = parse_sitemap(
+        b"<urlset><url><loc>/project/a</loc><lastmod>yesterday</lastmod></url>"
+        b"<url><loc>https://x.org/project/b</loc><lastmod>2024-03-01T10:00:00+02:00"
+        b"</lastmod></url></urlset>",
+        "https://x.org/sitemap.xml",
+    )
+    assert sm.pages == {
+        "https://x.org/project/a": None,
+        "https://x.org/project/b": "2024-03-01T08:00:00+00:00",
+    }
+
+
+def test_lastmod_forms():
+    assert parse_lastmod("2024-05-01") == "2024-05-01T00:00:00+00:00"
+    assert parse_lastmod("2024-05-01T10:00:00Z") == "2024-05-01T10:00:00+00:00"
+    assert parse_lastmod("May 2024") is None
