@@ -175,9 +175,9 @@ def test_url_list_file(server, fast_settings, tmp_path):
 # -- faults: each is recorded, and the rest of the crawl completes --------------------
 
 
-@pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
-    """One crawl of a site full of faults, shared by the tests that read its outcome."""
+@pytest.fixture(scope="module", params=["aiohttp", "httpx"])
+def faulty(request, tmp_path_factory):
+    """One crawl of a site full of faults per HTTP client, shared by the tests that read it."""
     from pytest_httpserver import HTTPServer
 
     from idf_etl.config import Settings
@@ -358,3 +358,23 @@ def test_bodies_are_gzip_and_content_addressed(server, fast_settings):
         body = gzip.decompress(file.read_bytes())
         assert file.name == hashlib.sha256(body).hexdigest() + ".gz"
     assert not list((settings.raw_dir / "objects").rglob(".tmp-*"))
+
+
+def test_canonical_link_means_one_fetch_per_page(server, fast_settings):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    page = (
+        b'<html><head><link rel="canonical" href="/project/real"></head>'
+        b"<body><main><h1>x</h1></main></body></html>"
+    )
+    server.expect_request("/project/alias").respond_with_data(page, content_type="text/html")
+    server.expect_request("/project/real").respond_with_data(page, content_type="text/html")
+    settings = fast_settings(
+        start_urls=[server.url_for("/project/alias"), server.url_for("/project/real")],
+        concurrency=1,
+    )
+    summary = crawl(settings)
+    assert [r.path for r, _ in server.log if r.path != "/robots.txt"] == ["/project/alias"]
+    assert stored(settings, server.url_for("/project/alias")).canonical_url == server.url_for(
+        "/project/real"
+    )
+    assert summary.new == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -52,6 +52,7 @@ class Settings(BaseModel):
     max_pages: int | None = Field(None, ge=1)
     data_dir: Path = Path("data")
     failure_threshold: float = Field(0.05, ge=0, le=1)
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
 
     @field_validator("user_agent")
     @classmethod

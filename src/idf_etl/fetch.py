@@ -202,12 +202,13 @@ class Crawler:
             max_connections=s.concurrency * max(1, len(self.allowed)) + 4,
             max_keepalive_connections=s.concurrency * max(1, len(self.allowed)),
         )
+        transport = self._transport or make_transport(s.http_client, limits)
         async with httpx.AsyncClient(
             headers={"User-Agent": s.user_agent},
             timeout=timeout,
             limits=limits,
             follow_redirects=False,
-            transport=self._transport,
+            transport=transport,
         ) as client:
             self.client = client
             pages = await self.discover()
@@ -487,10 +488,8 @@ class Crawler:
                                 response.body = await _read_capped(url, r, limit)
                                 self.summary.bytes += len(response.body)
                             return response
-                except httpx.TimeoutException as exc:
-                    reason = f"timed out ({type(exc).__name__})"
                 except httpx.TransportError as exc:
-                    reason = f"connection failed ({type(exc).__name__}: {exc or 'no detail'})"
+                    reason = describe_transport_error(exc)
             if attempt == s.max_retries:
                 break
             delay = wait if wait is not None else self._backoff(attempt)
@@ -560,6 +559,29 @@ class Crawler:
         self.report("problem", url, message)
 
 
+def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
+    if kind == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits)
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=limits)
+
+
+def describe_transport_error(exc: httpx.TransportError) -> str:
+    """'timed out (...)' or 'connection failed (...)', from the error under the mapped one.
+
+    The aiohttp transport maps every dropped connection to httpx.ConnectTimeout,
+    so the original exception decides which it was.
+    """
+    cause = exc.__cause__ or exc
+    timed_out = isinstance(cause, TimeoutError) or (
+        exc.__cause__ is None and isinstance(exc, httpx.TimeoutException)
+    )
+    what = "timed out" if timed_out else "connection failed"
+    return f"{what} ({type(cause).__name__}: {cause or 'no detail'})"
+
+
 def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:
     media = media_type(headers)
     if media and media not in accept:
@@ -590,6 +612,7 @@ def fetch_one(url: str, settings: Settings | None = None) -> Response:
             headers={"User-Agent": settings.user_agent},
             timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
             follow_redirects=False,
+            transport=make_transport(settings.http_client, httpx.Limits(max_connections=2)),
         ) as client:
             crawler.client = client
             response = await crawler.request(normalise_url(url) or url)
