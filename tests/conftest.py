@@ -57,3 +57,23 @@ def fast_settings(tmp_path):
         return Settings(**values)
 
     return make
+
+
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def demo_site(tmp_path):
+    """A private copy of demo/site served on 127.0.0.1; tests may edit its pages."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(REPO / "demo"))
+    from serve import serve
+
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "demo" / "site", root)
+    server, base = serve(root)
+    yield root, base
+    server.shutdown()
+    server.server_close()

@@ -7,11 +7,13 @@ configuration; 3 another run holds the lock.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 
 from idf_etl.config import Settings, load_settings
@@ -19,7 +21,9 @@ from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
 from idf_etl.fetch import Crawler
 from idf_etl.lock import RunLock
 from idf_etl.parse import parse_page
+from idf_etl.pipeline import run_pipeline
 from idf_etl.progress import reporter
+from idf_etl.publish import open_published
 from idf_etl.rawstore import RawStore
 
 app = typer.Typer(
@@ -146,6 +150,155 @@ def fetch(
     )
     if summary.failed and summary.failed > settings.failure_threshold * max(1, checked):
         raise typer.Exit(EXIT_FAILURES)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    start_url: StartOpt = None,
+    data_dir: DataDirOpt = None,
+    rate: RateOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    max_pages: MaxPagesOpt = None,
+    allow_host: AllowHostOpt = None,
+    url_list: UrlListOpt = None,
+    revalidate: RevalidateOpt = None,
+    from_raw: Annotated[
+        bool, typer.Option("--from-raw", help="No network: re-parse every stored page and reload.")
+    ] = False,
+    json_summary: JsonOpt = False,
+) -> None:
+    """Fetch, parse, load and publish DATA_DIR/clean/idf.duckdb (the nightly job).
+
+    Exit status: 0 success; 1 finished, but more pages failed than failure_threshold
+    allows; 2 bad configuration or usage; 3 another run holds the lock.
+
+    Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
+    """
+    settings = _settings(
+        config,
+        start_urls=start_url,
+        data_dir=data_dir,
+        rate=rate,
+        concurrency=concurrency,
+        max_pages=max_pages,
+        allowed_hosts=allow_host,
+        url_list=url_list,
+    )
+    with reporter("fetch") as fetch_report, reporter("parse", every=500) as parse_report:
+        result = run_pipeline(
+            settings,
+            from_raw=from_raw,
+            revalidate=revalidate,
+            fetch_reporter=fetch_report,
+            parse_reporter=parse_report,
+        )
+    for note in result.notes:
+        typer.echo(f"run: note: {note}", err=True)
+    if result.fetch is not None:
+        typer.echo(f"fetch: {result.fetch.line()}", err=True)
+    load = result.load
+    typer.echo(
+        f"run {result.run_id} ({result.mode}): {result.outcome}; parsed {load.pages_parsed} pages "
+        f"({load.parse_errors} unreadable), {load.projects_total} projects ({load.projects_new} new), "
+        f"{load.field_changes} field changes, {load.issues} issues; published {result.published} "
+        f"in {result.seconds:.1f}s",
+        err=True,
+    )
+    if json_summary:
+        typer.echo(json.dumps(result.as_dict()))
+    if result.outcome != "success":
+        raise typer.Exit(EXIT_FAILURES)
+
+
+@app.command()
+def status(
+    data_dir: DataDirOpt = None,
+    runs: Annotated[int, typer.Option("--runs", help="How many recent runs to show.")] = 5,
+) -> None:
+    """Show the last runs, what failed in the latest one, and when the data last changed.
+
+    Example: idf-etl status --data-dir data
+    """
+    settings = _settings(None, data_dir=data_dir)
+    con = open_published(settings.clean_dir)
+    try:
+        _print_rows(
+            con,
+            f"""SELECT run_id, started_at::TIMESTAMP(0) AS started, mode, outcome,
+                            pages_fetched AS fetched, fetch_failed, parse_errors, field_changes,
+                            issues FROM runs ORDER BY run_id DESC LIMIT {int(runs)}""",
+            "recent runs",
+        )
+        _print_rows(
+            con,
+            """SELECT severity, stage, code, count(*) AS n, any_value(url) AS example
+                           FROM issues WHERE run_id = (SELECT max(run_id) FROM runs)
+                           GROUP BY ALL ORDER BY severity, n DESC""",
+            "issues in the latest run",
+        )
+        _print_rows(
+            con,
+            """SELECT count(*) AS projects, count(*) FILTER (status = 'active') AS active,
+                                   count(*) FILTER (missing_from_site) AS missing_from_site,
+                                   max(last_changed)::TIMESTAMP(0) AS data_last_changed
+                            FROM projects""",
+            "warehouse",
+        )
+    finally:
+        con.close()
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL query.")],
+    data_dir: DataDirOpt = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
+) -> None:
+    """Query the published warehouse read-only; a table on a terminal, CSV or JSON with a flag.
+
+    Example: idf-etl sql "SELECT idf_region, sum(budget_usd) FROM projects GROUP BY ALL"
+    """
+    settings = _settings(None, data_dir=data_dir)
+    con = open_published(settings.clean_dir)
+    try:
+        try:
+            relation = con.execute(query)
+        except duckdb.Error as exc:
+            raise ConfigError(f"query failed: {exc}") from exc
+        names = [d[0] for d in relation.description or []]
+        rows = relation.fetchall()
+    finally:
+        con.close()
+    if csv_out:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif json_out:
+        for row in rows:
+            typer.echo(
+                json.dumps(dict(zip(names, row, strict=True)), default=str, ensure_ascii=False)
+            )
+    else:
+        _table(names, rows)
+
+
+def _print_rows(con: duckdb.DuckDBPyConnection, query: str, title: str) -> None:
+    relation = con.execute(query)
+    names = [d[0] for d in relation.description or []]
+    typer.echo(f"\n{title}:")
+    _table(names, relation.fetchall())
+
+
+def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*names, show_lines=False)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(width=max(100, Console().width)).print(table)
 
 
 def _read_input(source: str) -> tuple[bytes, str | None, str | None]:

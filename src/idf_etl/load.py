@@ -156,9 +156,11 @@ class Loader:
                     "its previous data is kept",
                     old_pp[page.url]["project_id"],
                 )
-        # Gone flags and last sightings change without a new body.
+        # Gone flags and last sightings change without a new body; a page that no longer
+        # reads as a project leaves its previous row untouched.
+        unreadable = {p.url for p in parsed if not isinstance(p.record, ProjectRecord)}
         for url, old in old_pp.items():
-            if url in new_pp or url not in status:
+            if url in new_pp or url in unreadable or url not in status:
                 continue
             gone, checked_at = status[url]
             last_seen = _later(old["last_seen"], checked_at)

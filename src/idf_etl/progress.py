@@ -9,7 +9,8 @@ from typing import TextIO
 
 from idf_etl.fetch import Reporter
 
-_QUIET_OUTCOMES = {"skipped", "unchanged", "not-modified", "duplicate"}
+# Outcomes too common to log a line each (fetch: nothing new; parse: what is expected).
+_QUIET_OUTCOMES = {"skipped", "unchanged", "not-modified", "duplicate", "project", "other"}
 
 
 @contextmanager

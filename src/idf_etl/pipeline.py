@@ -1,0 +1,217 @@
+"""`idf-etl run`: fetch, parse, load and publish, as one locked, all-or-nothing run.
+
+    result = run_pipeline(settings)                 # the nightly job
+    result = run_pipeline(settings, from_raw=True)  # re-parse data/raw after a parser upgrade
+
+The warehouse is built in a copy and published only at the end, so a run
+that dies at any point leaves the published warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from idf_etl import __version__
+from idf_etl.config import Settings
+from idf_etl.errors import IdfEtlError
+from idf_etl.export import export_tables
+from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
+from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
+from idf_etl.lock import RunLock
+from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.publish import Publisher
+from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.warehouse import create_schema
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the CLI's summary line and exit status."""
+
+    run_id: int
+    mode: str
+    outcome: str
+    fetch: FetchSummary | None
+    load: LoadStats
+    published: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "outcome": self.outcome,
+            "fetch": None
+            if self.fetch is None
+            else {
+                k: v for k, v in self.fetch.as_dict().items() if k not in ("failures", "refusals")
+            },
+            "pages_parsed": self.load.pages_parsed,
+            "parse_errors": self.load.parse_errors,
+            "projects_total": self.load.projects_total,
+            "projects_new": self.load.projects_new,
+            "field_changes": self.load.field_changes,
+            "issues": self.load.issues,
+            "published": self.published,
+            "seconds": round(self.seconds, 2),
+            "notes": self.notes,
+        }
+
+
+def run_pipeline(
+    settings: Settings,
+    *,
+    from_raw: bool = False,
+    revalidate: bool | None = None,
+    fetch_reporter: Reporter = _no_report,
+    parse_reporter: Reporter = _no_report,
+) -> RunResult:
+    """One whole run under the data directory's lock."""
+    started = datetime.now(UTC)
+    with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
+        summary = None
+        if not from_raw:
+            summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
+        publisher = Publisher(settings.clean_dir)
+        con = duckdb.connect(str(publisher.prepare()))
+        try:
+            result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
+            result.notes = publisher.notes
+            export_tables(con, settings.clean_dir)
+            result.published = str(publisher.publish(con))
+        except BaseException:
+            con.close()
+            raise
+    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    return result
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    store: RawStore,
+    summary: FetchSummary | None,
+    started: datetime,
+    from_raw: bool,
+    reporter: Reporter,
+) -> RunResult:
+    create_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    (last,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
+    run_id = int(last) + 1
+    mode = "from-raw" if from_raw else "network"
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
+        "idf_etl_version) VALUES (?, ?, ?, ?, ?, ?)",
+        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__],
+    )
+    loader = Loader(con, run_id, started, PARSER_VERSION)
+    if summary is not None:
+        loader.add_issues(fetch_issues(summary))
+    stored = list(store.pages())
+    known = {} if from_raw else loader.known_pages()
+    todo = [p for p in stored if known.get(p.url) != (p.sha256, PARSER_VERSION)]
+    reporter("discovered", "", str(len(todo)))
+    parsed = list(parse_stored(store, todo, reporter))
+    status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
+    stats = loader.load(parsed, status)
+    checked = (
+        (
+            summary.fetched
+            + summary.unchanged
+            + summary.not_modified
+            + summary.skipped
+            + summary.gone
+            + summary.failed
+        )
+        if summary
+        else 0
+    )
+    failed = (summary.failed if summary else 0) + stats.parse_errors
+    outcome = (
+        "failures"
+        if failed > settings.failure_threshold * max(1, checked + stats.pages_parsed)
+        else "success"
+    )
+    con.execute(
+        """UPDATE runs SET finished_at = ?, outcome = ?, pages_discovered = ?, pages_fetched = ?,
+               pages_unchanged = ?, pages_gone = ?, fetch_failed = ?, fetch_refused = ?,
+               http_requests = ?, bytes_downloaded = ?, pages_parsed = ?, parse_errors = ?,
+               projects_total = ?, projects_new = ?, field_changes = ?, issues = ?
+           WHERE run_id = ?""",
+        [
+            datetime.now(UTC),
+            outcome,
+            *(
+                (
+                    summary.discovered,
+                    summary.fetched,
+                    summary.unchanged + summary.not_modified + summary.skipped,
+                    summary.gone,
+                    summary.failed,
+                    summary.refused,
+                    summary.requests,
+                    summary.bytes,
+                )
+                if summary
+                else (None,) * 8
+            ),
+            stats.pages_parsed,
+            stats.parse_errors,
+            stats.projects_total,
+            stats.projects_new,
+            stats.field_changes,
+            stats.issues,
+            run_id,
+        ],
+    )
+    con.execute("COMMIT")
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
+
+
+def parse_stored(
+    store: RawStore, pages: list[StoredPage], reporter: Reporter
+) -> Iterator[ParsedPage]:
+    """Parse stored bodies; a page that cannot be read is kept with its reason."""
+    for page in pages:
+        assert page.sha256 is not None
+        result = ParsedPage(
+            url=page.url,
+            sha256=page.sha256,
+            fetched_at=_time(page.fetched_at),
+            checked_at=_time(page.checked_at),
+            gone=bool(page.gone),
+        )
+        try:
+            body = store.get_body(page.sha256)
+            result.record = parse_page(
+                body, source=page.url, url=page.final_url or page.url, charset=page.charset
+            )
+        except (IdfEtlError, OSError, EOFError) as exc:
+            result.error = f"cannot parse the stored page: {exc}"
+        reporter("page", page.url, "error" if result.record is None else result.record.kind)
+        yield result
+
+
+def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
+    for url, reason in summary.failures:
+        yield Issue(
+            "fetch", "error", "fetch_failed", f"{reason}; the stored copy (if any) is kept", url
+        )
+    for url, reason in summary.refusals:
+        yield Issue("fetch", "warning", "fetch_refused", f"not requested: {reason}", url)
+
+
+def config_hash(settings: Settings) -> str:
+    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
