@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint conformance bench clean
+.PHONY: install test lint conformance demo run status bench bench-fetch bench-load clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -28,11 +28,26 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it
+	$(BIN)/python demo/run_demo.py --data-dir data
+
+run: install ## the real job against the live site (a first full crawl takes 25-50 minutes)
+	$(BIN)/idf-etl run --config pipelines/iom_idf.toml
+
+status: install ## the last runs and what failed
+	$(BIN)/idf-etl status
+
 conformance: install ## score the parser on ../shared (when present)
 	../shared/conformance/check
 
 bench: install ## parser benchmark against BeautifulSoup and trafilatura
 	$(UV) run --frozen --group bench python bench/bench_parse.py
+
+bench-fetch: install ## crawler benchmark against Scrapy on a local mirror
+	$(UV) run --frozen --group bench python bench/bench_fetch.py --pages 1000 3000
+
+bench-load: install ## loader rows/s (100,000 records) and a full run --from-raw over 3,000 pages
+	$(UV) run --frozen --group bench python bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -206,6 +206,7 @@ def is_country_line(text: str) -> bool:
     return bool(parsed.codes) and not parsed.unmatched
 
 
+@cache
 def english_name(code: str) -> str:
     """The English CLDR name of a code, for the warehouse's join table."""
     from babel import Locale

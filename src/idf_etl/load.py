@@ -121,6 +121,8 @@ class Loader:
         self, con: duckdb.DuckDBPyConnection, run_id: int, started_at: datetime, parser_version: str
     ) -> None:
         self.con = con
+        # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
+        con.execute("SET TimeZone = 'UTC'")
         self.run_id = run_id
         self.now = started_at
         self.parser_version = parser_version
@@ -173,7 +175,8 @@ class Loader:
         affected |= {
             old_pp[u]["project_id"] for u in changed_pp if u in old_pp and old_pp[u]["project_id"]
         }
-        self._merge_projects(sorted(affected))
+        current = {**old_pp, **changed_pp}
+        self._merge_projects(sorted(affected), current)
         self._write_issues()
         (self.stats.projects_total,) = self.con.execute(
             "SELECT count(*) FROM projects"
@@ -254,16 +257,15 @@ class Loader:
 
     # -- projects --
 
-    def _merge_projects(self, project_ids: list[str]) -> None:
+    def _merge_projects(self, project_ids: list[str], current: dict[str, Row]) -> None:
+        """Re-merge these projects from `current` (every project page row, as now written)."""
         if not project_ids:
             return
+        wanted = set(project_ids)
         pages: dict[str, list[Row]] = {}
-        for row in _fetch_dicts(
-            self.con,
-            "SELECT * FROM project_pages WHERE project_id IN (SELECT unnest(?::VARCHAR[]))",
-            [project_ids],
-        ):
-            pages.setdefault(row["project_id"], []).append(row)
+        for row in current.values():
+            if row["project_id"] in wanted:
+                pages.setdefault(row["project_id"], []).append(row)
         old = {
             r["project_id"]: r
             for r in _fetch_dicts(
