@@ -284,6 +284,17 @@ def sql(
         _table(names, rows)
 
 
+@app.command()
+def schema() -> None:
+    """Print the warehouse's data dictionary (tables, columns, types, meanings) as Markdown.
+
+    Example: idf-etl schema > docs/data-dictionary.md
+    """
+    from idf_etl.warehouse import data_dictionary_markdown
+
+    typer.echo(data_dictionary_markdown(), nl=False)
+
+
 def _print_rows(con: duckdb.DuckDBPyConnection, query: str, title: str) -> None:
     relation = con.execute(query)
     names = [d[0] for d in relation.description or []]

@@ -151,7 +151,11 @@ TABLES: tuple[Table, ...] = (
             _c("fetched_at", "TIMESTAMPTZ", "when that body was downloaded"),
             _c("parser_version", "VARCHAR", "parser version that read it"),
             _c("first_seen", "TIMESTAMPTZ", "first run that stored this page"),
-            _c("last_seen", "TIMESTAMPTZ", "last run that found this page on the site"),
+            _c(
+                "last_seen",
+                "TIMESTAMPTZ",
+                "last time the site confirmed the page (a download or a 304; pages the sitemap says are unchanged are confirmed by the weekly revalidation)",
+            ),
             _c("gone", "BOOLEAN NOT NULL", "the site answered 404/410 for this URL"),
         ),
         key=("url",),
@@ -169,7 +173,7 @@ TABLES: tuple[Table, ...] = (
             _c("languages", "VARCHAR[]", "languages the project has pages in"),
             _c("urls", "VARCHAR[]", "its page URLs"),
             _c("first_seen", "TIMESTAMPTZ NOT NULL", "when the project first appeared"),
-            _c("last_seen", "TIMESTAMPTZ", "last run that found one of its pages on the site"),
+            _c("last_seen", "TIMESTAMPTZ", "latest last_seen of its pages"),
             _c(
                 "last_changed",
                 "TIMESTAMPTZ NOT NULL",
