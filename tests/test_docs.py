@@ -14,7 +14,9 @@ README = (Path(__file__).parent.parent / "README.md").read_text()
 
 
 def test_readme_data_dictionary_is_current():
-    section = README.split("<!-- data-dictionary:start -->\n")[1].split("<!-- data-dictionary:end -->")[0]
+    section = README.split("<!-- data-dictionary:start -->\n")[1].split(
+        "<!-- data-dictionary:end -->"
+    )[0]
     assert section == data_dictionary_markdown(), "run `idf-etl schema` and paste it into README.md"
 
 
@@ -22,8 +24,11 @@ def test_every_column_has_a_comment_in_the_database():
     con = duckdb.connect()
     create_schema(con)
     for t in TABLES:
-        comments = dict(con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE "
-                                    "table_name = ?", [t.name]).fetchall())
+        comments = dict(
+            con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [t.name]
+            ).fetchall()
+        )
         assert set(comments) == {c.name for c in t.columns}
         assert all(comments.values()), t.name
 
