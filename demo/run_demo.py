@@ -20,8 +20,15 @@ HERE = Path(__file__).parent
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--port", type=int, default=8765)
     args = ap.parse_args()
-    server, base = serve(HERE / "site")
+    # A fixed port keeps page URLs the same from one demo run to the next (the
+    # warehouse keys pages by URL); any free port when that one is taken.
+    try:
+        server, base = serve(HERE / "site", port=args.port)
+    except OSError:
+        server, base = serve(HERE / "site")
+        print(f"demo: port {args.port} is busy; URLs differ from earlier demo runs", flush=True)
     try:
         print(f"demo: serving the sample site at {base}", flush=True)
         command = [

@@ -309,7 +309,9 @@ def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
     table = Table(*names, show_lines=False)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console(width=max(100, Console().width)).print(table)
+    console = Console()
+    # Not a terminal (a pipe, a log): wide enough that nothing is cut.
+    Console(width=console.width if console.is_terminal else 200).print(table)
 
 
 def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
