@@ -51,17 +51,21 @@ def run_trafilatura(pages: list[bytes]) -> None:
         trafilatura.extract(body.decode(), include_tables=True, favor_precision=True)
 
 
-def measure(name: str, fn, pages: list[bytes]) -> tuple[str, float, float]:
-    start = time.perf_counter()
-    fn(pages)
-    seconds = time.perf_counter() - start
+def measure(name: str, fn, pages: list[bytes], rounds: int) -> tuple[str, float, float]:
+    """Best of `rounds` passes: this machine is shared, and the best pass is the least disturbed."""
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn(pages)
+        best = min(best, time.perf_counter() - start)
     megabytes = sum(map(len, pages)) / 1e6
-    return name, len(pages) / seconds, megabytes / seconds
+    return name, len(pages) / best, megabytes / best
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=3, help="passes per contender; the best counts")
     ap.add_argument(
         "--slow-pages",
         type=int,
@@ -76,10 +80,15 @@ def main() -> None:
         facts = project_facts(i)
         assert record.kind == "project" and record.project_id == facts["project_id"], i
         assert str(record.budget_usd) == facts["budget"], i
-    print(f"{args.pages} generated pages, {avg_kb:.1f} KB on average, one core")
-    rows = [measure("idf-etl (selectolax/lexbor)", run_idf_etl, pages)]
-    rows.append(measure("BeautifulSoup (lxml)", run_bs4, pages[: args.slow_pages]))
-    rows.append(measure("trafilatura.extract", run_trafilatura, pages[: args.slow_pages]))
+    print(
+        f"{args.pages} generated pages, {avg_kb:.1f} KB on average, one core, "
+        f"best of {args.rounds} passes"
+    )
+    rows = [measure("idf-etl (selectolax/lexbor)", run_idf_etl, pages, args.rounds)]
+    rows.append(measure("BeautifulSoup (lxml)", run_bs4, pages[: args.slow_pages], args.rounds))
+    rows.append(
+        measure("trafilatura.extract", run_trafilatura, pages[: args.slow_pages], args.rounds)
+    )
     ours = rows[0][1]
     print(f"{'parser':32} {'pages/s':>9} {'MB/s':>7} {'idf-etl is':>11}")
     for name, rate, mbps in rows:

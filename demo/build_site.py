@@ -518,9 +518,11 @@ PROJECTS = [
     ),
 ]
 
+# News pages under /fr/node/ and /es/node/, as on the site: their paths look like a
+# project's, so the crawler fetches them and the parser sets them aside as "other".
 OTHER_PAGES = [
     (
-        "/fr/news/nouveaux-fonds-retour-temporaire",
+        "/fr/node/199001",
         "fr",
         "news",
         "Nouveaux fonds pour le retour temporaire de migrants qualifiés",
@@ -549,7 +551,7 @@ OTHER_PAGES = [
         ],
     ),
     (
-        "/es/news/acuerdo-de-paz-mindanao",
+        "/es/node/199002",
         "es",
         "news",
         "Acuerdo de paz en el sur de Filipinas",

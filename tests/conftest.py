@@ -35,26 +35,26 @@ def server():
         srv.stop()
 
 
+# No rate limit, short timeouts and backoff: faults show up in a second, not a minute.
+FAST = dict(
+    rate=0,
+    concurrency=4,
+    read_timeout=0.5,
+    connect_timeout=1,
+    backoff_base=0.05,
+    backoff_max=5,
+    max_retries=2,
+    allowed_hosts=["127.0.0.1"],
+)
+
+
 @pytest.fixture
 def fast_settings(tmp_path):
-    """Settings for tests: no rate limit, short timeouts and backoff, data in tmp_path."""
+    """Settings for tests (FAST), data in tmp_path; keyword arguments override."""
     from idf_etl.config import Settings
 
     def make(**overrides):
-        values = dict(
-            rate=0,
-            concurrency=4,
-            read_timeout=0.5,
-            connect_timeout=1,
-            backoff_base=0.05,
-            backoff_max=5,
-            max_retries=2,
-            data_dir=tmp_path / "data",
-            sitemaps_from_robots=True,
-            allowed_hosts=["127.0.0.1"],
-        )
-        values.update(overrides)
-        return Settings(**values)
+        return Settings(**{**FAST, "data_dir": tmp_path / "data", **overrides})
 
     return make
 

@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 
+from conftest import FAST
 from idf_etl.fetch import Crawler
 from idf_etl.rawstore import RawStore
 from local_site import LISTING_PAGES, SITEMAP_PAGES, DroppingServer, Site
@@ -248,18 +249,14 @@ def faulty(request, tmp_path_factory):
     url_list = tmp_path / "faults.txt"
     url_list.write_text("\n".join(urls))
     settings = Settings(
-        rate=0,
-        concurrency=4,
-        read_timeout=0.5,
-        connect_timeout=1,
-        backoff_base=0.05,
-        backoff_max=5,
-        max_retries=2,
-        data_dir=tmp_path / "data",
-        start_urls=[site.url("/sitemap.xml")],
-        url_list=url_list,
-        allowed_hosts=["127.0.0.1"],
-        max_bytes=100_000,
+        **{
+            **FAST,
+            "data_dir": tmp_path / "data",
+            "url_list": url_list,
+            "start_urls": [site.url("/sitemap.xml")],
+            "max_bytes": 100_000,
+            "http_client": request.param,
+        }
     )
     summary = crawl(settings)
     log = list(server.log)
@@ -378,3 +375,18 @@ def test_canonical_link_means_one_fetch_per_page(server, fast_settings):
         "/project/real"
     )
     assert summary.new == 1
+
+
+def test_max_pages_caps_page_requests(server, fast_settings):
+    site = Site(server, with_listing=False)
+    settings = fast_settings(start_urls=[site.url("/sitemap.xml")], max_pages=2)
+    summary = crawl(settings)
+    assert summary.new == 2
+    assert len(site.page_requests()) == 2
+
+
+def test_languages_setting_limits_the_crawl(server, fast_settings):
+    site = Site(server, with_listing=False)
+    settings = fast_settings(start_urls=[site.url("/sitemap.xml")], languages=["fr"])
+    crawl(settings)
+    assert site.page_requests() == ["/fr/node/187686"]

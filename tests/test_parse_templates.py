@@ -105,6 +105,36 @@ EXPECTED = {
         states=[],
         state_names=[],
     ),
+    # template B as list items, Spanish: "Tipo de proyecto" twice, empty Año and empty last label
+    "b_es_list_items.html": dict(
+        lang="es",
+        project_id="CE.0388",
+        prima_id="MG10P0004",
+        status="completed",
+        project_type="Desarrollo económico y comunitario",
+        budget_usd=Decimal("75000.00"),
+        coverage="national",
+        idf_region="Africa",
+        idf_region_label="África",
+        start_year=2017,
+        end_year=2024,
+        year=None,
+        states=[],
+    ),
+    # template B in paragraphs, French, windows-1252 bytes declared in a meta http-equiv
+    "b_fr_paragraphs.html": dict(
+        lang="fr",
+        project_id="TC4-805",
+        status="completed",
+        status_label="Achevé",
+        project_type="TCMMCB",
+        budget_usd=Decimal("40000.00"),
+        coverage="national",
+        idf_region="Europe",
+        end_year=2024,
+        states=["GE"],
+        state_names=["Géorgie"],
+    ),
     # template C: side menu, title twice, values without labels, two states on two lines
     "c_en_devfund.html": dict(
         lang="en",

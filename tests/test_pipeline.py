@@ -112,6 +112,12 @@ def test_run_end_to_end(demo_site, tmp_path):
         ("unreadable_page", "error")
     ]
     assert query(data, "SELECT run_id, mode, outcome FROM runs") == [(1, "network", "success")]
+    # news pages under /fr/node/ and /es/node/ were fetched, and set aside as "other"
+    assert query(data, "SELECT kind, count(*) FROM pages GROUP BY ALL ORDER BY kind") == [
+        ("error", 1),
+        ("other", 2),
+        ("project", 25),
+    ]
     assert query(data, "SELECT count(*) FROM project_changes") == [(0,)]
     # exports for people outside DuckDB
     clean = data / "clean"
@@ -176,13 +182,16 @@ def test_page_that_fails_to_parse_keeps_the_previous_row(demo_site, tmp_path):
     assert (2, "parse", "unreadable_page") in issues
 
 
-def test_reader_holding_the_file_neither_blocks_nor_sees_a_half_written_run(demo_site, tmp_path):
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
+def test_reader_holding_the_file_neither_blocks_nor_sees_a_half_written_run(
+    demo_site, tmp_path, read_only
+):
     site, base = demo_site
     data = tmp_path / "data"
     run(base, data)
     published = data / "clean" / "idf.duckdb"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(published)],
+        [sys.executable, "-c", READER, str(published), str(read_only)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -205,7 +214,7 @@ def test_reader_holding_the_file_neither_blocks_nor_sees_a_half_written_run(demo
 
 READER = """
 import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "True")
 q = "SELECT budget_usd::VARCHAR FROM projects WHERE project_id = 'CD.0085'"
 print(con.execute(q).fetchone()[0], flush=True)
 sys.stdin.readline()
@@ -271,7 +280,7 @@ def test_from_raw_reparses_everything_offline(demo_site, tmp_path):
     proc = idf("run", "--from-raw", "--json", data_dir=data, check=False)
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["mode"] == "from-raw"
-    assert summary["pages_parsed"] == 26
+    assert summary["pages_parsed"] == 28
     assert summary["fetch"] is None
     assert summary["field_changes"] == 0
 
@@ -308,3 +317,20 @@ def test_views_answer(demo_site, tmp_path, view):
     data = tmp_path / "data"
     run(base, data)
     assert query(data, f"SELECT count(*) FROM {view}")[0][0] > 0
+
+
+def test_stray_wal_beside_the_published_file_is_moved_aside(demo_site, tmp_path):
+    _, base = demo_site
+    data = tmp_path / "data"
+    run(base, data)
+    stray = data / "clean" / "idf.duckdb.wal"
+    stray.write_bytes(b"left by a reader that crashed while holding the file read-write")
+
+    proc, summary = run(base, data)
+
+    assert summary["outcome"] == "success"
+    assert not stray.exists()
+    kept = list((data / "clean").glob("idf.duckdb.wal.stray-*"))
+    assert len(kept) == 1 and b"crashed" in kept[0].read_bytes()  # moved aside, not lost
+    assert "stray write-ahead log" in proc.stderr
+    assert query(data, "SELECT count(*) FROM projects") == [(14,)]

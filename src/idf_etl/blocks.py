@@ -245,6 +245,8 @@ class _Walker:
         self._buffer: list[str] = []
 
     def flush(self, role: Role) -> None:
+        if not self._buffer:
+            return
         text = _clean("".join(self._buffer))
         self._buffer.clear()
         if text:
@@ -294,11 +296,12 @@ class _Walker:
 
 # -- shared helpers ------------------------------------------------------------
 
-_WS = re.compile(r"[\s\u00a0\u202f\u2009\u200b\ufeff]+")
-
 
 def _clean(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    """Whitespace runs (non-breaking and thin spaces included) to one space; zero-width marks out."""
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", "").replace("\ufeff", "")
+    return " ".join(text.split())
 
 
 def _split_inline_label(block: Block) -> list[Block]:

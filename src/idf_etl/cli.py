@@ -21,7 +21,7 @@ from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
 from idf_etl.fetch import Crawler
 from idf_etl.lock import RunLock
 from idf_etl.parse import parse_page
-from idf_etl.pipeline import run_pipeline
+from idf_etl.pipeline import run_pipeline, too_many_failures
 from idf_etl.progress import reporter
 from idf_etl.publish import open_published
 from idf_etl.rawstore import RawStore
@@ -109,6 +109,29 @@ def _settings(config: Path | None, **overrides: object) -> Settings:
     return load_settings(config, overrides)
 
 
+def _crawl_settings(
+    config: Path | None,
+    start_url: list[str] | None,
+    data_dir: Path | None,
+    rate: float | None,
+    concurrency: int | None,
+    max_pages: int | None,
+    allow_host: list[str] | None,
+    url_list: Path | None,
+) -> Settings:
+    """Settings for `fetch` and `run`: the file, the environment, then these flags."""
+    return _settings(
+        config,
+        start_urls=start_url,
+        data_dir=data_dir,
+        rate=rate,
+        concurrency=concurrency,
+        max_pages=max_pages,
+        allowed_hosts=allow_host,
+        url_list=url_list,
+    )
+
+
 @app.command()
 def fetch(
     config: ConfigOpt = None,
@@ -126,15 +149,8 @@ def fetch(
 
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    settings = _settings(
-        config,
-        start_urls=start_url,
-        data_dir=data_dir,
-        rate=rate,
-        concurrency=concurrency,
-        max_pages=max_pages,
-        allowed_hosts=allow_host,
-        url_list=url_list,
+    settings = _crawl_settings(
+        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list
     )
     with (
         RunLock(settings.data_dir),
@@ -145,10 +161,7 @@ def fetch(
     typer.echo(f"fetch: {summary.line()}", err=True)
     if json_summary:
         typer.echo(json.dumps(summary.as_dict()))
-    checked = (
-        summary.fetched + summary.unchanged + summary.not_modified + summary.gone + summary.failed
-    )
-    if summary.failed and summary.failed > settings.failure_threshold * max(1, checked):
+    if too_many_failures(summary.failed, summary.checked, settings.failure_threshold):
         raise typer.Exit(EXIT_FAILURES)
 
 
@@ -175,15 +188,8 @@ def run(
 
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    settings = _settings(
-        config,
-        start_urls=start_url,
-        data_dir=data_dir,
-        rate=rate,
-        concurrency=concurrency,
-        max_pages=max_pages,
-        allowed_hosts=allow_host,
-        url_list=url_list,
+    settings = _crawl_settings(
+        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list
     )
     with reporter("fetch") as fetch_report, reporter("parse", every=500) as parse_report:
         result = run_pipeline(

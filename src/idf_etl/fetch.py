@@ -89,6 +89,18 @@ class FetchSummary:
     def fetched(self) -> int:
         return self.new + self.changed
 
+    @property
+    def checked(self) -> int:
+        """Pages whose state this run knows (the base of the failure threshold)."""
+        return (
+            self.fetched
+            + self.unchanged
+            + self.not_modified
+            + self.skipped
+            + self.gone
+            + self.failed
+        )
+
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["fetched"] = self.fetched
@@ -571,15 +583,17 @@ def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
 def describe_transport_error(exc: httpx.TransportError) -> str:
     """'timed out (...)' or 'connection failed (...)', from the error under the mapped one.
 
-    The aiohttp transport maps every dropped connection to httpx.ConnectTimeout,
-    so the original exception decides which it was.
+    The aiohttp transport maps a dropped connection to httpx.ConnectTimeout, so
+    for its errors the original exception decides which it was.
     """
     cause = exc.__cause__ or exc
+    from_aiohttp = type(cause).__module__.startswith("aiohttp")
     timed_out = isinstance(cause, TimeoutError) or (
-        exc.__cause__ is None and isinstance(exc, httpx.TimeoutException)
+        isinstance(exc, httpx.TimeoutException) and not from_aiohttp
     )
     what = "timed out" if timed_out else "connection failed"
-    return f"{what} ({type(cause).__name__}: {cause or 'no detail'})"
+    detail = str(cause).strip()
+    return f"{what} ({type(cause).__name__}{': ' + detail if detail else ''})"
 
 
 def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:

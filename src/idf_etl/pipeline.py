@@ -122,23 +122,10 @@ def _load(
     parsed = list(parse_stored(store, todo, reporter))
     status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
     stats = loader.load(parsed, status)
-    checked = (
-        (
-            summary.fetched
-            + summary.unchanged
-            + summary.not_modified
-            + summary.skipped
-            + summary.gone
-            + summary.failed
-        )
-        if summary
-        else 0
-    )
     failed = (summary.failed if summary else 0) + stats.parse_errors
+    checked = (summary.checked if summary else 0) + stats.pages_parsed
     outcome = (
-        "failures"
-        if failed > settings.failure_threshold * max(1, checked + stats.pages_parsed)
-        else "success"
+        "failures" if too_many_failures(failed, checked, settings.failure_threshold) else "success"
     )
     con.execute(
         """UPDATE runs SET finished_at = ?, outcome = ?, pages_discovered = ?, pages_fetched = ?,
@@ -207,6 +194,11 @@ def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
         )
     for url, reason in summary.refusals:
         yield Issue("fetch", "warning", "fetch_refused", f"not requested: {reason}", url)
+
+
+def too_many_failures(failed: int, checked: int, threshold: float) -> bool:
+    """More failures than `threshold` (a share) of the pages checked allows."""
+    return failed > threshold * max(1, checked)
 
 
 def config_hash(settings: Settings) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _PUNCT = re.compile(r"[^\w\s'-]+")
 _SPACE = re.compile(r"\s+")
@@ -17,6 +18,7 @@ _MARKS = re.compile(r"[\u0300-\u036f]")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-"})
 
 
+@lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """Fold text for matching: no accents, case-folded, punctuation to spaces."""
     if text.isascii():
