@@ -134,3 +134,24 @@ def test_sigkill_mid_crawl_leaves_a_readable_store_and_the_next_run_completes(se
     assert summary["failed"] == 0
     with RawStore(tmp_path / "data" / "raw") as store:
         assert store.count() == len(extra) + len(SITEMAP_PAGES)
+
+
+def test_set_flag_reaches_the_settings_and_bad_names_are_usage_errors(tmp_path):
+    proc = subprocess.run(
+        fetch_cmd(tmp_path, "--set", "concurrency=0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "concurrency" in proc.stderr
+    proc = subprocess.run(
+        fetch_cmd(tmp_path, "--set", "nonsense=1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2 and "NAME=VALUE" in proc.stderr

@@ -61,3 +61,17 @@ def test_invalid_settings_name_the_problem(tmp_path, text, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_any_setting_from_the_command_line():
+    from idf_etl.config import parse_assignments
+
+    values = parse_assignments(["read_timeout=60", "languages=en,fr", "max-retries=1"])
+    settings = load_settings(REPO / "pipelines" / "iom_idf.toml", values, environ={})
+    assert (settings.read_timeout, settings.languages, settings.max_retries) == (
+        60,
+        ["en", "fr"],
+        1,
+    )
+    with pytest.raises(ConfigError, match="NAME=VALUE"):
+        parse_assignments(["speed=3"])

@@ -16,13 +16,13 @@ from typing import Annotated
 import duckdb
 import typer
 
-from idf_etl.config import Settings, load_settings
+from idf_etl.config import Settings, load_settings, parse_assignments
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
-from idf_etl.fetch import Crawler
+from idf_etl.fetch import Crawler, _no_report
 from idf_etl.lock import RunLock
 from idf_etl.parse import parse_page
 from idf_etl.pipeline import run_pipeline, too_many_failures
-from idf_etl.progress import reporter
+from idf_etl.progress import reporter, reporters
 from idf_etl.publish import open_published
 from idf_etl.rawstore import RawStore
 
@@ -103,6 +103,14 @@ RevalidateOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary line on stdout.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Any setting of the pipeline file, NAME=VALUE (lists comma-separated); "
+        "repeatable. Example: --set read_timeout=60 --set languages=en,fr",
+    ),
+]
 
 
 def _settings(config: Path | None, **overrides: object) -> Settings:
@@ -118,18 +126,23 @@ def _crawl_settings(
     max_pages: int | None,
     allow_host: list[str] | None,
     url_list: Path | None,
+    assignments: list[str] | None,
 ) -> Settings:
-    """Settings for `fetch` and `run`: the file, the environment, then these flags."""
-    return _settings(
-        config,
-        start_urls=start_url,
-        data_dir=data_dir,
-        rate=rate,
-        concurrency=concurrency,
-        max_pages=max_pages,
-        allowed_hosts=allow_host,
-        url_list=url_list,
-    )
+    """Settings for `fetch` and `run`: the file, the environment, --set, then the named flags."""
+    flags = {
+        "start_urls": start_url,
+        "data_dir": data_dir,
+        "rate": rate,
+        "concurrency": concurrency,
+        "max_pages": max_pages,
+        "allowed_hosts": allow_host,
+        "url_list": url_list,
+    }
+    overrides = {
+        **parse_assignments(assignments or []),
+        **{k: v for k, v in flags.items() if v not in (None, [])},
+    }
+    return load_settings(config, overrides)
 
 
 @app.command()
@@ -143,6 +156,7 @@ def fetch(
     allow_host: AllowHostOpt = None,
     url_list: UrlListOpt = None,
     revalidate: RevalidateOpt = None,
+    assign: SetOpt = None,
     json_summary: JsonOpt = False,
 ) -> None:
     """Discover project pages and download new or changed ones into DATA_DIR/raw.
@@ -150,7 +164,7 @@ def fetch(
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     settings = _crawl_settings(
-        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list
+        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list, assign
     )
     with (
         RunLock(settings.data_dir),
@@ -176,6 +190,7 @@ def run(
     allow_host: AllowHostOpt = None,
     url_list: UrlListOpt = None,
     revalidate: RevalidateOpt = None,
+    assign: SetOpt = None,
     from_raw: Annotated[
         bool, typer.Option("--from-raw", help="No network: re-parse every stored page and reload.")
     ] = False,
@@ -189,15 +204,16 @@ def run(
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     settings = _crawl_settings(
-        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list
+        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list, assign
     )
-    with reporter("fetch") as fetch_report, reporter("parse", every=500) as parse_report:
+    stages = ("parse",) if from_raw else ("fetch", "parse")
+    with reporters(*stages) as report:
         result = run_pipeline(
             settings,
             from_raw=from_raw,
             revalidate=revalidate,
-            fetch_reporter=fetch_report,
-            parse_reporter=parse_report,
+            fetch_reporter=report.get("fetch", _no_report),
+            parse_reporter=report["parse"],
         )
     for note in result.notes:
         typer.echo(f"run: note: {note}", err=True)

@@ -133,5 +133,20 @@ def load_settings(
         raise ConfigError(f"invalid settings ({file or 'defaults'}): {problems}") from exc
 
 
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """['rate=0.5', 'languages=en,fr'] -> {'rate': '0.5', 'languages': ['en', 'fr']}."""
+    values: dict[str, Any] = {}
+    for item in assignments:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in Settings.model_fields:
+            known = ", ".join(sorted(Settings.model_fields))
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE with NAME one of: {known}")
+        values[name] = (
+            [p.strip() for p in raw.split(",") if p.strip()] if name in _LIST_FIELDS else raw
+        )
+    return values
+
+
 def _env_has(name: str, environ: dict[str, str] | None) -> bool:
     return (ENV_PREFIX + name.upper()) in (os.environ if environ is None else environ)

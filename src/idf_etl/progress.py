@@ -1,4 +1,4 @@
-"""What a person (or a log file) sees while a run works: a bar on a terminal, lines otherwise."""
+"""What a person (or a log file) sees while a run works: bars on a terminal, lines otherwise."""
 
 from __future__ import annotations
 
@@ -14,14 +14,28 @@ _QUIET_OUTCOMES = {"skipped", "unchanged", "not-modified", "duplicate", "project
 
 
 @contextmanager
+def reporters(
+    *stages: str, stream: TextIO = sys.stderr, force_plain: bool = False, every: int = 100
+) -> Iterator[dict[str, Reporter]]:
+    """One Reporter per stage: one Rich progress display with a bar per stage on a
+    terminal, plain lines otherwise."""
+    if stream.isatty() and not force_plain:
+        with _bars(stages, stream) as bars:
+            yield bars
+        return
+    yield {stage: _plain(stage, stream, every) for stage in stages}
+
+
+@contextmanager
 def reporter(
     stage: str, stream: TextIO = sys.stderr, *, force_plain: bool = False, every: int = 100
 ) -> Iterator[Reporter]:
-    """A Reporter for one stage: a Rich progress bar when `stream` is a terminal."""
-    if stream.isatty() and not force_plain:
-        with _bar(stage, stream) as report:
-            yield report
-        return
+    """A Reporter for a single stage."""
+    with reporters(stage, stream=stream, force_plain=force_plain, every=every) as one:
+        yield one[stage]
+
+
+def _plain(stage: str, stream: TextIO, every: int) -> Reporter:
     done = 0
 
     def plain(event: str, url: str, detail: str) -> None:
@@ -37,32 +51,40 @@ def reporter(
         elif event == "problem":
             print(f"{stage}: {url}: {detail}", file=stream, flush=True)
 
-    yield plain
+    return plain
 
 
 @contextmanager
-def _bar(stage: str, stream: TextIO) -> Iterator[Reporter]:
+def _bars(stages: tuple[str, ...], stream: TextIO) -> Iterator[dict[str, Reporter]]:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    console = Console(file=stream)
     with Progress(
-        TextColumn(f"[bold]{stage}[/bold]"),
+        TextColumn("[bold]{task.fields[stage]}[/bold]"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
-        console=console,
-        transient=False,
+        console=Console(file=stream),
     ) as progress:
-        task = progress.add_task("discovering", total=None)
 
-        def report(event: str, url: str, detail: str) -> None:
-            if event == "discovered":
-                progress.update(task, total=int(detail), description="")
-            elif event == "page":
-                progress.update(task, advance=1, description=detail)
-            elif event == "problem":
-                progress.console.print(f"[yellow]{url}[/yellow]: {detail}")
+        def bar(stage: str) -> Reporter:
+            task = progress.add_task("waiting", total=None, stage=stage)
 
-        yield report
+            def report(event: str, url: str, detail: str) -> None:
+                if event == "discovered":
+                    progress.update(task, total=int(detail), description="")
+                elif event == "page":
+                    progress.update(task, advance=1, description=detail)
+                elif event == "problem":
+                    progress.console.print(f"[yellow]{url}[/yellow]: {detail}")
+
+            return report
+
+        yield {stage: bar(stage) for stage in stages}
