@@ -334,3 +334,26 @@ def test_stray_wal_beside_the_published_file_is_moved_aside(demo_site, tmp_path)
     assert len(kept) == 1 and b"crashed" in kept[0].read_bytes()  # moved aside, not lost
     assert "stray write-ahead log" in proc.stderr
     assert query(data, "SELECT count(*) FROM projects") == [(14,)]
+
+
+def test_removed_page_is_found_gone_by_revalidation_and_its_project_kept(demo_site, tmp_path):
+    site, base = demo_site
+    data = tmp_path / "data"
+    run(base, data)
+    page = "/project/moldova-diaspora-homeland-partnerships"  # CE.0333's only page
+    (site / (page.strip("/") + ".html")).unlink()
+    stamps = json.loads((site / "lastmod.json").read_text())
+    del stamps[page]  # gone from the sitemap too
+    (site / "lastmod.json").write_text(json.dumps(stamps))
+
+    _, summary = run(base, data, "--revalidate")
+
+    assert summary["fetch"]["gone"] == 1
+    assert query(
+        data,
+        "SELECT missing_from_site, budget_usd::VARCHAR FROM projects WHERE project_id = 'CE.0333'",
+    ) == [(True, "200000.00")]
+    assert query(data, "SELECT field, old_value, new_value FROM project_changes") == [
+        ("missing_from_site", "False", "True")
+    ]
+    assert query(data, "SELECT gone FROM pages WHERE url LIKE ?", [f"%{page}"]) == [(True,)]

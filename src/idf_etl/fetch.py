@@ -225,6 +225,12 @@ class Crawler:
             self.client = client
             pages = await self.discover()
             self.summary.discovered = len(pages)
+            if self.summary.revalidation:
+                # Pages we hold but no sitemap lists any more: ask again, so a removed page
+                # is seen to be gone (404/410) instead of silently kept as current.
+                for page in self.store.pages():
+                    if not page.gone and self._is_page(page.url):
+                        pages.setdefault(page.url, None)
             self.report("discovered", "", str(len(pages)))
             await self._fetch_all(pages)
         if self.summary.revalidation and not self.summary.failed:
