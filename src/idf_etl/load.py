@@ -169,11 +169,11 @@ class Loader:
             if gone != old["gone"] or last_seen != old["last_seen"]:
                 new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
         self.stats.rows_written += upsert(self.con, "pages", page_rows)
-        gone = [url for url, (is_gone, _) in status.items() if is_gone]
+        gone_urls = [url for url, (is_gone, _) in status.items() if is_gone]
         self.con.execute(
             "UPDATE pages SET gone = list_contains(?::VARCHAR[], url) "
             "WHERE gone <> list_contains(?::VARCHAR[], url)",
-            [gone, gone],
+            [gone_urls, gone_urls],
         )
         changed_pp = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
         self.stats.rows_written += upsert(self.con, "project_pages", changed_pp.values())
