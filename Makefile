@@ -24,8 +24,8 @@ test: install ## run the test suite
 	$(BIN)/pytest -q
 
 lint: install ## ruff and mypy
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench demo
+	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
 
 demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it
