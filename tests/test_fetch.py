@@ -390,3 +390,12 @@ def test_languages_setting_limits_the_crawl(server, fast_settings):
     settings = fast_settings(start_urls=[site.url("/sitemap.xml")], languages=["fr"])
     crawl(settings)
     assert site.page_requests() == ["/fr/node/187686"]
+
+
+def test_unreadable_sitemap_is_a_failure_not_an_empty_site(server, fast_settings):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/sitemap.xml").respond_with_data("down", status=500)
+    summary = crawl(fast_settings(start_urls=[server.url_for("/sitemap.xml")]))
+    assert summary.failed == 1
+    assert "sitemap unreadable" in summary.failures[0][1]
+    assert summary.discovered == 0

@@ -7,8 +7,10 @@ def test_public_names():
     assert sorted(idf_etl.__all__) == [
         "ConfigError",
         "FetchError",
+        "FetchRefused",
         "IdfEtlError",
         "LoadError",
+        "LockError",
         "OtherPage",
         "PARSER_VERSION",
         "ParseError",
@@ -20,5 +22,12 @@ def test_public_names():
 
 
 def test_errors_share_one_root():
-    for name in ("ConfigError", "FetchError", "LoadError", "ParseError"):
+    for name in (
+        "ConfigError",
+        "FetchError",
+        "FetchRefused",
+        "LoadError",
+        "LockError",
+        "ParseError",
+    ):
         assert issubclass(getattr(idf_etl, name), idf_etl.IdfEtlError)

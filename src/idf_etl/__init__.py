@@ -4,7 +4,15 @@ The public surface is re-exported here; everything else is an implementation
 detail that may move between releases (tests/test_public_api.py pins it).
 """
 
-from idf_etl.errors import ConfigError, FetchError, IdfEtlError, LoadError, ParseError
+from idf_etl.errors import (
+    ConfigError,
+    FetchError,
+    FetchRefused,
+    IdfEtlError,
+    LoadError,
+    LockError,
+    ParseError,
+)
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 
@@ -14,8 +22,10 @@ __all__ = [
     "PARSER_VERSION",
     "ConfigError",
     "FetchError",
+    "FetchRefused",
     "IdfEtlError",
     "LoadError",
+    "LockError",
     "OtherPage",
     "ParseError",
     "Problem",

@@ -13,6 +13,10 @@ class FetchError(IdfEtlError):
     """A page could not be fetched (network failure, refused URL, bad status or body)."""
 
 
+class FetchRefused(FetchError):
+    """We chose not to request a URL: host not allowed, robots.txt, a redirect off the site."""
+
+
 class ParseError(IdfEtlError):
     """An input cannot be read as a page at all (empty, binary, undecodable)."""
 

@@ -35,7 +35,7 @@ from idf_etl.discover import (
     parse_sitemap,
     read_url_list,
 )
-from idf_etl.errors import FetchError
+from idf_etl.errors import FetchError, FetchRefused
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
 
@@ -51,10 +51,6 @@ SITEMAP_TYPES = (
 )
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
-
-
-class Refused(FetchError):
-    """We chose not to request a URL (host not allowed, robots.txt, foreign redirect)."""
 
 
 @dataclass
@@ -305,11 +301,12 @@ class Crawler:
                 if is_gzip(body):
                     body = gunzip(body, self.settings.max_sitemap_bytes)
                 sitemap = parse_sitemap(body, response.url)
-            except Refused as exc:
+            except FetchRefused as exc:
                 self._refuse(url, str(exc))
                 continue
             except FetchError as exc:
-                self._problem(url, f"sitemap unreadable: {exc}")
+                # A sitemap we cannot read hides every page it lists: a failure, not a note.
+                self._fail(url, f"sitemap unreadable: {exc}")
                 continue
             queue += [u for u in sitemap.sitemaps if u not in seen]
             for page, lastmod in sitemap.pages.items():
@@ -326,11 +323,11 @@ class Crawler:
         for _ in range(self.settings.max_listing_pages):
             try:
                 response = await self.request(current)
-            except Refused as exc:
+            except FetchRefused as exc:
                 self._refuse(current, str(exc))
                 return
             except FetchError as exc:
-                self._problem(current, f"listing unreadable: {exc}")
+                self._fail(current, f"listing unreadable: {exc}")
                 return
             if response.status != 200:
                 return
@@ -399,7 +396,7 @@ class Crawler:
                 headers["If-Modified-Since"] = stored.last_modified
         try:
             response = await self.request(url, headers=headers)
-        except Refused as exc:
+        except FetchRefused as exc:
             self._refuse(url, str(exc))
             self.store.record_failure(url, f"refused: {exc}")
             return "refused"
@@ -460,13 +457,13 @@ class Crawler:
         current = url
         for _ in range(self.settings.max_redirects + 1):
             if not host_allowed(current, self.allowed):
-                raise Refused(
+                raise FetchRefused(
                     f"{current}: host not in allowed_hosts"
                     + (f" (redirected from {url})" if current != url else "")
                 )
             robots = await self._robots_for(self._origin(current))
             if robots is not None and not robots.can_fetch(current, self.settings.user_agent):
-                raise Refused(f"{current}: disallowed by robots.txt")
+                raise FetchRefused(f"{current}: disallowed by robots.txt")
             response = await self._send(
                 current, headers or {}, limit or self.settings.max_bytes, accept
             )
@@ -572,6 +569,11 @@ class Crawler:
         self.summary.refused += 1
         self.summary.refusals.append((url, reason))
         self.report("problem", url, f"refused: {reason}")
+
+    def _fail(self, url: str, reason: str) -> None:
+        self.summary.failed += 1
+        self.summary.failures.append((url, reason))
+        self.report("problem", url, reason)
 
     def _problem(self, url: str, message: str) -> None:
         self.report("problem", url, message)
