@@ -55,10 +55,6 @@ class Extracted:
     unknown_labels: list[str] = field(default_factory=list)
     listing: bool = False
 
-    @property
-    def field_count(self) -> int:
-        return len(self.values) + (1 if self.states and "states" not in self.values else 0)
-
 
 def label_key(block: Block) -> str | None:
     """The folded label a block spells, or None when it is not a known label."""

@@ -9,6 +9,7 @@ No network, no global state: the same bytes always give the same record, so
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from idf_etl.blocks import Page, read_page
@@ -77,11 +78,13 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         for t in found.unknown_labels
     ]
 
-    def closed(field: str, parse: object, what: str) -> tuple[str | None, str | None]:
+    def closed(
+        field: str, parse: Callable[[str], str | None], what: str
+    ) -> tuple[str | None, str | None]:
         written = raw.get(field)
         if written is None:
             return None, None
-        value = parse(written)  # type: ignore[operator]
+        value = parse(written)
         if value is None:
             problems.append(
                 Problem(
