@@ -7,6 +7,12 @@ prose is ours. Deterministic: page i is always the same page.
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
+
+# The labels and status words as the site writes them: the demo site's, one copy.
+sys.path.insert(0, str(Path(__file__).parent.parent / "demo"))
+from build_site import LABELS, STATUS
 
 REGIONS = {
     "en": ["Africa", "Asia and Oceania", "Europe", "Latin America and the Caribbean", "Global"],
@@ -51,48 +57,6 @@ STATES = {
         "Viet Nam",
     ],
 }
-LABELS = {
-    "en": [
-        "Start Date",
-        "End Date",
-        "Project Status",
-        "Project Type",
-        "Budget Amount (USD)",
-        "Coverage",
-        "Year",
-        "IDF Region",
-        "Prima ID",
-        "Projects ID",
-        "Benefiting Member States",
-    ],
-    "fr": [
-        "Date de début",
-        "Date de fin",
-        "Statut du projet",
-        "Type de projet",
-        "Budget Amount (USD)",
-        "Couverture",
-        "Année",
-        "IDF Region",
-        "Prima ID",
-        "Projet ID",
-        "Etat(s) membre(s) beneficiaires remplissant les conditions requises",
-    ],
-    "es": [
-        "Fecha de inicio",
-        "Fecha de finalización",
-        "Tipo de proyecto",
-        "Tipo de proyecto",
-        "Budget Amount (USD)",
-        "Cobertura geográfica",
-        "Año",
-        "IDF Region",
-        "Prima ID",
-        "Proyecto ID",
-        "Estados Miembros Beneficiarios que Reúnen los Requisitos",
-    ],
-}
-STATUS = {"en": ("Active", "Completed"), "fr": ("Actif", "Achevé"), "es": ("Activo", "Finalizado")}
 TYPES = {
     "en": "Community and Economic Development",
     "fr": "Développement communautaire et économique",
