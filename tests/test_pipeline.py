@@ -128,6 +128,7 @@ def test_run_end_to_end(demo_site, tmp_path):
     ]
     assert not list(clean.glob(".*building*"))
     assert not (clean / "idf.duckdb.wal").exists()
+    assert not (clean / ".export-staging").exists()
 
 
 def test_unchanged_rerun_then_two_changes_are_history(demo_site, tmp_path):
@@ -222,11 +223,14 @@ print(con.execute(q).fetchone()[0], flush=True)
 """
 
 
-def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site, tmp_path):
+@pytest.mark.parametrize("moment", ["while-parsing", "after-commit"])
+def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site, tmp_path, moment):
     site, base = demo_site
     data = tmp_path / "data"
     run(base, data)
     before = snapshot(data)
+    exported = data / "clean" / "parquet" / "projects.parquet"
+    exports_before = exported.read_bytes()
     # Make the load long enough to hit: a re-parse of many stored pages.
     from idf_etl.rawstore import RawStore
 
@@ -250,15 +254,20 @@ def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site,
         env=env,
     )
     building = data / "clean" / ".idf.duckdb.building"
+    # while-parsing: the building copy exists; after-commit: the transaction is
+    # committed and the exports are being staged, the rename not done yet.
+    marker = building if moment == "while-parsing" else data / "clean" / ".export-staging"
     deadline = time.monotonic() + 60
-    while not building.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.005)
-    time.sleep(0.2)
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.001)
+    if moment == "while-parsing":
+        time.sleep(0.2)
     assert proc.poll() is None, "the run finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 
     assert snapshot(data) == before  # opens, with the previous data
+    assert exported.read_bytes() == exports_before  # and the exports match it
     _, summary = run(base, data)
     assert summary["outcome"] == "success"
     assert query(data, "SELECT count(*) FROM projects") == [(14 + 1500,)]

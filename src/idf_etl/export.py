@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -30,29 +31,45 @@ _ENUMS = {
 }
 
 
-def export_tables(con: duckdb.DuckDBPyConnection, clean_dir: Path) -> list[Path]:
-    """Write clean_dir/parquet/<table>.parquet and clean_dir/datapackage.json.
+STAGING = ".export-staging"
 
-    Each file is written beside its target and renamed over it, so a reader
-    never opens half a file.
+
+def export_tables(con: duckdb.DuckDBPyConnection, clean_dir: Path) -> Path:
+    """Write every table as Parquet, and datapackage.json, into clean_dir/.export-staging/.
+
+    Nothing an analyst sees changes here: `promote_exports` moves the files into
+    place once the warehouse itself is published, so a run that dies before that
+    leaves the exports and the warehouse of the same (previous) run side by side.
     """
-    out_dir = Path(clean_dir) / "parquet"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    staging = Path(clean_dir) / STAGING
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / "parquet").mkdir(parents=True)
     for t in TABLES:
-        target = out_dir / f"{t.name}.parquet"
-        tmp = out_dir / f".{t.name}.parquet.tmp"
         order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
+        target = staging / "parquet" / f"{t.name}.parquet"
         con.execute(
-            f"COPY (SELECT * FROM {t.name}{order}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY (SELECT * FROM {t.name}{order}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
         )
-        os.replace(tmp, target)
-        written.append(target)
-    package = Path(clean_dir) / "datapackage.json"
-    tmp_package = package.with_name(".datapackage.json.tmp")
-    tmp_package.write_text(json.dumps(datapackage(), indent=2, ensure_ascii=False) + "\n")
-    os.replace(tmp_package, package)
-    return [*written, package]
+    (staging / "datapackage.json").write_text(
+        json.dumps(datapackage(), indent=2, ensure_ascii=False) + "\n"
+    )
+    return staging
+
+
+def promote_exports(clean_dir: Path) -> list[Path]:
+    """Rename the staged exports over the published ones, file by file (each rename atomic)."""
+    clean_dir = Path(clean_dir)
+    staging = clean_dir / STAGING
+    (clean_dir / "parquet").mkdir(exist_ok=True)
+    moved = []
+    for source in sorted(staging.rglob("*")):
+        if source.is_file():
+            target = clean_dir / source.relative_to(staging)
+            os.replace(source, target)
+            moved.append(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return moved
 
 
 def datapackage() -> dict[str, object]:

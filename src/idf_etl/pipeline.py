@@ -20,7 +20,7 @@ import duckdb
 from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError
-from idf_etl.export import export_tables
+from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
 from idf_etl.lock import RunLock
@@ -86,6 +86,7 @@ def run_pipeline(
             result.notes = publisher.notes
             export_tables(con, settings.clean_dir)
             result.published = str(publisher.publish(con))
+            promote_exports(settings.clean_dir)
         except BaseException:
             con.close()
             raise
