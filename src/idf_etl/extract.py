@@ -70,7 +70,7 @@ def extract(page: Page) -> Extracted:
     labelled = [i for i, b in enumerate(blocks) if label_key(b) is not None]
     keys = Counter(label_key(blocks[i]) for i in labelled)
     if len(keys) >= 3:
-        result = _read_labelled(page, labelled)
+        result = _read_labelled(page, labelled, keys)
         # The same label over and over: a listing of projects, not a project page.
         result.listing = max(keys.values()) >= _LISTING_REPEATS
         return result
@@ -80,10 +80,10 @@ def extract(page: Page) -> Extracted:
 # -- labelled pages (templates A and B, and most HTML) ---------------------------
 
 
-def _read_labelled(page: Page, labelled: list[int]) -> Extracted:
+def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None]) -> Extracted:
+    """Label/value pairs; `counts` says how often each label occurs (Spanish prints one twice)."""
     blocks = page.blocks
     out = Extracted(template="labelled")
-    counts = Counter(label_key(blocks[i]) for i in labelled)
     seen: Counter[str] = Counter()
     consumed: set[int] = set(labelled)
     end = labelled[0]
