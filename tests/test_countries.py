@@ -85,3 +85,11 @@ def test_any_sequence_of_known_names_splits_back(names):
 def test_index_covers_every_language():
     index = country_index()
     assert len(index) > 700
+
+
+def test_connector_words_between_names():
+    got = split_countries("Kenya, Ouganda et République-Unie de Tanzanie")
+    assert list(got.codes) == ["KE", "UG", "TZ"] and not got.unmatched
+    # ...but a name that holds one stays whole
+    assert list(split_countries("Trinidad and Tobago Jamaica").codes) == ["TT", "JM"]
+    assert list(split_countries("Antigua-et-Barbuda et Haïti").codes) == ["AG", "HT"]

@@ -191,3 +191,48 @@ def test_language_from_url_when_content_is_silent():
 
 def test_parser_is_pure_same_input_same_record(parse_fixture):
     assert parse_fixture("a_en_table.html") == parse_fixture("a_en_table.html")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        # Drupal views: label span and field-content div
+        "".join(
+            f'<div class="views-field"><span class="views-label">{k}: </span>'
+            f'<div class="field-content">{v}</div></div>'
+            for k, v in [
+                ("Project Status", "Active"),
+                ("Coverage", "Global"),
+                ("Projects ID", "TK.0042"),
+                ("Benefiting Member States", "Fiji<br>Peru"),
+            ]
+        ),
+        # bold label, line break, value
+        "".join(
+            f"<p><strong>{k}</strong><br>{v}</p>"
+            for k, v in [
+                ("Project Status", "Active"),
+                ("Coverage", "Global"),
+                ("Projects ID", "TK.0042"),
+                ("Benefiting Member States", "Fiji Peru"),
+            ]
+        ),
+        # headings as labels
+        "".join(
+            f"<section><h3>{k}</h3><p>{v}</p></section>"
+            for k, v in [
+                ("Project Status", "Active"),
+                ("Coverage", "Global"),
+                ("Projects ID", "TK.0042"),
+                ("Benefiting Member States", "Fiji<br>Peru"),
+            ]
+        ),
+    ],
+    ids=["views-fields", "strong-br", "heading-labels"],
+)
+def test_more_markup_styles(fields):
+    html = f"<html><body><main><h1>Global alliances</h1>{fields}<p>Our own text.</p></main></body></html>"
+    record = parse_page(html)
+    assert (record.status, record.coverage, record.project_id) == ("active", "global", "TK.0042")
+    assert record.states == ["FJ", "PE"]
+    assert record.description == "Our own text."

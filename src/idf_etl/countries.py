@@ -80,6 +80,9 @@ _ARTICLE = re.compile(r"\s*\((?:la|le|les|l'|el|los|las|the)\)\s*", re.IGNORECAS
 # Names too generic to be a country on their own when met inside a longer line.
 _NOT_NAMES = {"", "union", "republic", "islands", "saint", "the"}
 _MAX_WORDS = 8
+# Words that join two names in a list ("Kenya, Ouganda et Tanzanie").
+_CONNECTORS = frozenset({"and", "et", "y", "e", "&"})
+_SKIP = -2
 # Joins "(la)" to the word before it while a line is cut into words (not whitespace).
 _GLUE = "\u2060"
 
@@ -176,6 +179,9 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
     for i in range(n - 1, -1, -1):
         choice = (best[i + 1][0] + 1, best[i + 1][1] + 1)
         cut = -1  # -1: words[i] is unmatched
+        if keys[i] in _CONNECTORS and 0 < i and i + 1 < n:
+            # "Kenya et Ouganda": the word joins two names (inside one, the name wins).
+            choice, cut = best[i + 1], _SKIP
         for j in range(i + 1, min(n, i + _MAX_WORDS) + 1):
             if " ".join(k for k in keys[i:j] if k) in index:
                 cand = (best[j][0], best[j][1] + 1)
@@ -184,6 +190,9 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
         best[i], step[i] = choice, cut
     i, pending = 0, []
     while i < n:
+        if step[i] == _SKIP:
+            i += 1
+            continue
         if step[i] == -1:
             pending.append(words[i])
             i += 1
