@@ -179,7 +179,7 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
     for i in range(n - 1, -1, -1):
         choice = (best[i + 1][0] + 1, best[i + 1][1] + 1)
         cut = -1  # -1: words[i] is unmatched
-        if keys[i] in _CONNECTORS and 0 < i and i + 1 < n:
+        if keys[i] in _CONNECTORS and 0 < i < n - 1:
             # "Kenya et Ouganda": the word joins two names (inside one, the name wins).
             choice, cut = best[i + 1], _SKIP
         for j in range(i + 1, min(n, i + _MAX_WORDS) + 1):
