@@ -23,16 +23,21 @@ def clean_env():
     return {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
 
 
-def test_fetch_prints_summary_and_json(server, tmp_path):
-    site = Site(server, with_listing=False)
-    proc = subprocess.run(
-        fetch_cmd(tmp_path, "--start-url", site.url("/sitemap.xml"), "--rate", "0", "--json"),
+def fetch(data_dir, *args, timeout=120):
+    """`idf-etl fetch` in a subprocess, free of the caller's IDF_ETL_* settings."""
+    return subprocess.run(
+        fetch_cmd(data_dir, *args),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         env=clean_env(),
-        cwd=tmp_path,
+        cwd=data_dir,
     )
+
+
+def test_fetch_prints_summary_and_json(server, tmp_path):
+    site = Site(server, with_listing=False)
+    proc = fetch(tmp_path, "--start-url", site.url("/sitemap.xml"), "--rate", "0", "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["new"] == len(SITEMAP_PAGES)
@@ -43,27 +48,13 @@ def test_fetch_prints_summary_and_json(server, tmp_path):
 
 def test_second_fetch_is_refused_while_one_holds_the_lock(tmp_path):
     with RunLock(tmp_path):
-        proc = subprocess.run(
-            fetch_cmd(tmp_path, "--start-url", "http://127.0.0.1:9/sitemap.xml"),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=clean_env(),
-            cwd=tmp_path,
-        )
+        proc = fetch(tmp_path, "--start-url", "http://127.0.0.1:9/sitemap.xml")
     assert proc.returncode == 3
     assert "another idf-etl run" in proc.stderr
 
 
 def test_bad_setting_is_a_usage_error(tmp_path):
-    proc = subprocess.run(
-        fetch_cmd(tmp_path, "--concurrency", "0"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
+    proc = fetch(tmp_path, "--concurrency", "0")
     assert proc.returncode == 2
     assert "concurrency" in proc.stderr
 
@@ -137,21 +128,7 @@ def test_sigkill_mid_crawl_leaves_a_readable_store_and_the_next_run_completes(se
 
 
 def test_set_flag_reaches_the_settings_and_bad_names_are_usage_errors(tmp_path):
-    proc = subprocess.run(
-        fetch_cmd(tmp_path, "--set", "concurrency=0"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
+    proc = fetch(tmp_path, "--set", "concurrency=0")
     assert proc.returncode == 2 and "concurrency" in proc.stderr
-    proc = subprocess.run(
-        fetch_cmd(tmp_path, "--set", "nonsense=1"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
+    proc = fetch(tmp_path, "--set", "nonsense=1")
     assert proc.returncode == 2 and "NAME=VALUE" in proc.stderr
