@@ -401,10 +401,7 @@ class Crawler:
             self.store.record_failure(url, f"refused: {exc}")
             return "refused"
         except FetchError as exc:
-            summary.failed += 1
-            summary.failures.append((url, str(exc)))
-            self.store.record_failure(url, str(exc))
-            return "failed"
+            return self._page_failed(url, str(exc))
         if response.status == 304 and have_body:
             self.store.record_not_modified(url, headers=response.headers, sitemap_lastmod=lastmod)
             summary.not_modified += 1
@@ -414,11 +411,7 @@ class Crawler:
             summary.gone += 1
             return "gone"
         if response.status != 200:
-            reason = f"{url}: HTTP {response.status}"
-            summary.failed += 1
-            summary.failures.append((url, reason))
-            self.store.record_failure(url, reason)
-            return "failed"
+            return self._page_failed(url, f"{url}: HTTP {response.status}")
         canonical = canonical_link(response.body, response.url)
         if canonical and canonical != url and host_allowed(canonical, self.allowed):
             self._done.add(canonical)  # one page, fetched once per run
@@ -571,9 +564,17 @@ class Crawler:
         self.report("problem", url, f"refused: {reason}")
 
     def _fail(self, url: str, reason: str) -> None:
+        """A failed discovery request (sitemap, listing): counted and reported."""
         self.summary.failed += 1
         self.summary.failures.append((url, reason))
         self.report("problem", url, reason)
+
+    def _page_failed(self, url: str, reason: str) -> str:
+        """A failed page: counted and kept in the manifest (its stored body stays)."""
+        self.summary.failed += 1
+        self.summary.failures.append((url, reason))
+        self.store.record_failure(url, reason)
+        return "failed"
 
     def _problem(self, url: str, message: str) -> None:
         self.report("problem", url, message)
