@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint conformance demo run status bench bench-fetch bench-load clean
+.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -20,8 +20,11 @@ $(BIN)/idf-etl: pyproject.toml uv.lock | $(UV)
 
 install: $(BIN)/idf-etl ## create .venv with the locked dependencies
 
-test: install ## run the test suite
+test: install ## run the whole test suite (what CI runs)
 	$(BIN)/pytest -q
+
+test-fast: install ## the inner loop: every test but the slow end-to-end ones
+	$(BIN)/pytest -q -m "not slow"
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check src tests bench demo
