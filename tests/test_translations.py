@@ -8,8 +8,9 @@ import hashlib
 import pytest
 from werkzeug import Request, Response
 
-from idf_etl.discover import alternate_links
+from idf_etl.discover import page_head
 from idf_etl.fetch import fetch_site
+from idf_etl.nodes import page_node_links
 from idf_etl.rawstore import RawStore
 
 
@@ -157,7 +158,7 @@ def test_translations_only_within_languages_hosts_and_patterns(server, fast_sett
     assert not [p for p in site.requests() if p.startswith(("/fr/", "/es/"))]
 
 
-def test_alternate_links_reads_drupal_head_links():
+def test_the_crawler_reads_translations_from_the_head_alone():
     html = (
         b"<html><head><link rel='canonical' href='/project/x'>"
         b'<link hreflang="fr-FR" href="/fr/node/5" rel="alternate">'
@@ -166,7 +167,8 @@ def test_alternate_links_reads_drupal_head_links():
         b'<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
         b"</head><body><link rel='alternate' hreflang='de' href='/de/node/5'></body></html>"
     )
-    assert alternate_links(html, "https://www.iom.int/project/x") == {
+    links = page_node_links(page_head(html), "https://www.iom.int/project/x")
+    assert links.translations == {
         "fr": "https://www.iom.int/fr/node/5",
         "es": "https://www.iom.int/es/node/5",
     }

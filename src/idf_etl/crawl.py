@@ -27,8 +27,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from idf_etl.config import Settings
-from idf_etl.discover import alternate_links, canonical_link
+from idf_etl.discover import canonical_link, page_head
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
+from idf_etl.nodes import page_node_links
 from idf_etl.outcomes import FetchSummary, Outcome, Reporter, no_report
 from idf_etl.polite import PoliteClient, Response
 from idf_etl.rawstore import RawStore, StoredPage
@@ -259,7 +260,8 @@ class Crawler:
             canonical_url=canonical,
             sitemap_lastmod=candidate.lastmod,
         )
-        links = alternate_links(response.body, response.url)
+        # The head only: a parse of the whole page would cost more than storing it.
+        links = page_node_links(page_head(response.body), response.url).translations
         self.store.set_translations(url, links)
         self._follow_translations(url, links, vouched=not changed)
         if stored is None or stored.sha256 is None:

@@ -104,12 +104,11 @@ def page_links(html: bytes, base: str) -> list[str]:
 
 
 _CANONICAL = re.compile(rb"""<link\b[^>]*?\brel\s*=\s*["']?canonical\b[^>]*>""", re.IGNORECASE)
-_ALTERNATE = re.compile(rb"""<link\b[^>]*?\brel\s*=\s*["']?alternate\b[^>]*>""", re.IGNORECASE)
 _HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-_HREFLANG = re.compile(rb"""\bhreflang\s*=\s*["']?([A-Za-z]{2,3})(?:[-_][\w-]*)?["']?""")
 
 
-def _head(html: bytes) -> bytes:
+def page_head(html: bytes) -> bytes:
+    """The bytes before </head> (at most 200 KB): all the crawler reads of a page."""
     # Regular expressions over the <head>, not a parse: they run on every fetched
     # page, and a full parse of a 60 KB page costs more than the rest of storing it.
     end = html.find(b"</head>", 0, 200_000)
@@ -125,25 +124,8 @@ def _href(tag: bytes, base: str) -> str | None:
 
 def canonical_link(html: bytes, base: str) -> str | None:
     """The page's <link rel="canonical">, normalised, if it has one."""
-    match = _CANONICAL.search(_head(html))
+    match = _CANONICAL.search(page_head(html))
     return None if match is None else _href(match.group(0), base)
-
-
-def alternate_links(html: bytes, base: str) -> dict[str, str]:
-    """Language -> URL of the page's translations, from <link rel="alternate" hreflang>.
-
-    Drupal's content translation module writes one per language, the page's own
-    included; 'x-default' and unreadable links are left out. The first link of
-    a language wins.
-    """
-    links: dict[str, str] = {}
-    for match in _ALTERNATE.finditer(_head(html)):
-        tag = match.group(0)
-        lang = _HREFLANG.search(tag)
-        if lang is None or (url := _href(tag, base)) is None:
-            continue
-        links.setdefault(lang.group(1).decode().lower(), url)
-    return links
 
 
 def read_url_list(path: Path) -> list[str]:
