@@ -76,6 +76,7 @@ class ProjectRecord(BaseModel):
         str | None, Stored("VARCHAR", "IOM PRIMA id (e.g. ZA99P0533)", merged=True)
     ] = None
     status: Annotated[Status | None, Stored("status_t", "active or completed", merged=True)] = None
+    # as written: the `idf-etl parse` contract
     project_type: Annotated[
         str | None, Stored("VARCHAR", "project type, as written on the page", merged=True)
     ] = None
@@ -120,6 +121,10 @@ class ProjectRecord(BaseModel):
     template: Annotated[
         str | None, Stored("VARCHAR", "labelled or unlabelled (developmentfund.iom.int)")
     ] = None
+    # Read by the parser, not (yet) kept in the warehouse: no `Stored`.
+    project_type_canonical: str | None = None  # one of vocabulary.PROJECT_TYPE_NAMES
+    node_id: int | None = None
+    translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)
 
 
