@@ -33,6 +33,7 @@ from idf_etl.nodes import page_node_links
 from idf_etl.outcomes import FetchSummary, Outcome, Reporter, no_report
 from idf_etl.polite import PoliteClient, Response
 from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.records import LANGS
 from idf_etl.startpoints import Pages, StartPoints
 from idf_etl.urls import host_allowed
 
@@ -105,7 +106,7 @@ class Crawler:
             return False
         path = urlsplit(url).path
         lang = path.strip("/").split("/", 1)[0]
-        lang = lang if lang in ("fr", "es") else "en"
+        lang = lang if lang in LANGS else LANGS[0]
         return lang in self.settings.languages and any(p.search(path) for p in self.patterns)
 
     def _revalidation_due(self) -> bool:
