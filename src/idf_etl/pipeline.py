@@ -27,6 +27,7 @@ from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
+from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
@@ -89,7 +90,7 @@ def run_pipeline(
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
-            result.notes = publisher.notes
+            result.notes = publisher.notes + result.notes
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
@@ -114,15 +115,15 @@ def _load(
     from_raw: bool,
     reporter: Reporter,
 ) -> RunResult:
-    create_schema(con)
+    upgraded = create_schema(con)
     con.execute("BEGIN TRANSACTION")
     (last,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
     run_id = int(last) + 1
     mode = "from-raw" if from_raw else "network"
     con.execute(
         "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
-        "idf_etl_version) VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__],
+        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
     )
     loader = Loader(con, run_id, started, PARSER_VERSION)
     if summary is not None:
@@ -172,7 +173,7 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded)
 
 
 def stage_report(
