@@ -8,7 +8,6 @@ import pytest
 
 from drupal_pages import drupal_page as page
 from drupal_pages import field_html
-
 from idf_etl import parse_page
 from idf_etl.nodes import page_node_links
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+
 from drupal_pages import drupal_page, field_html, head_links
 
 REPO = Path(__file__).resolve().parent.parent

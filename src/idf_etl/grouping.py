@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from idf_etl.nodes import LANGS
+from idf_etl.records import LANGS
 
 _LANG_ORDER: dict[str | None, int] = {lang: i for i, lang in enumerate(LANGS)}
 
@@ -45,6 +45,13 @@ class IdConflict:
 
     node_key: str
     ids: dict[str, list[str]]  # project id -> its pages' URLs
+
+    def message(self) -> str:
+        shown = "; ".join(f"{pid} on {', '.join(urls)}" for pid, urls in self.ids.items())
+        return (
+            f"pages of one Drupal node ({self.node_key}) show different project ids: {shown}; "
+            "each id stays a project of its own"
+        )
 
 
 def node_key(url: str, node_id: int | None) -> str | None:
