@@ -183,6 +183,8 @@ REGIONS: dict[str, str] = {
 PROJECT_TYPE_NAMES: dict[str, tuple[str, ...]] = {
     "Community and Economic Development": (
         "Community Development",  # CD.0085's page; CD.0002's page says the full name
+        "Développement communautaire",
+        "Desarrollo comunitario",
         "Développement communautaire et économique",
         "Desarrollo económico y comunitario",
         "Desarrollo comunitario y económico",
