@@ -36,6 +36,7 @@ from idf_etl.discover import (
     read_url_list,
 )
 from idf_etl.errors import FetchError, FetchRefused
+from idf_etl.logs import plural
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
 
@@ -107,7 +108,7 @@ class FetchSummary:
             f"discovered {self.discovered}, fetched {self.fetched} ({self.new} new, "
             f"{self.changed} changed), unchanged {self.unchanged + self.not_modified + self.skipped} "
             f"({self.skipped} not requested, {self.not_modified} 304), gone {self.gone}, "
-            f"failed {self.failed}, refused {self.refused}; {self.requests} requests, "
+            f"failed {self.failed}, refused {self.refused}; {plural(self.requests, 'request')}, "
             f"{self.bytes / 1e6:.1f} MB, {self.seconds:.1f}s"
         )
 
@@ -509,7 +510,7 @@ class Crawler:
             gate.pause(delay)
             self._problem(url, f"{reason}; retry {attempt + 1}/{s.max_retries} in {delay:.1f}s")
             await asyncio.sleep(delay)
-        raise FetchError(f"{url}: {reason} after {s.max_retries + 1} attempts")
+        raise FetchError(f"{url}: {reason} after {plural(s.max_retries + 1, 'attempt')}")
 
     def _backoff(self, attempt: int) -> float:
         s = self.settings

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
@@ -24,10 +25,14 @@ from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
 from idf_etl.lock import RunLock
+from idf_etl.logs import plural
 from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.problems import ProblemCounts, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.warehouse import create_schema
+
+log = logging.getLogger("idf_etl.pipeline")
 
 
 @dataclass
@@ -42,6 +47,7 @@ class RunResult:
     published: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    problems: ProblemCounts = field(default_factory=ProblemCounts)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,7 +68,20 @@ class RunResult:
             "published": self.published,
             "seconds": round(self.seconds, 2),
             "notes": self.notes,
+            "problems": asdict(self.problems),
         }
+
+    def line(self) -> str:
+        """One line for a person: what the run did and where it published."""
+        load = self.load
+        return (
+            f"{self.run_id} ({self.mode}): {self.outcome}; parsed {plural(load.pages_parsed, 'page')} "
+            f"({load.parse_errors:,} unreadable), {plural(load.projects_total, 'project')} "
+            f"({load.projects_new:,} new), {plural(load.field_changes, 'field change')}, "
+            f"{plural(load.issues, 'issue')}; {plural(self.problems.still_open, 'problem')} open "
+            f"({self.problems.opened:,} new, {self.problems.resolved:,} resolved); "
+            f"published {self.published} in {self.seconds:.1f}s"
+        )
 
 
 def run_pipeline(
@@ -79,11 +98,15 @@ def run_pipeline(
         summary = None
         if not from_raw:
             summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
+            # Said now, before any parse line, so a log reads in stage order.
+            log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir)
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes
+            for note in publisher.notes:
+                log.warning("run: note: %s", note)
             export_tables(con, settings.clean_dir)
             result.published = str(publisher.publish(con))
             promote_exports(settings.clean_dir)
@@ -123,6 +146,14 @@ def _load(
     parsed = list(parse_stored(store, todo, reporter))
     status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
     stats = loader.load(parsed, status)
+    problems = track_problems(
+        con,
+        run_id,
+        started,
+        reparsed={p.url for p in todo},
+        network=summary is not None,
+        failing_urls=store.failing_urls(),
+    )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     outcome = (
@@ -161,7 +192,7 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, problems=problems)
 
 
 def parse_stored(

@@ -213,6 +213,10 @@ class RawStore:
             (url, reason),
         )
 
+    def failing_urls(self) -> set[str]:
+        """URLs whose latest fetch failed (a later success clears the failure)."""
+        return {row[0] for row in self._db.execute("SELECT url FROM pages WHERE error IS NOT NULL")}
+
     def pages(self) -> Iterator[StoredPage]:
         """Every manifest row with a stored body, in URL order."""
         for row in self._db.execute("SELECT * FROM pages WHERE sha256 IS NOT NULL ORDER BY url"):

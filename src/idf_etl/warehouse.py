@@ -230,6 +230,37 @@ TABLES: tuple[Table, ...] = (
         ),
         checks=("severity IN ('error', 'warning')", "stage IN ('fetch', 'parse', 'load')"),
     ),
+    Table(
+        "problems",
+        "Each distinct problem once, open while its cause remains, resolved when it goes away (issues has every sighting).",
+        (
+            _c(
+                "problem_id",
+                "VARCHAR NOT NULL",
+                "stable id: stage, code, url, field (and message, for parse and load)",
+            ),
+            _c("stage", "VARCHAR NOT NULL", "fetch, parse or load"),
+            _c("severity", "VARCHAR NOT NULL", "error (data missing) or warning (data incomplete)"),
+            _c(
+                "code",
+                "VARCHAR NOT NULL",
+                "machine-readable kind (fetch_failed, unmatched_country...)",
+            ),
+            _c("url", "VARCHAR", "page concerned"),
+            _c("project_id", "VARCHAR", "project concerned, when known"),
+            _c("field", "VARCHAR", "field concerned"),
+            _c("message", "VARCHAR NOT NULL", "what happened and what to do (latest wording)"),
+            _c("first_seen", "TIMESTAMPTZ NOT NULL", "when a run first found it (this episode)"),
+            _c("first_run_id", "INTEGER NOT NULL", "run that first found it"),
+            _c("last_seen", "TIMESTAMPTZ NOT NULL", "last run that found or confirmed it"),
+            _c("last_run_id", "INTEGER NOT NULL", "that run"),
+            _c("runs", "INTEGER NOT NULL", "how many runs found or confirmed it"),
+            _c("resolved_at", "TIMESTAMPTZ", "when a run found its cause gone; null while open"),
+            _c("resolved_run_id", "INTEGER", "that run"),
+        ),
+        key=("problem_id",),
+        checks=("severity IN ('error', 'warning')", "stage IN ('fetch', 'parse', 'load')"),
+    ),
 )
 
 VIEWS: dict[str, tuple[str, str]] = {
@@ -245,6 +276,13 @@ VIEWS: dict[str, tuple[str, str]] = {
                   sum(p.budget_usd / len(p.states))::DECIMAL(18,2) AS budget_usd_even_share
            FROM project_states s JOIN projects p USING (project_id)
            GROUP BY ALL ORDER BY budget_usd_total DESC NULLS LAST""",
+    ),
+    "open_issues": (
+        "Problems still open, oldest first: what needs a person now.",
+        """SELECT severity, stage, code, url, project_id, field, message, first_seen, last_seen,
+                  runs, first_run_id, last_run_id, problem_id
+           FROM problems WHERE resolved_at IS NULL
+           ORDER BY first_seen, severity, url NULLS LAST, code""",
     ),
     "active_projects": (
         "Projects the site lists as active and still publishes.",
