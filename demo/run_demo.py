@@ -8,6 +8,7 @@ No internet needed; takes a few seconds; leaves data/clean/idf.duckdb behind.
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,9 @@ def main() -> int:
             "--rate",
             "0",
         ]
-        print("demo: " + " ".join(command[2:]), flush=True)
+        # What a person can paste into a shell to do the same (the console script, not -m).
+        script = Path(sys.executable).with_name("idf-etl")
+        print("demo: " + shlex.join([str(script), *command[3:]]), flush=True)
         status = subprocess.call(command)
     finally:
         server.shutdown()

@@ -365,7 +365,7 @@ def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app(standalone_mode=True)
+        app(prog_name="idf-etl", standalone_mode=True)
     except LockError as exc:
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_LOCKED)

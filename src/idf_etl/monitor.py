@@ -56,7 +56,7 @@ def status_report(
         "checked_at": now,
         "last_run": recent[0] if recent else None,
         "last_success": last_success,
-        "hours_since_success": None if age is None else round(age, 2),
+        "hours_since_success": None if age is None else round(age, 4),
         "open_problems": by_severity,
         "oldest_open_problems": open_rows[:20],
         "recent_runs": recent,
