@@ -60,6 +60,7 @@ class Settings(BaseModel):
     data_dir: Path = Path("data")
     failure_threshold: float = Field(0.05, ge=0, le=1)
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    report: bool = Field(True, description="write clean/report.html after each successful run")
 
     @field_validator("user_agent")
     @classmethod

@@ -9,6 +9,8 @@ parsing is a pure function of them), or checked its cause and found it gone.
 
 - parse and load problems of a page: resolved when the page was re-parsed and
   the problem was not reported again; confirmed when the page was not re-parsed.
+- run-level parse and load problems (no URL): resolved by the next run that does not
+  report them again.
 - fetch problems: resolved in a network run that did not report them again and
   whose raw store no longer records a failure for the URL; otherwise left as
   they are (a run from the raw store does not look at the site).
@@ -109,7 +111,8 @@ def _verdict(row: dict[str, Any], reparsed: set[str], network: bool, failing: se
         if network and row["url"] not in failing:
             return "resolved"
         return "unchanged"
-    if row["url"] is not None and row["url"] in reparsed:
+    # A run-level problem (no page) is looked for again by every run.
+    if row["url"] is None or row["url"] in reparsed:
         return "resolved"
     return "confirmed"
 
