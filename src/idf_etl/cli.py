@@ -289,11 +289,18 @@ def sql(
 
 
 @app.command()
+@log_options
 def report(
+    config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Where to write the page (default DATA_DIR/clean/report.html)."),
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Where to write the page.",
+            show_default="DATA_DIR/clean/report.html",
+        ),
     ] = None,
 ) -> None:
     """Write the warehouse as one self-contained HTML page of charts and tables (opens offline).
@@ -304,14 +311,14 @@ def report(
     """
     from idf_etl.report import REPORT_NAME, write_report
 
-    settings = _settings(None, data_dir=data_dir)
+    settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)
     try:
         info = write_report(con, out or settings.clean_dir / REPORT_NAME)
     finally:
         con.close()
-    typer.echo(
-        f"report: wrote {info.path} ({info.size / 1024:,.0f} KB) in {info.seconds:.1f}s", err=True
+    log.info(
+        "report: wrote %s (%s KB) in %.1fs", info.path, f"{info.size / 1024:,.0f}", info.seconds
     )
 
 
