@@ -216,8 +216,8 @@ def stage_report(
     try:
         write_report(con, staged)
     except ReportError as exc:
-        log.warning("%s", exc)
         result.notes.append(f"report.html was not refreshed: {exc}")
+        log.warning("run: note: %s", result.notes[-1])
         message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
         upsert(con, "issues", [_issue_row(result.run_id, started, "report_failed", message)])
         con.execute("UPDATE runs SET issues = issues + 1 WHERE run_id = ?", [result.run_id])
