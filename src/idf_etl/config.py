@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from idf_etl.errors import ConfigError
+from idf_etl.records import LANGS
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -38,7 +39,7 @@ class Settings(BaseModel):
     listings: list[str] = Field(default_factory=list)
     url_list: Path | None = None
     sitemaps_from_robots: bool = True
-    languages: list[str] = Field(default_factory=lambda: ["en", "fr", "es"])
+    languages: list[str] = Field(default_factory=lambda: [str(lang) for lang in LANGS])
     allowed_hosts: list[str] = Field(default_factory=list)
     page_patterns: list[str] = Field(
         default_factory=lambda: [r"^/(?:(?:fr|es)/)?projects?/[^/]+$", r"^/(?:fr|es)/node/\d+$"]
@@ -72,9 +73,9 @@ class Settings(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        unknown = set(value) - {"en", "fr", "es"}
+        unknown = set(value) - set(LANGS)
         if unknown:
-            raise ValueError(f"unknown language(s) {sorted(unknown)}; use en, fr, es")
+            raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
         return value
 
     @field_validator("start_urls", "sitemaps", "listings")

@@ -38,6 +38,7 @@ from idf_etl.discover import (
 from idf_etl.errors import FetchError, FetchRefused
 from idf_etl.logs import plural
 from idf_etl.rawstore import RawStore
+from idf_etl.records import LANGS
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -282,7 +283,7 @@ class Crawler:
             return False
         path = urlsplit(url).path
         lang = path.strip("/").split("/", 1)[0]
-        lang = lang if lang in ("fr", "es") else "en"
+        lang = lang if lang in LANGS else LANGS[0]
         return lang in self.settings.languages and any(p.search(path) for p in self.patterns)
 
     async def _read_sitemaps(self, queue: list[str], pages: dict[str, str | None]) -> None:

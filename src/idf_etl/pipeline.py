@@ -28,6 +28,7 @@ from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
+from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.problems import ProblemCounts, track_problems
 from idf_etl.publish import Publisher
@@ -107,8 +108,8 @@ def run_pipeline(
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
-            result.notes = publisher.notes
-            for note in publisher.notes:
+            result.notes = publisher.notes + result.notes
+            for note in result.notes:
                 log.warning("run: note: %s", note)
             report = None
             if settings.report and result.outcome == "success":
@@ -134,15 +135,15 @@ def _load(
     from_raw: bool,
     reporter: Reporter,
 ) -> RunResult:
-    create_schema(con)
+    upgraded = create_schema(con)
     con.execute("BEGIN TRANSACTION")
     (last,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
     run_id = int(last) + 1
     mode = "from-raw" if from_raw else "network"
     con.execute(
         "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
-        "idf_etl_version) VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__],
+        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
     )
     loader = Loader(con, run_id, started, PARSER_VERSION)
     if summary is not None:
@@ -200,7 +201,7 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, problems=problems)
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems=problems)
 
 
 def stage_report(
