@@ -13,7 +13,7 @@ subject="idf-etl nightly run failed on $host ($what)"
     echo "$subject at $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo
     echo "== idf-etl status (last lines) =="
-    .venv/bin/idf-etl status --runs 3 2>&1 | tail -n 40
+    .venv/bin/idf-etl status --runs 3 --problems 5 2>&1 | tail -n 40
     echo
     echo "== the run's last log lines =="
     if [ -f data/idf-etl.log ]; then

@@ -13,7 +13,7 @@ import logging
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
@@ -181,6 +181,9 @@ def status(
     runs: Annotated[
         int, typer.Option("--runs", metavar="N", help="How many recent runs to show.")
     ] = 5,
+    problems: Annotated[
+        int, typer.Option("--problems", metavar="N", help="How many open problems to list.")
+    ] = 20,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -200,7 +203,7 @@ def status(
     if as_json:
         typer.echo(json.dumps(report, default=_json_value, ensure_ascii=False))
         return
-    _print_status(report)
+    _print_status(report, problems)
 
 
 @app.command()
@@ -333,33 +336,39 @@ def schema() -> None:
     typer.echo(data_dictionary_markdown(), nl=False)
 
 
-def _print_status(report: dict[str, object]) -> None:
-    success = report["last_success"]
-    if isinstance(success, dict):
+def _print_status(report: dict[str, Any], problems: int) -> None:
+    """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
+    open_rows = report["oldest_open_problems"]
+    for title, rows in (
+        ("recent runs", report["recent_runs"]),
+        ("open problems, oldest first", open_rows[:problems]),
+        ("warehouse", [report["warehouse"]]),
+    ):
+        typer.echo(f"\n{title}:")
+        _table(list(rows[0]) if rows else ["none"], [tuple(r.values()) for r in rows])
+    if len(open_rows) > problems:
+        more = len(open_rows) - problems
+        typer.echo(f'... and {more:,} more: idf-etl sql "SELECT * FROM open_issues"')
+    last, success = report["last_run"], report["last_success"]
+    typer.echo("")
+    if last:
         typer.echo(
-            f"last successful run: {success['run_id']}, finished {success['finished_at']:%Y-%m-%d %H:%M %Z} "
-            f"({report['hours_since_success']} h ago)"
+            f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
+            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {plural(last['fetch_failed'] or 0, 'page')} "
+            f"failed to fetch, {last['parse_errors'] or 0:,} unreadable"
+        )
+    if success:
+        typer.echo(
+            f"last successful run: {success['run_id']}, finished "
+            f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({report['hours_since_success']:.1f} h ago)"
         )
     else:
         typer.echo("last successful run: none yet")
     counts = report["open_problems"]
-    assert isinstance(counts, dict)
     typer.echo(
         f"open problems: {plural(counts.get('error', 0), 'error')}, "
         f"{plural(counts.get('warning', 0), 'warning')}"
     )
-    for title, key in (
-        ("recent runs", "recent_runs"),
-        ("open problems, oldest first", "oldest_open_problems"),
-    ):
-        rows = report[key]
-        assert isinstance(rows, list)
-        typer.echo(f"\n{title}:")
-        _table(list(rows[0]) if rows else ["none"], [tuple(r.values()) for r in rows])
-    warehouse = report["warehouse"]
-    assert isinstance(warehouse, dict)
-    typer.echo("\nwarehouse:")
-    _table(list(warehouse), [tuple(warehouse.values())])
 
 
 def _json_value(value: object) -> str:

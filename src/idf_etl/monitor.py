@@ -58,7 +58,7 @@ def status_report(
         "last_success": last_success,
         "hours_since_success": None if age is None else round(age, 4),
         "open_problems": by_severity,
-        "oldest_open_problems": open_rows[:20],
+        "oldest_open_problems": open_rows,
         "recent_runs": recent,
         "warehouse": projects,
     }
