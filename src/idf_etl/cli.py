@@ -6,7 +6,6 @@ configuration; 3 another run holds the lock. (`check` uses Nagios' codes.)
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import logging
@@ -28,11 +27,12 @@ from idf_etl.cli_options import (
     settings_for,
 )
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
-from idf_etl.fetch import Crawler, _no_report
+from idf_etl.fetch import fetch_site
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
 from idf_etl.monitor import CHECK_UNKNOWN, status_report
 from idf_etl.monitor import check as check_report
+from idf_etl.outcomes import FetchSummary, no_report
 from idf_etl.parse import parse_page
 from idf_etl.pipeline import run_pipeline, too_many_failures
 from idf_etl.progress import reporter, reporters
@@ -128,12 +128,21 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         RawStore(settings.raw_dir) as store,
         reporter("fetch", bars=_bars()) as report,
     ):
-        summary = asyncio.run(Crawler(settings, store, report).run(crawl.revalidate))
+        summary = fetch_site(settings, store, report, crawl.revalidate)
     log.info("fetch: %s", summary.line())
+    _echo_halts(summary)
     if json_summary:
         typer.echo(json.dumps(summary.as_dict()))
-    if too_many_failures(summary.failed, summary.checked, settings.failure_threshold):
+    if summary.halts or too_many_failures(
+        summary.failed, summary.checked, settings.failure_threshold
+    ):
         raise typer.Exit(EXIT_FAILURES)
+
+
+def _echo_halts(summary: FetchSummary | None) -> None:
+    """One line per reason the crawl did not do its job, last, where a reader looks."""
+    for reason in summary.halts if summary else []:
+        log.error("idf-etl: %s", reason)
 
 
 @app.command()
@@ -163,10 +172,11 @@ def run(
             settings,
             from_raw=from_raw,
             revalidate=crawl.revalidate,
-            fetch_reporter=report.get("fetch", _no_report),
+            fetch_reporter=report.get("fetch", no_report),
             parse_reporter=report["parse"],
         )
     log.info("run %s", result.line())
+    _echo_halts(result.fetch)
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
     if result.outcome != "success":
@@ -395,9 +405,10 @@ def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
 
 def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
     if source.startswith(("http://", "https://")):
-        from idf_etl.fetch import charset_of, fetch_one
+        from idf_etl.fetch import fetch_url
+        from idf_etl.polite import charset_of
 
-        response = fetch_one(source)
+        response = fetch_url(source)
         return response.body, response.url, charset_of(response.headers.get("content-type", ""))
     try:
         return Path(source).read_bytes(), None, None

@@ -9,7 +9,6 @@ that dies at any point leaves the published warehouse as it was.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -24,11 +23,12 @@ from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, ReportError
 from idf_etl.export import export_tables, promote_exports
-from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
+from idf_etl.fetch import fetch_site
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
+from idf_etl.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.problems import ProblemCounts, track_problems
 from idf_etl.publish import Publisher
@@ -61,7 +61,9 @@ class RunResult:
             "fetch": None
             if self.fetch is None
             else {
-                k: v for k, v in self.fetch.as_dict().items() if k not in ("failures", "refusals")
+                k: v
+                for k, v in self.fetch.as_dict().items()
+                if k not in ("failures", "refusals", "left")
             },
             "pages_parsed": self.load.pages_parsed,
             "parse_errors": self.load.parse_errors,
@@ -93,15 +95,15 @@ def run_pipeline(
     *,
     from_raw: bool = False,
     revalidate: bool | None = None,
-    fetch_reporter: Reporter = _no_report,
-    parse_reporter: Reporter = _no_report,
+    fetch_reporter: Reporter = no_report,
+    parse_reporter: Reporter = no_report,
 ) -> RunResult:
     """One whole run under the data directory's lock."""
     started = datetime.now(UTC)
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:
-            summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
+            summary = fetch_site(settings, store, fetch_reporter, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir)
@@ -165,8 +167,11 @@ def _load(
     )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
+    halted = bool(summary and summary.halts)
     outcome = (
-        "failures" if too_many_failures(failed, checked, settings.failure_threshold) else "success"
+        "failures"
+        if halted or too_many_failures(failed, checked, settings.failure_threshold)
+        else "success"
     )
     con.execute(
         """UPDATE runs SET finished_at = ?, outcome = ?, pages_discovered = ?, pages_fetched = ?,
@@ -264,6 +269,10 @@ def parse_stored(
 
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
+    for reason in summary.halts:
+        yield Issue("fetch", "error", "crawl_incomplete", reason, None)
+    for url, reason in summary.left:
+        yield Issue("fetch", "warning", "not_fetched", f"left for the next run: {reason}", url)
     for url, reason in summary.failures:
         yield Issue(
             "fetch", "error", "fetch_failed", f"{reason}; the stored copy (if any) is kept", url

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from idf_etl.fetch import Reporter
 from idf_etl.logs import plural
+from idf_etl.outcomes import QUIET, Reporter
 
 log = logging.getLogger("idf_etl.progress")
 
 # Outcomes too common to log at info level (fetch: nothing new; parse: what is expected).
-_QUIET_OUTCOMES = {"skipped", "unchanged", "not-modified", "duplicate", "project", "other"}
+_QUIET_OUTCOMES = {*QUIET, "project", "other"}
 
 
 @contextmanager
