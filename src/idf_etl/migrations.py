@@ -35,9 +35,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         "runs records the schema version each run wrote",
         ("ALTER TABLE runs ADD COLUMN schema_version INTEGER",),
     ),
-    # The table is declared in warehouse.TABLES (created when missing); the first run after
-    # the upgrade seeds it from `issues` (problems.track_problems).
-    Migration(3, "problems: each distinct problem once, open until its cause is gone"),
 )
 # Version 3 as it was released; `projects` is rebuilt because its key changes (DuckDB
 # cannot alter a primary key): every row keeps its values, its key is its project id.
@@ -82,6 +79,9 @@ MIGRATIONS += (
         ),
     ),
 )
+# The table is declared in warehouse.TABLES (created when missing); the first run after
+# the upgrade seeds it from `issues` (problems.track_problems).
+MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
