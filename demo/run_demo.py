@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,9 @@ def change_site(site: Path) -> None:
 def run(base: str, data_dir: str, *extra: str) -> int:
     command = [sys.executable, "-m", "idf_etl", "run", "--start-url", f"{base}/sitemap.xml"]
     command += ["--data-dir", data_dir, "--rate", "0", *extra]
-    print("demo: " + " ".join(command[2:]), flush=True)
+    # What a person can paste into a shell to do the same (the console script, not -m).
+    script = Path(sys.executable).with_name("idf-etl")
+    print("demo: " + shlex.join([str(script), *command[3:]]), flush=True)
     return subprocess.call(command)
 
 

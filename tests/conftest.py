@@ -77,3 +77,47 @@ def demo_site(tmp_path):
     yield root, base
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory):
+    """One warehouse published by a real `idf-etl run` of the demo site, shared by every test
+    that only reads it (status, sql, views, the first run's contents): they must not write.
+    Returns (data dir, the run's stderr, its --json summary)."""
+    import json
+    import subprocess
+    import sys
+
+    from cli import clean_env
+
+    sys.path.insert(0, str(REPO / "demo"))
+    from serve import serve
+
+    server, base = serve(REPO / "demo" / "site")
+    data = tmp_path_factory.mktemp("published") / "data"
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "idf_etl",
+                "run",
+                "--start-url",
+                f"{base}/sitemap.xml",
+                "--data-dir",
+                str(data),
+                "--rate",
+                "0",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=data.parent,
+            env=clean_env(),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return data, proc.stderr, json.loads(proc.stdout.strip().splitlines()[-1])

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from idf_etl.lock import RunLock
 from idf_etl.rawstore import RawStore
 from local_site import SITEMAP_PAGES, Site
@@ -59,6 +61,7 @@ def test_bad_setting_is_a_usage_error(tmp_path):
     assert "concurrency" in proc.stderr
 
 
+@pytest.mark.slow
 def test_sigkill_mid_crawl_leaves_a_readable_store_and_the_next_run_completes(server, tmp_path):
     site = Site(server, with_listing=False)
     # Many pages, served slowly enough to kill the crawl half-way.

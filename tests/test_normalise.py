@@ -184,3 +184,19 @@ def test_project_types_are_a_closed_list():
     assert parse_project_type("Migration") is None  # too short a prefix to tell
     assert parse_project_type("Cooperación técnica") is None  # cut, but too short
     assert parse_project_type("Transfert des connaissances et des") is not None
+
+
+@given(
+    st.integers(min_value=0, max_value=10**13),
+    st.sampled_from([".", ","]),
+    st.sampled_from(["", " ", "\u00a0", "\u202f", ",", "."]),
+    st.sampled_from(["", "USD ", "US$", "$"]),
+)
+def test_amounts_written_with_cents_always_parse(cents, decimal_mark, group, prefix):
+    # Two digits after the decimal mark cannot be grouping: such an amount is never None.
+    # (The property above also holds for a parser that always answers None; this one cannot.)
+    if group == decimal_mark:
+        group = ""
+    whole, frac = divmod(cents, 100)
+    text = f"{prefix}{_group(str(whole), group) if group else whole}{decimal_mark}{frac:02d}"
+    assert parse_budget(text) == Decimal(cents) / 100, text

@@ -69,13 +69,11 @@ def snapshot(data_dir):
     return {t: sorted(map(repr, query(data_dir, f"SELECT * FROM {t}"))) for t in tables}
 
 
-def test_run_end_to_end(demo_site, tmp_path):
-    _site, base = demo_site
-    data = tmp_path / "data"
-    proc, summary = run(base, data)
+def test_run_end_to_end(published):
+    data, stderr, summary = published
     assert summary["outcome"] == "success"
     assert summary["projects_new"] == 14
-    assert "published" in proc.stderr
+    assert "published" in stderr
 
     assert query(data, "SELECT count(*) FROM projects") == [(14,)]
     assert query(data, "SELECT count(*) FROM project_pages") == [(25,)]
@@ -131,6 +129,7 @@ def test_run_end_to_end(demo_site, tmp_path):
     assert not (clean / ".export-staging").exists()
 
 
+@pytest.mark.slow
 def test_unchanged_rerun_then_two_changes_are_history(demo_site, tmp_path):
     site, base = demo_site
     data = tmp_path / "data"
@@ -164,6 +163,7 @@ def test_unchanged_rerun_then_two_changes_are_history(demo_site, tmp_path):
     ) == [("450000.00", "completed")]
 
 
+@pytest.mark.slow
 def test_page_that_fails_to_parse_keeps_the_previous_row(demo_site, tmp_path):
     site, base = demo_site
     data = tmp_path / "data"
@@ -183,6 +183,7 @@ def test_page_that_fails_to_parse_keeps_the_previous_row(demo_site, tmp_path):
     assert (2, "parse", "unreadable_page") in issues
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
 def test_reader_holding_the_file_neither_blocks_nor_sees_a_half_written_run(
     demo_site, tmp_path, read_only
@@ -223,6 +224,7 @@ print(con.execute(q).fetchone()[0], flush=True)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["while-parsing", "after-commit"])
 def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site, tmp_path, moment):
     site, base = demo_site
@@ -282,6 +284,7 @@ def test_second_run_is_refused_while_one_holds_the_lock(tmp_path):
     assert "another idf-etl run" in proc.stderr
 
 
+@pytest.mark.slow
 def test_from_raw_reparses_everything_offline(demo_site, tmp_path):
     _site, base = demo_site
     data = tmp_path / "data"
@@ -294,10 +297,8 @@ def test_from_raw_reparses_everything_offline(demo_site, tmp_path):
     assert summary["field_changes"] == 0
 
 
-def test_status_and_sql(demo_site, tmp_path):
-    _site, base = demo_site
-    data = tmp_path / "data"
-    run(base, data)
+def test_status_and_sql(published):
+    data, _, _ = published
     status = idf("status", data_dir=data)
     assert "recent runs" in status.stdout and "unreadable_page" in status.stdout
     out = idf(
@@ -321,13 +322,12 @@ def test_status_without_a_warehouse_says_what_to_do(tmp_path):
 
 
 @pytest.mark.parametrize("view", ["budget_by_region_year", "budget_by_country", "active_projects"])
-def test_views_answer(demo_site, tmp_path, view):
-    _site, base = demo_site
-    data = tmp_path / "data"
-    run(base, data)
+def test_views_answer(published, view):
+    data, _, _ = published
     assert query(data, f"SELECT count(*) FROM {view}")[0][0] > 0
 
 
+@pytest.mark.slow
 def test_stray_wal_beside_the_published_file_is_moved_aside(demo_site, tmp_path):
     _, base = demo_site
     data = tmp_path / "data"
@@ -345,6 +345,7 @@ def test_stray_wal_beside_the_published_file_is_moved_aside(demo_site, tmp_path)
     assert query(data, "SELECT count(*) FROM projects") == [(14,)]
 
 
+@pytest.mark.slow
 def test_removed_page_is_found_gone_by_revalidation_and_its_project_kept(demo_site, tmp_path):
     site, base = demo_site
     data = tmp_path / "data"

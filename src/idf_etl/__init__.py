@@ -8,10 +8,13 @@ from idf_etl.errors import (
     ConfigError,
     FetchError,
     FetchRefused,
+    HostUnavailable,
     IdfEtlError,
     LoadError,
     LockError,
+    OutOfTime,
     ParseError,
+    ReportError,
 )
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
@@ -23,13 +26,16 @@ __all__ = [
     "ConfigError",
     "FetchError",
     "FetchRefused",
+    "HostUnavailable",
     "IdfEtlError",
     "LoadError",
     "LockError",
     "OtherPage",
+    "OutOfTime",
     "ParseError",
     "Problem",
     "ProjectRecord",
+    "ReportError",
     "__version__",
     "parse_page",
 ]

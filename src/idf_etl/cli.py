@@ -1,24 +1,37 @@
 """The `idf-etl` command line: thin wiring over the library, errors mapped to exit codes.
 
 Exit codes: 0 success; 1 finished, but some inputs failed; 2 bad usage or
-configuration; 3 another run holds the lock.
+configuration; 3 another run holds the lock. (`check` uses Nagios' codes.)
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
 
-from idf_etl.config import Settings, load_settings, parse_assignments
+from idf_etl import __version__
+from idf_etl.cli_options import (
+    ConfigOpt,
+    CrawlOptions,
+    DataDirOpt,
+    crawl_options,
+    log_options,
+    settings_for,
+)
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
 from idf_etl.fetch import fetch_site
 from idf_etl.lock import RunLock
+from idf_etl.logs import plural
+from idf_etl.monitor import CHECK_UNKNOWN, status_report
+from idf_etl.monitor import check as check_report
 from idf_etl.outcomes import FetchSummary, no_report
 from idf_etl.parse import parse_page
 from idf_etl.pipeline import run_pipeline, too_many_failures
@@ -26,25 +39,55 @@ from idf_etl.progress import reporter, reporters
 from idf_etl.publish import open_published
 from idf_etl.rawstore import RawStore
 
+log = logging.getLogger("idf_etl.cli")
+
 app = typer.Typer(
     help="Scrape the IOM Development Fund's project pages into a DuckDB warehouse.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"idf-etl {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            metavar="",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Scrape the IOM Development Fund's project pages into a DuckDB warehouse."""
 
 
+def _bars() -> bool:
+    """Progress bars only for a person at a terminal who asked for the usual amount of output."""
+    root = logging.getLogger("idf_etl")
+    plain = any(type(h) is logging.StreamHandler for h in root.handlers)
+    return sys.stderr.isatty() and not plain and root.level <= logging.INFO
+
+
 @app.command()
+@log_options
 def parse(
-    inputs: Annotated[list[str], typer.Argument(help="Files (HTML or text) or http(s) URLs.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE_OR_URL", help="Files (HTML or text) or http(s) URLs."),
+    ],
     jsonl: Annotated[
-        bool, typer.Option("--jsonl", help="One compact JSON object per line.")
+        bool, typer.Option("--jsonl", metavar="", help="One compact JSON object per line.")
     ] = False,
 ) -> None:
     """Parse pages into project records, one JSON object per input, in input order.
@@ -61,118 +104,32 @@ def parse(
             failed += 1
             out = {"source": source, "kind": "error", "error": str(exc)}
             where = "" if source in str(exc) else f"{source}: "
-            typer.echo(f"idf-etl: {where}{exc}", err=True)
+            log.error("idf-etl: %s%s", where, exc)
         typer.echo(json.dumps(out, ensure_ascii=False, indent=None if jsonl else 2))
     raise typer.Exit(EXIT_FAILURES if failed else EXIT_OK)
 
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Pipeline file (default pipelines/iom_idf.toml).")
+JsonOpt = Annotated[
+    bool, typer.Option("--json", metavar="", help="Print one JSON summary line on stdout.")
 ]
-StartOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--start-url",
-        help="Start point (sitemap, listing or page); repeatable. "
-        "Replaces the configured ones; their hosts become the allowed hosts.",
-    ),
-]
-DataDirOpt = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Raw pages under DIR/raw, warehouse under DIR/clean."),
-]
-RateOpt = Annotated[
-    float | None, typer.Option("--rate", help="Requests per second per host (0: no limit).")
-]
-ConcurrencyOpt = Annotated[
-    int | None, typer.Option("--concurrency", help="Requests in flight per host.")
-]
-MaxPagesOpt = Annotated[int | None, typer.Option("--max-pages", help="Request at most N pages.")]
-AllowHostOpt = Annotated[
-    list[str] | None, typer.Option("--allow-host", help="Host (or host:port) to crawl; repeatable.")
-]
-UrlListOpt = Annotated[
-    Path | None, typer.Option("--url-list", help="File of page URLs, one a line.")
-]
-RevalidateOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--revalidate/--no-revalidate",
-        help="Ask for every known page again (conditionally), whatever the sitemaps say. "
-        "Default: when the last such pass is older than revalidate_days.",
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON summary line on stdout.")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set",
-        help="Any setting of the pipeline file, NAME=VALUE (lists comma-separated); "
-        "repeatable. Example: --set read_timeout=60 --set languages=en,fr",
-    ),
-]
-
-
-def _settings(config: Path | None, **overrides: object) -> Settings:
-    return load_settings(config, overrides)
-
-
-def _crawl_settings(
-    config: Path | None,
-    start_url: list[str] | None,
-    data_dir: Path | None,
-    rate: float | None,
-    concurrency: int | None,
-    max_pages: int | None,
-    allow_host: list[str] | None,
-    url_list: Path | None,
-    assignments: list[str] | None,
-) -> Settings:
-    """Settings for `fetch` and `run`: the file, the environment, --set, then the named flags."""
-    flags = {
-        "start_urls": start_url,
-        "data_dir": data_dir,
-        "rate": rate,
-        "concurrency": concurrency,
-        "max_pages": max_pages,
-        "allowed_hosts": allow_host,
-        "url_list": url_list,
-    }
-    overrides = {
-        **parse_assignments(assignments or []),
-        **{k: v for k, v in flags.items() if v not in (None, [])},
-    }
-    return load_settings(config, overrides)
 
 
 @app.command()
-def fetch(
-    config: ConfigOpt = None,
-    start_url: StartOpt = None,
-    data_dir: DataDirOpt = None,
-    rate: RateOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    max_pages: MaxPagesOpt = None,
-    allow_host: AllowHostOpt = None,
-    url_list: UrlListOpt = None,
-    revalidate: RevalidateOpt = None,
-    assign: SetOpt = None,
-    json_summary: JsonOpt = False,
-) -> None:
+@log_options
+@crawl_options
+def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     """Discover project pages and download new or changed ones into DATA_DIR/raw.
 
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    settings = _crawl_settings(
-        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list, assign
-    )
+    settings = crawl.settings()
     with (
         RunLock(settings.data_dir),
         RawStore(settings.raw_dir) as store,
-        reporter("fetch") as report,
+        reporter("fetch", bars=_bars()) as report,
     ):
-        summary = fetch_site(settings, store, report, revalidate)
-    typer.echo(f"fetch: {summary.line()}", err=True)
+        summary = fetch_site(settings, store, report, crawl.revalidate)
+    log.info("fetch: %s", summary.line())
     _echo_halts(summary)
     if json_summary:
         typer.echo(json.dumps(summary.as_dict()))
@@ -185,23 +142,19 @@ def fetch(
 def _echo_halts(summary: FetchSummary | None) -> None:
     """One line per reason the crawl did not do its job, last, where a reader looks."""
     for reason in summary.halts if summary else []:
-        typer.echo(f"idf-etl: {reason}", err=True)
+        log.error("idf-etl: %s", reason)
 
 
 @app.command()
+@log_options
+@crawl_options
 def run(
-    config: ConfigOpt = None,
-    start_url: StartOpt = None,
-    data_dir: DataDirOpt = None,
-    rate: RateOpt = None,
-    concurrency: ConcurrencyOpt = None,
-    max_pages: MaxPagesOpt = None,
-    allow_host: AllowHostOpt = None,
-    url_list: UrlListOpt = None,
-    revalidate: RevalidateOpt = None,
-    assign: SetOpt = None,
+    crawl: CrawlOptions,
     from_raw: Annotated[
-        bool, typer.Option("--from-raw", help="No network: re-parse every stored page and reload.")
+        bool,
+        typer.Option(
+            "--from-raw", metavar="", help="No network: re-parse every stored page and reload."
+        ),
     ] = False,
     json_summary: JsonOpt = False,
 ) -> None:
@@ -212,30 +165,17 @@ def run(
 
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    settings = _crawl_settings(
-        config, start_url, data_dir, rate, concurrency, max_pages, allow_host, url_list, assign
-    )
+    settings = crawl.settings()
     stages = ("parse",) if from_raw else ("fetch", "parse")
-    with reporters(*stages) as report:
+    with reporters(*stages, bars=_bars()) as report:
         result = run_pipeline(
             settings,
             from_raw=from_raw,
-            revalidate=revalidate,
+            revalidate=crawl.revalidate,
             fetch_reporter=report.get("fetch", no_report),
             parse_reporter=report["parse"],
         )
-    for note in result.notes:
-        typer.echo(f"run: note: {note}", err=True)
-    if result.fetch is not None:
-        typer.echo(f"fetch: {result.fetch.line()}", err=True)
-    load = result.load
-    typer.echo(
-        f"run {result.run_id} ({result.mode}): {result.outcome}; parsed {load.pages_parsed} pages "
-        f"({load.parse_errors} unreadable), {load.projects_total} projects ({load.projects_new} new), "
-        f"{load.field_changes} field changes, {load.issues} issues; published {result.published} "
-        f"in {result.seconds:.1f}s",
-        err=True,
-    )
+    log.info("run %s", result.line())
     _echo_halts(result.fetch)
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
@@ -244,56 +184,99 @@ def run(
 
 
 @app.command()
+@log_options
 def status(
+    config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
-    runs: Annotated[int, typer.Option("--runs", help="How many recent runs to show.")] = 5,
+    runs: Annotated[
+        int, typer.Option("--runs", metavar="N", help="How many recent runs to show.")
+    ] = 5,
+    problems: Annotated[
+        int, typer.Option("--problems", metavar="N", help="How many open problems to list.")
+    ] = 20,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", metavar="", help="One JSON object (for monitoring) instead of tables."
+        ),
+    ] = False,
 ) -> None:
-    """Show the last runs, what failed in the latest one, and when the data last changed.
+    """Show the last runs, the problems still open (oldest first), and how fresh the data is.
 
     Example: idf-etl status --data-dir data
     """
-    settings = _settings(None, data_dir=data_dir)
-    con = open_published(settings.clean_dir)
+    con = open_published(settings_for(config, data_dir).clean_dir)
     try:
-        _print_rows(
-            con,
-            f"""SELECT run_id, started_at::TIMESTAMP(0) AS started, mode, outcome,
-                            pages_fetched AS fetched, fetch_failed, parse_errors, field_changes,
-                            issues FROM runs ORDER BY run_id DESC LIMIT {int(runs)}""",
-            "recent runs",
-        )
-        _print_rows(
-            con,
-            """SELECT severity, stage, code, count(*) AS n, any_value(url) AS example
-                           FROM issues WHERE run_id = (SELECT max(run_id) FROM runs)
-                           GROUP BY ALL ORDER BY severity, n DESC""",
-            "issues in the latest run",
-        )
-        _print_rows(
-            con,
-            """SELECT count(*) AS projects, count(*) FILTER (status = 'active') AS active,
-                                   count(*) FILTER (missing_from_site) AS missing_from_site,
-                                   max(last_changed)::TIMESTAMP(0) AS data_last_changed
-                            FROM projects""",
-            "warehouse",
-        )
+        report = status_report(con, runs)
     finally:
         con.close()
+    if as_json:
+        typer.echo(json.dumps(report, default=_json_value, ensure_ascii=False))
+        return
+    _print_status(report, problems)
 
 
 @app.command()
-def sql(
-    query: Annotated[str, typer.Argument(help="A read-only SQL query.")],
+@log_options
+def check(
+    config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
-    csv_out: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per row.")] = False,
+    warn_hours: Annotated[
+        float,
+        typer.Option(
+            "--warn-hours", metavar="HOURS", help="WARNING when the last successful run is older."
+        ),
+    ] = 30,
+    critical_hours: Annotated[
+        float,
+        typer.Option(
+            "--critical-hours",
+            metavar="HOURS",
+            help="CRITICAL when the last successful run is older.",
+        ),
+    ] = 54,
+) -> None:
+    """Nagios-style freshness check: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+    Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
+    """
+    try:
+        con = open_published(settings_for(config, data_dir).clean_dir)
+    except IdfEtlError as exc:
+        typer.echo(f"IDF-ETL UNKNOWN - {exc}")
+        raise typer.Exit(CHECK_UNKNOWN) from exc
+    try:
+        verdict = check_report(status_report(con), warn_hours, critical_hours)
+    finally:
+        con.close()
+    typer.echo(verdict.line)
+    raise typer.Exit(verdict.code)
+
+
+@app.command()
+@log_options
+def sql(
+    query: Annotated[
+        str, typer.Argument(metavar="QUERY", help="A read-only SQL query; - reads it from stdin.")
+    ],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    csv_out: Annotated[
+        bool, typer.Option("--csv", metavar="", help="CSV with a header row.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", metavar="", help="One JSON object per row.")
+    ] = False,
 ) -> None:
     """Query the published warehouse read-only; a table on a terminal, CSV or JSON with a flag.
 
     Example: idf-etl sql "SELECT idf_region, sum(budget_usd) FROM projects GROUP BY ALL"
     """
-    settings = _settings(None, data_dir=data_dir)
-    con = open_published(settings.clean_dir)
+    if csv_out and json_out:
+        raise ConfigError("--csv and --json: choose one output format")
+    if query == "-":
+        query = sys.stdin.read()
+    con = open_published(settings_for(config, data_dir).clean_dir)
     try:
         try:
             relation = con.execute(query)
@@ -310,18 +293,27 @@ def sql(
     elif json_out:
         for row in rows:
             typer.echo(
-                json.dumps(dict(zip(names, row, strict=True)), default=str, ensure_ascii=False)
+                json.dumps(
+                    dict(zip(names, row, strict=True)), default=_json_value, ensure_ascii=False
+                )
             )
     else:
         _table(names, rows)
 
 
 @app.command()
+@log_options
 def report(
+    config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Where to write the page (default DATA_DIR/clean/report.html)."),
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Where to write the page.",
+            show_default="DATA_DIR/clean/report.html",
+        ),
     ] = None,
 ) -> None:
     """Write the warehouse as one self-contained HTML page of charts and tables (opens offline).
@@ -332,14 +324,14 @@ def report(
     """
     from idf_etl.report import REPORT_NAME, write_report
 
-    settings = _settings(None, data_dir=data_dir)
+    settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)
     try:
         info = write_report(con, out or settings.clean_dir / REPORT_NAME)
     finally:
         con.close()
-    typer.echo(
-        f"report: wrote {info.path} ({info.size / 1024:,.0f} KB) in {info.seconds:.1f}s", err=True
+    log.info(
+        "report: wrote %s (%s KB) in %.1fs", info.path, f"{info.size / 1024:,.0f}", info.seconds
     )
 
 
@@ -354,11 +346,44 @@ def schema() -> None:
     typer.echo(data_dictionary_markdown(), nl=False)
 
 
-def _print_rows(con: duckdb.DuckDBPyConnection, query: str, title: str) -> None:
-    relation = con.execute(query)
-    names = [d[0] for d in relation.description or []]
-    typer.echo(f"\n{title}:")
-    _table(names, relation.fetchall())
+def _print_status(report: dict[str, Any], problems: int) -> None:
+    """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
+    open_rows = report["oldest_open_problems"]
+    for title, rows in (
+        ("recent runs", report["recent_runs"]),
+        ("open problems, oldest first", open_rows[:problems]),
+        ("warehouse", [report["warehouse"]]),
+    ):
+        typer.echo(f"\n{title}:")
+        _table(list(rows[0]) if rows else ["none"], [tuple(r.values()) for r in rows])
+    if len(open_rows) > problems:
+        more = len(open_rows) - problems
+        typer.echo(f'... and {more:,} more: idf-etl sql "SELECT * FROM open_issues"')
+    last, success = report["last_run"], report["last_success"]
+    typer.echo("")
+    if last:
+        typer.echo(
+            f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
+            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {plural(last['fetch_failed'] or 0, 'page')} "
+            f"failed to fetch, {last['parse_errors'] or 0:,} unreadable"
+        )
+    if success:
+        typer.echo(
+            f"last successful run: {success['run_id']}, finished "
+            f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({report['hours_since_success']:.1f} h ago)"
+        )
+    else:
+        typer.echo("last successful run: none yet")
+    counts = report["open_problems"]
+    typer.echo(
+        f"open problems: {plural(counts.get('error', 0), 'error')}, "
+        f"{plural(counts.get('warning', 0), 'warning')}"
+    )
+
+
+def _json_value(value: object) -> str:
+    """Timestamps as ISO 8601; anything else JSON lacks (Decimal) as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -367,7 +392,12 @@ def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
 
     table = Table(*names, show_lines=False)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(
+            *(
+                "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}" if isinstance(v, datetime) else str(v)
+                for v in row
+            )
+        )
     console = Console()
     # Not a terminal (a pipe, a log): wide enough that nothing is cut.
     Console(width=console.width if console.is_terminal else 200).print(table)
@@ -389,13 +419,13 @@ def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        app(standalone_mode=True)
+        app(prog_name="idf-etl", standalone_mode=True)
     except LockError as exc:
-        typer.echo(f"idf-etl: {exc}", err=True)
+        log.error("idf-etl: %s", exc)
         sys.exit(EXIT_LOCKED)
     except ConfigError as exc:
-        typer.echo(f"idf-etl: {exc}", err=True)
+        log.error("idf-etl: %s", exc)
         sys.exit(EXIT_USAGE)
     except IdfEtlError as exc:  # a stage failed as a whole
-        typer.echo(f"idf-etl: {exc}", err=True)
+        log.error("idf-etl: %s", exc)
         sys.exit(EXIT_FAILURES)

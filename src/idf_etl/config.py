@@ -1,12 +1,15 @@
 """Pipeline settings: a TOML file under pipelines/, then IDF_ETL_* variables, then flags.
 
 Later sources win. Everything is validated once, here, so the rest of the code
-can trust its settings; a bad value is a ConfigError that names the setting.
+can trust its settings; a bad value is a ConfigError that names the setting and
+where its value came from (the file and section, the environment variable, or
+the flag), because that is where the person has to go to fix it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +21,9 @@ from idf_etl.records import LANGS
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
+# Not a setting: the pipeline file itself, for schedulers and for status/sql run elsewhere.
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+SECTIONS = ("fetch",)
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 DEFAULT_USER_AGENT = f"idf-etl/0.1 (+{CONTACT_URL}; development-fund open data)"
 
@@ -25,7 +31,8 @@ DEFAULT_USER_AGENT = f"idf-etl/0.1 (+{CONTACT_URL}; development-fund open data)"
 class Settings(BaseModel):
     """Everything a run needs to know. See pipelines/iom_idf.toml for what each setting means."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan: a rate or timeout of inf/nan is never what someone meant.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     start_urls: list[str] = Field(default_factory=list)
     sitemaps: list[str] = Field(default_factory=list)
@@ -77,6 +84,47 @@ class Settings(BaseModel):
             raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
         return value
 
+    @field_validator("start_urls", "sitemaps", "listings")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"https?://[^/\s]+", url.strip(), re.IGNORECASE):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if "/" in host or not re.fullmatch(r"[\w.-]+(:\d+)?", host):
+                bare = re.sub(r"^\w+://|/.*$", "", host)
+                raise ValueError(f"{host!r} is not a host; give host or host:port, e.g. {bare!r}")
+        return value
+
+    @field_validator("page_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("url_list")
+    @classmethod
+    def _url_list(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value.absolute()}")
+        return value
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: Any) -> Any:
+        if str(value).strip() == "":
+            raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
+        return value
+
     @property
     def raw_dir(self) -> Path:
         return self.data_dir / "raw"
@@ -105,43 +153,86 @@ def load_settings(
     path: Path | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
+    origins: dict[str, str] | None = None,
 ) -> Settings:
-    """Read the pipeline file (default pipelines/iom_idf.toml when present), the
-    environment and explicit overrides (flags), in that order of precedence."""
+    """Read the pipeline file (--config, else $IDF_ETL_CONFIG, else pipelines/iom_idf.toml when
+    present), the environment and explicit overrides (flags), in that order of precedence.
+
+    `origins` names the flag each override came from ("--rate"), for error messages."""
+    env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    file = path or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    source: dict[str, str] = {}
+    file = _config_path(path, env)
     if file is not None:
-        try:
-            data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {file} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
-        values.update(data.get("fetch", {}))
-        values.update({k: v for k, v in data.items() if not isinstance(v, dict)})
-    for key, raw in (os.environ if environ is None else environ).items():
-        if (
-            key.startswith(ENV_PREFIX)
-            and (name := key[len(ENV_PREFIX) :].lower()) in Settings.model_fields
-        ):
-            values[name] = (
-                [p.strip() for p in raw.split(",") if p.strip()] if name in _LIST_FIELDS else raw
+        for name, (value, where) in read_config_file(file).items():
+            values[name], source[name] = value, where
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name not in Settings.model_fields:
+            raise ConfigError(
+                f"unknown environment variable {key}: IDF_ETL_<NAME> sets a setting, and there "
+                f"is no setting {name!r} (known: {', '.join(sorted(Settings.model_fields))})"
             )
-    values.update({k: v for k, v in (overrides or {}).items() if v not in (None, [], ())})
+        if raw.strip() == "" and name not in _LIST_FIELDS:
+            raise ConfigError(f"environment variable {key} is empty: unset it or give a value")
+        values[name] = _split(raw) if name in _LIST_FIELDS else raw
+        source[name] = f"environment variable {key}"
+    for name, value in (overrides or {}).items():
+        if value not in (None, [], ()):
+            values[name] = value
+            source[name] = (origins or {}).get(name, f"--set {name}")
     # Start points given on their own replace the configured ones and bring their hosts.
     if overrides and overrides.get("start_urls"):
         for key in ("sitemaps", "listings"):
             if not overrides.get(key):
                 values[key] = []
-        if not overrides.get("allowed_hosts") and not _env_has("allowed_hosts", environ):
+        if not overrides.get("allowed_hosts") and source.get("allowed_hosts", "").startswith(
+            str(file)
+        ):
             values["allowed_hosts"] = []
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid settings ({file or 'defaults'}): {problems}") from exc
+        raise ConfigError(_explain(exc, values, source)) from exc
+
+
+def read_config_file(file: Path) -> dict[str, tuple[Any, str]]:
+    """name -> (value, where) from a pipeline file: top-level keys and the [fetch] section."""
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {file} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"config file {file} is a directory; give the .toml file in it") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {file} is not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {file} cannot be read: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+    found: dict[str, tuple[Any, str]] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if key not in SECTIONS:
+                raise ConfigError(
+                    f"config file {file}: unknown section [{key}] (known: "
+                    + ", ".join(f"[{s}]" for s in SECTIONS)
+                    + ")"
+                )
+            found.update({k: (v, f"{file} [{key}]") for k, v in value.items()})
+        else:
+            found[key] = (value, str(file))
+    for key, (_, where) in found.items():
+        if key not in Settings.model_fields:
+            raise ConfigError(
+                f"{where}: unknown setting {key!r} "
+                f"(known: {', '.join(sorted(Settings.model_fields))})"
+            )
+    return found
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, Any]:
@@ -153,11 +244,29 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
         if not sep or name not in Settings.model_fields:
             known = ", ".join(sorted(Settings.model_fields))
             raise ConfigError(f"--set {item!r}: expected NAME=VALUE with NAME one of: {known}")
-        values[name] = (
-            [p.strip() for p in raw.split(",") if p.strip()] if name in _LIST_FIELDS else raw
-        )
+        values[name] = _split(raw) if name in _LIST_FIELDS else raw
     return values
 
 
-def _env_has(name: str, environ: dict[str, str] | None) -> bool:
-    return (ENV_PREFIX + name.upper()) in (os.environ if environ is None else environ)
+def _config_path(path: Path | None, env: Any) -> Path | None:
+    if path is not None:
+        return path
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def _split(raw: str) -> list[str]:
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str]) -> str:
+    """'invalid setting rate = 'abc' (from environment variable IDF_ETL_RATE): ...' per error."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        where = source.get(name, "the defaults")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        shown = f" = {values[name]!r}" if name in values else ""
+        problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
+    return "; ".join(problems)

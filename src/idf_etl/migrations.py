@@ -79,6 +79,9 @@ MIGRATIONS += (
         ),
     ),
 )
+# The table is declared in warehouse.TABLES (created when missing); the first run after
+# the upgrade seeds it from `issues` (problems.track_problems).
+MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from idf_etl.logs import plural
+
 
 class Outcome(StrEnum):
     """What happened to one page URL in a crawl."""
@@ -106,7 +108,7 @@ class FetchSummary:
             f"unchanged {self.unchanged + self.not_modified + self.skipped} "
             f"({self.skipped} not requested, {self.not_modified} 304), gone {self.gone}, "
             f"failed {self.failed}, refused {self.refused}, left for later {self.not_requested}; "
-            f"{self.requests} requests, {self.bytes / 1e6:.1f} MB, {self.seconds:.1f}s"
+            f"{plural(self.requests, 'request')}, {self.bytes / 1e6:.1f} MB, {self.seconds:.1f}s"
         )
 
 

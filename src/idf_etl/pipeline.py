@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,9 +26,11 @@ from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import fetch_site
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
+from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.problems import ProblemCounts, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
@@ -49,6 +51,7 @@ class RunResult:
     published: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    problems: ProblemCounts = field(default_factory=ProblemCounts)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -71,7 +74,20 @@ class RunResult:
             "published": self.published,
             "seconds": round(self.seconds, 2),
             "notes": self.notes,
+            "problems": asdict(self.problems),
         }
+
+    def line(self) -> str:
+        """One line for a person: what the run did and where it published."""
+        load = self.load
+        return (
+            f"{self.run_id} ({self.mode}): {self.outcome}; parsed {plural(load.pages_parsed, 'page')} "
+            f"({load.parse_errors:,} unreadable), {plural(load.projects_total, 'project')} "
+            f"({load.projects_new:,} new), {plural(load.field_changes, 'field change')}, "
+            f"{plural(load.issues, 'issue')}; {plural(self.problems.still_open, 'problem')} open "
+            f"({self.problems.opened:,} new, {self.problems.resolved:,} resolved); "
+            f"published {self.published} in {self.seconds:.1f}s"
+        )
 
 
 def run_pipeline(
@@ -88,11 +104,15 @@ def run_pipeline(
         summary = None
         if not from_raw:
             summary = fetch_site(settings, store, fetch_reporter, revalidate)
+            # Said now, before any parse line, so a log reads in stage order.
+            log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir)
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes + result.notes
+            for note in result.notes:
+                log.warning("run: note: %s", note)
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
@@ -137,6 +157,14 @@ def _load(
     parsed = list(parse_stored(store, todo, reporter))
     status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
     stats = loader.load(parsed, status)
+    problems = track_problems(
+        con,
+        run_id,
+        started,
+        reparsed={p.url for p in todo},
+        network=summary is not None,
+        failing_urls=store.failing_urls(),
+    )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)
@@ -178,7 +206,7 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded)
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems=problems)
 
 
 def stage_report(
@@ -194,8 +222,8 @@ def stage_report(
     try:
         write_report(con, staged)
     except ReportError as exc:
-        log.warning("%s", exc)
         result.notes.append(f"report.html was not refreshed: {exc}")
+        log.warning("run: note: %s", result.notes[-1])
         message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
         upsert(con, "issues", [_issue_row(result.run_id, started, "report_failed", message)])
         con.execute("UPDATE runs SET issues = issues + 1 WHERE run_id = ?", [result.run_id])

@@ -1,55 +1,59 @@
-"""What a person (or a log file) sees while a run works: bars on a terminal, lines otherwise."""
+"""What a person (or a log) sees while a run works: bars on a terminal, log lines otherwise."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from idf_etl.logs import plural
 from idf_etl.outcomes import QUIET, Reporter
 
-# Outcomes too common to log a line each (fetch: nothing new; parse: what is expected).
+log = logging.getLogger("idf_etl.progress")
+
+# Outcomes too common to log at info level (fetch: nothing new; parse: what is expected).
 _QUIET_OUTCOMES = {*QUIET, "project", "other"}
 
 
 @contextmanager
 def reporters(
-    *stages: str, stream: TextIO = sys.stderr, force_plain: bool = False, every: int = 100
+    *stages: str, stream: TextIO = sys.stderr, bars: bool | None = None, every: int = 100
 ) -> Iterator[dict[str, Reporter]]:
-    """One Reporter per stage: one Rich progress display with a bar per stage on a
-    terminal, plain lines otherwise."""
-    if stream.isatty() and not force_plain:
-        with _bars(stages, stream) as bars:
-            yield bars
+    """One Reporter per stage: one Rich progress display with a bar per stage (by default
+    when `stream` is a terminal), log lines otherwise."""
+    if stream.isatty() if bars is None else bars:
+        with _bars(stages, stream) as shown:
+            yield shown
         return
-    yield {stage: _plain(stage, stream, every) for stage in stages}
+    yield {stage: _plain(stage, every) for stage in stages}
 
 
 @contextmanager
 def reporter(
-    stage: str, stream: TextIO = sys.stderr, *, force_plain: bool = False, every: int = 100
+    stage: str, stream: TextIO = sys.stderr, *, bars: bool | None = None
 ) -> Iterator[Reporter]:
     """A Reporter for a single stage."""
-    with reporters(stage, stream=stream, force_plain=force_plain, every=every) as one:
+    with reporters(stage, stream=stream, bars=bars) as one:
         yield one[stage]
 
 
-def _plain(stage: str, stream: TextIO, every: int) -> Reporter:
+def _plain(stage: str, every: int) -> Reporter:
     done = 0
 
     def plain(event: str, url: str, detail: str) -> None:
         nonlocal done
         if event == "discovered":
-            print(f"{stage}: {detail} pages to check", file=stream, flush=True)
+            log.info("%s: %s to check", stage, plural(int(detail), "page"), extra={"stage": stage})
         elif event == "page":
             done += 1
-            if detail not in _QUIET_OUTCOMES:
-                print(f"{stage}: {detail} {url}", file=stream, flush=True)
+            level = logging.DEBUG if detail in _QUIET_OUTCOMES else logging.INFO
+            log.log(level, "%s: %s %s", stage, detail, url, extra={"stage": stage, "url": url})
             if done % every == 0:
-                print(f"{stage}: {done} pages done", file=stream, flush=True)
+                log.info("%s: %s done", stage, plural(done, "page"), extra={"stage": stage})
         elif event == "problem":
-            print(f"{stage}: {url}: {detail}", file=stream, flush=True)
+            log.warning("%s: %s: %s", stage, url, detail, extra={"stage": stage, "url": url})
 
     return plain
 
@@ -83,7 +87,9 @@ def _bars(stages: tuple[str, ...], stream: TextIO) -> Iterator[dict[str, Reporte
                 elif event == "page":
                     progress.update(task, advance=1, description=detail)
                 elif event == "problem":
-                    progress.console.print(f"[yellow]{url}[/yellow]: {detail}")
+                    log.warning(
+                        "%s: %s: %s", stage, url, detail, extra={"stage": stage, "url": url}
+                    )
 
             return report
 

@@ -127,5 +127,9 @@ def open_published(clean_dir: Path, name: str = WAREHOUSE_NAME) -> duckdb.DuckDB
     """A read-only connection to the published warehouse, for status, sql and analysts."""
     path = Path(clean_dir) / name
     if not path.exists():
-        raise LoadError(f"no warehouse at {path} yet: run `idf-etl run` (or `make demo`) first")
+        raise LoadError(
+            f"no warehouse at {path.absolute()}: run `idf-etl run` (or `make demo`) first, or "
+            "point at the data directory with --data-dir, IDF_ETL_DATA_DIR or the pipeline "
+            "file's data_dir (--config, IDF_ETL_CONFIG)"
+        )
     return duckdb.connect(str(path), read_only=True)

@@ -220,6 +220,10 @@ class RawStore:
             (url, reason),
         )
 
+    def failing_urls(self) -> set[str]:
+        """URLs whose latest fetch failed (a later success clears the failure)."""
+        return {row[0] for row in self._db.execute("SELECT url FROM pages WHERE error IS NOT NULL")}
+
     def set_translations(self, url: str, links: dict[str, str]) -> None:
         """The hreflang links (language -> URL) of the body just stored for `url`."""
         with self._db:

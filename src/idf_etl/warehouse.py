@@ -8,7 +8,7 @@ analyst's queries: add, never rename.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 
@@ -243,7 +243,61 @@ TABLES: tuple[Table, ...] = (
         ),
         checks=("severity IN ('error', 'warning')", "stage IN ('fetch', 'parse', 'load')"),
     ),
+    Table(
+        "problems",
+        "Each distinct problem once, open while its cause remains, resolved when it goes away (issues has every sighting).",
+        (
+            _c(
+                "problem_id",
+                "VARCHAR NOT NULL",
+                "stable id: stage, code, url, field (and message, for parse and load)",
+            ),
+            _c("stage", "VARCHAR NOT NULL", "fetch, parse or load"),
+            _c("severity", "VARCHAR NOT NULL", "error (data missing) or warning (data incomplete)"),
+            _c(
+                "code",
+                "VARCHAR NOT NULL",
+                "machine-readable kind (fetch_failed, unmatched_country...)",
+            ),
+            _c("url", "VARCHAR", "page concerned"),
+            _c("project_id", "VARCHAR", "project concerned, when known"),
+            _c("field", "VARCHAR", "field concerned"),
+            _c("message", "VARCHAR NOT NULL", "what happened and what to do (latest wording)"),
+            _c("first_seen", "TIMESTAMPTZ NOT NULL", "when a run first found it (this episode)"),
+            _c("first_run_id", "INTEGER NOT NULL", "run that first found it"),
+            _c("last_seen", "TIMESTAMPTZ NOT NULL", "last run that found or confirmed it"),
+            _c("last_run_id", "INTEGER NOT NULL", "that run"),
+            _c("runs", "INTEGER NOT NULL", "how many runs found or confirmed it"),
+            _c("resolved_at", "TIMESTAMPTZ", "when a run found its cause gone; null while open"),
+            _c("resolved_run_id", "INTEGER", "that run"),
+        ),
+        key=("problem_id",),
+        checks=("severity IN ('error', 'warning')", "stage IN ('fetch', 'parse', 'load')"),
+    ),
 )
+
+
+# Columns of open_issues, in this order (the problems table's, less the resolution).
+_OPEN_ISSUES = (
+    "severity",
+    "stage",
+    "code",
+    "url",
+    "project_id",
+    "field",
+    "message",
+    "first_seen",
+    "last_seen",
+    "runs",
+    "first_run_id",
+    "last_run_id",
+    "problem_id",
+)
+
+
+def _problem_columns() -> tuple[Column, ...]:
+    by_name = {c.name: c for c in next(t for t in TABLES if t.name == "problems").columns}
+    return tuple(by_name[name] for name in _OPEN_ISSUES)
 
 
 @dataclass(frozen=True)
@@ -292,6 +346,17 @@ VIEWS: tuple[View, ...] = (
                 "DECIMAL(18,2)",
                 "each budget split evenly among its countries, this country's shares summed",
             ),
+        ),
+    ),
+    View(
+        "open_issues",
+        "Problems still open, oldest first: what needs a person now.",
+        f"""SELECT {", ".join(_OPEN_ISSUES)} FROM problems WHERE resolved_at IS NULL
+           ORDER BY first_seen, severity, url NULLS LAST, code""",
+        tuple(
+            replace(c, type=c.type.removesuffix(" NOT NULL"))
+            for c in _problem_columns()
+            if c.name in _OPEN_ISSUES
         ),
     ),
     View(

@@ -1,0 +1,102 @@
+"""What an operator or a monitor asks every morning: is the data fresh, and what is open?
+
+`status_report` reads the published warehouse once and returns plain data:
+`idf-etl status` prints it as tables, `status --json` as one JSON object, and
+`idf-etl check` turns it into a Nagios-style verdict (OK, WARNING, CRITICAL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from idf_etl.logs import plural
+from idf_etl.problems import query_dicts
+
+# Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
+CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
+
+
+def status_report(
+    con: duckdb.DuckDBPyConnection, runs: int = 5, now: datetime | None = None
+) -> dict[str, Any]:
+    """Last runs, the last successful one and its age, open problems, the warehouse's size."""
+    now = now or datetime.now(UTC)
+    recent = query_dicts(
+        con,
+        """SELECT run_id, started_at, finished_at, mode, outcome, pages_fetched, fetch_failed,
+                  parse_errors, field_changes, issues FROM runs ORDER BY run_id DESC LIMIT ?""",
+        [runs],
+    )
+    success = query_dicts(
+        con,
+        """SELECT run_id, finished_at FROM runs WHERE outcome = 'success'
+           ORDER BY run_id DESC LIMIT 1""",
+    )
+    last_success = success[0] if success else None
+    age = (now - last_success["finished_at"]).total_seconds() / 3600 if last_success else None
+    open_rows = query_dicts(
+        con,
+        """SELECT severity, stage, code, url, message, first_seen, last_seen, runs
+           FROM open_issues""",
+    )
+    by_severity = {"error": 0, "warning": 0}
+    for row in open_rows:
+        by_severity[row["severity"]] = by_severity.get(row["severity"], 0) + 1
+    (projects,) = query_dicts(
+        con,
+        """SELECT count(*) AS projects, count(*) FILTER (status = 'active') AS active,
+                  count(*) FILTER (missing_from_site) AS missing_from_site,
+                  max(last_changed) AS data_last_changed FROM projects""",
+    )
+    return {
+        "checked_at": now,
+        "last_run": recent[0] if recent else None,
+        "last_success": last_success,
+        "hours_since_success": None if age is None else round(age, 4),
+        "open_problems": by_severity,
+        "oldest_open_problems": open_rows,
+        "recent_runs": recent,
+        "warehouse": projects,
+    }
+
+
+@dataclass
+class Verdict:
+    code: int
+    line: str
+
+
+def check(report: dict[str, Any], warn_hours: float, critical_hours: float) -> Verdict:
+    """OK while the last successful run is recent; WARNING past `warn_hours` or when the last
+    run failed; CRITICAL past `critical_hours` or when no run ever succeeded."""
+    age = report["hours_since_success"]
+    last = report["last_run"]
+    errors = report["open_problems"].get("error", 0)
+    perf = f"hours_since_success={age if age is not None else 'U'};{warn_hours};{critical_hours} open_errors={errors}"
+    if age is None:
+        return Verdict(CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful run yet | {perf}")
+    said = (
+        f"last successful run {last_success_id(report)} finished {age:.1f} h ago; "
+        f"{plural(errors, 'open error')}"
+    )
+    if age > critical_hours:
+        return Verdict(
+            CHECK_CRITICAL, f"IDF-ETL CRITICAL - {said} (over {critical_hours:g} h) | {perf}"
+        )
+    if age > warn_hours:
+        return Verdict(CHECK_WARNING, f"IDF-ETL WARNING - {said} (over {warn_hours:g} h) | {perf}")
+    if last and last["outcome"] != "success":
+        return Verdict(
+            CHECK_WARNING,
+            f"IDF-ETL WARNING - run {last['run_id']} ended with {last['outcome']}; {said} | {perf}",
+        )
+    return Verdict(CHECK_OK, f"IDF-ETL OK - {said} | {perf}")
+
+
+def last_success_id(report: dict[str, Any]) -> int | None:
+    success = report["last_success"]
+    return None if success is None else int(success["run_id"])

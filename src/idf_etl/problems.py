@@ -1,0 +1,166 @@
+"""Problems as a lifecycle: open while their cause remains, resolved when it goes away.
+
+`issues` is the per-run log (what each run found). `problems` holds one row per
+distinct problem: when it was first and last seen, in how many runs, and when
+it was resolved. After each run's issues are written, `track_problems` decides
+for every open problem whether this run saw it again, confirmed it without
+looking (a page not re-parsed still has the same bytes, so the same problems:
+parsing is a pure function of them), or checked its cause and found it gone.
+
+- parse and load problems of a page: resolved when the page was re-parsed and
+  the problem was not reported again; confirmed when the page was not re-parsed.
+- run-level parse and load problems (no URL): resolved by the next run that does not
+  report them again.
+- fetch problems: resolved in a network run that did not report them again and
+  whose raw store no longer records a failure for the URL; otherwise left as
+  they are (a run from the raw store does not look at the site).
+
+A resolved problem that comes back is reopened as a new episode (first seen
+again now); the `issues` table keeps every earlier sighting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from idf_etl.load import upsert
+
+_IDENTITY = ("stage", "code", "url", "field")
+
+
+def problem_id(row: dict[str, Any]) -> str:
+    """Stable identity: stage, code, URL and field, and, for parse and load problems, the
+    message (two unmatched countries on one page are two problems; a fetch failure whose
+    reason changes from a timeout to a 503 is still the same one)."""
+    parts = [str(row[k] or "") for k in _IDENTITY]
+    if row["stage"] != "fetch":
+        parts.append(row["message"])
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+@dataclass
+class ProblemCounts:
+    opened: int = 0
+    still_open: int = 0
+    resolved: int = 0
+
+
+def track_problems(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    now: datetime,
+    *,
+    reparsed: set[str],
+    network: bool,
+    failing_urls: set[str],
+) -> ProblemCounts:
+    """Update `problems` from this run's rows in `issues`."""
+    counts = ProblemCounts()
+    if _count(con, "problems") == 0 and _count(con, "issues") > 0:
+        _seed_from_history(con, run_id)
+    known = {r["problem_id"]: r for r in query_dicts(con, "SELECT * FROM problems")}
+    seen: dict[str, dict[str, Any]] = {}
+    for issue in query_dicts(con, "SELECT * FROM issues WHERE run_id = ?", [run_id]):
+        seen.setdefault(problem_id(issue), issue)
+    changed = []
+    for key, issue in seen.items():
+        row = known.get(key)
+        fresh = row is None or row["resolved_at"] is not None
+        counts.opened += fresh
+        changed.append(
+            {
+                **{
+                    k: issue[k]
+                    for k in ("stage", "severity", "code", "url", "project_id", "field", "message")
+                },
+                "problem_id": key,
+                "first_seen": now if fresh else row["first_seen"],  # type: ignore[index]
+                "first_run_id": run_id if fresh else row["first_run_id"],  # type: ignore[index]
+                "last_seen": now,
+                "last_run_id": run_id,
+                "runs": 1 if fresh else row["runs"] + 1,  # type: ignore[index]
+                "resolved_at": None,
+                "resolved_run_id": None,
+            }
+        )
+    for key, row in known.items():
+        if key in seen or row["resolved_at"] is not None:
+            continue
+        verdict = _verdict(row, reparsed, network, failing_urls)
+        if verdict == "resolved":
+            counts.resolved += 1
+            changed.append({**row, "resolved_at": now, "resolved_run_id": run_id})
+        elif verdict == "confirmed":
+            changed.append(
+                {**row, "last_seen": now, "last_run_id": run_id, "runs": row["runs"] + 1}
+            )
+    upsert(con, "problems", changed)
+    (counts.still_open,) = con.execute(
+        "SELECT count(*) FROM problems WHERE resolved_at IS NULL"
+    ).fetchone() or (0,)
+    return counts
+
+
+def _verdict(row: dict[str, Any], reparsed: set[str], network: bool, failing: set[str]) -> str:
+    if row["stage"] == "fetch":
+        if network and row["url"] not in failing:
+            return "resolved"
+        return "unchanged"
+    # A run-level problem (no page) is looked for again by every run.
+    if row["url"] is None or row["url"] in reparsed:
+        return "resolved"
+    return "confirmed"
+
+
+def _seed_from_history(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    """A warehouse from before problems were tracked: the problems still current are each
+    page's parse and load issues from the run that last parsed it, and the fetch issues of
+    the last network run."""
+    rows = query_dicts(
+        con,
+        """SELECT i.* FROM issues i JOIN pages p ON p.url = i.url AND p.parsed_run_id = i.run_id
+           WHERE i.stage <> 'fetch' AND i.run_id < ?
+           UNION ALL
+           SELECT * FROM issues WHERE stage = 'fetch' AND run_id = (
+               SELECT max(run_id) FROM runs WHERE mode = 'network' AND run_id < ?)""",
+        [run_id, run_id],
+    )
+    seeded: dict[str, dict[str, Any]] = {}
+    for issue in sorted(rows, key=lambda r: r["run_id"]):
+        seeded.setdefault(
+            problem_id(issue),
+            {
+                **{
+                    k: issue[k]
+                    for k in ("stage", "severity", "code", "url", "project_id", "field", "message")
+                },
+                "problem_id": problem_id(issue),
+                "first_seen": issue["found_at"],
+                "first_run_id": issue["run_id"],
+                "last_seen": issue["found_at"],
+                "last_run_id": issue["run_id"],
+                "runs": 1,
+                "resolved_at": None,
+                "resolved_run_id": None,
+            },
+        )
+    upsert(con, "problems", seeded.values())
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+    return int(n)
+
+
+def query_dicts(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
+) -> list[dict[str, Any]]:
+    """Rows as {column: value} dicts."""
+    relation = con.execute(query, params or [])
+    names = [d[0] for d in relation.description or []]
+    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
