@@ -16,6 +16,7 @@ def test_public_names():
         "ParseError",
         "Problem",
         "ProjectRecord",
+        "StoreError",
         "__version__",
         "parse_page",
     ]
@@ -29,5 +30,6 @@ def test_errors_share_one_root():
         "LoadError",
         "LockError",
         "ParseError",
+        "StoreError",
     ):
         assert issubclass(getattr(idf_etl, name), idf_etl.IdfEtlError)

@@ -12,6 +12,7 @@ from idf_etl.errors import (
     LoadError,
     LockError,
     ParseError,
+    StoreError,
 )
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
@@ -30,6 +31,7 @@ __all__ = [
     "ParseError",
     "Problem",
     "ProjectRecord",
+    "StoreError",
     "__version__",
     "parse_page",
 ]

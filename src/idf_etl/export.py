@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -31,45 +29,25 @@ _ENUMS = {
 }
 
 
-STAGING = ".export-staging"
+def export_tables(con: duckdb.DuckDBPyConnection, release_dir: Path) -> Path:
+    """Write every table as Parquet into release_dir/parquet/, and datapackage.json beside it.
 
-
-def export_tables(con: duckdb.DuckDBPyConnection, clean_dir: Path) -> Path:
-    """Write every table as Parquet, and datapackage.json, into clean_dir/.export-staging/.
-
-    Nothing an analyst sees changes here: `promote_exports` moves the files into
-    place once the warehouse itself is published, so a run that dies before that
-    leaves the exports and the warehouse of the same (previous) run side by side.
+    release_dir is the release being built (see publish.py): nothing an analyst
+    sees changes until the whole release, warehouse and exports, is published.
     """
-    staging = Path(clean_dir) / STAGING
-    if staging.exists():
-        shutil.rmtree(staging)
-    (staging / "parquet").mkdir(parents=True)
+    target_dir = Path(release_dir) / "parquet"
+    target_dir.mkdir(parents=True, exist_ok=True)
     for t in TABLES:
         order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
-        target = staging / "parquet" / f"{t.name}.parquet"
-        con.execute(
-            f"COPY (SELECT * FROM {t.name}{order}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+        # The path goes to DuckDB as an argument, never inside SQL text: a data
+        # directory such as /srv/o'brien/data must work.
+        con.sql(f"SELECT * FROM {t.name}{order}").write_parquet(
+            str(target_dir / f"{t.name}.parquet"), compression="zstd"
         )
-    (staging / "datapackage.json").write_text(
+    (Path(release_dir) / "datapackage.json").write_text(
         json.dumps(datapackage(), indent=2, ensure_ascii=False) + "\n"
     )
-    return staging
-
-
-def promote_exports(clean_dir: Path) -> list[Path]:
-    """Rename the staged exports over the published ones, file by file (each rename atomic)."""
-    clean_dir = Path(clean_dir)
-    staging = clean_dir / STAGING
-    (clean_dir / "parquet").mkdir(exist_ok=True)
-    moved = []
-    for source in sorted(staging.rglob("*")):
-        if source.is_file():
-            target = clean_dir / source.relative_to(staging)
-            os.replace(source, target)
-            moved.append(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return moved
+    return target_dir
 
 
 def datapackage() -> dict[str, object]:

@@ -49,16 +49,20 @@ def parse_page(
     page = read_page(data, charset)
     found = extract(page)
     lang = detect_language(page, found, url)
+    record: ProjectRecord | OtherPage
     if found.template is None:
-        return OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
-    if found.listing:
-        return OtherPage(
+        record = OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
+    elif found.listing:
+        record = OtherPage(
             source=source,
             lang=lang,
             title=found.title,
             reason="a listing of several projects, not one project page",
         )
-    return _project_record(found, source, lang)
+    else:
+        record = _project_record(found, source, lang)
+    record.problems[:0] = [Problem(code="invalid_bytes", message=m) for m in page.problems]
+    return record
 
 
 def _other_reason(found: Extracted) -> str:

@@ -19,8 +19,8 @@ import duckdb
 
 from idf_etl import __version__
 from idf_etl.config import Settings
-from idf_etl.errors import IdfEtlError
-from idf_etl.export import export_tables, promote_exports
+from idf_etl.errors import IdfEtlError, StoreError
+from idf_etl.export import export_tables
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
 from idf_etl.lock import RunLock
@@ -79,14 +79,13 @@ def run_pipeline(
         summary = None
         if not from_raw:
             summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
-        publisher = Publisher(settings.clean_dir)
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes
-            export_tables(con, settings.clean_dir)
-            result.published = str(publisher.publish(con))
-            promote_exports(settings.clean_dir)
+            export_tables(con, publisher.building)
+            result.published = str(publisher.publish(con, result.run_id))
         except BaseException:
             con.close()
             raise
@@ -167,7 +166,11 @@ def _load(
 def parse_stored(
     store: RawStore, pages: list[StoredPage], reporter: Reporter
 ) -> Iterator[ParsedPage]:
-    """Parse stored bodies; a page that cannot be read is kept with its reason."""
+    """Parse stored bodies; a page that cannot be read is kept with its reason.
+
+    Any exception, not only the ones we expect, stays with its page: one page
+    must never stop the run (it becomes an `issues` row, its previous data kept).
+    """
     for page in pages:
         assert page.sha256 is not None
         result = ParsedPage(
@@ -182,8 +185,14 @@ def parse_stored(
             result.record = parse_page(
                 body, source=page.url, url=page.final_url or page.url, charset=page.charset
             )
-        except (IdfEtlError, OSError, EOFError) as exc:
+        except StoreError as exc:
+            # No readable body: no hash either, so the page is parsed again once repaired.
+            result.sha256 = None
+            result.error = f"cannot read the stored page: {exc}"
+        except IdfEtlError as exc:
             result.error = f"cannot parse the stored page: {exc}"
+        except Exception as exc:  # a parser bug on one page: reported, never fatal
+            result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
         reporter("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
 
