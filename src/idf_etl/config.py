@@ -56,6 +56,7 @@ class Settings(BaseModel):
         7, ge=0, description="earlier published warehouses kept for `idf-etl restore`"
     )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    report: bool = Field(True, description="write clean/report.html after each successful run")
 
     @field_validator("user_agent")
     @classmethod
