@@ -118,7 +118,8 @@ def _check_bodies(store: RawStore, report: FsckReport) -> None:
     on_disk = {p.name.removesuffix(".gz") for p in store.objects.glob("*/*.gz")}
     wanted = {p.sha256 for p in store.pages() if p.sha256}
     bad: dict[str, str] = {}
-    for sha in sorted(on_disk | wanted):
+    waiting = {sha for sha in wanted - on_disk if store.awaiting_download(sha)}
+    for sha in sorted((on_disk | wanted) - waiting):
         try:
             store.get_body(sha)  # sets a damaged or missing body aside itself
         except StoreError as exc:
@@ -127,6 +128,10 @@ def _check_bodies(store: RawStore, report: FsckReport) -> None:
         f"{len(on_disk | wanted)} stored bodies against their sha256, "
         f"{len(wanted)} referenced by the manifest"
     )
+    if waiting:
+        report.checked.append(
+            f"{len(waiting)} bodies set aside earlier wait for the next fetch to download them"
+        )
     if leftovers:
         report.checked.append(f"removed {len(leftovers)} temporary files of interrupted runs")
     for sha, reason in bad.items():

@@ -273,6 +273,14 @@ class RawStore:
             (url, reason),
         )
 
+    def awaiting_download(self, sha256: str) -> bool:
+        """Set aside before and not downloaded again yet (no fetch since)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM pages WHERE sha256=? AND error LIKE 'stored body unreadable%'",
+            (sha256,),
+        ).fetchone()
+        return bool(row[0]) and not self.path_for(sha256).exists()
+
     def urls_of(self, sha256: str) -> list[str]:
         rows = self._db.execute("SELECT url FROM pages WHERE sha256=? ORDER BY url", (sha256,))
         return [str(url) for (url,) in rows]
