@@ -1,6 +1,6 @@
 """SIGKILL `idf-etl run` at random moments, then check what is published; rerun; check again.
 
-    python bench/kill_loop.py --kills 40 [--seed 7] [--copies 1500]
+    python bench/kill_loop.py --kills 40 [--seed 7] [--copies 1500] [--window 0.7 1.05]
 
 Serves demo/site on 127.0.0.1, runs the real CLI in a subprocess (network runs
 that each change one budget, alternating with `run --from-raw` over a raw store
@@ -51,16 +51,24 @@ def cli(data: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-def stage(clean: Path) -> str:
-    """How far the run got, from what it leaves on disk."""
+def releases(clean: Path) -> set[str]:
+    return {p.name for p in (clean / "releases").glob("[0-9]*")}
+
+
+def stage(clean: Path, before: set[str]) -> str:
+    """How far the run got, from what it leaves on disk (`before`: releases at its start)."""
     building = clean / "releases" / ".building"
+    new = releases(clean) - before
     if (clean / ".current.tmp").exists():
-        return "publish (pointer swap)"
+        return "publish: pointer swap"
+    if new:
+        current = (clean / "current").resolve().name
+        return "after publish" if current in new else "publish: renamed, pointer not swapped"
     if (building / "parquet").exists():
-        return "export/publish"
+        return "export"
     if building.exists():
         return "parse/load"
-    return "fetch/start or after publish"
+    return "start/fetch"
 
 
 def check(data: Path) -> list[str]:
@@ -100,6 +108,14 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=40)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--copies", type=int, default=1500)
+    ap.add_argument(
+        "--window",
+        type=float,
+        nargs=2,
+        default=(0.03, 1.05),
+        metavar=("FROM", "TO"),
+        help="kill between these fractions of a run's measured length (0.7 1.05: mostly publish)",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="kill-loop-"))
@@ -143,10 +159,11 @@ def main() -> None:
             (site / ARMENIA).write_text(text)
             stamps["/" + ARMENIA.removesuffix(".html")] = f"2025-01-{1 + n % 28:02d}T{n:02d}:00:00Z"
             (site / "lastmod.json").write_text(json.dumps(stamps))
-        delay = rng.uniform(0.3, durations[mode] * 1.05)
+        delay = rng.uniform(*(durations[mode] * f for f in args.window))
+        before = releases(data / "clean")
         proc = cli(data, *extra)
         time.sleep(delay)
-        where = stage(data / "clean")
+        where = stage(data / "clean", before)
         alive = proc.poll() is None
         if alive:
             proc.send_signal(signal.SIGKILL)
