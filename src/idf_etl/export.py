@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.warehouse import TABLES
+from idf_etl.warehouse import ENUMS, TABLES
 
 _FRICTIONLESS_TYPES = {
     "VARCHAR": "string",
@@ -21,11 +21,6 @@ _FRICTIONLESS_TYPES = {
     "coverage_t": "string",
     "lang_t": "string",
     "VARCHAR[]": "array",
-}
-_ENUMS = {
-    "status_t": ["active", "completed"],
-    "coverage_t": ["national", "regional", "multi-regional", "global"],
-    "lang_t": ["en", "fr", "es"],
 }
 
 
@@ -41,7 +36,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, release_dir: Path) -> Path:
         order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
         # The path goes to DuckDB as an argument, never inside SQL text: a data
         # directory such as /srv/o'brien/data must work.
-        con.sql(f"SELECT * FROM {t.name}{order}").write_parquet(
+        columns = ", ".join(c.name for c in t.columns)
+        con.sql(f"SELECT {columns} FROM {t.name}{order}").write_parquet(
             str(target_dir / f"{t.name}.parquet"), compression="zstd"
         )
     (Path(release_dir) / "datapackage.json").write_text(
@@ -65,8 +61,8 @@ def datapackage() -> dict[str, object]:
             constraints: dict[str, object] = {}
             if "NOT NULL" in c.type:
                 constraints["required"] = True
-            if base in _ENUMS:
-                constraints["enum"] = _ENUMS[base]
+            if base in ENUMS:
+                constraints["enum"] = list(ENUMS[base])
             if constraints:
                 entry["constraints"] = constraints
             fields.append(entry)

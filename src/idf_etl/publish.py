@@ -15,6 +15,12 @@ connected keeps its old snapshot (its release stays on disk until pruned).
 DuckDB finds its write-ahead log beside the file's real path, so each release
 has its own; a stray WAL (someone opened the warehouse read-write and died) is
 moved aside, kept and reported, never left to break a later open.
+
+The file is written in an older DuckDB storage format (STORAGE_VERSION) so the
+clients analysts have open it: DuckDB 2.0's own format is refused by every 1.x
+client (the CLI from pip, DBeaver, R). DuckDB keeps writing a file in the
+format it was created with, so only a new file, or one a DuckDB 2 release of
+idf-etl wrote, needs it set: the latter is converted once, whole.
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ from idf_etl.errors import LoadError
 WAREHOUSE_NAME = "idf.duckdb"
 EXPORTS = ("parquet", "datapackage.json")
 PUBLISHED = (WAREHOUSE_NAME, *EXPORTS)
+# The oldest DuckDB that opens the published file (tests/test_old_clients.py opens it with
+# this one and with 1.5); 1.0 cannot read the catalog DuckDB 2 writes for primary keys.
+OLDEST_READER = "1.1.0"
+STORAGE_VERSION = f"v{OLDEST_READER}"
+# The storage format number in such a file's header (DuckDB 1.1 reads only this one).
+_READABLE_FORMAT = 64
 
 
 def _wal(path: Path) -> Path:
@@ -59,12 +71,25 @@ class Publisher:
         self._set_aside_stray_wals()
         self.building.mkdir()
         target = self.building / WAREHOUSE_NAME
-        if self.published.exists():
-            shutil.copyfile(self.published, target)
-            check_opens(target, self.published)
+        if not self.published.exists():
+            create_warehouse(target)
+            return target
+        # Always work on a copy: an analyst may hold the published file, even read-write.
+        source = self.building / f"{WAREHOUSE_NAME}.source"
+        shutil.copyfile(self.published, source)
+        check_opens(source, self.published)
+        if readable_by_oldest_reader(source):
+            os.replace(source, target)
+            return target
+        convert_warehouse(source, target)
+        source.unlink()
+        self.notes.append(
+            f"rewrote the warehouse in DuckDB storage format {STORAGE_VERSION} "
+            f"so that DuckDB {OLDEST_READER} and later clients open it"
+        )
         return target
 
-    def publish(self, con: duckdb.DuckDBPyConnection, run_id: int) -> Path:
+    def publish(self, con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> Path:
         """Checkpoint and close the building database, then make its release the current one.
 
         The exports must already be in the building directory (export_tables)."""
@@ -74,7 +99,7 @@ class Publisher:
         if _wal(database).exists():
             raise LoadError(f"{_wal(database)} is still there after CHECKPOINT; not publishing")
         _fsync_tree(self.building)
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-run{run_id}"
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}" + (f"-run{run_id}" if run_id else "")
         release = self.releases / name
         os.replace(self.building, release)
         _fsync_dir(self.releases)
@@ -197,6 +222,29 @@ class Publisher:
         for old in self.kept()[self.keep + 1 :]:  # the newest one and `keep` before it
             if old != current:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def readable_by_oldest_reader(path: Path) -> bool:
+    """Whether the file's storage format is one DuckDB OLDEST_READER reads (from its header:
+    opening the file would wait for an analyst holding it read-write)."""
+    with open(path, "rb") as handle:
+        header = handle.read(20)
+    return header[8:12] == b"DUCK" and int.from_bytes(header[12:20], "little") == _READABLE_FORMAT
+
+
+def create_warehouse(path: Path) -> None:
+    """An empty database file in STORAGE_VERSION's format."""
+    with duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_VERSION}):
+        pass
+
+
+def convert_warehouse(source: Path, target: Path) -> None:
+    """Copy every table, type, view and comment of `source` into a new file at STORAGE_VERSION."""
+    with duckdb.connect() as con:
+        con.execute("ATTACH ? AS source (READ_ONLY)", [str(source)])
+        con.execute(f"ATTACH ? AS target (STORAGE_VERSION '{STORAGE_VERSION}')", [str(target)])
+        con.execute("COPY FROM DATABASE source TO target")
+        con.execute("DETACH target")
 
 
 def check_opens(path: Path, shown: Path) -> None:
