@@ -116,6 +116,12 @@ def main() -> None:
         metavar=("FROM", "TO"),
         help="kill between these fractions of a run's measured length (0.7 1.05: mostly publish)",
     )
+    ap.add_argument(
+        "--at-publish",
+        action="store_true",
+        help="wait until the exports are written, then kill within the next 0-80 ms "
+        "(checkpoint, fsync, rename, pointer swap)",
+    )
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="kill-loop-"))
@@ -162,6 +168,11 @@ def main() -> None:
         delay = rng.uniform(*(durations[mode] * f for f in args.window))
         before = releases(data / "clean")
         proc = cli(data, *extra)
+        if args.at_publish:
+            written = data / "clean" / "releases" / ".building" / "datapackage.json"
+            while not written.exists() and proc.poll() is None:
+                time.sleep(0.001)
+            delay = rng.uniform(0, 0.08)
         time.sleep(delay)
         where = stage(data / "clean", before)
         alive = proc.poll() is None
