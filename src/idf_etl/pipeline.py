@@ -96,7 +96,7 @@ def run_pipeline(
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
-            export_tables(con, publisher.building)
+            export_tables(con, publisher.building, settings.start_points())
             result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
                 os.replace(report, settings.clean_dir / REPORT_NAME)

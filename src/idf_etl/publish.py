@@ -2,6 +2,7 @@
 
     data/clean/idf.duckdb        -> current/idf.duckdb         (fixed links, made once)
     data/clean/parquet           -> current/parquet
+    data/clean/csv               -> current/csv
     data/clean/datapackage.json  -> current/datapackage.json
     data/clean/current           -> releases/20261123T093000Z-run12   (the one pointer)
     data/clean/releases/<name>/  idf.duckdb, parquet/, datapackage.json of one run
@@ -35,7 +36,7 @@ import duckdb
 from idf_etl.errors import LoadError
 
 WAREHOUSE_NAME = "idf.duckdb"
-EXPORTS = ("parquet", "datapackage.json")
+EXPORTS = ("csv", "parquet", "datapackage.json")
 PUBLISHED = (WAREHOUSE_NAME, *EXPORTS)
 # The oldest DuckDB that opens the published file (tests/test_old_clients.py opens it with
 # this one and with 1.5); 1.0 cannot read the catalog DuckDB 2 writes for primary keys.
@@ -191,8 +192,9 @@ class Publisher:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         shutil.copyfile(self.published, staging / WAREHOUSE_NAME)
-        if (self.clean_dir / "parquet").is_dir():
-            shutil.copytree(self.clean_dir / "parquet", staging / "parquet")
+        for folder in ("csv", "parquet"):
+            if (self.clean_dir / folder).is_dir():
+                shutil.copytree(self.clean_dir / folder, staging / folder)
         if (self.clean_dir / "datapackage.json").is_file():
             shutil.copyfile(self.clean_dir / "datapackage.json", staging / "datapackage.json")
         _fsync_tree(staging)
