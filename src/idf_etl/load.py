@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from idf_etl.countries import english_name
-from idf_etl.records import LANGS, MERGED_FIELDS, STORED_FIELDS, OtherPage, ProjectRecord
+from idf_etl.grouping import PageKeys, project_keys
+from idf_etl.merge import disagreements, merge_project, norm, text
+from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse import table
 
 # Columns of `projects` whose changes are history (bookkeeping columns are not).
 TRACKED_FIELDS = tuple(c.name for c in table("projects").columns if c.tracked)
-_LANG_ORDER: dict[str | None, int] = {lang: i for i, lang in enumerate(LANGS)}
 
 Row = dict[str, Any]
 
@@ -49,6 +49,7 @@ class Issue:
     url: str | None = None
     project_id: str | None = None
     field: str | None = None
+    project_key: str | None = None
 
 
 @dataclass
@@ -109,6 +110,7 @@ class Loader:
         self.parser_version = parser_version
         self.stats = LoadStats()
         self.issues: list[Issue] = []
+        self.keys: dict[str, str] = {}  # url -> project key, once grouped
 
     def known_pages(self) -> dict[str, tuple[str | None, str | None]]:
         """url -> (content hash, parser version) already in the warehouse: what needs no re-parse."""
@@ -157,12 +159,16 @@ class Loader:
             "WHERE gone <> list_contains(?::VARCHAR[], url)",
             [gone_urls, gone_urls],
         )
+        current = {**old_pp, **new_pp}
+        keys = self._group(current)
+        for url, row in current.items():
+            if row.get("project_key") != keys[url]:
+                new_pp[url] = {**row, "project_key": keys[url]}
         changed_pp = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
         self.stats.rows_written += upsert(self.con, "project_pages", changed_pp.values())
-        affected = {r["project_id"] for r in changed_pp.values() if r["project_id"]}
-        affected |= {
-            old_pp[u]["project_id"] for u in changed_pp if u in old_pp and old_pp[u]["project_id"]
-        }
+        affected = {r["project_key"] for r in changed_pp.values()}
+        affected |= {old_pp[u]["project_key"] for u in changed_pp if u in old_pp}
+        affected.discard(None)
         current = {**old_pp, **changed_pp}
         self._merge_projects(sorted(affected), current)
         self._write_issues()
@@ -170,6 +176,18 @@ class Loader:
             "SELECT count(*) FROM projects"
         ).fetchone() or (0,)
         return self.stats
+
+    def _group(self, current: dict[str, Row]) -> dict[str, str]:
+        """url -> project key for every project page (grouping.py); nodes whose pages show
+        two project ids are reported."""
+        keys, conflicts = project_keys(
+            PageKeys(r["url"], r["project_id"], r["node_id"], r["lang"]) for r in current.values()
+        )
+        for c in conflicts:
+            url = next(iter(c.ids.values()))[0]
+            self._issue("load", "warning", "conflicting_project_ids", url, c.message())
+        self.keys = keys
+        return keys
 
     # -- rows --
 
@@ -227,33 +245,46 @@ class Loader:
 
     # -- projects --
 
-    def _merge_projects(self, project_ids: list[str], current: dict[str, Row]) -> None:
-        """Re-merge these projects from `current` (every project page row, as now written)."""
-        if not project_ids:
+    def _merge_projects(self, keys: list[str], current: dict[str, Row]) -> None:
+        """Re-merge these projects from `current` (every project page row, as now written).
+
+        A project whose pages all moved to another key (an id-less node gained its id)
+        hands its first sighting and its history to that key, and its row goes."""
+        if not keys:
             return
-        wanted = set(project_ids)
         pages: dict[str, list[Row]] = {}
         for row in current.values():
-            if row["project_id"] in wanted:
-                pages.setdefault(row["project_id"], []).append(row)
+            pages.setdefault(row["project_key"], []).append(row)
         old = {
-            r["project_id"]: r
+            r["project_key"]: r
             for r in _fetch_dicts(
                 self.con,
-                "SELECT * FROM projects WHERE project_id IN (SELECT unnest(?::VARCHAR[]))",
-                [project_ids],
+                "SELECT * FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
+                [keys],
             )
         }
+        moved = self._rekey([k for k in keys if k in old and k not in pages], old, current)
         rows, changes, state_rows = [], [], []
-        for project_id in project_ids:
-            merged = merge_project(pages.get(project_id, []))
+        for key in keys:
+            merged = merge_project(key, pages.get(key, []))
             if merged is None:
                 continue
-            before = old.get(project_id)
+            for d in disagreements(pages[key]):
+                self._issue(
+                    "load",
+                    "warning",
+                    "languages_disagree",
+                    next(iter(d.values)),
+                    d.message(),
+                    merged["project_id"],
+                    d.field,
+                    key,
+                )
+            before = old.get(key) or moved.get(key)
             diffs = (
                 []
                 if before is None
-                else [f for f in TRACKED_FIELDS if _norm(before[f]) != _norm(merged[f])]
+                else [f for f in TRACKED_FIELDS if norm(before[f]) != norm(merged[f])]
             )
             merged["first_seen"] = before["first_seen"] if before else self.now
             merged["last_changed"] = (
@@ -261,44 +292,80 @@ class Loader:
             )
             if (
                 before is not None
+                and key in old
                 and not diffs
-                and all(_norm(before[k]) == _norm(v) for k, v in merged.items())
+                and all(norm(before[k]) == norm(v) for k, v in merged.items())
             ):
                 continue
             if before is None:
                 self.stats.projects_new += 1
             rows.append(merged)
-            self.stats.touched_projects.append(project_id)
+            self.stats.touched_projects.append(key)
             changes += [
                 {
                     "run_id": self.run_id,
                     "changed_at": self.now,
-                    "project_id": project_id,
+                    "project_key": key,
+                    "project_id": merged["project_id"],
                     "field": f,
-                    "old_value": _text(before[f]) if before else None,
-                    "new_value": _text(merged[f]),
+                    "old_value": text(before[f]) if before else None,
+                    "new_value": text(merged[f]),
                 }
                 for f in diffs
             ]
-            if before is None or _norm(before["states"]) != _norm(merged["states"]):
-                state_rows.append((project_id, merged["states"]))
+            state_rows.append((key, merged["project_id"], merged["states"]))
         self.stats.rows_written += upsert(self.con, "projects", rows)
         self.stats.rows_written += upsert(self.con, "project_changes", changes)
         self.stats.field_changes += len(changes)
         if state_rows:
             self.con.execute(
-                "DELETE FROM project_states WHERE project_id IN (SELECT unnest(?::VARCHAR[]))",
-                [[p for p, _ in state_rows]],
+                "DELETE FROM project_states WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
+                [[k for k, _, _ in state_rows]],
             )
             self.stats.rows_written += upsert(
                 self.con,
                 "project_states",
                 (
-                    {"project_id": p, "iso2": code, "country_name": english_name(code)}
-                    for p, codes in state_rows
+                    {
+                        "project_key": k,
+                        "project_id": pid,
+                        "iso2": code,
+                        "country_name": english_name(code),
+                    }
+                    for k, pid, codes in state_rows
                     for code in codes
                 ),
             )
+
+    def _rekey(
+        self, gone: list[str], old: dict[str, Row], current: dict[str, Row]
+    ) -> dict[str, Row]:
+        """Projects left without pages: their pages now belong to another key. Move their
+        history there and drop their row; return new key -> the old row (its `before`)."""
+        moved: dict[str, Row] = {}
+        for key in gone:
+            new_keys = {current[u]["project_key"] for u in old[key]["urls"] if u in current}
+            if len(new_keys) != 1:
+                continue
+            new_key = new_keys.pop()
+            moved.setdefault(new_key, old[key])
+            for table_name in ("project_changes", "issues"):
+                self.con.execute(
+                    f"UPDATE {table_name} SET project_key = ? WHERE project_key = ?",
+                    [new_key, key],
+                )
+            self.con.execute("DELETE FROM project_states WHERE project_key = ?", [key])
+            self.con.execute("DELETE FROM projects WHERE project_key = ?", [key])
+            self._issue(
+                "load",
+                "warning",
+                "project_rekeyed",
+                None,
+                f"the pages of project {key} now belong to {new_key} (a page gained a project "
+                "id or a node link); its history moved there",
+                project_key=new_key,
+            )
+        return moved
 
     # -- issues --
 
@@ -314,8 +381,11 @@ class Loader:
         message: str,
         project_id: str | None = None,
         field_name: str | None = None,
+        project_key: str | None = None,
     ) -> None:
-        self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
+        self.issues.append(
+            Issue(stage, severity, code, message, url, project_id, field_name, project_key)
+        )
 
     def _write_issues(self) -> None:
         rows = [
@@ -329,38 +399,12 @@ class Loader:
                 "code": i.code,
                 "field": i.field,
                 "message": i.message,
+                "project_key": i.project_key or self.keys.get(i.url or ""),
             }
             for i in self.issues
         ]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
-
-
-def merge_project(pages: list[Row]) -> Row | None:
-    """One project row from its pages: English first, then French, then Spanish; pages still
-    on the site before gone ones; each field from the first page that has it."""
-    if not pages:
-        return None
-    ordered = sorted(
-        pages, key=lambda p: (bool(p["gone"]), _LANG_ORDER.get(p["lang"], len(LANGS)), p["url"])
-    )
-    titled = next((p for p in ordered if p["title"]), ordered[0])
-    row: Row = {
-        "project_id": ordered[0]["project_id"],
-        "title": titled["title"],
-        "title_lang": titled["lang"],
-        "description": titled["description"]
-        or next((p["description"] for p in ordered if p["description"]), None),
-    }
-    for name in MERGED_FIELDS:
-        empty: list[str] | None = [] if STORED_FIELDS[name].sql.endswith("[]") else None
-        row[name] = next((p[name] for p in ordered if p[name] not in (None, [])), empty)
-    row["languages"] = sorted({p["lang"] for p in pages if p["lang"]}, key=_LANG_ORDER.__getitem__)
-    row["urls"] = sorted(p["url"] for p in pages)
-    seen = [p["last_seen"] for p in pages if p["last_seen"] is not None]
-    row["last_seen"] = max(seen) if seen else None
-    row["missing_from_site"] = all(p["gone"] for p in pages)
-    return row
 
 
 def _copy(value: Any) -> Any:
@@ -373,24 +417,5 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _norm(value: Any) -> Any:
-    """Compare values as the warehouse stores them (Decimal scale, lists, enums as text)."""
-    if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return value
-
-
 def _differs(new: Row, old: Row | None) -> bool:
-    return old is None or any(_norm(old.get(k)) != _norm(v) for k, v in new.items())
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    return str(value)
+    return old is None or any(norm(old.get(k)) != norm(v) for k, v in new.items())
