@@ -124,9 +124,8 @@ def test_run_end_to_end(published):
     assert query(data, f"SELECT count(*) FROM '{clean / 'parquet' / 'projects.parquet'}'") == [
         (14,)
     ]
-    assert not list(clean.glob(".*building*"))
-    assert not (clean / "idf.duckdb.wal").exists()
-    assert not (clean / ".export-staging").exists()
+    assert not (clean / "releases" / ".building").exists()
+    assert not list(clean.rglob("*.wal"))
 
 
 @pytest.mark.slow
@@ -255,10 +254,10 @@ def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site,
         stderr=subprocess.DEVNULL,
         env=env,
     )
-    building = data / "clean" / ".idf.duckdb.building"
+    building = data / "clean" / "releases" / ".building"
     # while-parsing: the building copy exists; after-commit: the transaction is
-    # committed and the exports are being staged, the rename not done yet.
-    marker = building if moment == "while-parsing" else data / "clean" / ".export-staging"
+    # committed and the exports are being written, the release not published yet.
+    marker = building if moment == "while-parsing" else building / "parquet"
     deadline = time.monotonic() + 60
     while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.001)

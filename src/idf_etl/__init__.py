@@ -15,6 +15,7 @@ from idf_etl.errors import (
     OutOfTime,
     ParseError,
     ReportError,
+    StoreError,
 )
 from idf_etl.parse import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
@@ -36,6 +37,7 @@ __all__ = [
     "Problem",
     "ProjectRecord",
     "ReportError",
+    "StoreError",
     "__version__",
     "parse_page",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -48,6 +48,7 @@ class Page:
     is_html: bool
     html_lang: str | None = None
     title_hint: str | None = None
+    problems: list[str] = field(default_factory=list)  # about the input itself (bad bytes)
     links: tuple[HeadLink, ...] = ()
 
 
@@ -61,23 +62,45 @@ _BOMS = (
 )
 
 
-def decode(data: bytes | str, declared: str | None = None) -> str:
-    """Bytes to text: BOM, then the declared charset, then <meta charset>, then UTF-8, then cp1252."""
+def decode(data: bytes | str, declared: str | None = None) -> tuple[str, str | None]:
+    """Bytes to text and a note on bytes that had to be replaced (None when there were none).
+
+    BOM, then the declared charset, then <meta charset>, then UTF-8, then cp1252.
+    A page in UTF-8 with a few bad bytes stays UTF-8 with those bytes replaced:
+    re-reading it whole as cp1252 would garble every accented letter instead.
+    """
     if isinstance(data, str):
-        return data
+        return data, None
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return data.decode(encoding)
+            return data.decode(encoding), None
     candidates = [declared] if declared else []
     if match := _META_CHARSET.search(data[:4096]):
         candidates.append(match.group(1).decode("ascii", "replace"))
     for encoding in [*candidates, "utf-8"]:
         try:
-            return data.decode(_canonical_encoding(encoding))
-        except (LookupError, UnicodeDecodeError):
+            name = _canonical_encoding(encoding)
+        except LookupError:
             continue
+        try:
+            return data.decode(name), None
+        except UnicodeDecodeError:
+            if name == "utf-8" and (mostly := _mostly_utf8(data)) is not None:
+                return mostly
     # cp1252 maps almost every byte, so it reads legacy pages; the rest are replaced.
-    return data.decode("cp1252", errors="replace")
+    return data.decode("cp1252", errors="replace"), None
+
+
+def _mostly_utf8(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 with its bad bytes replaced, when its good multi-byte characters outnumber them."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
+    if good < bad:
+        return None  # a legacy page that calls itself UTF-8: cp1252 reads it better
+    return text, (
+        f"{bad} byte sequence(s) are not valid UTF-8; read as UTF-8 with each replaced by U+FFFD"
+    )
 
 
 def _canonical_encoding(name: str) -> str:
@@ -105,12 +128,14 @@ def read_page(data: bytes | str, declared_charset: str | None = None) -> Page:
         and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     ):
         raise ParseError("input looks binary (NUL bytes), not an HTML or text page")
-    text = decode(data, declared_charset)
+    text, decoding_problem = decode(data, declared_charset)
     if not text.strip():
         raise ParseError("input is empty")
     page = html_page(text) if looks_like_html(text) else text_page(text)
     if not page.blocks:
         raise ParseError("input has no readable text once navigation is removed")
+    if decoding_problem:
+        page.problems.append(decoding_problem)
     return page
 
 
@@ -179,11 +204,24 @@ _BLOCK_TAGS = frozenset(
     ]
 )
 _HEADINGS = frozenset({"h1", "h2", "h3"})
+# Bounds on the work spent on one page. Real project pages have a few thousand
+# elements, nested a few dozen deep. Lexbor's parse time grows with the square of
+# the nesting depth (20,000 nested elements: 1.2 s; 100,000: a minute), so a page
+# with many tags has its depth measured before it is parsed.
+MAX_NODES = 200_000
+MAX_DEPTH = 10_000
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+# Void elements, and those whose end tag may be left out, say nothing about depth.
+_NOT_NESTING = frozenset(
+    "area base br col embed hr img input link meta source track wbr p li dt dd option "  # noqa: SIM905
+    "optgroup tr td th thead tbody tfoot colgroup caption rp rt html head body".split()
+)
 _INLINE_LABEL_TAGS = frozenset({"strong", "b", "label", "span", "em", "dfn"})
 
 
 def html_page(html: str) -> Page:
     """Blocks of an HTML page's main content, furniture removed."""
+    _check_size(html)
     tree = LexborHTMLParser(html)
     html_node = tree.css_first("html")
     lang = (html_node.attributes.get("lang") or None) if html_node is not None else None
@@ -223,6 +261,27 @@ def _is_hidden_label(node: LexborNode) -> bool:
     return len(text) < 120 and fold(_clean(text).rstrip(": ")) in LABELS
 
 
+def _check_size(html: str) -> None:
+    """Refuse, before parsing, a page whose parse alone would take too long."""
+    tags = html.count("<")
+    if tags > MAX_NODES:
+        raise ParseError(
+            f"page has more than {MAX_NODES} tags; not read (a bound on the work spent on one page)"
+        )
+    if tags <= MAX_DEPTH:
+        return  # cannot nest deeper than it has tags: skip the scan
+    depth = 0
+    for match in _TAG.finditer(html):
+        if match.group(2).lower() in _NOT_NESTING:
+            continue
+        depth += -1 if match.group(1) else 1
+        if depth > MAX_DEPTH:
+            raise ParseError(
+                f"page nests elements more than {MAX_DEPTH} deep; not read "
+                "(a bound on the work spent on one page)"
+            )
+
+
 def _main_content(tree: LexborHTMLParser) -> LexborNode | None:
     for selector in MAIN_SELECTORS:
         node = tree.css_first(selector)
@@ -259,11 +318,16 @@ def _role_of(node: LexborNode) -> Role:
 
 
 class _Walker:
-    """Collects text in document order, cutting a block at every block-level boundary."""
+    """Collects text in document order, cutting a block at every block-level boundary.
 
-    def __init__(self) -> None:
+    Iterative, with its own stack: a page nested thousands of elements deep must
+    not exhaust Python's recursion limit, and `max_nodes` bounds the work per page.
+    """
+
+    def __init__(self, max_nodes: int = MAX_NODES) -> None:
         self.blocks: list[Block] = []
         self._buffer: list[str] = []
+        self._budget = max_nodes
 
     def flush(self, role: Role) -> None:
         if not self._buffer:
@@ -273,41 +337,57 @@ class _Walker:
         if text:
             self.blocks.extend(_split_inline_label(Block(text, role)))
 
-    def walk(self, node: LexborNode, role: Role) -> None:
-        for child in node.iter(include_text=True):
-            tag = child.tag
-            if tag == "-text":
-                self._buffer.append(child.text_content or "")
-            elif tag == "br":
+    def walk(self, root: LexborNode, role: Role) -> None:
+        # Work items, last one first: ("walk", node, role) reads a node's children,
+        # ("flush", None, role) cuts a block, ("text", node, None) buffers a text node,
+        # ("label", node, None) adds an inline label.
+        stack: list[tuple[str, LexborNode | None, Role]] = [("walk", root, role)]
+        while stack:
+            action, node, role = stack.pop()
+            if action == "flush":
                 self.flush(role)
-            elif tag == "tr":
-                self.flush(role)
-                self._walk_row(child)
-            elif tag in _BLOCK_TAGS:
-                self.flush(role)
-                child_role = _role_of(child) or role
-                self.walk(child, child_role)
-                self.flush(child_role)
-            elif tag in _INLINE_LABEL_TAGS and self._is_label(child):
-                # <li><strong>Start Date:</strong> 2023</li>: the label is its own block.
-                self.flush(role)
-                self.blocks.append(Block(_clean(child.text(deep=True)).rstrip(": "), "label"))
-            elif tag in _INLINE_LABEL_TAGS and (child_role := _role_of(child)) is not None:
-                self.flush(role)
-                self.walk(child, child_role)
-                self.flush(child_role)
-            elif tag not in ("-comment", "img", "input", "button", "select"):
-                self.walk(child, role)
+            elif action == "text" and node is not None:
+                self._buffer.append(node.text_content or "")
+            elif action == "label" and node is not None:
+                self.blocks.append(Block(_clean(node.text(deep=True)).rstrip(": "), "label"))
+            elif node is not None:
+                for child in reversed(list(node.iter(include_text=True))):
+                    stack.extend(reversed(self._steps(child, role)))
 
-    def _walk_row(self, row: LexborNode) -> None:
-        cells = [c for c in row.iter() if c.tag in ("td", "th")]
-        # A two-cell row is a label and its value, whatever the cells are called.
-        for position, cell in enumerate(cells):
-            role: Role = _role_of(cell)
-            if len(cells) == 2:
-                role = "label" if position == 0 else "value"
-            self.walk(cell, role)
-            self.flush(role)
+    def _steps(self, child: LexborNode, role: Role) -> list[tuple[str, LexborNode | None, Role]]:
+        """What reading one child means, in document order."""
+        self._budget -= 1
+        if self._budget < 0:
+            raise ParseError(
+                f"page has more than {MAX_NODES} elements in its main content; "
+                "not read (a bound on the work spent on one page)"
+            )
+        tag = child.tag
+        if tag == "-text":
+            return [("text", child, None)]
+        if tag == "br":
+            return [("flush", None, role)]
+        if tag == "tr":
+            # A two-cell row is a label and its value, whatever the cells are called.
+            cells = [c for c in child.iter() if c.tag in ("td", "th")]
+            steps: list[tuple[str, LexborNode | None, Role]] = [("flush", None, role)]
+            for position, cell in enumerate(cells):
+                cell_role: Role = _role_of(cell)
+                if len(cells) == 2:
+                    cell_role = "label" if position == 0 else "value"
+                steps += [("walk", cell, cell_role), ("flush", None, cell_role)]
+            return steps
+        if tag in _BLOCK_TAGS:
+            child_role = _role_of(child) or role
+            return [("flush", None, role), ("walk", child, child_role), ("flush", None, child_role)]
+        if tag in _INLINE_LABEL_TAGS and self._is_label(child):
+            # <li><strong>Start Date:</strong> 2023</li>: the label is its own block.
+            return [("flush", None, role), ("label", child, None)]
+        if tag in _INLINE_LABEL_TAGS and (child_role := _role_of(child)) is not None:
+            return [("flush", None, role), ("walk", child, child_role), ("flush", None, child_role)]
+        if tag not in ("-comment", "img", "input", "button", "select"):
+            return [("walk", child, role)]
+        return []
 
     @staticmethod
     def _is_label(node: LexborNode) -> bool:

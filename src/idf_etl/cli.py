@@ -36,7 +36,7 @@ from idf_etl.outcomes import FetchSummary, no_report
 from idf_etl.parse import parse_page
 from idf_etl.pipeline import run_pipeline, too_many_failures
 from idf_etl.progress import reporter, reporters
-from idf_etl.publish import open_published
+from idf_etl.publish import Publisher, open_published, open_sandboxed
 from idf_etl.rawstore import RawStore
 
 log = logging.getLogger("idf_etl.cli")
@@ -100,11 +100,12 @@ def parse(
             data, url, charset = _read_input(source)
             record = parse_page(data, source=source, url=url, charset=charset)
             out = record.model_dump(mode="json")
-        except IdfEtlError as exc:
+        except Exception as exc:  # any failure stays with its input; the others still print
             failed += 1
-            out = {"source": source, "kind": "error", "error": str(exc)}
-            where = "" if source in str(exc) else f"{source}: "
-            log.error("idf-etl: %s%s", where, exc)
+            message = str(exc) if isinstance(exc, IdfEtlError) else f"{type(exc).__name__}: {exc}"
+            out = {"source": source, "kind": "error", "error": message}
+            where = "" if source in message else f"{source}: "
+            log.error("idf-etl: %s%s", where, message)
         typer.echo(json.dumps(out, ensure_ascii=False, indent=None if jsonl else 2))
     raise typer.Exit(EXIT_FAILURES if failed else EXIT_OK)
 
@@ -270,13 +271,15 @@ def sql(
 ) -> None:
     """Query the published warehouse read-only; a table on a terminal, CSV or JSON with a flag.
 
+    A window on the warehouse only: queries cannot write, read other files or load extensions.
+
     Example: idf-etl sql "SELECT idf_region, sum(budget_usd) FROM projects GROUP BY ALL"
     """
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
     if query == "-":
         query = sys.stdin.read()
-    con = open_published(settings_for(config, data_dir).clean_dir)
+    con = open_sandboxed(settings_for(config, data_dir).clean_dir)
     try:
         try:
             relation = con.execute(query)
@@ -299,6 +302,73 @@ def sql(
             )
     else:
         _table(names, rows)
+
+
+@app.command()
+@log_options
+def restore(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="The kept release to publish (a name).")
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option(
+            "--empty",
+            help="Publish nothing: the next run (--from-raw) rebuilds from the raw store.",
+        ),
+    ] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="Only list the kept releases.")] = False,
+) -> None:
+    """Put back an earlier published warehouse (with its exports) when the current one is damaged.
+
+    Without --release: the newest kept release older than the current one that opens.
+
+    Example: idf-etl restore --data-dir data && idf-etl run --data-dir data
+    """
+    settings = settings_for(config, data_dir)
+    with RunLock(settings.data_dir):
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
+        current = publisher.current_release()
+        if list_only:
+            for kept in publisher.kept():
+                mark = "*" if kept == current else " "
+                typer.echo(f"{mark} {kept.name}")
+            return
+        if empty:
+            publisher.unpublish()
+            typer.echo(
+                "restore: nothing is published now; `idf-etl run --from-raw` rebuilds "
+                "pages and projects from the raw store",
+                err=True,
+            )
+            return
+        chosen = publisher.restore(release)
+    was = current.name if current else "nothing"
+    typer.echo(f"restore: published {chosen.name} (was {was})", err=True)
+
+
+@app.command()
+@log_options
+def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Check the raw store, its manifest and the published warehouse; repair what can be.
+
+    Damaged bodies are set aside and downloaded again by the next fetch; a damaged
+    manifest is rebuilt from the published warehouse. Exit 0: nothing wrong; 1: damage
+    was found (what was repaired and what was not is printed).
+
+    Example: idf-etl fsck --data-dir data
+    """
+    from idf_etl.fsck import check_data_dir
+
+    settings = settings_for(config, data_dir)
+    with RunLock(settings.data_dir):
+        report = check_data_dir(settings.data_dir)
+    for line in report.lines():
+        typer.echo(f"fsck: {line}", err=True)
+    if report.damaged:
+        raise typer.Exit(EXIT_FAILURES)
 
 
 @app.command()

@@ -66,6 +66,9 @@ class Settings(BaseModel):
     max_pages: int | None = Field(None, ge=1)
     data_dir: Path = Path("data")
     failure_threshold: float = Field(0.05, ge=0, le=1)
+    keep_published: int = Field(
+        7, ge=0, description="earlier published warehouses kept for `idf-etl restore`"
+    )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     report: bool = Field(True, description="write clean/report.html after each successful run")
 

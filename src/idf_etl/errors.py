@@ -30,6 +30,10 @@ class ParseError(IdfEtlError):
     """An input cannot be read as a page at all (empty, binary, undecodable)."""
 
 
+class StoreError(IdfEtlError):
+    """The raw store holds a damaged or missing body, or its manifest cannot be read."""
+
+
 class LoadError(IdfEtlError):
     """The warehouse could not be written or published."""
 

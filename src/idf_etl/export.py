@@ -10,9 +10,7 @@ with DuckDB's own types (lists as lists, decimals as decimals).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +20,6 @@ import duckdb
 from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.warehouse import TABLES, VIEWS, Column, view_columns
 
-STAGING = ".export-staging"
 # The facts are IOM's, published on its sites; the package says where they come from.
 LICENSE = {
     "name": "other-at",
@@ -33,20 +30,19 @@ _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 
 
 def export_tables(
-    con: duckdb.DuckDBPyConnection, clean_dir: Path, sources: Sequence[str] = ()
+    con: duckdb.DuckDBPyConnection, release_dir: Path, sources: Sequence[str] = ()
 ) -> Path:
     """Write every table and view as CSV and Parquet, and datapackage.json, into
-    clean_dir/.export-staging/; `sources` are the start points the data was read from.
+    release_dir (the release being built, see publish.py); `sources` are the start
+    points the data was read from.
 
-    Nothing an analyst sees changes here: `promote_exports` moves the files into
-    place once the warehouse itself is published, so a run that dies before that
-    leaves the exports and the warehouse of the same (previous) run side by side.
+    Nothing an analyst sees changes here: the whole release, warehouse and exports,
+    is published at once. Paths go to DuckDB as arguments, never inside SQL text
+    (a data directory such as /srv/o'brien/data must work).
     """
-    staging = Path(clean_dir) / STAGING
-    if staging.exists():
-        shutil.rmtree(staging)
+    staging = Path(release_dir)
     for folder in ("csv", "parquet"):
-        (staging / folder).mkdir(parents=True)
+        (staging / folder).mkdir(parents=True, exist_ok=True)
     resources = []
     for name, comment, query, declared in _datasets():
         columns = con.execute(f"DESCRIBE {query}").fetchall()
@@ -65,21 +61,6 @@ def export_tables(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n"
     )
     return staging
-
-
-def promote_exports(clean_dir: Path) -> list[Path]:
-    """Rename the staged exports over the published ones, file by file (each rename atomic)."""
-    clean_dir = Path(clean_dir)
-    staging = clean_dir / STAGING
-    moved = []
-    for source in sorted(staging.rglob("*")):
-        if source.is_file():
-            target = clean_dir / source.relative_to(staging)
-            target.parent.mkdir(exist_ok=True)
-            os.replace(source, target)
-            moved.append(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    return moved
 
 
 def _datasets() -> list[tuple[str, str, str, dict[str, Column]]]:

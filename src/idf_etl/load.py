@@ -148,7 +148,8 @@ class Loader:
             if url in new_pp or url in unreadable or url not in status:
                 continue
             gone, checked_at = status[url]
-            last_seen = _later(old["last_seen"], checked_at)
+            # Only the site confirming the page moves last_seen; a 404 does not.
+            last_seen = old["last_seen"] if gone else _later(old["last_seen"], checked_at)
             if gone != old["gone"] or last_seen != old["last_seen"]:
                 new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
         self.stats.rows_written += upsert(self.con, "pages", page_rows)
@@ -236,7 +237,8 @@ class Loader:
             "parser_version": self.parser_version,
             "first_seen": old["first_seen"] if old else self.now,
             "last_seen": _later(
-                old["last_seen"] if old else None, page.checked_at or page.fetched_at
+                old["last_seen"] if old else None,
+                page.fetched_at if page.gone else page.checked_at or page.fetched_at,
             ),
             "gone": page.gone,
         }

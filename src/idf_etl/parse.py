@@ -51,18 +51,21 @@ def parse_page(
     page = read_page(data, charset)
     found = extract(page)
     lang = detect_language(page, found, url)
+    record: ProjectRecord | OtherPage
     if found.template is None:
-        return OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
-    if found.listing:
-        return OtherPage(
+        record = OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
+    elif found.listing:
+        record = OtherPage(
             source=source,
             lang=lang,
             title=found.title,
             reason="a listing of several projects, not one project page",
         )
-    record = _project_record(found, source, lang)
-    record.node_id = node_id(page.links, url)
-    record.translations = translations(page.links, url)
+    else:
+        record = _project_record(found, source, lang)
+        record.node_id = node_id(page.links, url)
+        record.translations = translations(page.links, url)
+    record.problems[:0] = [Problem(code="invalid_bytes", message=m) for m in page.problems]
     return record
 
 

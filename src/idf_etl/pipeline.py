@@ -21,8 +21,8 @@ import duckdb
 
 from idf_etl import __version__
 from idf_etl.config import Settings
-from idf_etl.errors import IdfEtlError, ReportError
-from idf_etl.export import export_tables, promote_exports
+from idf_etl.errors import IdfEtlError, ReportError, StoreError
+from idf_etl.export import export_tables
 from idf_etl.fetch import fetch_site
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
@@ -106,7 +106,7 @@ def run_pipeline(
             summary = fetch_site(settings, store, fetch_reporter, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
-        publisher = Publisher(settings.clean_dir)
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
@@ -116,9 +116,8 @@ def run_pipeline(
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
-            export_tables(con, settings.clean_dir, settings.start_points())
-            result.published = str(publisher.publish(con))
-            promote_exports(settings.clean_dir)
+            export_tables(con, publisher.building, settings.start_points())
+            result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
                 os.replace(report, settings.clean_dir / REPORT_NAME)
         except BaseException:
@@ -247,7 +246,11 @@ def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict
 def parse_stored(
     store: RawStore, pages: list[StoredPage], reporter: Reporter
 ) -> Iterator[ParsedPage]:
-    """Parse stored bodies; a page that cannot be read is kept with its reason."""
+    """Parse stored bodies; a page that cannot be read is kept with its reason.
+
+    Any exception, not only the ones we expect, stays with its page: one page
+    must never stop the run (it becomes an `issues` row, its previous data kept).
+    """
     for page in pages:
         assert page.sha256 is not None
         result = ParsedPage(
@@ -262,8 +265,14 @@ def parse_stored(
             result.record = parse_page(
                 body, source=page.url, url=page.final_url or page.url, charset=page.charset
             )
-        except (IdfEtlError, OSError, EOFError) as exc:
+        except StoreError as exc:
+            # No readable body: no hash either, so the page is parsed again once repaired.
+            result.sha256 = None
+            result.error = f"cannot read the stored page: {exc}"
+        except IdfEtlError as exc:
             result.error = f"cannot parse the stored page: {exc}"
+        except Exception as exc:  # a parser bug on one page: reported, never fatal
+            result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
         reporter("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
 

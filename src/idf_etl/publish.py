@@ -1,10 +1,21 @@
-"""Publish the warehouse atomically: build a copy, checkpoint and close it, then rename it over.
+"""Publish the warehouse and its exports together, atomically, keeping the last few.
 
-Analysts never see a half-written database: they hold the published file, we
-never open it read-write. DuckDB finds its write-ahead log by path, so the
-building copy is checkpointed and closed before the rename (no WAL may follow
-it), leftovers of a killed run are cleared first, and a stray WAL beside the
-published file is moved aside (kept, reported), never left to break it.
+    data/clean/idf.duckdb        -> current/idf.duckdb         (fixed links, made once)
+    data/clean/parquet           -> current/parquet
+    data/clean/csv               -> current/csv
+    data/clean/datapackage.json  -> current/datapackage.json
+    data/clean/current           -> releases/20261123T093000Z-run12   (the one pointer)
+    data/clean/releases/<name>/  idf.duckdb, parquet/, datapackage.json of one run
+
+A run builds its release in releases/.building, checkpoints and closes the
+database, then renames the directory into place and swaps `current` with one
+rename: after a kill at any moment the three published names point into the
+same release. Analysts keep opening data/clean/idf.duckdb; a reader already
+connected keeps its old snapshot (its release stays on disk until pruned).
+
+DuckDB finds its write-ahead log beside the file's real path, so each release
+has its own; a stray WAL (someone opened the warehouse read-write and died) is
+moved aside, kept and reported, never left to break a later open.
 
 The file is written in an older DuckDB storage format (STORAGE_VERSION) so the
 clients analysts have open it: DuckDB 2.0's own format is refused by every 1.x
@@ -25,6 +36,8 @@ import duckdb
 from idf_etl.errors import LoadError
 
 WAREHOUSE_NAME = "idf.duckdb"
+EXPORTS = ("csv", "parquet", "datapackage.json")
+PUBLISHED = (WAREHOUSE_NAME, *EXPORTS)
 # The oldest DuckDB that opens the published file (tests/test_old_clients.py opens it with
 # this one and with 1.5); 1.0 cannot read the catalog DuckDB 2 writes for primary keys.
 OLDEST_READER = "1.1.0"
@@ -38,66 +51,179 @@ def _wal(path: Path) -> Path:
 
 
 class Publisher:
-    """Where the warehouse is built and where it is published."""
+    """Where the warehouse is built, published and kept."""
 
-    def __init__(self, clean_dir: Path, name: str = WAREHOUSE_NAME) -> None:
+    def __init__(self, clean_dir: Path, keep: int = 7) -> None:
         self.clean_dir = Path(clean_dir)
-        self.published = self.clean_dir / name
-        self.building = self.clean_dir / f".{name}.building"
-        # A copy of a DuckDB 2 format warehouse, converted from (see prepare).
-        self.source = self.clean_dir / f".{name}.source"
+        self.published = self.clean_dir / WAREHOUSE_NAME
+        self.current = self.clean_dir / "current"
+        self.releases = self.clean_dir / "releases"
+        self.building = self.releases / ".building"
+        self.keep = keep
         self.notes: list[str] = []
 
     def prepare(self) -> Path:
-        """A fresh building copy of the published warehouse (or nothing, on a first run)."""
-        self.clean_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in (self.building, _wal(self.building), self.source):
-            if leftover.exists():
-                leftover.unlink()
-                self.notes.append(f"removed {leftover.name} left by an interrupted run")
-        stray = _wal(self.published)
-        if stray.exists():
+        """A fresh building copy of the published warehouse (none on a first run); its path."""
+        self.releases.mkdir(parents=True, exist_ok=True)
+        if self.building.exists():
+            shutil.rmtree(self.building)
+            self.notes.append("removed a release left half-built by an interrupted run")
+        self._adopt_old_layout()
+        self._set_aside_stray_wals()
+        self.building.mkdir()
+        target = self.building / WAREHOUSE_NAME
+        if not self.published.exists():
+            create_warehouse(target)
+            return target
+        # Always work on a copy: an analyst may hold the published file, even read-write.
+        source = self.building / f"{WAREHOUSE_NAME}.source"
+        shutil.copyfile(self.published, source)
+        check_opens(source, self.published)
+        if readable_by_oldest_reader(source):
+            os.replace(source, target)
+            return target
+        convert_warehouse(source, target)
+        source.unlink()
+        self.notes.append(
+            f"rewrote the warehouse in DuckDB storage format {STORAGE_VERSION} "
+            f"so that DuckDB {OLDEST_READER} and later clients open it"
+        )
+        return target
+
+    def publish(self, con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> Path:
+        """Checkpoint and close the building database, then make its release the current one.
+
+        The exports must already be in the building directory (export_tables)."""
+        con.execute("CHECKPOINT")
+        con.close()
+        database = self.building / WAREHOUSE_NAME
+        if _wal(database).exists():
+            raise LoadError(f"{_wal(database)} is still there after CHECKPOINT; not publishing")
+        _fsync_tree(self.building)
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}" + (f"-run{run_id}" if run_id else "")
+        release = self.releases / name
+        os.replace(self.building, release)
+        _fsync_dir(self.releases)
+        self._point_current_at(release)
+        self._prune()
+        return self.published
+
+    def restore(self, name: str | None = None) -> Path:
+        """Point `current` at a kept release: `name`, or the newest older one that opens."""
+        current = self.current_release()
+        kept = self.kept()
+        if name is not None:
+            candidates = [r for r in kept if r.name == name]
+            if not candidates:
+                known = ", ".join(r.name for r in kept) or "none"
+                raise LoadError(f"no kept release named {name!r} (kept: {known})")
+        else:
+            candidates = [r for r in kept if current is None or r.name < current.name]
+        problems = []
+        for release in candidates:
+            try:
+                check_opens(release / WAREHOUSE_NAME, release / WAREHOUSE_NAME)
+            except LoadError as exc:
+                problems.append(str(exc))
+                continue
+            self._point_current_at(release)
+            return release
+        raise LoadError(
+            "no kept release to go back to opens"
+            + (f" ({'; '.join(problems)})" if problems else "")
+            + ". Rebuild pages and projects from the raw store with `idf-etl restore --empty` "
+            "then `idf-etl run --from-raw` (the change history starts again)"
+        )
+
+    def unpublish(self) -> None:
+        """Publish nothing: the next run starts from an empty warehouse (kept releases stay)."""
+        self.current.unlink(missing_ok=True)
+        _fsync_dir(self.clean_dir)
+
+    def current_release(self) -> Path | None:
+        return self.current.resolve() if self.current.is_symlink() else None
+
+    def kept(self) -> list[Path]:
+        """Kept releases, newest first."""
+        if not self.releases.exists():
+            return []
+        found = [p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        return sorted(found, key=lambda p: p.name, reverse=True)
+
+    # -- the pointer and the fixed links --
+
+    def _point_current_at(self, release: Path) -> None:
+        pointer = self.clean_dir / ".current.tmp"
+        pointer.unlink(missing_ok=True)
+        pointer.symlink_to(release.relative_to(self.clean_dir))
+        os.replace(pointer, self.current)  # the one atomic step that publishes
+        _fsync_dir(self.clean_dir)
+        self._link_published_names()
+
+    def _link_published_names(self) -> None:
+        """data/clean/idf.duckdb etc. as links through `current` (once; they never change)."""
+        for name in PUBLISHED:
+            path = self.clean_dir / name
+            shutil.rmtree(self.clean_dir / f".{name}.old", ignore_errors=True)
+            if path.is_symlink():
+                continue
+            link = self.clean_dir / f".{name}.link"
+            link.unlink(missing_ok=True)
+            link.symlink_to(Path("current") / name)
+            if path.is_dir():  # exports of the old layout: set aside, then removed
+                aside = self.clean_dir / f".{name}.old"
+                os.replace(path, aside)
+                os.replace(link, path)
+                shutil.rmtree(aside)
+            else:
+                os.replace(link, path)
+        _fsync_dir(self.clean_dir)
+
+    def _adopt_old_layout(self) -> None:
+        """A warehouse published as plain files (before releases) becomes the first release.
+
+        Copies first, then the pointer, then the links: a kill in between leaves the
+        same data under both layouts, so the published names never disagree."""
+        if not self.published.exists() or self.published.is_symlink():
+            return
+        release = self.releases / "00000000T000000000000Z-adopted"
+        shutil.rmtree(release, ignore_errors=True)
+        staging = self.releases / ".adopting"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        shutil.copyfile(self.published, staging / WAREHOUSE_NAME)
+        for folder in ("csv", "parquet"):
+            if (self.clean_dir / folder).is_dir():
+                shutil.copytree(self.clean_dir / folder, staging / folder)
+        if (self.clean_dir / "datapackage.json").is_file():
+            shutil.copyfile(self.clean_dir / "datapackage.json", staging / "datapackage.json")
+        _fsync_tree(staging)
+        os.replace(staging, release)
+        self._point_current_at(release)
+        self.notes.append(
+            f"moved the published warehouse into {release.relative_to(self.clean_dir)}"
+        )
+
+    def _set_aside_stray_wals(self) -> None:
+        release = self.current_release()
+        beside = [self.published] + ([release / WAREHOUSE_NAME] if release else [])
+        for database in beside:
+            stray = _wal(database)
+            if not stray.exists():
+                continue
             aside = stray.with_name(f"{stray.name}.stray-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
             stray.rename(aside)
             self.notes.append(
-                f"moved a stray write-ahead log beside {self.published.name} to {aside.name}: "
+                f"moved a stray write-ahead log beside {database.name} to {aside.name}: "
                 "someone opened the warehouse read-write and did not close it cleanly; "
                 "analysts should open it read-only"
             )
-        if not self.published.exists():
-            create_warehouse(self.building)
-        elif readable_by_oldest_reader(self.published):
-            shutil.copyfile(self.published, self.building)
-        else:
-            # Converted from a copy: an analyst may hold the published file, even read-write.
-            shutil.copyfile(self.published, self.source)
-            try:
-                convert_warehouse(self.source, self.building)
-            finally:
-                self.source.unlink()
-            self.notes.append(
-                f"rewrote the warehouse in DuckDB storage format {STORAGE_VERSION} "
-                f"so that DuckDB {OLDEST_READER} and later clients open it"
-            )
-        return self.building
 
-    def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
-        """Checkpoint and close the building copy, then rename it over the published file."""
-        con.execute("CHECKPOINT")
-        con.close()
-        if _wal(self.building).exists():
-            raise LoadError(
-                f"{_wal(self.building)} is still there after CHECKPOINT; not publishing"
-            )
-        with open(self.building, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self.building, self.published)
-        directory = os.open(self.clean_dir, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        return self.published
+    def _prune(self) -> None:
+        current = self.current_release()
+        for old in self.kept()[self.keep + 1 :]:  # the newest one and `keep` before it
+            if old != current:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def readable_by_oldest_reader(path: Path) -> bool:
@@ -123,13 +249,64 @@ def convert_warehouse(source: Path, target: Path) -> None:
         con.execute("DETACH target")
 
 
-def open_published(clean_dir: Path, name: str = WAREHOUSE_NAME) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published warehouse, for status, sql and analysts."""
-    path = Path(clean_dir) / name
+def check_opens(path: Path, shown: Path) -> None:
+    """LoadError, saying what to do, unless `path` opens as a DuckDB database with our tables."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            con.execute("SELECT count(*) FROM runs").fetchone()
+    except duckdb.Error as exc:
+        first_line = str(exc).splitlines()[0]
+        raise LoadError(
+            f"the warehouse {shown} is damaged ({first_line}); nothing was changed. "
+            "`idf-etl restore` puts back the newest earlier warehouse that opens (kept under "
+            "clean/releases/); `idf-etl restore --empty` then `idf-etl run --from-raw` "
+            "rebuilds pages and projects from the raw store instead"
+        ) from exc
+
+
+def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published warehouse, for status and analysts."""
+    path = Path(clean_dir) / WAREHOUSE_NAME
     if not path.exists():
         raise LoadError(
             f"no warehouse at {path.absolute()}: run `idf-etl run` (or `make demo`) first, or "
             "point at the data directory with --data-dir, IDF_ETL_DATA_DIR or the pipeline "
             "file's data_dir (--config, IDF_ETL_CONFIG)"
         )
+    check_opens(path, path)
     return duckdb.connect(str(path), read_only=True)
+
+
+def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only window on the published warehouse that cannot touch any other file:
+    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this."""
+    open_published(clean_dir).close()
+    return duckdb.connect(
+        str(Path(clean_dir) / WAREHOUSE_NAME),
+        read_only=True,
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "lock_configuration": True,
+        },
+    )
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Every file and directory under root on disk before it is renamed into place."""
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        elif path.is_dir():
+            _fsync_dir(path)
+    _fsync_dir(root)

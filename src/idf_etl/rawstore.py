@@ -7,6 +7,11 @@ Bodies are written to a temporary file and renamed into place before the
 manifest points at them, and the manifest is SQLite (one transaction per
 update), so a run killed at any moment leaves a readable store, never a torn
 file; parsing later reads only from here.
+
+A body is checked against its sha256 whenever it is read or stored again. A
+damaged one (a disk fault, a truncated copy) is moved to data/raw/damaged/ and
+its page's validators are forgotten, so the next fetch downloads it again in
+full instead of being told "304 Not Modified" or skipping it by <lastmod>.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import json
 import os
 import sqlite3
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from idf_etl.errors import StoreError
 from idf_etl.polite import charset_of
 
 SCHEMA = """
@@ -37,7 +44,7 @@ CREATE TABLE IF NOT EXISTS pages (
     canonical_url  TEXT,             -- <link rel=canonical>, when it names another URL
     headers        TEXT,             -- response headers as JSON
     fetched_at     TEXT,             -- last time a body was downloaded
-    checked_at     TEXT,             -- last time the server was asked (200 or 304)
+    checked_at     TEXT,             -- last time the server confirmed the page (200 or 304)
     changed_at     TEXT,             -- last time the body changed
     gone           INTEGER NOT NULL DEFAULT 0,   -- 404/410 seen; the body is kept
     error          TEXT              -- reason of the last failure, NULL after a success
@@ -88,11 +95,24 @@ class RawStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.objects = self.root / "objects"
+        self.damaged = self.root / "damaged"
+        self.manifest = self.root / "manifest.sqlite"
         self.objects.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.root / "manifest.sqlite", isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        self._db = sqlite3.connect(self.manifest, isolation_level=None)
+        try:
+            (check,) = self._db.execute("PRAGMA quick_check").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(check)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(
+                f"the raw store's manifest {self.manifest} is damaged ({exc}). "
+                f"`idf-etl fsck --data-dir {self.root.parent}` moves it aside and rebuilds it "
+                "from the published warehouse; the stored bodies are kept"
+            ) from exc
         self._db.row_factory = sqlite3.Row
 
     def close(self) -> None:
@@ -110,10 +130,10 @@ class RawStore:
         return self.objects / sha256[:2] / f"{sha256}.gz"
 
     def put_body(self, body: bytes) -> str:
-        """Store a body once (by its sha256) and return the hash."""
+        """Store a body once (by its sha256) and return the hash; a damaged copy is replaced."""
         digest = hashlib.sha256(body).hexdigest()
         path = self.path_for(digest)
-        if path.exists():
+        if path.exists() and self._intact(digest):
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".gz")
@@ -133,8 +153,47 @@ class RawStore:
         return digest
 
     def get_body(self, sha256: str) -> bytes:
-        with gzip.open(self.path_for(sha256), "rb") as gz:
-            return gz.read()
+        """The stored body, checked against its hash; StoreError (after setting the page up
+        for a fresh download) when it is missing or damaged."""
+        try:
+            return self._read(sha256)
+        except StoreError as exc:
+            self.set_aside(sha256, str(exc))
+            raise
+
+    def _read(self, sha256: str) -> bytes:
+        path = self.path_for(sha256)
+        try:
+            with gzip.open(path, "rb") as gz:
+                body = gz.read()
+        except FileNotFoundError as exc:
+            raise StoreError(f"stored body {sha256[:12]}… is missing") from exc
+        except (OSError, EOFError, zlib.error) as exc:
+            raise StoreError(f"stored body {sha256[:12]}… is damaged ({exc})") from exc
+        if hashlib.sha256(body).hexdigest() != sha256:
+            raise StoreError(f"stored body {sha256[:12]}… is damaged (its sha256 does not match)")
+        return body
+
+    def _intact(self, sha256: str) -> bool:
+        try:
+            self._read(sha256)
+        except StoreError:
+            return False
+        return True
+
+    def set_aside(self, sha256: str, reason: str) -> int:
+        """Move a damaged body to damaged/ (kept for inspection) and forget the validators of
+        the pages that point at it, so the next fetch downloads them in full; the pages' count."""
+        path = self.path_for(sha256)
+        if path.exists():
+            self.damaged.mkdir(exist_ok=True)
+            os.replace(path, self.damaged / f"{path.name}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        cursor = self._db.execute(
+            """UPDATE pages SET etag=NULL, last_modified=NULL, sitemap_lastmod=NULL, error=?
+               WHERE sha256=?""",
+            (f"stored body unreadable: {reason}; it will be downloaded again", sha256),
+        )
+        return int(cursor.rowcount)
 
     # -- manifest --
 
@@ -204,12 +263,12 @@ class RawStore:
         )
 
     def record_gone(self, url: str, status: int) -> None:
-        """404/410: flag the page; its stored body stays."""
+        """404/410: flag the page; its stored body stays. checked_at (when the site last
+        confirmed the page) does not move: a 404 confirms nothing."""
         self._db.execute(
-            """INSERT INTO pages (url, status, checked_at, gone) VALUES (?,?,?,1)
-               ON CONFLICT (url) DO UPDATE SET status=excluded.status,
-                   checked_at=excluded.checked_at, gone=1, error=NULL""",
-            (url, status, utcnow()),
+            """INSERT INTO pages (url, status, gone) VALUES (?,?,1)
+               ON CONFLICT (url) DO UPDATE SET status=excluded.status, gone=1, error=NULL""",
+            (url, status),
         )
 
     def record_failure(self, url: str, reason: str) -> None:
@@ -223,6 +282,29 @@ class RawStore:
     def failing_urls(self) -> set[str]:
         """URLs whose latest fetch failed (a later success clears the failure)."""
         return {row[0] for row in self._db.execute("SELECT url FROM pages WHERE error IS NOT NULL")}
+
+    def awaiting_download(self, sha256: str) -> bool:
+        """Set aside before and not downloaded again yet (no fetch since)."""
+        row = self._db.execute(
+            "SELECT count(*) FROM pages WHERE sha256=? AND error LIKE 'stored body unreadable%'",
+            (sha256,),
+        ).fetchone()
+        return bool(row[0]) and not self.path_for(sha256).exists()
+
+    def urls_of(self, sha256: str) -> list[str]:
+        rows = self._db.execute("SELECT url FROM pages WHERE sha256=? ORDER BY url", (sha256,))
+        return [str(url) for (url,) in rows]
+
+    def restore_rows(self, rows: list[tuple[str, str, str | None, bool]]) -> None:
+        """Refill an empty manifest from the warehouse: (url, sha256, fetched_at, gone).
+        No validators: the next fetch downloads each page once, unconditionally."""
+        self._db.execute("BEGIN")
+        self._db.executemany(
+            """INSERT OR REPLACE INTO pages (url, status, sha256, fetched_at, gone)
+               VALUES (?, 200, ?, ?, ?)""",
+            [(url, sha, fetched, int(bool(gone))) for url, sha, fetched, gone in rows],
+        )
+        self._db.execute("COMMIT")
 
     def set_translations(self, url: str, links: dict[str, str]) -> None:
         """The hreflang links (language -> URL) of the body just stored for `url`."""
