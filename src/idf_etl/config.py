@@ -52,6 +52,9 @@ class Settings(BaseModel):
     max_pages: int | None = Field(None, ge=1)
     data_dir: Path = Path("data")
     failure_threshold: float = Field(0.05, ge=0, le=1)
+    parse_workers: int | None = Field(
+        None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
+    )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
 
     @field_validator("user_agent")

@@ -49,6 +49,8 @@ _MERGED_FIELDS = (
     "states",
 )
 _LANG_ORDER = {"en": 0, "fr": 1, "es": 2, None: 3}
+# Projects merged at a time at the end of a load.
+_MERGE_BATCH = 1000
 
 Row = dict[str, Any]
 
@@ -128,18 +130,31 @@ class Loader:
         self.parser_version = parser_version
         self.stats = LoadStats()
         self.issues: list[Issue] = []
+        self._affected: set[str] = set()  # projects to merge again at the end
 
-    def known_pages(self) -> dict[str, tuple[str | None, str | None]]:
-        """url -> (content hash, parser version) already in the warehouse: what needs no re-parse."""
-        rows = self.con.execute("SELECT url, content_sha256, parser_version FROM pages").fetchall()
-        return {url: (sha, version) for url, sha, version in rows}
+    def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
+        """The URLs among (url, content hash) whose page row this parser version made from
+        that content: they need no re-parse."""
+        rows = self.con.execute(
+            """SELECT p.url FROM pages p
+               JOIN (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::VARCHAR[]) AS sha) s
+                 ON p.url = s.url AND p.content_sha256 = s.sha
+               WHERE p.parser_version = ?""",
+            [[u for u, _ in pages], [h for _, h in pages], self.parser_version],
+        ).fetchall()
+        return {url for (url,) in rows}
 
     def load(
         self, parsed: list[ParsedPage], status: dict[str, tuple[bool, datetime | None]]
     ) -> LoadStats:
-        """Write parsed pages, refresh gone/last-seen from `status` (url -> (gone, checked_at))
-        for every stored page, then re-merge the projects they touch."""
-        old_pp = {r["url"]: r for r in _fetch_dicts(self.con, "SELECT * FROM project_pages")}
+        """All of a run's load in one call: `load_pages`, `refresh_status`, `finish`."""
+        self.load_pages(parsed)
+        self.refresh_status(status)
+        return self.finish()
+
+    def load_pages(self, parsed: list[ParsedPage]) -> None:
+        """Write one batch of parsed pages; their projects are merged again in `finish`."""
+        old_pp = self._project_pages("url", [p.url for p in parsed])
         new_pp: dict[str, Row] = {}
         page_rows: list[Row] = []
         for page in parsed:
@@ -158,36 +173,70 @@ class Loader:
                     "its previous data is kept",
                     old_pp[page.url]["project_id"],
                 )
-        # Gone flags and last sightings change without a new body; a page that no longer
-        # reads as a project leaves its previous row untouched.
-        unreadable = {p.url for p in parsed if not isinstance(p.record, ProjectRecord)}
-        for url, old in old_pp.items():
-            if url in new_pp or url in unreadable or url not in status:
-                continue
-            gone, checked_at = status[url]
-            last_seen = _later(old["last_seen"], checked_at)
-            if gone != old["gone"] or last_seen != old["last_seen"]:
-                new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
         self.stats.rows_written += upsert(self.con, "pages", page_rows)
-        gone_urls = [url for url, (is_gone, _) in status.items() if is_gone]
+        self._write_project_pages(new_pp, old_pp)
+        self._write_issues()
+
+    def refresh_status(self, status: dict[str, tuple[bool, datetime | None]]) -> None:
+        """Gone flags and last sightings of stored pages (url -> (gone, checked_at)), one batch
+        at a time: they change without a new body. A page parsed in this run has them already;
+        one that no longer reads as a project leaves its previous row untouched."""
+        urls = list(status)
+        gone = [status[u][0] for u in urls]
         self.con.execute(
-            "UPDATE pages SET gone = list_contains(?::VARCHAR[], url) "
-            "WHERE gone <> list_contains(?::VARCHAR[], url)",
-            [gone_urls, gone_urls],
+            """UPDATE pages SET gone = s.gone
+               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone) s
+               WHERE pages.url = s.url AND pages.gone <> s.gone""",
+            [urls, gone],
         )
-        changed_pp = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
-        self.stats.rows_written += upsert(self.con, "project_pages", changed_pp.values())
-        affected = {r["project_id"] for r in changed_pp.values() if r["project_id"]}
-        affected |= {
-            old_pp[u]["project_id"] for u in changed_pp if u in old_pp and old_pp[u]["project_id"]
+        parsed_now = {
+            url
+            for (url,) in self.con.execute(
+                "SELECT url FROM pages WHERE parsed_run_id = ? AND url IN (SELECT unnest(?::VARCHAR[]))",
+                [self.run_id, urls],
+            ).fetchall()
         }
-        current = {**old_pp, **changed_pp}
-        self._merge_projects(sorted(affected), current)
+        old_pp = self._project_pages("url", [u for u in urls if u not in parsed_now])
+        new_pp: dict[str, Row] = {}
+        for url, old in old_pp.items():
+            is_gone, checked_at = status[url]
+            last_seen = _later(old["last_seen"], checked_at)
+            if is_gone != old["gone"] or last_seen != old["last_seen"]:
+                new_pp[url] = {**old, "gone": is_gone, "last_seen": last_seen}
+        self._write_project_pages(new_pp, old_pp)
+
+    def finish(self) -> LoadStats:
+        """Merge again every project the loaded pages touch, write the issues, count."""
+        affected = sorted(self._affected)
+        for start in range(0, len(affected), _MERGE_BATCH):
+            self._merge_projects(affected[start : start + _MERGE_BATCH])
+        self._affected.clear()
         self._write_issues()
         (self.stats.projects_total,) = self.con.execute(
             "SELECT count(*) FROM projects"
         ).fetchone() or (0,)
         return self.stats
+
+    def _project_pages(self, column: str, values: list[str]) -> dict[str, Row]:
+        """Project page rows by url, where `column` is one of `values`."""
+        if not values:
+            return {}
+        rows = _fetch_dicts(
+            self.con,
+            f"SELECT * FROM project_pages WHERE {column} IN (SELECT unnest(?::VARCHAR[]))",
+            [values],
+        )
+        return {r["url"]: r for r in rows}
+
+    def _write_project_pages(self, new_pp: dict[str, Row], old_pp: dict[str, Row]) -> None:
+        """Write the rows that changed; remember their projects, old and new, for `finish`."""
+        changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
+        self.stats.rows_written += upsert(self.con, "project_pages", changed.values())
+        for url, row in changed.items():
+            before = old_pp.get(url)
+            self._affected.update(
+                p for p in (row["project_id"], before and before["project_id"]) if p
+            )
 
     # -- rows --
 
@@ -263,15 +312,13 @@ class Loader:
 
     # -- projects --
 
-    def _merge_projects(self, project_ids: list[str], current: dict[str, Row]) -> None:
-        """Re-merge these projects from `current` (every project page row, as now written)."""
+    def _merge_projects(self, project_ids: list[str]) -> None:
+        """Re-merge these projects from their project pages, as now written."""
         if not project_ids:
             return
-        wanted = set(project_ids)
         pages: dict[str, list[Row]] = {}
-        for row in current.values():
-            if row["project_id"] in wanted:
-                pages.setdefault(row["project_id"], []).append(row)
+        for row in self._project_pages("project_id", project_ids).values():
+            pages.setdefault(row["project_id"], []).append(row)
         old = {
             r["project_id"]: r
             for r in _fetch_dicts(

@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from itertools import islice
+from typing import TypeVar
 
 import duckdb
 
 from idf_etl import __version__
 from idf_etl.config import Settings
+from idf_etl.countries import country_index
 from idf_etl.errors import IdfEtlError
 from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
+from idf_etl.jobs import parse_stored_page
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
 from idf_etl.lock import RunLock
-from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.parse import PARSER_VERSION
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.warehouse import create_schema
+from idf_etl.workers import map_isolated, pool_size
+
+T = TypeVar("T")
+# Pages parsed and loaded at a time: memory stays flat however large the raw store grows.
+BATCH_PAGES = 500
 
 
 @dataclass
@@ -116,13 +126,15 @@ def _load(
     loader = Loader(con, run_id, started, PARSER_VERSION)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
-    stored = list(store.pages())
-    known = {} if from_raw else loader.known_pages()
-    todo = [p for p in stored if known.get(p.url) != (p.sha256, PARSER_VERSION)]
-    reporter("discovered", "", str(len(todo)))
-    parsed = list(parse_stored(store, todo, reporter))
-    status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
-    stats = loader.load(parsed, status)
+    todo = sum(len(batch) for batch in _stale_batches(store, loader, from_raw))
+    reporter("discovered", "", str(todo))
+    workers = pool_size(settings.parse_workers, todo)
+    pages = (page for batch in _stale_batches(store, loader, from_raw) for page in batch)
+    for parsed in batched(parse_stored(store, pages, reporter, workers), BATCH_PAGES):
+        loader.load_pages(parsed)
+    for stored in batched(store.pages(), BATCH_PAGES):
+        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+    stats = loader.finish()
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     outcome = (
@@ -164,12 +176,21 @@ def _load(
     return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
 
 
+def _stale_batches(store: RawStore, loader: Loader, from_raw: bool) -> Iterator[list[StoredPage]]:
+    """The stored pages to parse, a batch at a time: all of them for --from-raw, else those
+    whose body or parser version differs from what the warehouse holds."""
+    for batch in batched(store.pages(), BATCH_PAGES):
+        current = set() if from_raw else loader.up_to_date([(p.url, p.sha256) for p in batch])
+        yield [p for p in batch if p.url not in current]
+
+
 def parse_stored(
-    store: RawStore, pages: list[StoredPage], reporter: Reporter
+    store: RawStore, pages: Iterable[StoredPage], reporter: Reporter, workers: int = 1
 ) -> Iterator[ParsedPage]:
-    """Parse stored bodies; a page that cannot be read is kept with its reason."""
-    for page in pages:
-        assert page.sha256 is not None
+    """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
+    kept with its reason."""
+    job = partial(parse_stored_page, store.objects)
+    for page, outcome in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
@@ -178,14 +199,18 @@ def parse_stored(
             gone=bool(page.gone),
         )
         try:
-            body = store.get_body(page.sha256)
-            result.record = parse_page(
-                body, source=page.url, url=page.final_url or page.url, charset=page.charset
-            )
+            result.record = outcome.unwrap()
         except (IdfEtlError, OSError, EOFError) as exc:
             result.error = f"cannot parse the stored page: {exc}"
         reporter("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last one shorter); itertools.batched from Python 3.12."""
+    source = iter(items)
+    while batch := list(islice(source, size)):
+        yield batch
 
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:

@@ -75,6 +75,16 @@ class StoredPage:
         return charset_of(self.content_type or "")
 
 
+def object_path(objects: Path, sha256: str) -> Path:
+    return objects / sha256[:2] / f"{sha256}.gz"
+
+
+def read_body(objects: Path, sha256: str) -> bytes:
+    """A stored body by its hash; needs no manifest, so a parse worker process can call it."""
+    with gzip.open(object_path(objects, sha256), "rb") as gz:
+        return gz.read()
+
+
 class RawStore:
     """Bodies on disk plus the manifest. Not shared between processes at once (the run lock sees to that)."""
 
@@ -100,7 +110,7 @@ class RawStore:
     # -- bodies --
 
     def path_for(self, sha256: str) -> Path:
-        return self.objects / sha256[:2] / f"{sha256}.gz"
+        return object_path(self.objects, sha256)
 
     def put_body(self, body: bytes) -> str:
         """Store a body once (by its sha256) and return the hash."""
@@ -126,8 +136,7 @@ class RawStore:
         return digest
 
     def get_body(self, sha256: str) -> bytes:
-        with gzip.open(self.path_for(sha256), "rb") as gz:
-            return gz.read()
+        return read_body(self.objects, sha256)
 
     # -- manifest --
 
