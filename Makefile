@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load clean
+.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser screenshot clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -48,6 +48,22 @@ bench: install ## parser benchmark against BeautifulSoup and trafilatura
 
 bench-fetch: install ## crawler benchmark against Scrapy on a local mirror
 	$(UV) run --frozen --group bench python bench/bench_fetch.py --pages 1000 3000
+
+bench-report: install ## the report's size and build time on the demo and on 3,000 projects
+	$(UV) run --frozen --group bench python bench/bench_report.py
+
+# The report's browser tests drive Debian's chromium (Playwright's own browser builds
+# cannot be downloaded here). Installed when missing and apt is usable (root); otherwise
+# those tests skip and say why. Never fails: a machine without apt still runs the rest.
+browser: ## install Debian's chromium for the report's browser tests, if it is missing
+	@if command -v chromium >/dev/null; then echo "browser: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium >/dev/null) \
+		|| echo "browser: apt-get could not install chromium; the browser tests will be skipped"; \
+	else echo "browser: no chromium and no apt-get as root; the browser tests will be skipped"; fi
+
+screenshot: install ## the README's picture of the report: make demo first
+	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png
 
 bench-load: install ## loader rows/s (100,000 records) and a full run --from-raw over 3,000 pages
 	$(UV) run --frozen --group bench python bench/bench_load.py

@@ -54,6 +54,9 @@ def main() -> int:
         f'  .venv/bin/idf-etl sql --data-dir {args.data_dir} "SELECT * FROM budget_by_region_year"\n'
         f"  duckdb -readonly {warehouse}"
     )
+    report = Path(args.data_dir) / "clean" / "report.html"
+    if report.exists():
+        print(f"\ndemo: the report is {report.resolve()} (open it in a browser; no network needed)")
     # The sample site holds one broken page on purpose: exit 1 there means "finished, with failures".
     return status
 

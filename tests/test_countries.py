@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.countries import country_code, country_index, split_countries
+from idf_etl.countries import country_code, country_index, english_name, split_countries
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,34 @@ def test_connector_words_between_names():
     # ...but a name that holds one stays whole
     assert list(split_countries("Trinidad and Tobago Jamaica").codes) == ["TT", "JM"]
     assert list(split_countries("Antigua-et-Barbuda et Haïti").codes) == ["AG", "HT"]
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [
+        ("CD", "Democratic Republic of the Congo"),
+        ("CG", "Congo"),
+        ("BA", "Bosnia and Herzegovina"),
+        ("MD", "Republic of Moldova"),
+        ("TZ", "United Republic of Tanzania"),
+        ("VN", "Viet Nam"),
+        ("XK", "Kosovo"),
+        ("CI", "Côte d'Ivoire"),
+        ("BO", "Bolivia (Plurinational State of)"),
+        ("MK", "North Macedonia"),
+    ],
+)
+def test_english_names_are_un_style_not_cldr_short_forms(code, name):
+    assert english_name(code) == name
+    assert country_code(name) == code
+
+
+def test_no_english_name_keeps_iso_s_inverted_comma_form():
+    import pycountry
+
+    inverted = [
+        english_name(c.alpha_2)
+        for c in pycountry.countries
+        if english_name(c.alpha_2).endswith((" of", " of the"))
+    ]
+    assert inverted == []

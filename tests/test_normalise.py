@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idf_etl.normalise import parse_budget, parse_coverage, parse_region, parse_status, parse_year
+from idf_etl.normalise import (
+    parse_budget,
+    parse_coverage,
+    parse_project_type,
+    parse_region,
+    parse_status,
+    parse_year,
+)
+from idf_etl.vocabulary import PROJECT_TYPE_NAMES, PROJECT_TYPES
 
 
 @pytest.mark.parametrize(
@@ -144,3 +152,35 @@ def test_region(text, want):
 )
 def test_year(text, want):
     assert parse_year(text) == want
+
+
+# Project types as the site writes them (from the real pages in ../shared) -> canonical.
+SITE_TYPES = {
+    "Développement communautaire et économique": "Community and Economic Development",
+    "Transfert des connaissances et des ressources des migrants": "Transfer of Migrant Knowledge and Resources",
+    "TCMMCB": "Technical Cooperation on Migration Management and Capacity Building",
+    "Community Development": "Community and Economic Development",
+    "Labour Migration": "Labour Migration",
+    "Return and Reintegration Assistance for Migrants and Governments": "Return and Reintegration Assistance for Migrants and Governments",
+    "Community and Economic Development": "Community and Economic Development",
+    "Transfer of migrant knowledge and resources": "Transfer of Migrant Knowledge and Resources",
+    "Migration Policy Activities": "Migration Policy Activities",
+    "Migration de main-d’œuvre": "Labour Migration",
+    "Aide au retour et à la réintégration à l’intention des migrants et des gouvernements": "Return and Reintegration Assistance for Migrants and Governments",
+    "Services de migration assistée": "Facilitated Migration",
+    "Desarrollo económico y comunitario": "Community and Economic Development",
+    "Cooperación técnica en gestión de la migración y creación de capac": "Technical Cooperation on Migration Management and Capacity Building",
+    "Investigación y publicaciones sobre migración": "Migration Research and Publications",
+}
+
+
+@pytest.mark.parametrize(("written", "canonical"), SITE_TYPES.items())
+def test_every_project_type_on_the_site_is_canonical(written, canonical):
+    assert parse_project_type(written) == canonical
+
+
+def test_project_types_are_a_closed_list():
+    assert set(PROJECT_TYPES.values()) == set(PROJECT_TYPE_NAMES)
+    assert parse_project_type("Migration") is None  # too short a prefix to tell
+    assert parse_project_type("Cooperación técnica") is None  # cut, but too short
+    assert parse_project_type("Transfert des connaissances et des") is not None

@@ -17,8 +17,10 @@ from typing import Literal
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from idf_etl.errors import ParseError
+from idf_etl.nodes import HeadLink, head_links
 from idf_etl.vocabulary import (
     BOILERPLATE_SELECTORS,
+    HIDDEN_CLASS_HINTS,
     LABEL_CLASS_HINTS,
     LABELS,
     MAIN_SELECTORS,
@@ -46,6 +48,7 @@ class Page:
     is_html: bool
     html_lang: str | None = None
     title_hint: str | None = None
+    links: tuple[HeadLink, ...] = ()
 
 
 # -- decoding ---------------------------------------------------------------
@@ -184,13 +187,15 @@ def html_page(html: str) -> Page:
     tree = LexborHTMLParser(html)
     html_node = tree.css_first("html")
     lang = (html_node.attributes.get("lang") or None) if html_node is not None else None
+    links = head_links(tree)
     main = _main_content(tree)
     if main is None:
-        return Page(blocks=[], is_html=True, html_lang=lang)
+        return Page(blocks=[], is_html=True, html_lang=lang, links=links)
     # Furniture is removed inside the main content only: the site's mega-menu
     # usually lies outside it, and matching selectors over it costs more than parsing.
     for node in main.css(BOILERPLATE_SELECTORS):
-        node.decompose()
+        if not _is_hidden_label(node):
+            node.decompose()
     walker = _Walker()
     walker.walk(main, None)
     walker.flush(None)
@@ -199,7 +204,23 @@ def html_page(html: str) -> Page:
         title_hint = _clean(h1.text(deep=True, separator=" "))
     if not title_hint:
         title_hint = _meta_title(tree)
-    return Page(blocks=walker.blocks, is_html=True, html_lang=lang, title_hint=title_hint or None)
+    return Page(
+        blocks=walker.blocks,
+        is_html=True,
+        html_lang=lang,
+        title_hint=title_hint or None,
+        links=links,
+    )
+
+
+def _is_hidden_label(node: LexborNode) -> bool:
+    """A field label hidden from sight only (Drupal's `visually-hidden` label display):
+    screen readers read it, and so do we. Hidden menus and links still go."""
+    classes = (node.attributes.get("class") or "").lower()
+    if not any(hint in classes for hint in HIDDEN_CLASS_HINTS):
+        return False
+    text = node.text(deep=True)
+    return len(text) < 120 and fold(_clean(text).rstrip(": ")) in LABELS
 
 
 def _main_content(tree: LexborHTMLParser) -> LexborNode | None:

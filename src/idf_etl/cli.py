@@ -319,6 +319,33 @@ def sql(
 
 
 @app.command()
+def report(
+    data_dir: DataDirOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the page (default DATA_DIR/clean/report.html)."),
+    ] = None,
+) -> None:
+    """Write the warehouse as one self-contained HTML page of charts and tables (opens offline).
+
+    `idf-etl run` refreshes DATA_DIR/clean/report.html itself after each successful run.
+
+    Example: idf-etl report --out /tmp/idf-report.html
+    """
+    from idf_etl.report import REPORT_NAME, write_report
+
+    settings = _settings(None, data_dir=data_dir)
+    con = open_published(settings.clean_dir)
+    try:
+        info = write_report(con, out or settings.clean_dir / REPORT_NAME)
+    finally:
+        con.close()
+    typer.echo(
+        f"report: wrote {info.path} ({info.size / 1024:,.0f} KB) in {info.seconds:.1f}s", err=True
+    )
+
+
+@app.command()
 def schema() -> None:
     """Print the warehouse's data dictionary (tables, columns, types, meanings) as Markdown.
 

@@ -56,6 +56,7 @@ class Settings(BaseModel):
         None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
     )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    report: bool = Field(True, description="write clean/report.html after each successful run")
 
     @field_validator("user_agent")
     @classmethod

@@ -25,5 +25,9 @@ class LoadError(IdfEtlError):
     """The warehouse could not be written or published."""
 
 
+class ReportError(IdfEtlError):
+    """The HTML report could not be built; the warehouse is not affected."""
+
+
 class LockError(IdfEtlError):
     """Another idf-etl run holds the data directory's lock."""

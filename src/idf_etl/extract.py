@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from idf_etl.blocks import Block, Page
 from idf_etl.countries import is_country_line
-from idf_etl.normalise import parse_coverage, parse_region, parse_status, parse_year
+from idf_etl.normalise import (
+    parse_coverage,
+    parse_project_type,
+    parse_region,
+    parse_status,
+    parse_year,
+)
 from idf_etl.vocabulary import (
     AMOUNT_SHAPE,
     DESCRIPTION_END,
@@ -37,6 +43,8 @@ _SHORT_LIMIT = {
     "project_type": 200,
     "states": 600,
 }
+# An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
+_ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{3,24}$")
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 # A label repeated this often means a listing of several projects, not one project.
 _LISTING_REPEATS = 3
@@ -53,7 +61,42 @@ class Extracted:
     template: str | None = None  # "labelled" | "unlabelled" | None
     label_langs: Counter[str] = field(default_factory=Counter)
     unknown_labels: list[str] = field(default_factory=list)
+    unlabelled: list[str] = field(default_factory=list)  # values no label or shape places
     listing: bool = False
+
+
+def shape_fields(text: str) -> set[str]:
+    """The fields a bare value can only belong to, by its shape or vocabulary
+    ("TK.0035" -> project_id, "Achevé" -> status, "Global" -> coverage or region).
+    Empty when the shape says nothing (a year, a title, free text)."""
+    if len(text) > 200:
+        return set()
+    if PROJECT_ID.match(text):
+        return {"project_id"}
+    if PRIMA_ID.match(text):
+        return {"prima_id"}
+    found = {
+        name
+        for name, parse in (
+            ("status", parse_status),
+            ("coverage", parse_coverage),
+            ("idf_region", parse_region),
+            ("project_type", parse_project_type),
+        )
+        if parse(text) is not None
+    }
+    if not found and AMOUNT_SHAPE.match(text) and parse_year(text) is None:
+        found.add("budget_usd")
+    return found
+
+
+def _place_unlabelled(text: str, out: Extracted) -> bool:
+    """Put a value whose label is missing where its shape says, if that field is still empty."""
+    shaped = shape_fields(text) - {name for name, v in out.values.items() if v is not None}
+    if len(shaped) != 1:
+        return False
+    out.values[shaped.pop()] = text
+    return True
 
 
 def label_key(block: Block) -> str | None:
@@ -106,13 +149,24 @@ def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None])
             out.values.setdefault("states", " ".join(values) or None)
         elif name not in out.values or out.values[name] is None:
             out.values[name] = values[0] if values else None
-    # Markup-labelled fields after the last known one are labels we do not know.
-    while end < len(blocks) and blocks[end].role in ("label", "value"):
+    # Markup-labelled fields after the last known one are labels we do not know,
+    # or values whose label is hidden; so are values just before the first label.
+    while end < len(blocks) and blocks[end].role in ("label", "value") and not _prose(blocks[end]):
         end += 1
-    # Text left between fields is a label we do not know (or its value).
-    for i in range(labelled[0], end):
-        if i not in consumed and blocks[i].role not in ("separator", "value") and blocks[i].text:
-            out.unknown_labels.append(blocks[i].text)
+    start = labelled[0]
+    while start > 0 and blocks[start - 1].role == "value":
+        start -= 1
+    # Text left between fields is a value without its label, or a label we do not know.
+    for i in range(start, end):
+        block = blocks[i]
+        if i in consumed or block.role == "separator" or not block.text:
+            continue
+        if _place_unlabelled(block.text, out):
+            continue
+        if block.role == "value":
+            out.unlabelled.append(block.text)
+        else:
+            out.unknown_labels.append(block.text)
     out.title = _title_before(page, labelled[0])
     out.description = _description(blocks, end, out.title) or _description_between(
         blocks, labelled[0], out.title
@@ -135,6 +189,10 @@ def _values_after(
             break
         if label_key(block) is not None or not _plausible(block, label, candidates, values):
             break
+        if (shaped := shape_fields(block.text)) and not shaped & set(candidates):
+            # An empty field followed by one whose label is hidden: "Prima ID" then
+            # "TK.0035" is a project id without its label, never a PRIMA id.
+            break
         values.append(block.text)
         i += 1
         if not multi:
@@ -144,8 +202,12 @@ def _values_after(
 
 def _plausible(block: Block, label: Block, candidates: tuple[str, ...], so_far: list[str]) -> bool:
     """Could this block be the value of that label? (The trap: the description.)"""
+    if set(candidates) <= {"project_id", "prima_id"} and not _ID_LIKE.match(block.text):
+        # Ids are one token of letters and digits; anything else is another field's value.
+        return False
     if block.role == "value":
-        return True
+        # The description, its label hidden, right after the states: not a state.
+        return not ("states" in candidates and _prose(block) and not is_country_line(block.text))
     if block.role in ("label", "heading") and label.role == "label":
         return False
     if label.indent and block.indent < label.indent:
@@ -180,6 +242,10 @@ def _choose_field(
         if name != "status" and name not in filled:
             return name
     return None
+
+
+def _prose(block: Block) -> bool:
+    return len(block.text) > 200 or bool(_PROSE_END.search(block.text))
 
 
 def _title_before(page: Page, first_label: int) -> str | None:

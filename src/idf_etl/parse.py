@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 from idf_etl.blocks import Page, read_page
 from idf_etl.countries import split_countries
 from idf_etl.extract import Extracted, extract
+from idf_etl.nodes import node_id, translations
 from idf_etl.normalise import (
     parse_budget,
     parse_coverage,
+    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
@@ -26,7 +28,7 @@ from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 
 # Bump when a change to parsing can change a record: stored with every page.
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 
 _WORD = re.compile(r"[^\W\d_]+")
 # word -> the languages it is a stop word of ("la" is French and Spanish)
@@ -58,7 +60,10 @@ def parse_page(
             title=found.title,
             reason="a listing of several projects, not one project page",
         )
-    return _project_record(found, source, lang)
+    record = _project_record(found, source, lang)
+    record.node_id = node_id(page.links, url)
+    record.translations = translations(page.links, url)
+    return record
 
 
 def _other_reason(found: Extracted) -> str:
@@ -77,6 +82,14 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         )
         for t in found.unknown_labels
     ]
+    problems += [
+        Problem(
+            code="value_without_label",
+            message=f"a value with no label and no recognisable shape: {t!r}; "
+            "not put into any field",
+        )
+        for t in found.unlabelled
+    ]
 
     def closed(
         field: str, parse: Callable[[str], str | None], what: str
@@ -90,7 +103,8 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
                 Problem(
                     code=f"unknown_{what}",
                     field=field,
-                    message=f"{what} {written!r} is not a known value; left empty",
+                    message=f"{what} {written!r} is not a known value: its canonical value is "
+                    "left empty (add the word to vocabulary.py if it is a real one)",
                 )
             )
         return value, written
@@ -98,6 +112,7 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
     status, status_label = closed("status", parse_status, "status")
     coverage, coverage_label = closed("coverage", parse_coverage, "coverage")
     region, region_label = closed("idf_region", parse_region, "region")
+    project_type, project_type_label = closed("project_type", parse_project_type, "project_type")
     budget = None
     if (budget_label := raw.get("budget_usd")) is not None:
         budget = parse_budget(budget_label)
@@ -139,8 +154,8 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
             Problem(
                 code="missing_project_id",
                 field="project_id",
-                message="the page gives no project id; it cannot be merged "
-                "with its other languages",
+                message="the page gives no project id; it is merged with its other "
+                "languages by its Drupal node id, or kept as a project of its own",
             )
         )
     return ProjectRecord(
@@ -151,7 +166,8 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         prima_id=prima_id,
         status=status,
         status_label=status_label,
-        project_type=raw.get("project_type"),
+        project_type=project_type_label,
+        project_type_canonical=project_type,
         budget_usd=budget,
         budget_label=budget_label,
         coverage=coverage,

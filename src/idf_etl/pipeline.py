@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
+from pathlib import Path
 from typing import TypeVar
 
 import duckdb
@@ -23,21 +26,24 @@ import duckdb
 from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.countries import country_index
-from idf_etl.errors import IdfEtlError
+from idf_etl.errors import IdfEtlError, ReportError
 from idf_etl.export import export_tables, promote_exports
 from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
 from idf_etl.jobs import parse_stored_page
-from idf_etl.load import Issue, Loader, LoadStats, ParsedPage
+from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
 from idf_etl.parse import PARSER_VERSION
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
 T = TypeVar("T")
 # Pages parsed and loaded at a time: memory stays flat however large the raw store grows.
 BATCH_PAGES = 500
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,9 +100,14 @@ def run_pipeline(
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes
+            report = None
+            if settings.report and result.outcome == "success":
+                report = stage_report(con, settings.clean_dir, result, started)
             export_tables(con, settings.clean_dir)
             result.published = str(publisher.publish(con))
             promote_exports(settings.clean_dir)
+            if report is not None:
+                os.replace(report, settings.clean_dir / REPORT_NAME)
         except BaseException:
             con.close()
             raise
@@ -174,6 +185,41 @@ def _load(
     )
     con.execute("COMMIT")
     return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
+
+
+def stage_report(
+    con: duckdb.DuckDBPyConnection, clean_dir: Path, result: RunResult, started: datetime
+) -> Path | None:
+    """Build report.html beside the warehouse, to be moved into place once it is published.
+
+    It reads the copy about to be published (the same bytes analysts will open;
+    only SELECTs here), so that a failure can still be recorded as a problem of
+    this run: logged, noted, one `issues` row, and never a failed run.
+    """
+    staged = clean_dir / f".{REPORT_NAME}.staged"
+    try:
+        write_report(con, staged)
+    except ReportError as exc:
+        log.warning("%s", exc)
+        result.notes.append(f"report.html was not refreshed: {exc}")
+        message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
+        upsert(con, "issues", [_issue_row(result.run_id, started, "report_failed", message)])
+        con.execute("UPDATE runs SET issues = issues + 1 WHERE run_id = ?", [result.run_id])
+        result.load.issues += 1
+        return None
+    return staged
+
+
+def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict[str, object]:
+    # 'load' is the last stage the issues table knows; the code says what failed.
+    return {
+        "run_id": run_id,
+        "found_at": found_at,
+        "stage": "load",
+        "severity": "warning",
+        "code": code,
+        "message": message,
+    }
 
 
 def _stale_batches(store: RawStore, loader: Loader, from_raw: bool) -> Iterator[list[StoredPage]]:

@@ -33,7 +33,8 @@ class ProjectRecord(BaseModel):
     prima_id: str | None = None
     status: Status | None = None
     status_label: str | None = None
-    project_type: str | None = None
+    project_type: str | None = None  # as written: the `idf-etl parse` contract
+    project_type_canonical: str | None = None  # one of vocabulary.PROJECT_TYPE_NAMES
     budget_usd: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
     budget_label: str | None = None
     coverage: Coverage | None = None
@@ -47,6 +48,8 @@ class ProjectRecord(BaseModel):
     state_names: list[str] = Field(default_factory=list)
     description: str | None = None
     template: str | None = None
+    node_id: int | None = None
+    translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)
 
 

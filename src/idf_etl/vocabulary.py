@@ -15,7 +15,22 @@ _PUNCT = re.compile(r"[^\w\s'-]+")
 _SPACE = re.compile(r"\s+")
 # Combining diacritics left by NFKD ("é" -> "e" + U+0301); the block covers Latin scripts.
 _MARKS = re.compile(r"[\u0300-\u036f]")
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-"})
+# Ligatures are spelled out so "main-d'œuvre" meets "main-d'oeuvre".
+_QUOTES = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "`": "'",
+        "´": "'",
+        "‐": "-",
+        "‑": "-",
+        "–": "-",
+        "œ": "oe",
+        "Œ": "OE",
+        "æ": "ae",
+        "Æ": "AE",
+    }
+)
 
 
 @lru_cache(maxsize=16384)
@@ -157,6 +172,93 @@ REGIONS: dict[str, str] = {
     }.items()
 }
 
+# Project types: the fund's categories, one canonical English name each, with the
+# French and Spanish names and abbreviations the site prints. Sources: the type
+# field of the pages in ../shared/seeds and ../shared/samples, and the focus areas
+# the fund publishes for its two funding lines (FAQ, eligibility criteria); see
+# docs in the README. A type not listed here is left unmapped and reported.
+PROJECT_TYPE_NAMES: dict[str, tuple[str, ...]] = {
+    "Community and Economic Development": (
+        "Community Development",  # CD.0085's page; CD.0002's page says the full name
+        "Développement communautaire et économique",
+        "Desarrollo económico y comunitario",
+        "Desarrollo comunitario y económico",
+    ),
+    "Transfer of Migrant Knowledge and Resources": (
+        "Transfert des connaissances et des ressources des migrants",
+        "Transferencia de conocimientos y recursos de los migrantes",
+    ),
+    "Labour Migration": (
+        "Labor Migration",
+        "Migration de main-d'œuvre",
+        "Migration de main-d'oeuvre",
+        "Migración laboral",
+    ),
+    "Return and Reintegration Assistance for Migrants and Governments": (
+        "Aide au retour et à la réintégration à l'intention des migrants et des gouvernements",
+        "Asistencia para el retorno y la reintegración de migrantes y gobiernos",
+        "Return and Reintegration",
+        "AVRR",
+    ),
+    "Migration Policy Activities": (
+        "Activités de politique migratoire",
+        "Actividades de política migratoria",
+        "Policy and Legal Framework Development",
+    ),
+    "Migration Research and Publications": (
+        "Recherche et publications sur la migration",
+        "Investigación y publicaciones sobre migración",
+        "Research and Assessment",
+    ),
+    "Technical Cooperation on Migration Management and Capacity Building": (
+        "TCMMCB",
+        "Coopération technique en matière de gestion des migrations et de renforcement des capacités",
+        "Cooperación técnica en gestión de la migración y creación de capacidad",
+    ),
+    "Facilitated Migration": (
+        "Services de migration assistée",
+        "Migration facilitée",
+        "Migración facilitada",
+        "Servicios de migración asistida",
+    ),
+    "Counter-Trafficking": (
+        "Lutte contre la traite",
+        "Lutte contre la traite des personnes",
+        "Lucha contra la trata",
+        "Lucha contra la trata de personas",
+        "CT",
+    ),
+    "Immigration and Border Management": (
+        "Border Management",
+        "Gestion de l'immigration et des frontières",
+        "Gestión de la inmigración y de fronteras",
+        "IBM",
+    ),
+    "Migration Health": (
+        "Migration and Health",
+        "Migration et santé",
+        "Migración y salud",
+    ),
+    "Migration, Environment and Climate Change": (
+        "Migration, environnement et changement climatique",
+        "Migración, medio ambiente y cambio climático",
+        "MECC",
+    ),
+    "Inter-governmental Dialogue and Cooperation": (
+        "Enhancement of inter-governmental dialogue and cooperation",
+        "Dialogue et coopération intergouvernementaux",
+        "Diálogo y cooperación intergubernamentales",
+    ),
+}
+PROJECT_TYPES: dict[str, str] = {
+    fold(name): canonical
+    for canonical, names in PROJECT_TYPE_NAMES.items()
+    for name in (canonical, *names)
+}
+# The site cuts long values ("... y creación de capac"): a folded prefix this long
+# that starts exactly one known name is that name.
+TYPE_PREFIX_MIN = 30
+
 # Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
 PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")
 PRIMA_ID = re.compile(r"^[A-Z]{2}\d{2}P\d{4}$")
@@ -287,6 +389,9 @@ BOILERPLATE_SELECTORS = ", ".join(
         ),
     ]
 )
+# Classes that hide an element from sight but not from screen readers: a field label
+# wearing one is still read (Drupal's "visually hidden" label display).
+HIDDEN_CLASS_HINTS = ("visually-hidden", "sr-only", "element-invisible", "screen-reader")
 # Where the page's own content lives, most specific first.
 MAIN_SELECTORS = ("main", "[role=main]", "article", "#content", ".content", "#main", "body")
 # Endings of class names hinting that an element is a field label or a field value

@@ -1,0 +1,60 @@
+"""Debian's Chromium, headless, driven by Playwright: for the report's tests and its screenshot.
+
+    python demo/browser.py data/clean/report.html docs/report.png
+
+Playwright's own browser downloads are never used: it drives the system's
+`chromium` (`make browser` installs it), with the flags that keep a headless
+browser from calling home.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+ARGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def screenshot(page_path: Path, png: Path, width: int = 1280, height: int = 1500) -> None:
+    """The top of the page as a reader first sees it on a laptop-size window."""
+    from playwright.sync_api import sync_playwright
+
+    executable = find_chromium()
+    if executable is None:
+        raise SystemExit("no chromium on PATH: run `make browser` (as root) first")
+    # Playwright gives each launch a fresh, temporary profile of its own.
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(page_path.resolve().as_uri())
+        page.screenshot(path=str(png))
+        browser.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("page", type=Path)
+    ap.add_argument("png", type=Path)
+    args = ap.parse_args()
+    args.png.parent.mkdir(parents=True, exist_ok=True)
+    screenshot(args.page, args.png)
+    print(f"wrote {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Drupal node ids and translation links: the key every language of one project shares.
+
+The site is Drupal: one project is one node with a translation per language.
+Drupal core names the node in `<link rel="shortlink" href="/node/N">`, the
+content translation module adds `<link rel="alternate" hreflang="fr" href=...>`
+per translation, and translations live at `/fr/node/N`-style URLs. A page may
+carry none of these; then it has no node id.
+
+    links = head_links(tree)                      # while parsing (blocks.html_page)
+    node_id(links, url)        -> 187686 | None
+    translations(links, url)   -> {"fr": "https://.../fr/node/187686", ...}
+    page_node_links(html, url) -> NodeLinks       # for the crawler, from raw HTML
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from idf_etl.urls import netloc, normalise_url
+
+LANGS = ("en", "fr", "es")
+# "/node/187686", "/fr/node/187686", "/es/node/187686/" (never "/node/187686/edit").
+_NODE_PATH = re.compile(r"^(?:/[a-z]{2}(?:-[a-z]{2,4})?)?/node/(\d{1,10})/?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadLink:
+    """One `<link>` of a page's head: rel, hreflang (lower case) and href as written."""
+
+    rel: str
+    href: str
+    hreflang: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeLinks:
+    """What a page says about its node: the id and its translations' URLs by language."""
+
+    node_id: int | None = None
+    translations: dict[str, str] = field(default_factory=dict)
+
+
+def head_links(tree: LexborHTMLParser) -> tuple[HeadLink, ...]:
+    """The shortlink, canonical and alternate links of a parsed page."""
+    out = []
+    for node in tree.css("link[href]"):
+        rel = (node.attributes.get("rel") or "").lower().strip()
+        href = (node.attributes.get("href") or "").strip()
+        if href and rel in ("shortlink", "canonical", "alternate"):
+            lang = (node.attributes.get("hreflang") or "").lower().strip() or None
+            out.append(HeadLink(rel, href, lang))
+    return tuple(out)
+
+
+def node_in_url(url: str) -> int | None:
+    """N of a `/node/N` or `/fr/node/N` URL (path only), else None."""
+    match = _NODE_PATH.match(urlsplit(url).path)
+    return int(match.group(1)) if match else None
+
+
+def node_id(links: tuple[HeadLink, ...], url: str | None) -> int | None:
+    """The page's node: its shortlink, else its canonical link or own URL, else the node
+    its same-site translations name (translations of one node share N)."""
+    same_site = [link for link in links if _same_site(link.href, url)]
+    for rels in (("shortlink",), ("canonical",)):
+        for link in same_site:
+            if link.rel in rels and (n := node_in_url(link.href)) is not None:
+                return n
+    if url and (n := node_in_url(url)) is not None:
+        return n
+    found = {node_in_url(link.href) for link in same_site if link.rel == "alternate"}
+    found.discard(None)
+    # Two different nodes among the alternates: the page does not say which is its own.
+    return found.pop() if len(found) == 1 else None
+
+
+def translations(links: tuple[HeadLink, ...], url: str | None) -> dict[str, str]:
+    """hreflang -> absolute URL of each translation the page names (its own language too)."""
+    out: dict[str, str] = {}
+    for link in links:
+        lang = (link.hreflang or "")[:2]
+        if link.rel != "alternate" or lang not in LANGS or lang in out:
+            continue
+        absolute = normalise_url(link.href, url) if url else normalise_url(link.href)
+        if absolute is not None:
+            out[lang] = absolute
+    return out
+
+
+def page_node_links(html: str | bytes, url: str | None) -> NodeLinks:
+    """Node id and translations straight from a page's HTML (what the crawler follows)."""
+    tree = LexborHTMLParser(html)
+    links = head_links(tree)
+    return NodeLinks(node_id(links, url), translations(links, url))
+
+
+def _same_site(href: str, url: str | None) -> bool:
+    """A relative link, or an absolute one on the page's own host (node ids are per site)."""
+    if not urlsplit(href).netloc:
+        return True
+    if url is None:
+        return True
+    return netloc(urljoin(url, href)) == netloc(url)

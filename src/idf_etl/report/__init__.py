@@ -1,0 +1,65 @@
+"""`idf-etl report`: the warehouse as one self-contained HTML page of charts and tables.
+
+    info = write_report(con, Path("data/clean/report.html"))
+
+`con` is a DuckDB connection the report only reads from: the CLI opens the
+published warehouse read-only; `idf-etl run` passes the copy it is about to
+publish (see pipeline.py), so the report and the warehouse beside it always
+hold the same data. Every query is in queries.py, the charts in charts.py, the
+page in templates/. No stage of the pipeline depends on this package.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from idf_etl.errors import ReportError
+from idf_etl.report.queries import QUERIES
+
+REPORT_NAME = "report.html"
+
+__all__ = ["REPORT_NAME", "ReportInfo", "write_report"]
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    path: Path
+    size: int
+    seconds: float
+
+
+def write_report(con: duckdb.DuckDBPyConnection, out: Path) -> ReportInfo:
+    """Query the warehouse, render the page, and put it at `out` in one rename.
+
+    Raises ReportError, whatever the cause (a query, a chart, the disk): the
+    report is an extra, and its callers decide how much a failure matters.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        # Altair and vl-convert take seconds to import: only when a report is made.
+        from idf_etl.report.page import render
+
+        con.execute("SET TimeZone = 'UTC'")
+        data = {name: _rows(con, sql) for name, sql in QUERIES.items()}
+        html = render(data, built_at=datetime.now(UTC))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(html, encoding="utf-8")
+        os.replace(partial, out)
+    except Exception as exc:  # the report's contract: every failure is a ReportError
+        partial.unlink(missing_ok=True)
+        raise ReportError(f"cannot build the report {out}: {exc}") from exc
+    return ReportInfo(out, len(html.encode()), time.perf_counter() - started)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
+    relation = con.execute(sql)
+    names = [d[0] for d in relation.description or []]
+    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
