@@ -64,19 +64,12 @@ def test_a_worker_that_dies_fails_only_its_input():
 
 @pytest.mark.slow
 def test_a_worker_that_stalls_fails_only_its_input_after_the_bound():
-    items = ["a", "hang", "b", "raise", "c"]
     started = time.monotonic()
-    results = outcomes(items, 2, seconds_per_input=1)
-    assert time.monotonic() - started < 30
-    assert [(i, v) for i, v, _ in results] == [
-        ("a", "A"),
-        ("hang", None),
-        ("b", "B"),
-        ("raise", None),
-        ("c", "C"),
-    ]
+    results = outcomes(["a", "hang", "b"], 2, seconds_per_input=4)
+    assert time.monotonic() - started < 60
+    assert [(i, v) for i, v, _ in results] == [("a", "A"), ("hang", None), ("b", "B")]
     assert isinstance(results[1][2], ParseError)
-    assert isinstance(results[3][2], ValueError)
+    assert "ran over 4s" in str(results[1][2])
 
 
 def test_a_consumer_that_stops_early_leaves_no_worker_behind():

@@ -1,7 +1,8 @@
 """Load parsed pages into the warehouse: pages, project pages, merged projects, history, issues.
 
-Runs inside one transaction on the *building* copy of the warehouse (see
-publish.py); nothing here touches the published file. Bulk writes go through
+Runs on the *building* copy of the warehouse (see publish.py), in one
+transaction or (commit_batches) one per batch; nothing here touches the
+published file, which is replaced only by a whole, finished copy. Bulk writes go through
 DuckDB's appender, each batch de-duplicated by key first (in one statement
 DuckDB keeps the first of two rows with the same key, silently).
 """
@@ -50,7 +51,7 @@ _MERGED_FIELDS = (
 )
 _LANG_ORDER = {"en": 0, "fr": 1, "es": 2, None: 3}
 # Projects merged at a time at the end of a load.
-_MERGE_BATCH = 1000
+_MERGE_BATCH = 250
 
 Row = dict[str, Any]
 
@@ -120,9 +121,16 @@ class Loader:
     """One run's load into an open (building) warehouse connection."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, run_id: int, started_at: datetime, parser_version: str
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: int,
+        started_at: datetime,
+        parser_version: str,
+        *,
+        commit_batches: bool = False,
     ) -> None:
         self.con = con
+        self.commit_batches = commit_batches
         # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
         con.execute("SET TimeZone = 'UTC'")
         self.run_id = run_id
@@ -176,6 +184,7 @@ class Loader:
         self.stats.rows_written += upsert(self.con, "pages", page_rows)
         self._write_project_pages(new_pp, old_pp)
         self._write_issues()
+        self._batch_written()
 
     def refresh_status(self, status: dict[str, tuple[bool, datetime | None]]) -> None:
         """Gone flags and last sightings of stored pages (url -> (gone, checked_at)), one batch
@@ -204,18 +213,27 @@ class Loader:
             if is_gone != old["gone"] or last_seen != old["last_seen"]:
                 new_pp[url] = {**old, "gone": is_gone, "last_seen": last_seen}
         self._write_project_pages(new_pp, old_pp)
+        self._batch_written()
 
     def finish(self) -> LoadStats:
         """Merge again every project the loaded pages touch, write the issues, count."""
         affected = sorted(self._affected)
         for start in range(0, len(affected), _MERGE_BATCH):
             self._merge_projects(affected[start : start + _MERGE_BATCH])
+            self._batch_written()
         self._affected.clear()
         self._write_issues()
         (self.stats.projects_total,) = self.con.execute(
             "SELECT count(*) FROM projects"
         ).fetchone() or (0,)
         return self.stats
+
+    def _batch_written(self) -> None:
+        # DuckDB keeps a transaction's new rows in memory until it commits: a commit a batch
+        # keeps memory flat however many pages a run loads.
+        if self.commit_batches:
+            self.con.execute("COMMIT")
+            self.con.execute("BEGIN TRANSACTION")
 
     def _project_pages(self, column: str, values: list[str]) -> dict[str, Row]:
         """Project page rows by url, where `column` is one of `values`."""

@@ -42,6 +42,7 @@ from idf_etl.workers import map_isolated, pool_size
 T = TypeVar("T")
 # Pages parsed and loaded at a time: memory stays flat however large the raw store grows.
 BATCH_PAGES = 500
+DUCKDB_MEMORY = "128MB"
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,10 @@ def run_pipeline(
         if not from_raw:
             summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
         publisher = Publisher(settings.clean_dir)
-        con = duckdb.connect(str(publisher.prepare()))
+        # DuckDB caches the database in memory up to its limit (80 % of RAM by default):
+        # bounded here, a run's memory stays flat as the warehouse grows; DuckDB spills
+        # to disk what a query needs beyond it.
+        con = duckdb.connect(str(publisher.prepare()), config={"memory_limit": DUCKDB_MEMORY})
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes
@@ -134,7 +138,9 @@ def _load(
         "idf_etl_version) VALUES (?, ?, ?, ?, ?, ?)",
         [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__],
     )
-    loader = Loader(con, run_id, started, PARSER_VERSION)
+    # A commit a batch: the building copy is published only once whole, so the run stays
+    # all-or-nothing while DuckDB's memory stays flat.
+    loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
     todo = sum(len(batch) for batch in _stale_batches(store, loader, from_raw))
