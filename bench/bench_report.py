@@ -27,9 +27,9 @@ import duckdb
 
 from idf_etl.load import Loader, ParsedPage
 from idf_etl.parse import PARSER_VERSION
-from idf_etl.records import ProjectRecord
+from idf_etl.records import REGIONS, ProjectRecord
 from idf_etl.report import write_report
-from idf_etl.warehouse import REGIONS, create_schema
+from idf_etl.warehouse import create_schema
 
 REPO = Path(__file__).parent.parent
 sys.path.insert(0, str(REPO / "demo"))

@@ -52,7 +52,7 @@ def main() -> int:
         f"\ndemo: the warehouse is {warehouse}. Try:\n"
         f"  .venv/bin/idf-etl status --data-dir {args.data_dir}\n"
         f'  .venv/bin/idf-etl sql --data-dir {args.data_dir} "SELECT * FROM budget_by_region_year"\n'
-        f"  duckdb -readonly {warehouse}"
+        f"  uvx --from duckdb-cli duckdb -readonly {warehouse}"
     )
     report = Path(args.data_dir) / "clean" / "report.html"
     if report.exists():

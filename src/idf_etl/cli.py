@@ -6,7 +6,6 @@ configuration; 3 another run holds the lock.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import sys
@@ -19,9 +18,10 @@ import typer
 
 from idf_etl.config import Settings, load_settings, parse_assignments
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
-from idf_etl.fetch import Crawler, _no_report
+from idf_etl.fetch import fetch_site
 from idf_etl.jobs import output_indent, parse_input
 from idf_etl.lock import RunLock
+from idf_etl.outcomes import FetchSummary, no_report
 from idf_etl.pipeline import run_pipeline, too_many_failures
 from idf_etl.progress import reporter, reporters
 from idf_etl.publish import open_published
@@ -183,12 +183,21 @@ def fetch(
         RawStore(settings.raw_dir) as store,
         reporter("fetch") as report,
     ):
-        summary = asyncio.run(Crawler(settings, store, report).run(revalidate))
+        summary = fetch_site(settings, store, report, revalidate)
     typer.echo(f"fetch: {summary.line()}", err=True)
+    _echo_halts(summary)
     if json_summary:
         typer.echo(json.dumps(summary.as_dict()))
-    if too_many_failures(summary.failed, summary.checked, settings.failure_threshold):
+    if summary.halts or too_many_failures(
+        summary.failed, summary.checked, settings.failure_threshold
+    ):
         raise typer.Exit(EXIT_FAILURES)
+
+
+def _echo_halts(summary: FetchSummary | None) -> None:
+    """One line per reason the crawl did not do its job, last, where a reader looks."""
+    for reason in summary.halts if summary else []:
+        typer.echo(f"idf-etl: {reason}", err=True)
 
 
 @app.command()
@@ -224,7 +233,7 @@ def run(
             settings,
             from_raw=from_raw,
             revalidate=revalidate,
-            fetch_reporter=report.get("fetch", _no_report),
+            fetch_reporter=report.get("fetch", no_report),
             parse_reporter=report["parse"],
         )
     for note in result.notes:
@@ -239,6 +248,7 @@ def run(
         f"in {result.seconds:.1f}s",
         err=True,
     )
+    _echo_halts(result.fetch)
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
     if result.outcome != "success":

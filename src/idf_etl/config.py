@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from idf_etl.errors import ConfigError
+from idf_etl.records import LANGS
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -31,7 +32,7 @@ class Settings(BaseModel):
     listings: list[str] = Field(default_factory=list)
     url_list: Path | None = None
     sitemaps_from_robots: bool = True
-    languages: list[str] = Field(default_factory=lambda: ["en", "fr", "es"])
+    languages: list[str] = Field(default_factory=lambda: [str(lang) for lang in LANGS])
     allowed_hosts: list[str] = Field(default_factory=list)
     page_patterns: list[str] = Field(
         default_factory=lambda: [r"^/(?:(?:fr|es)/)?projects?/[^/]+$", r"^/(?:fr|es)/node/\d+$"]
@@ -40,6 +41,8 @@ class Settings(BaseModel):
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight per host")
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
+    request_timeout: float = Field(120.0, gt=0, description="one request, connect to last byte")
+    run_timeout: float = Field(4 * 3600.0, gt=0, description="seconds of fetching per run")
     user_agent: str = DEFAULT_USER_AGENT
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
@@ -48,6 +51,10 @@ class Settings(BaseModel):
     backoff_max: float = Field(120.0, ge=0)
     max_redirects: int = Field(5, ge=0, le=20)
     max_listing_pages: int = Field(200, ge=1)
+    max_sitemaps: int = Field(1000, ge=1, description="sitemap files read per run")
+    max_sitemap_urls: int = Field(2_000_000, ge=1, description="URLs read from sitemaps per run")
+    min_discovered_share: float = Field(0.5, ge=0, le=1)
+    follow_translations: bool = True
     revalidate_days: float = Field(7.0, ge=0)
     max_pages: int | None = Field(None, ge=1)
     data_dir: Path = Path("data")
@@ -68,9 +75,9 @@ class Settings(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        unknown = set(value) - {"en", "fr", "es"}
+        unknown = set(value) - set(LANGS)
         if unknown:
-            raise ValueError(f"unknown language(s) {sorted(unknown)}; use en, fr, es")
+            raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
         return value
 
     @property

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from idf_etl.records import LANGS
 from idf_etl.vocabulary import fold
 
 # Names seen on the site (or in UN usage) that neither CLDR nor ISO spells this way.
@@ -117,7 +118,7 @@ def country_index() -> dict[str, str]:
                 add(f"{tail} {head}", code)
                 if tail.lower().startswith("the "):
                     add(f"{tail[4:]} {head}", code)
-    for lang in ("en", "fr", "es"):
+    for lang in LANGS:
         for code, name in Locale(lang).territories.items():
             # CLDR also names regions ("001", "419") and groupings (EU, UN, EZ, QO, ZZ).
             if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ"}:

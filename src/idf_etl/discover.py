@@ -1,6 +1,7 @@
-"""Finding project pages: sitemaps, listing pages, URL list files. Pure functions over bodies.
+"""Finding project pages: sitemaps, listing pages, head links, URL list files.
 
-The crawler (fetch.py) downloads; these functions only read what was downloaded.
+Pure functions over bodies: the crawler (crawl.py, startpoints.py) downloads,
+these only read what was downloaded.
 """
 
 from __future__ import annotations
@@ -106,18 +107,25 @@ _CANONICAL = re.compile(rb"""<link\b[^>]*?\brel\s*=\s*["']?canonical\b[^>]*>""",
 _HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 
 
-def canonical_link(html: bytes, base: str) -> str | None:
-    """The page's <link rel="canonical">, normalised, if it has one.
+def page_head(html: bytes) -> bytes:
+    """The bytes before </head> (at most 200 KB): all the crawler reads of a page."""
+    # Regular expressions over the <head>, not a parse: they run on every fetched
+    # page, and a full parse of a 60 KB page costs more than the rest of storing it.
+    end = html.find(b"</head>", 0, 200_000)
+    return html[:end] if end >= 0 else html[:200_000]
 
-    A regular expression over the <head>, not a parse: it runs on every fetched
-    page, and a full parse of a 60 KB page costs more than the rest of storing it.
-    """
-    head = html[: html.find(b"</head>")] if b"</head>" in html[:200_000] else html[:200_000]
-    match = _CANONICAL.search(head)
-    if match is None or (href := _HREF.search(match.group(0))) is None:
+
+def _href(tag: bytes, base: str) -> str | None:
+    if (href := _HREF.search(tag)) is None:
         return None
     raw = next(g for g in href.groups() if g is not None)
     return normalise_url(raw.decode("utf-8", "replace").replace("&amp;", "&"), base)
+
+
+def canonical_link(html: bytes, base: str) -> str | None:
+    """The page's <link rel="canonical">, normalised, if it has one."""
+    match = _CANONICAL.search(page_head(html))
+    return None if match is None else _href(match.group(0), base)
 
 
 def read_url_list(path: Path) -> list[str]:

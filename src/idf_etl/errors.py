@@ -17,6 +17,15 @@ class FetchRefused(FetchError):
     """We chose not to request a URL: host not allowed, robots.txt, a redirect off the site."""
 
 
+class HostUnavailable(FetchError):
+    """Nothing more is asked of a host in this run: its robots.txt could not be read,
+    or it asked for a pause longer than backoff_max."""
+
+
+class OutOfTime(FetchError):
+    """The run's run_timeout passed: the request was not sent, or was cut short."""
+
+
 class ParseError(IdfEtlError):
     """An input cannot be read as a page at all (empty, binary, undecodable)."""
 

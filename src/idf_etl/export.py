@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.warehouse import TABLES
+from idf_etl.warehouse import ENUMS, TABLES
 
 _FRICTIONLESS_TYPES = {
     "VARCHAR": "string",
@@ -23,11 +23,6 @@ _FRICTIONLESS_TYPES = {
     "coverage_t": "string",
     "lang_t": "string",
     "VARCHAR[]": "array",
-}
-_ENUMS = {
-    "status_t": ["active", "completed"],
-    "coverage_t": ["national", "regional", "multi-regional", "global"],
-    "lang_t": ["en", "fr", "es"],
 }
 
 
@@ -49,7 +44,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, clean_dir: Path) -> Path:
         order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
         target = staging / "parquet" / f"{t.name}.parquet"
         con.execute(
-            f"COPY (SELECT * FROM {t.name}{order}) TO '{target}' "
+            f"COPY (SELECT {', '.join(c.name for c in t.columns)} FROM {t.name}{order}) "
+            f"TO '{target}' "
             # A row group is held in memory until written: 2,048 rows (DuckDB's least) keeps
             # the export's memory flat as tables grow; the default, 122,880 rows, does not.
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 2048)"
@@ -90,8 +86,8 @@ def datapackage() -> dict[str, object]:
             constraints: dict[str, object] = {}
             if "NOT NULL" in c.type:
                 constraints["required"] = True
-            if base in _ENUMS:
-                constraints["enum"] = _ENUMS[base]
+            if base in ENUMS:
+                constraints["enum"] = list(ENUMS[base])
             if constraints:
                 entry["constraints"] = constraints
             fields.append(entry)

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 from idf_etl.errors import ParseError
-from idf_etl.fetch import charset_of
 from idf_etl.parse import parse_page
+from idf_etl.polite import charset_of
 from idf_etl.rawstore import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
 
@@ -46,9 +46,9 @@ def output_indent(jsonl: bool) -> int | None:
 def read_input(source: str) -> tuple[bytes, str | None, str | None]:
     """The bytes of a file or URL, the URL they came from, and the charset the server named."""
     if source.startswith(("http://", "https://")):
-        from idf_etl.fetch import fetch_one
+        from idf_etl.fetch import fetch_url
 
-        response = fetch_one(source)
+        response = fetch_url(source)
         return response.body, response.url, charset_of(response.headers.get("content-type", ""))
     try:
         return Path(source).read_bytes(), None, None

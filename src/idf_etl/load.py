@@ -18,38 +18,12 @@ from typing import Any
 import duckdb
 
 from idf_etl.countries import english_name
-from idf_etl.records import OtherPage, ProjectRecord
+from idf_etl.records import LANGS, MERGED_FIELDS, STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse import table
 
-# Fields of `projects` whose changes are history (bookkeeping columns are not).
-TRACKED_FIELDS = (
-    "title",
-    "description",
-    "prima_id",
-    "status",
-    "project_type",
-    "budget_usd",
-    "coverage",
-    "idf_region",
-    "start_year",
-    "end_year",
-    "year",
-    "states",
-    "missing_from_site",
-)
-_MERGED_FIELDS = (
-    "prima_id",
-    "status",
-    "project_type",
-    "budget_usd",
-    "coverage",
-    "idf_region",
-    "start_year",
-    "end_year",
-    "year",
-    "states",
-)
-_LANG_ORDER = {"en": 0, "fr": 1, "es": 2, None: 3}
+# Columns of `projects` whose changes are history (bookkeeping columns are not).
+TRACKED_FIELDS = tuple(c.name for c in table("projects").columns if c.tracked)
+_LANG_ORDER: dict[str | None, int] = {lang: i for i, lang in enumerate(LANGS)}
 # Projects merged at a time at the end of a load.
 _MERGE_BATCH = 250
 
@@ -95,7 +69,14 @@ class LoadStats:
 def upsert(con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row]) -> int:
     """Insert or replace rows by the table's key, in bulk; the last row of a key wins."""
     t = table(table_name)
-    names = [c.name for c in t.columns]
+    # The file's column order: a migrated table has its added columns at the end.
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
+            [table_name],
+        ).fetchall()
+    ]
     if t.key:
         unique: dict[tuple[Any, ...], Row] = {}
         for row in rows:
@@ -298,26 +279,7 @@ class Loader:
     def _project_page_row(self, page: ParsedPage, rec: ProjectRecord, old: Row | None) -> Row:
         return {
             "url": page.url,
-            "project_id": rec.project_id,
-            "lang": rec.lang,
-            "title": rec.title,
-            "description": rec.description,
-            "prima_id": rec.prima_id,
-            "status": rec.status,
-            "project_type": rec.project_type,
-            "budget_usd": rec.budget_usd,
-            "coverage": rec.coverage,
-            "idf_region": rec.idf_region,
-            "start_year": rec.start_year,
-            "end_year": rec.end_year,
-            "year": rec.year,
-            "states": list(rec.states),
-            "state_names": list(rec.state_names),
-            "status_label": rec.status_label,
-            "coverage_label": rec.coverage_label,
-            "idf_region_label": rec.idf_region_label,
-            "budget_label": rec.budget_label,
-            "template": rec.template,
+            **{name: _copy(getattr(rec, name)) for name in STORED_FIELDS},
             "content_sha256": page.sha256,
             "fetched_at": page.fetched_at,
             "parser_version": self.parser_version,
@@ -443,7 +405,7 @@ def merge_project(pages: list[Row]) -> Row | None:
     if not pages:
         return None
     ordered = sorted(
-        pages, key=lambda p: (bool(p["gone"]), _LANG_ORDER.get(p["lang"], 3), p["url"])
+        pages, key=lambda p: (bool(p["gone"]), _LANG_ORDER.get(p["lang"], len(LANGS)), p["url"])
     )
     titled = next((p for p in ordered if p["title"]), ordered[0])
     row: Row = {
@@ -453,17 +415,19 @@ def merge_project(pages: list[Row]) -> Row | None:
         "description": titled["description"]
         or next((p["description"] for p in ordered if p["description"]), None),
     }
-    for name in _MERGED_FIELDS:
-        row[name] = next(
-            (p[name] for p in ordered if p[name] not in (None, [])),
-            [] if name == "states" else None,
-        )
-    row["languages"] = sorted({p["lang"] for p in pages if p["lang"]}, key=lambda x: _LANG_ORDER[x])
+    for name in MERGED_FIELDS:
+        empty: list[str] | None = [] if STORED_FIELDS[name].sql.endswith("[]") else None
+        row[name] = next((p[name] for p in ordered if p[name] not in (None, [])), empty)
+    row["languages"] = sorted({p["lang"] for p in pages if p["lang"]}, key=_LANG_ORDER.__getitem__)
     row["urls"] = sorted(p["url"] for p in pages)
     seen = [p["last_seen"] for p in pages if p["last_seen"] is not None]
     row["last_seen"] = max(seen) if seen else None
     row["missing_from_site"] = all(p["gone"] for p in pages)
     return row
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -24,7 +24,7 @@ from idf_etl.normalise import (
     parse_status,
     parse_year,
 )
-from idf_etl.records import OtherPage, Problem, ProjectRecord
+from idf_etl.records import LANGS, OtherPage, Problem, ProjectRecord
 from idf_etl.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 
 # Bump when a change to parsing can change a record: stored with every page.
@@ -229,4 +229,4 @@ def _url_lang(url: str | None) -> str | None:
     if not url:
         return None
     first = urlsplit(url).path.strip("/").split("/", 1)[0]
-    return first if first in ("fr", "es") else "en"
+    return first if first in LANGS else LANGS[0]

@@ -9,7 +9,6 @@ that dies at any point leaves the published warehouse as it was.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import os
@@ -28,10 +27,12 @@ from idf_etl.config import Settings
 from idf_etl.countries import country_index
 from idf_etl.errors import IdfEtlError, ReportError
 from idf_etl.export import export_tables, promote_exports
-from idf_etl.fetch import Crawler, FetchSummary, Reporter, _no_report
+from idf_etl.fetch import fetch_site
 from idf_etl.jobs import parse_stored_page
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
+from idf_etl.migrations import SCHEMA_VERSION
+from idf_etl.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.parse import PARSER_VERSION
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
@@ -68,7 +69,9 @@ class RunResult:
             "fetch": None
             if self.fetch is None
             else {
-                k: v for k, v in self.fetch.as_dict().items() if k not in ("failures", "refusals")
+                k: v
+                for k, v in self.fetch.as_dict().items()
+                if k not in ("failures", "refusals", "left")
             },
             "pages_parsed": self.load.pages_parsed,
             "parse_errors": self.load.parse_errors,
@@ -87,15 +90,15 @@ def run_pipeline(
     *,
     from_raw: bool = False,
     revalidate: bool | None = None,
-    fetch_reporter: Reporter = _no_report,
-    parse_reporter: Reporter = _no_report,
+    fetch_reporter: Reporter = no_report,
+    parse_reporter: Reporter = no_report,
 ) -> RunResult:
     """One whole run under the data directory's lock."""
     started = datetime.now(UTC)
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:
-            summary = asyncio.run(Crawler(settings, store, fetch_reporter).run(revalidate))
+            summary = fetch_site(settings, store, fetch_reporter, revalidate)
         publisher = Publisher(settings.clean_dir)
         # DuckDB caches the database in memory up to its limit (80 % of RAM by default):
         # bounded here, a run's memory stays flat as the warehouse grows; DuckDB spills
@@ -103,7 +106,7 @@ def run_pipeline(
         con = duckdb.connect(str(publisher.prepare()), config={"memory_limit": DUCKDB_MEMORY})
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
-            result.notes = publisher.notes
+            result.notes = publisher.notes + result.notes
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
@@ -128,15 +131,15 @@ def _load(
     from_raw: bool,
     reporter: Reporter,
 ) -> RunResult:
-    create_schema(con)
+    upgraded = create_schema(con)
     con.execute("BEGIN TRANSACTION")
     (last,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
     run_id = int(last) + 1
     mode = "from-raw" if from_raw else "network"
     con.execute(
         "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
-        "idf_etl_version) VALUES (?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__],
+        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
     )
     # A commit a batch: the building copy is published only once whole, so the run stays
     # all-or-nothing while DuckDB's memory stays flat.
@@ -154,8 +157,11 @@ def _load(
     stats = loader.finish()
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
+    halted = bool(summary and summary.halts)
     outcome = (
-        "failures" if too_many_failures(failed, checked, settings.failure_threshold) else "success"
+        "failures"
+        if halted or too_many_failures(failed, checked, settings.failure_threshold)
+        else "success"
     )
     con.execute(
         """UPDATE runs SET finished_at = ?, outcome = ?, pages_discovered = ?, pages_fetched = ?,
@@ -190,7 +196,7 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0)
+    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded)
 
 
 def stage_report(
@@ -266,6 +272,10 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
+    for reason in summary.halts:
+        yield Issue("fetch", "error", "crawl_incomplete", reason, None)
+    for url, reason in summary.left:
+        yield Issue("fetch", "warning", "not_fetched", f"left for the next run: {reason}", url)
     for url, reason in summary.failures:
         yield Issue(
             "fetch", "error", "fetch_failed", f"{reason}; the stored copy (if any) is kept", url

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from idf_etl.fetch import Reporter
+from idf_etl.outcomes import QUIET, Reporter
 
 # Outcomes too common to log a line each (fetch: nothing new; parse: what is expected).
-_QUIET_OUTCOMES = {"skipped", "unchanged", "not-modified", "duplicate", "project", "other"}
+_QUIET_OUTCOMES = {*QUIET, "project", "other"}
 
 
 @contextmanager

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from idf_etl.polite import charset_of
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     url            TEXT PRIMARY KEY,
@@ -41,6 +43,13 @@ CREATE TABLE IF NOT EXISTS pages (
     error          TEXT              -- reason of the last failure, NULL after a success
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+-- hreflang links of each page's last body: an unchanged page vouches for these
+CREATE TABLE IF NOT EXISTS translations (
+    url   TEXT NOT NULL,
+    lang  TEXT NOT NULL,
+    href  TEXT NOT NULL,
+    PRIMARY KEY (url, lang)
+);
 """
 
 
@@ -70,8 +79,6 @@ class StoredPage:
 
     @property
     def charset(self) -> str | None:
-        from idf_etl.fetch import charset_of
-
         return charset_of(self.content_type or "")
 
 
@@ -221,6 +228,20 @@ class RawStore:
                ON CONFLICT (url) DO UPDATE SET error=excluded.error""",
             (url, reason),
         )
+
+    def set_translations(self, url: str, links: dict[str, str]) -> None:
+        """The hreflang links (language -> URL) of the body just stored for `url`."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM translations WHERE url = ?", (url,))
+            self._db.executemany(
+                "INSERT INTO translations (url, lang, href) VALUES (?, ?, ?)",
+                [(url, lang, href) for lang, href in links.items()],
+            )
+
+    def translations(self, url: str) -> dict[str, str]:
+        rows = self._db.execute("SELECT lang, href FROM translations WHERE url = ?", (url,))
+        return {str(lang): str(href) for lang, href in rows}
 
     def pages(self) -> Iterator[StoredPage]:
         """Every manifest row with a stored body, in URL order."""

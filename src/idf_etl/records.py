@@ -1,15 +1,50 @@
-"""The typed records the parser produces and the loader stores."""
+"""The typed records the parser produces and the loader stores, and their closed vocabularies.
+
+This is the one list of a project page's fields. Each field the warehouse keeps
+says how (`Stored`): its column in `project_pages`, and with `merged=True` also
+a column of `projects` (merged across languages, every change kept in
+`project_changes`). warehouse.py builds both tables from it and load.py fills,
+merges and diffs them from it; README.md, "Adding a field", says what else a
+new field needs (a migration).
+
+The canonical values (languages, statuses, coverages, regions) live here too,
+as the Literal types the record is checked against; every other module takes
+them from here.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+Lang = Literal["en", "fr", "es"]
 Status = Literal["active", "completed"]
 Coverage = Literal["national", "regional", "multi-regional", "global"]
-Lang = Literal["en", "fr", "es"]
+Region = Literal[
+    "Africa",
+    "Asia and Oceania",
+    "Europe",
+    "Latin America and the Caribbean",
+    "Middle East and North Africa",
+    "Global",
+]
+LANGS: tuple[Lang, ...] = get_args(Lang)  # in merge order: English first
+STATUSES: tuple[Status, ...] = get_args(Status)
+COVERAGES: tuple[Coverage, ...] = get_args(Coverage)
+REGIONS: tuple[Region, ...] = get_args(Region)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """How the warehouse keeps a record field: column type and meaning in `project_pages`;
+    `merged`: `projects` has it too, merged across languages, its changes are history."""
+
+    sql: str
+    comment: str
+    merged: bool = False
 
 
 class Problem(BaseModel):
@@ -23,34 +58,88 @@ class Problem(BaseModel):
 
 
 class ProjectRecord(BaseModel):
-    """One project page, read and normalised. Missing fields are None."""
+    """One project page, read and normalised. Missing fields are None.
+
+    Field order is column order in the warehouse: add new fields at the end.
+    """
 
     kind: Literal["project"] = "project"
     source: str
-    lang: Lang | None = None
-    title: str | None = None
-    project_id: str | None = None
-    prima_id: str | None = None
-    status: Status | None = None
-    status_label: str | None = None
-    project_type: str | None = None  # as written: the `idf-etl parse` contract
+    project_id: Annotated[
+        str | None,
+        Stored("VARCHAR", "project id (TK.0035, older T97-805); null when the page gives none"),
+    ] = None
+    lang: Annotated[Lang | None, Stored("lang_t", "language of the content")] = None
+    title: Annotated[str | None, Stored("VARCHAR", "title as written")] = None
+    description: Annotated[str | None, Stored("VARCHAR", "free-text description")] = None
+    prima_id: Annotated[
+        str | None, Stored("VARCHAR", "IOM PRIMA id (e.g. ZA99P0533)", merged=True)
+    ] = None
+    status: Annotated[Status | None, Stored("status_t", "active or completed", merged=True)] = None
+    # as written: the `idf-etl parse` contract
+    project_type: Annotated[
+        str | None, Stored("VARCHAR", "project type, as written on the page", merged=True)
+    ] = None
+    budget_usd: Annotated[
+        Decimal | None,
+        Field(max_digits=18, decimal_places=2),
+        Stored("DECIMAL(18,2)", "budget in US dollars", merged=True),
+    ] = None
+    coverage: Annotated[
+        Coverage | None,
+        Stored("coverage_t", "national, regional, multi-regional or global", merged=True),
+    ] = None
+    idf_region: Annotated[
+        Region | None, Stored("VARCHAR", "IDF region, canonical English name", merged=True)
+    ] = None
+    start_year: Annotated[
+        int | None, Stored("SMALLINT", "year the project started", merged=True)
+    ] = None
+    end_year: Annotated[
+        int | None, Stored("SMALLINT", "year the project ended or ends", merged=True)
+    ] = None
+    year: Annotated[int | None, Stored("SMALLINT", "allocation year", merged=True)] = None
+    states: Annotated[
+        list[str],
+        Stored(
+            "VARCHAR[]",
+            "benefiting member states, ISO 3166-1 alpha-2 (XK for Kosovo)",
+            merged=True,
+        ),
+    ] = Field(default_factory=list)
+    state_names: Annotated[
+        list[str], Stored("VARCHAR[]", "benefiting member states as written")
+    ] = Field(default_factory=list)
+    status_label: Annotated[
+        str | None, Stored("VARCHAR", "status as written (Achevé, Finalizado...)")
+    ] = None
+    coverage_label: Annotated[str | None, Stored("VARCHAR", "coverage as written")] = None
+    idf_region_label: Annotated[
+        str | None, Stored("VARCHAR", "region as written (Afrique, África...)")
+    ] = None
+    budget_label: Annotated[str | None, Stored("VARCHAR", "budget as written (150,000)")] = None
+    template: Annotated[
+        str | None, Stored("VARCHAR", "labelled or unlabelled (developmentfund.iom.int)")
+    ] = None
+    # Read by the parser, not (yet) kept in the warehouse: no `Stored`.
     project_type_canonical: str | None = None  # one of vocabulary.PROJECT_TYPE_NAMES
-    budget_usd: Decimal | None = Field(default=None, max_digits=18, decimal_places=2)
-    budget_label: str | None = None
-    coverage: Coverage | None = None
-    coverage_label: str | None = None
-    idf_region: str | None = None
-    idf_region_label: str | None = None
-    start_year: int | None = None
-    end_year: int | None = None
-    year: int | None = None
-    states: list[str] = Field(default_factory=list)
-    state_names: list[str] = Field(default_factory=list)
-    description: str | None = None
-    template: str | None = None
     node_id: int | None = None
     translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)
+
+
+def stored_fields() -> dict[str, Stored]:
+    """Every record field the warehouse keeps, in column order, with how it keeps it."""
+    return {
+        name: meta
+        for name, info in ProjectRecord.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, Stored)
+    }
+
+
+STORED_FIELDS = stored_fields()
+MERGED_FIELDS = tuple(name for name, s in STORED_FIELDS.items() if s.merged)
 
 
 class OtherPage(BaseModel):

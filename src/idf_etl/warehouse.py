@@ -12,15 +12,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-SCHEMA_VERSION = 1
-REGIONS = (
-    "Africa",
-    "Asia and Oceania",
-    "Europe",
-    "Latin America and the Caribbean",
-    "Middle East and North Africa",
-    "Global",
-)
+from idf_etl.errors import LoadError
+from idf_etl.migrations import SCHEMA_VERSION, pending
+from idf_etl.records import COVERAGES, LANGS, REGIONS, STATUSES, STORED_FIELDS
 
 
 @dataclass(frozen=True)
@@ -28,6 +22,8 @@ class Column:
     name: str
     type: str
     comment: str
+    # A change of this column of `projects` is history (a row in project_changes).
+    tracked: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,18 +39,17 @@ def _c(name: str, type_: str, comment: str) -> Column:
     return Column(name, type_, comment)
 
 
-_REGION_CHECK = "idf_region IN (" + ", ".join(f"'{r}'" for r in REGIONS) + ")"
-_PROJECT_FIELDS = (
-    _c("prima_id", "VARCHAR", "IOM PRIMA id (e.g. ZA99P0533)"),
-    _c("status", "status_t", "active or completed"),
-    _c("project_type", "VARCHAR", "project type, as written on the page"),
-    _c("budget_usd", "DECIMAL(18,2)", "budget in US dollars"),
-    _c("coverage", "coverage_t", "national, regional, multi-regional or global"),
-    _c("idf_region", "VARCHAR", "IDF region, canonical English name"),
-    _c("start_year", "SMALLINT", "year the project started"),
-    _c("end_year", "SMALLINT", "year the project ended or ends"),
-    _c("year", "SMALLINT", "allocation year"),
-    _c("states", "VARCHAR[]", "benefiting member states, ISO 3166-1 alpha-2 (XK for Kosovo)"),
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# The ENUM types the record's Literal vocabularies become.
+ENUMS: dict[str, tuple[str, ...]] = {"status_t": STATUSES, "coverage_t": COVERAGES, "lang_t": LANGS}
+_REGION_CHECK = f"idf_region IN ({_sql_list(REGIONS)})"
+# project_pages holds every stored record field; projects the merged ones, as history.
+_PAGE_FIELDS = tuple(Column(n, s.sql, s.comment) for n, s in STORED_FIELDS.items())
+_MERGED_FIELDS = tuple(
+    Column(n, s.sql, s.comment, tracked=True) for n, s in STORED_FIELDS.items() if s.merged
 )
 
 TABLES: tuple[Table, ...] = (
@@ -98,6 +93,11 @@ TABLES: tuple[Table, ...] = (
             _c("parser_version", "VARCHAR", "idf-etl parser version used"),
             _c("config_hash", "VARCHAR", "sha256 of the settings, to tell configurations apart"),
             _c("idf_etl_version", "VARCHAR", "idf-etl version"),
+            _c(
+                "schema_version",
+                "INTEGER",
+                "warehouse schema version the run wrote (null before 2)",
+            ),
         ),
         key=("run_id",),
         checks=(
@@ -132,21 +132,7 @@ TABLES: tuple[Table, ...] = (
         "One row per project page (a project has one per language).",
         (
             _c("url", "VARCHAR NOT NULL", "page URL (normalised)"),
-            _c(
-                "project_id",
-                "VARCHAR",
-                "project id (TK.0035, older T97-805); null when the page gives none",
-            ),
-            _c("lang", "lang_t", "language of the content"),
-            _c("title", "VARCHAR", "title as written"),
-            _c("description", "VARCHAR", "free-text description"),
-            *_PROJECT_FIELDS,
-            _c("state_names", "VARCHAR[]", "benefiting member states as written"),
-            _c("status_label", "VARCHAR", "status as written (Achevé, Finalizado...)"),
-            _c("coverage_label", "VARCHAR", "coverage as written"),
-            _c("idf_region_label", "VARCHAR", "region as written (Afrique, África...)"),
-            _c("budget_label", "VARCHAR", "budget as written (150,000)"),
-            _c("template", "VARCHAR", "labelled or unlabelled (developmentfund.iom.int)"),
+            *_PAGE_FIELDS,
             _c("content_sha256", "VARCHAR", "sha256 of the body parsed"),
             _c("fetched_at", "TIMESTAMPTZ", "when that body was downloaded"),
             _c("parser_version", "VARCHAR", "parser version that read it"),
@@ -166,10 +152,15 @@ TABLES: tuple[Table, ...] = (
         "One row per project id, merged across its English, French and Spanish pages.",
         (
             _c("project_id", "VARCHAR NOT NULL", "project id (TK.0035, older T97-805)"),
-            _c("title", "VARCHAR", "title: the English page's when there is one"),
+            Column("title", "VARCHAR", "title: the English page's when there is one", tracked=True),
             _c("title_lang", "lang_t", "language of that title"),
-            _c("description", "VARCHAR", "description, from the same page as the title"),
-            *_PROJECT_FIELDS,
+            Column(
+                "description",
+                "VARCHAR",
+                "description, from the same page as the title",
+                tracked=True,
+            ),
+            *_MERGED_FIELDS,
             _c("languages", "VARCHAR[]", "languages the project has pages in"),
             _c("urls", "VARCHAR[]", "its page URLs"),
             _c("first_seen", "TIMESTAMPTZ NOT NULL", "when the project first appeared"),
@@ -179,10 +170,11 @@ TABLES: tuple[Table, ...] = (
                 "TIMESTAMPTZ NOT NULL",
                 "last time a field changed (see project_changes)",
             ),
-            _c(
+            Column(
                 "missing_from_site",
                 "BOOLEAN NOT NULL",
                 "every page of the project is gone (404/410); kept, never deleted",
+                tracked=True,
             ),
         ),
         key=("project_id",),
@@ -253,42 +245,92 @@ VIEWS: dict[str, tuple[str, str]] = {
     ),
 }
 
-_TYPES = {
-    "status_t": "ENUM ('active', 'completed')",
-    "coverage_t": "ENUM ('national', 'regional', 'multi-regional', 'global')",
-    "lang_t": "ENUM ('en', 'fr', 'es')",
-}
-
 
 def table(name: str) -> Table:
     return next(t for t in TABLES if t.name == name)
 
 
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every type, table, comment and view that does not exist yet."""
-    existing_types = {
+def create_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Bring the warehouse open on `con` to this release's schema; say what was done.
+
+    A new warehouse is created at SCHEMA_VERSION; an older one is migrated in
+    place (migrations.py), never rebuilt, so its history stays. Comments and
+    views are rewritten every time: they hold no data.
+    """
+    version = stored_version(con)
+    if version is not None and version > SCHEMA_VERSION:
+        raise LoadError(
+            f"the warehouse has schema version {version}, newer than this idf-etl knows "
+            f"({SCHEMA_VERSION}): upgrade idf-etl; the warehouse was left as it was"
+        )
+    con.execute("BEGIN TRANSACTION")
+    _create_types(con)
+    done = []
+    for m in pending(version or SCHEMA_VERSION):
+        for statement in m.statements:
+            con.execute(statement)
+        done.append(f"upgraded the warehouse to schema version {m.version}: {m.why}")
+    _create_tables(con)
+    _check_columns(con)
+    _describe(con)
+    con.execute(
+        "INSERT OR REPLACE INTO schema_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
+    con.execute("COMMIT")
+    return done
+
+
+def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version of the warehouse on `con`; None when it has no tables yet."""
+    names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "schema_info" not in names:
+        return 1 if "runs" in names else None
+    row = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _create_types(con: duckdb.DuckDBPyConnection) -> None:
+    existing = {
         r[0] for r in con.sql("SELECT type_name FROM duckdb_types() WHERE NOT internal").fetchall()
     }
-    for name, definition in _TYPES.items():
-        if name not in existing_types:
-            con.execute(f"CREATE TYPE {name} AS {definition}")
+    for name, values in ENUMS.items():
+        if name not in existing:
+            con.execute(f"CREATE TYPE {name} AS ENUM ({_sql_list(values)})")
+
+
+def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
     for t in TABLES:
         parts = [f"{c.name} {c.type}" for c in t.columns]
         if t.key:
             parts.append(f"PRIMARY KEY ({', '.join(t.key)})")
         parts += [f"CHECK ({check})" for check in t.checks]
         con.execute(f"CREATE TABLE IF NOT EXISTS {t.name} ({', '.join(parts)})")
+    con.execute("CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Every declared column is in the file: a missing one means a missing migration."""
+    have = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+    missing = [
+        f"{t.name}.{c.name}" for t in TABLES for c in t.columns if (t.name, c.name) not in have
+    ]
+    if missing:
+        raise LoadError(
+            f"the warehouse lacks the declared column(s) {', '.join(missing)}: "
+            "add a migration for them in idf_etl/migrations.py"
+        )
+
+
+def _describe(con: duckdb.DuckDBPyConnection) -> None:
+    for t in TABLES:
         con.execute(f"COMMENT ON TABLE {t.name} IS {_quote(t.comment)}")
         for c in t.columns:
             con.execute(f"COMMENT ON COLUMN {t.name}.{c.name} IS {_quote(c.comment)}")
+    # A view over `SELECT *` stops answering once its table gains a column: recreate them all.
     for name, (comment, query) in VIEWS.items():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
         con.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
-    con.execute("CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
     con.execute("COMMENT ON TABLE schema_info IS 'Warehouse bookkeeping: schema version.'")
-    con.execute(
-        "INSERT OR REPLACE INTO schema_info VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
 
 
 def _quote(text: str) -> str:

@@ -16,8 +16,8 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from idf_etl.records import REGIONS
 from idf_etl.report.queries import NO_REGION, NO_YEAR
-from idf_etl.warehouse import REGIONS
 
 Row = dict[str, Any]
 

@@ -1,0 +1,105 @@
+"""Small parts of politeness: one host's pace, Retry-After, and naming what went wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+
+class HostGate:
+    """One host's share of politeness: so many requests in flight, so far apart."""
+
+    def __init__(self, concurrency: int, interval: float) -> None:
+        self.interval = interval
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lock = asyncio.Lock()
+        self._next_start = 0.0
+
+    def slow_down(self, interval: float) -> None:
+        self.interval = max(self.interval, interval)
+
+    def pause(self, seconds: float) -> None:
+        """Nobody starts a request on this host for `seconds` (after 429/503)."""
+        self._next_start = max(self._next_start, time.monotonic() + seconds)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._slots:
+            async with self._lock:
+                wait = self._next_start - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._next_start = max(time.monotonic(), self._next_start) + self.interval
+            yield
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: '120' or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and the ones under it (httpx and aiohttp each wrap the socket's)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def describe_transport_error(exc: BaseException) -> tuple[str, str]:
+    """What a user can act on ('DNS lookup failed', 'connection refused', 'TLS error', ...)
+    and the detail under it.
+
+    The cause decides, not the mapped httpx class: the aiohttp transport maps a
+    dropped connection to httpx.ConnectTimeout, for one.
+    """
+    chain = list(_chain(exc))
+    names = {type(e).__name__ for e in chain}
+
+    def caught(*kinds: type[BaseException], named: frozenset[str] = frozenset()) -> bool:
+        return any(isinstance(e, kinds) for e in chain) or bool(names & named)
+
+    if caught(ssl.SSLError, ssl.CertificateError, named=_TLS):
+        what = "TLS error"
+    elif caught(socket.gaierror, named=frozenset({"ClientConnectorDNSError"})):
+        what = "DNS lookup failed"
+    elif caught(ConnectionRefusedError):
+        what = "connection refused"
+    elif caught(ConnectionResetError, BrokenPipeError):
+        what = "connection reset"
+    elif caught(named=_CLOSED):
+        what = "connection closed by the server"
+    elif caught(TimeoutError, named=_TIMEOUTS):
+        what = "timed out"
+    else:
+        what = "connection failed"
+    cause = chain[-1]
+    detail = str(cause).strip()
+    return what, f"{type(cause).__name__}{': ' + detail if detail else ''}"
+
+
+# aiohttp's names, matched by name: aiohttp is imported only with its transport.
+_TLS = frozenset({"ClientSSLError", "ClientConnectorSSLError", "ClientConnectorCertificateError"})
+_CLOSED = frozenset({"ServerDisconnectedError", "RemoteProtocolError"})
+_TIMEOUTS = frozenset(
+    {"ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout", "SocketTimeoutError"}
+)

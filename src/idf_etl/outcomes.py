@@ -1,0 +1,121 @@
+"""What a fetch did: one Outcome per page, and the FetchSummary of a whole crawl.
+
+Shared by the crawler, the pipeline, the CLI and the progress display, so each
+outcome is named once, here, and nobody matches its words by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What happened to one page URL in a crawl."""
+
+    NEW = "new"  # downloaded, first body we hold
+    CHANGED = "changed"  # downloaded, the body differs from the stored one
+    UNCHANGED = "unchanged"  # downloaded (200), the same body as stored
+    NOT_MODIFIED = "not-modified"  # 304 to a conditional request
+    SKIPPED = "skipped"  # not requested: the sitemap <lastmod> (or the page naming it) did not move
+    GONE = "gone"  # 404 or 410
+    FAILED = "failed"  # could not be fetched; the stored body stays
+    REFUSED = "refused"  # not requested on purpose: robots.txt, a foreign host
+    DUPLICATE = "duplicate"  # already handled in this run (canonical link, second listing)
+    NOT_REQUESTED = "not-requested"  # left for another run: max_pages, run_timeout, host paused
+
+
+# Outcomes too common to log a line each: nothing new happened.
+QUIET = frozenset({Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED, Outcome.DUPLICATE})
+
+Reporter = Callable[[str, str, str], None]
+"""reporter(event, url, detail): event is 'discovered', 'page' or 'problem'."""
+
+
+def no_report(event: str, url: str, detail: str) -> None:
+    pass
+
+
+@dataclass
+class FetchSummary:
+    """What a fetch did; printed at the end and stored in the run ledger."""
+
+    discovered: int = 0
+    translations: int = 0  # pages found only through another page's hreflang links
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    not_modified: int = 0
+    skipped: int = 0
+    gone: int = 0
+    not_requested: int = 0
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    revalidation: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    refusals: list[tuple[str, str]] = field(default_factory=list)
+    left: list[tuple[str, str]] = field(default_factory=list)
+    halts: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        """Count a page's outcome (failures and refusals count through their lists)."""
+        name = outcome.name.lower()
+        if name in _COUNTED:
+            setattr(self, name, getattr(self, name) + 1)
+
+    def halt(self, reason: str) -> None:
+        """The crawl as a whole did not do its job: the run must not read as a success."""
+        if reason not in self.halts:
+            self.halts.append(reason)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def refused(self) -> int:
+        return len(self.refusals)
+
+    @property
+    def fetched(self) -> int:
+        return self.new + self.changed
+
+    @property
+    def checked(self) -> int:
+        """Pages whose state this run knows (the base of the failure threshold)."""
+        return (
+            self.fetched
+            + self.unchanged
+            + self.not_modified
+            + self.skipped
+            + self.gone
+            + self.failed
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data.update(fetched=self.fetched, failed=self.failed, refused=self.refused)
+        return data
+
+    def line(self) -> str:
+        return (
+            f"discovered {self.discovered} (+{self.translations} translations), "
+            f"fetched {self.fetched} ({self.new} new, {self.changed} changed), "
+            f"unchanged {self.unchanged + self.not_modified + self.skipped} "
+            f"({self.skipped} not requested, {self.not_modified} 304), gone {self.gone}, "
+            f"failed {self.failed}, refused {self.refused}, left for later {self.not_requested}; "
+            f"{self.requests} requests, {self.bytes / 1e6:.1f} MB, {self.seconds:.1f}s"
+        )
+
+
+_COUNTED = {
+    "new",
+    "changed",
+    "unchanged",
+    "not_modified",
+    "skipped",
+    "gone",
+    "not_requested",
+}

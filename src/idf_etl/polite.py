@@ -1,0 +1,335 @@
+"""The polite HTTP client: how we ask, never what to ask for.
+
+    async with PoliteClient(settings) as client:
+        response = await client.get(url, headers={"If-None-Match": etag})
+
+Only http(s) on allowed hosts; robots.txt obeyed; per-host rate and
+concurrency (HostGate); retries with backoff and jitter that honour
+Retry-After; redirects followed by hand, each hop checked; bodies streamed
+under a size cap and a content-type check; every request bounded by a total
+deadline (connect + headers + body) and by the run's deadline. Every httpx
+error becomes a FetchError here, and only here:
+
+- FetchRefused: we chose not to ask (host not allowed, robots.txt Disallow);
+- HostUnavailable: nothing more goes to that host in this run (robots.txt
+  unreadable, a Retry-After longer than backoff_max);
+- OutOfTime: the run's deadline passed;
+- FetchError: this URL failed (after its retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+from protego import Protego
+
+from idf_etl.config import Settings
+from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
+from idf_etl.hostgate import HostGate, describe_transport_error, retry_after_seconds
+from idf_etl.urls import host_allowed, normalise_url
+
+ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+SITEMAP_TYPES = (
+    "application/xml",
+    "text/xml",
+    "application/gzip",
+    "application/x-gzip",
+    "application/octet-stream",
+    "text/plain",
+    "",
+)
+ROBOTS_TYPES = ("text/plain", "text/html", "")
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
+_REDIRECTS = {301, 302, 303, 307, 308}
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+_DISALLOW_ALL = "User-agent: *\nDisallow: /"
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+
+
+def charset_of(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None
+
+
+def media_type(headers: dict[str, str] | httpx.Headers) -> str:
+    return str(headers.get("content-type", "")).split(";")[0].strip().lower()
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _no_problem(url: str, message: str) -> None:
+    pass
+
+
+class PoliteClient:
+    """GET, politely, within the settings' hosts, limits and deadlines."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_problem: Callable[[str, str], None] = _no_problem,
+        deadline: float | None = None,
+    ) -> None:
+        """`deadline`: time.monotonic() after which nothing more is sent (the run's end)."""
+        self.settings = settings
+        self.allowed = settings.hosts()
+        self.deadline = deadline
+        self.requests = 0
+        self.bytes = 0
+        self.blocked: dict[str, str] = {}  # origin -> why nothing more is asked of it
+        self._problem = on_problem
+        self._gates: dict[str, HostGate] = {}
+        self._robots: dict[str, Protego | None] = {}
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> PoliteClient:
+        s = self.settings
+        hosts = max(1, len(self.allowed))
+        limits = httpx.Limits(
+            max_connections=s.concurrency * hosts + 4,
+            max_keepalive_connections=s.concurrency * hosts,
+        )
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": s.user_agent},
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=None),
+            limits=limits,
+            follow_redirects=False,
+            transport=make_transport(s.http_client, limits),
+        )
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    async def get(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        *,
+        limit: int | None = None,
+        accept: tuple[str, ...] = ACCEPTED_TYPES,
+    ) -> Response:
+        """GET with redirects followed by hand (each hop checked against hosts and robots.txt)."""
+        visited = [url]
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            if not host_allowed(current, self.allowed):
+                raise FetchRefused(
+                    f"{current}: host not in allowed_hosts"
+                    + (f" (redirected from {url})" if current != url else "")
+                )
+            origin = origin_of(current)
+            robots = await self.robots(origin)
+            self._check_blocked(origin)
+            if robots is not None and not robots.can_fetch(current, self.settings.user_agent):
+                raise FetchRefused(f"{current}: disallowed by robots.txt")
+            response = await self._send(
+                current, headers or {}, limit or self.settings.max_bytes, accept
+            )
+            if response.status not in _REDIRECTS:
+                return response
+            current = _next_hop(response, visited)
+        raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
+
+    async def robots(self, origin: str) -> Protego | None:
+        """The host's robots.txt, fetched once per run. None means 'no rules' (a 4xx).
+
+        RFC 9309: a robots.txt that cannot be read (5xx, no connection, a timeout,
+        over the size cap) means the host is off limits. That is not a Disallow:
+        the host is marked unavailable, and every request to it says why.
+        """
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            if origin in self._robots:
+                return self._robots[origin]
+            robots = await self._read_robots(origin)
+            if robots is not None:
+                delay = robots.crawl_delay(self.settings.user_agent)
+                if delay:
+                    self._gate(origin).slow_down(float(delay))
+            self._robots[origin] = robots
+            return robots
+
+    async def _read_robots(self, origin: str) -> Protego | None:
+        url = f"{origin}/robots.txt"
+        host = urlsplit(origin).netloc
+        visited = [url]
+        try:
+            for _ in range(self.settings.max_redirects + 1):
+                response = await self._send(url, {}, ROBOTS_MAX_BYTES, ROBOTS_TYPES)
+                if response.status not in _REDIRECTS:
+                    break
+                url = _next_hop(response, visited)
+                if not host_allowed(url, self.allowed):
+                    raise FetchError(f"{url}: redirected to a host not in allowed_hosts")
+            else:
+                raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
+        except OutOfTime:
+            raise
+        except FetchError as exc:
+            detail = str(exc).removeprefix(f"{url}: ")
+            self._block(origin, f"robots.txt of {host} could not be read ({detail})")
+            return Protego.parse(_DISALLOW_ALL)
+        if response.status == 200:
+            return Protego.parse(response.body.decode("utf-8", "replace"))
+        if 400 <= response.status < 500:
+            return None  # no robots.txt: no rules
+        self._block(origin, f"robots.txt of {host} could not be read (HTTP {response.status})")
+        return Protego.parse(_DISALLOW_ALL)
+
+    def _block(self, origin: str, why: str) -> None:
+        host = urlsplit(origin).netloc
+        if origin not in self.blocked:
+            self.blocked[origin] = f"{why}: nothing crawled on {host}"
+            self._problem(origin, self.blocked[origin])
+
+    def _check_blocked(self, origin: str) -> None:
+        if origin in self.blocked:
+            raise HostUnavailable(self.blocked[origin])
+
+    async def _send(
+        self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
+    ) -> Response:
+        """One request with retries: transport errors, timeouts, 429 and 5xx, with backoff."""
+        s = self.settings
+        origin = origin_of(url)
+        gate = self._gate(url)
+        reason = detail = ""
+        for attempt in range(s.max_retries + 1):
+            wait: float | None = None
+            async with gate.slot():
+                self._check_blocked(origin)  # another request may have paused the host
+                try:
+                    response = await self._attempt(url, headers, limit, accept)
+                except httpx.TransportError as exc:
+                    reason, detail = describe_transport_error(exc)
+                except TimeoutError:
+                    if self.out_of_time():
+                        raise OutOfTime(f"{url}: run_timeout reached while fetching") from None
+                    reason = f"no complete answer within request_timeout ({s.request_timeout:g}s)"
+                    detail = ""
+                else:
+                    if response.status not in _RETRY_STATUSES:
+                        return response
+                    reason, detail = f"HTTP {response.status}", ""
+                    wait = retry_after_seconds(response.headers.get("retry-after"))
+            if wait is not None and wait > s.backoff_max:
+                host = urlsplit(url).netloc
+                self._block(
+                    origin,
+                    f"{host} asked us to wait {wait:.0f}s ({reason} with Retry-After), "
+                    f"more than backoff_max ({s.backoff_max:g}s)",
+                )
+                raise HostUnavailable(self.blocked[origin])
+            if attempt == s.max_retries:
+                break
+            delay = wait if wait is not None else self._backoff(attempt)
+            if self.deadline is not None and time.monotonic() + delay >= self.deadline:
+                raise OutOfTime(f"{url}: run_timeout reached before retrying ({reason})")
+            gate.pause(delay)
+            self._problem(url, f"{reason}; retry {attempt + 1}/{s.max_retries} in {delay:.1f}s")
+            await asyncio.sleep(delay)
+        tries = f"{s.max_retries + 1} {'try' if s.max_retries == 0 else 'tries'}"
+        raise FetchError(f"{url}: {reason} after {tries}" + (f" ({detail})" if detail else ""))
+
+    async def _attempt(
+        self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
+    ) -> Response:
+        """One GET, connect to last byte, within request_timeout and the run's deadline."""
+        assert self._client is not None, "use PoliteClient as an async context manager"
+        seconds = self.settings.request_timeout
+        if self.deadline is not None:
+            seconds = min(seconds, self.deadline - time.monotonic())
+            if seconds <= 0:
+                raise OutOfTime(f"{url}: run_timeout reached, not requested")
+        self.requests += 1
+        async with asyncio.timeout(seconds):
+            async with self._client.stream("GET", url, headers=headers) as r:
+                response = Response(url, r.status_code, dict(r.headers))
+                if r.status_code == 200:
+                    _check_type(url, r.headers, accept)
+                    response.body = await _read_capped(url, r, limit)
+                    self.bytes += len(response.body)
+                return response
+
+    def _backoff(self, attempt: int) -> float:
+        s = self.settings
+        delay: float = min(s.backoff_max, s.backoff_base * 2.0**attempt)
+        return delay * random.uniform(0.5, 1.5)  # jitter: clients that failed together spread out
+
+    def _gate(self, url: str) -> HostGate:
+        origin = origin_of(url)
+        if origin not in self._gates:
+            rate = self.settings.rate
+            self._gates[origin] = HostGate(self.settings.concurrency, 1 / rate if rate else 0.0)
+        return self._gates[origin]
+
+
+def _next_hop(response: Response, visited: list[str]) -> str:
+    """Where a redirect points, checked for loops; `visited` grows by it."""
+    current = response.url
+    location = response.headers.get("location")
+    target = normalise_url(location, current) if location else None
+    if target is None:
+        raise FetchError(f"{current}: HTTP {response.status} without a usable Location")
+    if target in visited:
+        raise FetchError(f"{visited[0]}: redirect loop ({' -> '.join([*visited, target])})")
+    visited.append(target)
+    return target
+
+
+def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
+    if kind == "httpx":
+        return httpx.AsyncHTTPTransport(limits=limits)
+    from httpx_aiohttp import AiohttpTransport
+
+    return AiohttpTransport(limits=limits)
+
+
+def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:
+    media = media_type(headers)
+    if media and media not in accept:
+        raise FetchError(f"{url}: content type {media!r} is not a web page")
+
+
+async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise FetchError(f"{url}: body of {int(declared):,} bytes exceeds the {limit:,}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FetchError(f"{url}: body exceeds the {limit:,}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

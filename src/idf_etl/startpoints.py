@@ -1,0 +1,190 @@
+"""Reading the start points into the pages to check: sitemaps, listings, URL lists.
+
+What is requested here goes through the PoliteClient; what the bodies say is
+read by the pure functions of discover.py. Discovery is bounded (max_sitemaps,
+max_sitemap_urls, max_listing_pages), and a crawl whose start points could not
+be read says so instead of reporting an empty site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from idf_etl.config import Settings
+from idf_etl.discover import gunzip, is_gzip, looks_like_sitemap, page_links, parse_sitemap
+from idf_etl.discover import read_url_list as read_url_file
+from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
+from idf_etl.outcomes import FetchSummary, Reporter
+from idf_etl.polite import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
+from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
+
+Pages = dict[str, str | None]
+"""Page URL -> sitemap <lastmod> (None when unknown), in discovery order."""
+
+
+class StartPoints:
+    """One crawl's discovery: what the configured start points list."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: PoliteClient,
+        summary: FetchSummary,
+        report: Reporter,
+        is_page: Callable[[str], bool],
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.summary = summary
+        self.report = report
+        self.is_page = is_page
+        self.tried = 0  # sitemaps and listings asked for
+        self.read = 0  # ... and read
+        self.sitemap_urls = 0
+
+    async def discover(self) -> Pages:
+        s = self.settings
+        pages: Pages = {}
+        sitemaps: list[str] = [u for u in map(normalise_url, s.sitemaps) if u]
+        listings: list[str] = [u for u in map(normalise_url, s.listings) if u]
+        for raw in s.start_urls:
+            url = normalise_url(raw)
+            if url is None:
+                self.refuse(raw, "not an http(s) URL")
+            elif self.is_page(url):
+                pages.setdefault(url, None)
+            elif re.search(r"sitemap|\.xml(\.gz)?$", urlsplit(url).path, re.IGNORECASE):
+                sitemaps.append(url)
+            else:
+                listings.append(url)
+        try:
+            if s.sitemaps_from_robots:
+                for origin in dict.fromkeys(origin_of(u) for u in [*sitemaps, *listings, *pages]):
+                    if host_allowed(origin, self.client.allowed):
+                        robots = await self.client.robots(origin)
+                        if robots is not None and origin not in self.client.blocked:
+                            sitemaps += [u for u in map(normalise_url, robots.sitemaps) if u]
+            await self._read_sitemaps(sitemaps, pages)
+            for listing in dict.fromkeys(listings):
+                await self._read_listing(listing, pages)
+        except OutOfTime as exc:
+            self.summary.halt(f"run_timeout ({s.run_timeout:g}s) reached during discovery: {exc}")
+        if s.url_list is not None:
+            for url in read_url_file(s.url_list):
+                if host_allowed(url, self.client.allowed):
+                    pages.setdefault(url, None)
+                else:
+                    self.refuse(url, "host not in allowed_hosts")
+        if self.tried and not self.read and not self.summary.halts:
+            first = self.summary.failures[0][1] if self.summary.failures else "see the problems"
+            self.summary.halt(f"no start point could be read ({self.tried} tried): {first}")
+        return pages
+
+    async def _read_sitemaps(self, queue: list[str], pages: Pages) -> None:
+        seen: set[str] = set()
+        limit = self.settings.max_sitemaps
+        while queue:
+            url = queue.pop(0)
+            if url in seen:
+                continue
+            if len(seen) >= limit:
+                left = len(set(queue) - seen) + 1
+                self.summary.halt(
+                    f"max_sitemaps ({limit}) reached: {left} more sitemap files named "
+                    f"and not read (first: {url})"
+                )
+                return
+            seen.add(url)
+            response = await self._get(url, "sitemap", limit=self.settings.max_sitemap_bytes)
+            if response is None:
+                continue
+            body = response.body
+            try:
+                if is_gzip(body):
+                    body = gunzip(body, self.settings.max_sitemap_bytes)
+                sitemap = parse_sitemap(body, url)
+            except FetchError as exc:
+                self._failed(url, "sitemap", exc)
+                continue
+            self.read += 1
+            queue += [u for u in sitemap.sitemaps if u not in seen]
+            self.sitemap_urls += len(sitemap.sitemaps) + len(sitemap.pages)
+            for page, lastmod in sitemap.pages.items():
+                if self.is_page(page):
+                    pages.setdefault(page, lastmod)
+                elif not host_allowed(page, self.client.allowed):
+                    self.refuse(page, "listed in a sitemap, but the host is not in allowed_hosts")
+            if self.sitemap_urls > self.settings.max_sitemap_urls:
+                self.summary.halt(
+                    f"max_sitemap_urls ({self.settings.max_sitemap_urls:,}) reached in {url}: "
+                    f"{len(set(queue) - seen)} sitemap files not read"
+                )
+                return
+
+    async def _read_listing(self, url: str, pages: Pages) -> None:
+        """A listing page and its ?page=N followers, until a page adds nothing new."""
+        seen_links: set[str] = set()
+        number = page_number(url)
+        current = url
+        for _ in range(self.settings.max_listing_pages):
+            response = await self._get(current, "listing", first=current == url)
+            if response is None:
+                return
+            body = response.body
+            if current == url:
+                self.read += 1
+            if looks_like_sitemap(body):
+                self.tried -= 1  # counted again as a sitemap
+                self.read -= 1
+                await self._read_sitemaps([current], pages)
+                return
+            links = [u for u in page_links(body, current) if u not in seen_links]
+            seen_links.update(links)
+            new_pages = [u for u in links if self.is_page(u)]
+            for page in new_pages:
+                pages.setdefault(page, None)
+            if not new_pages:
+                return
+            number = 1 if number is None else number + 1
+            current = with_page(url, number)
+
+    async def _get(
+        self, url: str, what: str, *, limit: int | None = None, first: bool = True
+    ) -> Response | None:
+        """A sitemap or listing page; None (recorded) when it cannot be had.
+
+        A listing's follower page (?page=N) that is not there is its end, not a failure.
+        """
+        self.tried += first
+        accept = SITEMAP_TYPES if what == "sitemap" else ACCEPTED_TYPES
+        try:
+            response = await self.client.get(url, limit=limit, accept=accept)
+        except HostUnavailable as exc:
+            self.summary.halt(str(exc))
+            self.summary.failures.append((url, f"{what} not read: {exc}"))
+            return None
+        except OutOfTime:
+            raise
+        except FetchRefused as exc:
+            self.refuse(url, str(exc))
+            return None
+        except FetchError as exc:
+            self._failed(url, what, exc)
+            return None
+        if response.status != 200:
+            if first:
+                self._failed(url, what, FetchError(f"{url}: HTTP {response.status}"))
+            return None
+        return response
+
+    def _failed(self, url: str, what: str, exc: FetchError) -> None:
+        # A sitemap we cannot read hides every page it lists: a failure, not a note.
+        reason = f"{what} unreadable: {exc}"
+        self.summary.failures.append((url, reason))
+        self.report("problem", url, reason)
+
+    def refuse(self, url: str, reason: str) -> None:
+        self.summary.refusals.append((url, reason))
+        self.report("problem", url, f"refused: {reason}")

@@ -1,0 +1,65 @@
+"""One field list and one home per vocabulary: everything else is derived from records.py."""
+
+from __future__ import annotations
+
+import duckdb
+
+from idf_etl import vocabulary
+from idf_etl.load import TRACKED_FIELDS, merge_project
+from idf_etl.records import (
+    COVERAGES,
+    LANGS,
+    MERGED_FIELDS,
+    REGIONS,
+    STATUSES,
+    STORED_FIELDS,
+    ProjectRecord,
+)
+from idf_etl.warehouse import create_schema, table
+
+
+def test_the_parser_vocabularies_map_onto_the_canonical_values():
+    assert set(vocabulary.STATUS.values()) == set(STATUSES)
+    assert set(vocabulary.COVERAGE.values()) == set(COVERAGES)
+    assert set(vocabulary.REGIONS.values()) == set(REGIONS)
+    assert set(vocabulary.STOPWORDS) == set(LANGS)
+    assert set(vocabulary.LABEL_LANG.values()) == set(LANGS)
+
+
+def test_every_stored_field_is_a_page_column_and_every_merged_one_is_history():
+    page_columns = [c.name for c in table("project_pages").columns]
+    assert page_columns[1 : 1 + len(STORED_FIELDS)] == list(STORED_FIELDS)
+    project_columns = {c.name for c in table("projects").columns}
+    assert set(MERGED_FIELDS) <= project_columns
+    assert set(MERGED_FIELDS) <= set(TRACKED_FIELDS)
+    assert {"title", "description", "missing_from_site"} <= set(TRACKED_FIELDS)
+
+
+def test_enum_columns_accept_exactly_the_canonical_values():
+    con = duckdb.connect()
+    create_schema(con)
+    enums = dict(
+        con.execute("SELECT type_name, labels FROM duckdb_types() WHERE NOT internal").fetchall()
+    )
+    assert enums == {
+        "status_t": list(STATUSES),
+        "coverage_t": list(COVERAGES),
+        "lang_t": list(LANGS),
+    }
+
+
+def test_merge_takes_each_merged_field_from_the_first_language_that_has_it():
+    def page(lang, **values):
+        record = ProjectRecord(
+            source=f"https://x/{lang}", project_id="CD.0085", lang=lang, **values
+        )
+        row = {name: getattr(record, name) for name in STORED_FIELDS}
+        return {**row, "url": record.source, "gone": False, "last_seen": None}
+
+    merged = merge_project(
+        [page("es", year=2019, states=["AM"]), page("fr", prima_id="GE10P0527"), page("en")]
+    )
+    assert merged is not None
+    assert (merged["prima_id"], merged["year"], merged["states"]) == ("GE10P0527", 2019, ["AM"])
+    assert merged["languages"] == list(LANGS)
+    assert merged["budget_usd"] is None
