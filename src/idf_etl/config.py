@@ -94,8 +94,11 @@ class Settings(BaseModel):
             return self.allowed_hosts
         from idf_etl.urls import netloc
 
-        starts = [*self.start_urls, *self.sitemaps, *self.listings]
-        return sorted({netloc(u) for u in starts if netloc(u)})
+        return sorted({netloc(u) for u in self.start_points() if netloc(u)})
+
+    def start_points(self) -> list[str]:
+        """Every configured start URL, sitemap and listing: where the data comes from."""
+        return [*self.start_urls, *self.sitemaps, *self.listings]
 
 
 _LIST_FIELDS = {name for name, f in Settings.model_fields.items() if "list" in str(f.annotation)}

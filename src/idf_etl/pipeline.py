@@ -110,7 +110,7 @@ def run_pipeline(
             report = None
             if settings.report and result.outcome == "success":
                 report = stage_report(con, settings.clean_dir, result, started)
-            export_tables(con, settings.clean_dir)
+            export_tables(con, settings.clean_dir, settings.start_points())
             result.published = str(publisher.publish(con))
             promote_exports(settings.clean_dir)
             if report is not None:

@@ -59,6 +59,12 @@ QUERIES: dict[str, str] = {
                count(*) FILTER (end_year IS NULL) AS no_end_year
         FROM projects
     """,
+    "active_by_region": f"""
+        SELECT coalesce(idf_region, '{NO_REGION}') AS region, count(*) AS projects,
+               sum(budget_usd) AS budget_usd
+        FROM active_projects
+        GROUP BY ALL ORDER BY projects DESC, region
+    """,
     # 5. Project types by region.
     "types_by_region": f"""
         SELECT coalesce(project_type, '{NO_TYPE}') AS project_type,

@@ -1,0 +1,107 @@
+"""The exports others read: CSV and Parquet of every table and view, a datapackage.json that
+`frictionless validate` (the standard validator, run as a user runs it) accepts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from idf_etl.export import export_tables
+from idf_etl.warehouse import TABLES, VIEWS
+from test_pipeline import edit, query, run
+
+ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
+NAMES = sorted([t.name for t in TABLES] + list(VIEWS))
+
+
+@pytest.fixture
+def exported(demo_site, tmp_path):
+    """The clean directory after two real runs, the second recording a budget change."""
+    site, base = demo_site
+    data = tmp_path / "data"
+    run(base, data)
+    edit(site, ARMENIA, "400000.00", "450000.00")
+    run(base, data)
+    return data / "clean"
+
+
+@pytest.mark.slow
+def test_frictionless_validate_accepts_the_package(exported):
+    frictionless = shutil.which("frictionless", path=str(Path(sys.executable).parent))
+    assert frictionless, "frictionless is in the dev group: make install"
+    proc = subprocess.run(
+        [frictionless, "validate", "--json", "datapackage.json"],
+        cwd=exported,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(proc.stdout)
+    errors = [e["message"] for task in report["tasks"] for e in task["errors"]]
+    assert report["valid"], errors[:5]
+    assert proc.returncode == 0
+    assert sorted(task["name"] for task in report["tasks"]) == NAMES
+    assert all(task["stats"]["rows"] > 0 for task in report["tasks"]), (
+        "an empty export proves little"
+    )
+
+
+@pytest.mark.slow
+def test_package_names_licence_sources_version_and_every_table_and_view(exported):
+    package = json.loads((exported / "datapackage.json").read_text())
+    assert package["licenses"][0]["name"] and package["sources"][0]["path"].endswith("sitemap.xml")
+    schema_version, run_id, _ = package["version"].split(".")
+    assert int(run_id) == 2 and int(schema_version) >= 2
+    assert sorted(r["name"] for r in package["resources"]) == NAMES
+    for name in NAMES:
+        assert (exported / "csv" / f"{name}.csv").stat().st_size > 0
+        assert (exported / "parquet" / f"{name}.parquet").stat().st_size > 0
+    fields = {
+        f["name"]: f
+        for r in package["resources"]
+        if r["name"] == "projects"
+        for f in r["schema"]["fields"]
+    }
+    assert fields["states"]["type"] == "array" and fields["start_year"]["type"] == "integer"
+    assert fields["status"]["constraints"]["enum"] == ["active", "completed"]
+
+
+@pytest.mark.slow
+def test_csv_holds_lists_as_json_arrays_and_missing_values_as_empty_cells(exported):
+    with open(exported / "csv" / "projects.csv", newline="") as handle:
+        rows = {r["project_id"]: r for r in csv.DictReader(handle)}
+    assert json.loads(rows["CD.0085"]["states"]) == ["AM", "GE"]
+    assert rows["CD.0085"]["budget_usd"] == "450000.00"
+    assert any(r["start_year"] == "" for r in rows.values())
+    with open(exported / "csv" / "project_changes.csv", newline="") as handle:
+        changes = list(csv.DictReader(handle))
+    assert [(c["field"], c["old_value"], c["new_value"]) for c in changes] == [
+        ("budget_usd", "400000.00", "450000.00")
+    ]
+    assert changes[0]["changed_at"].endswith("Z")
+    data = exported.parent
+    assert (
+        query(data, f"SELECT count(*) FROM '{exported / 'parquet' / 'budget_by_country.parquet'}'")[
+            0
+        ][0]
+        == query(data, "SELECT count(*) FROM budget_by_country")[0][0]
+    )
+
+
+def test_export_puts_no_path_into_sql(tmp_path):
+    """A data directory whose name holds a quote still exports (paths go as arguments)."""
+    from idf_etl.warehouse import create_schema
+
+    con = duckdb.connect()
+    create_schema(con)
+    clean = tmp_path / "it's data"
+    clean.mkdir()
+    staging = export_tables(con, clean, ["http://127.0.0.1/sitemap.xml"])
+    assert (staging / "csv" / "runs.csv").read_text().startswith("run_id,")
