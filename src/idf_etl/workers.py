@@ -159,7 +159,12 @@ class _Pool(Generic[T, R]):
         )
 
     def submit(self, chunk: list[T]) -> Future[list[Outcome[R]]]:
-        return self.executor.submit(_run_chunk, self.fn, chunk)
+        try:
+            return self.executor.submit(_run_chunk, self.fn, chunk)
+        except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
+            broken: Future[list[Outcome[R]]] = Future()
+            broken.set_exception(exc)
+            return broken
 
     def result(self, future: Future[list[Outcome[R]]], inputs: int) -> list[Outcome[R]] | None:
         """The chunk's outcomes, or None when the pool broke (a worker died or stalled)."""
