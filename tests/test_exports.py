@@ -18,7 +18,7 @@ from idf_etl.warehouse import TABLES, VIEWS
 from test_pipeline import edit, query, run
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
-NAMES = sorted([t.name for t in TABLES] + list(VIEWS))
+NAMES = sorted([t.name for t in TABLES] + [v.name for v in VIEWS])
 
 
 @pytest.fixture

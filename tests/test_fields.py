@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from idf_etl import vocabulary
-from idf_etl.load import TRACKED_FIELDS, merge_project
+from idf_etl.load import TRACKED_FIELDS
+from idf_etl.merge import merge_project
 from idf_etl.records import (
     COVERAGES,
     LANGS,
@@ -57,7 +58,8 @@ def test_merge_takes_each_merged_field_from_the_first_language_that_has_it():
         return {**row, "url": record.source, "gone": False, "last_seen": None}
 
     merged = merge_project(
-        [page("es", year=2019, states=["AM"]), page("fr", prima_id="GE10P0527"), page("en")]
+        "CD.0085",
+        [page("es", year=2019, states=["AM"]), page("fr", prima_id="GE10P0527"), page("en")],
     )
     assert merged is not None
     assert (merged["prima_id"], merged["year"], merged["states"]) == ("GE10P0527", 2019, ["AM"])

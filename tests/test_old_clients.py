@@ -24,7 +24,7 @@ from test_upgrade import v1_warehouse
 REPO = Path(__file__).parent.parent
 CLIENTS = REPO / ".cache" / "duckdb-clients"
 # Every object an analyst sees; the client also lists what the file holds, so nothing is missed.
-OBJECTS = sorted([t.name for t in TABLES] + list(VIEWS) + ["schema_info"])
+OBJECTS = sorted([t.name for t in TABLES] + [v.name for v in VIEWS] + ["schema_info"])
 
 READ_ALL = """
 import json, sys, duckdb

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from drupal_pages import drupal_page as page
+from drupal_pages import field_html
 from idf_etl import parse_page
 from idf_etl.nodes import page_node_links
 
@@ -23,39 +25,10 @@ FIELDS = [
     ("Projects ID", "LM.0077", "project_id", "LM.0077"),
     ("Benefiting Member States", "Ghana", "states", ["GH"]),
 ]
-DESCRIPTION = (
-    "The project helps the government of Ghana build the skills its labour migration "
-    "officers need, and this sentence is long enough to read as prose."
-)
-
-
-def field_html(label: str, value: str, display: str, colon: str = "") -> str:
-    """One field as Drupal's field.html.twig renders it for a label display."""
-    name = label.lower().replace(" ", "-").replace("(", "").replace(")", "")
-    classes = f"field field--name-field-{name} field--type-string"
-    if display == "hidden":
-        return f'<div class="{classes} field--label-hidden field__item">{value}</div>'
-    label_class = "field__label visually-hidden" if display == "visually_hidden" else "field__label"
-    label_html = f'<div class="{label_class}">{label}{colon}</div>'
-    return (
-        f'<div class="{classes} field--label-{display}">{label_html}'
-        f'<div class="field__item">{value}</div></div>'
-    )
 
 
 def drupal_page(fields: list[str], head: str = "") -> str:
-    return (
-        '<!DOCTYPE html><html lang="en" dir="ltr"><head><meta charset="utf-8">'
-        f"<title>Labour mobility in Ghana | IOM</title>{head}</head><body>"
-        '<header role="banner"><nav class="menu"><a href="/">Home</a></nav></header>'
-        '<main role="main"><article class="node node--type-project">'
-        '<h1 class="page-title"><span class="field field--name-title">Labour mobility in Ghana'
-        "</span></h1>"
-        + "".join(fields)
-        + '<div class="field field--name-body field--label-hidden field__item"><p>'
-        + DESCRIPTION
-        + "</p></div></article></main></body></html>"
-    )
+    return page(fields, head=head)
 
 
 def expected(record, field):

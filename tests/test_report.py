@@ -252,9 +252,9 @@ def test_text_from_the_site_is_escaped(tmp_path):
     with duckdb.connect(str(path)) as con:
         create_schema(con)
         con.execute(
-            """INSERT INTO projects (project_id, title, budget_usd, urls, first_seen,
-                   last_changed, missing_from_site)
-               VALUES ('X.1', '<script>alert(1)</script> & co', 1234.5,
+            """INSERT INTO projects (project_key, project_id, title, budget_usd, urls,
+                   first_seen, last_changed, missing_from_site)
+               VALUES ('X.1', 'X.1', '<script>alert(1)</script> & co', 1234.5,
                        ['https://www.iom.int/project/x?a=1&b=2'], now(), now(), false)"""
         )
         con.execute(

@@ -1,4 +1,4 @@
-"""Parsing on several processes and loading in batches change nothing in what is written."""
+"""Parsing on several processes changes nothing in what is written."""
 
 from __future__ import annotations
 
@@ -94,14 +94,11 @@ def two_runs(data: Path, workers: int) -> dict[str, list[str]]:
 
 
 @pytest.mark.slow
-def test_small_batches_and_two_workers_write_the_same_warehouse_as_one_batch_in_process(
-    tmp_path, monkeypatch
-):
+def test_two_workers_write_the_same_warehouse_as_parsing_in_process(tmp_path):
     whole = two_runs(tmp_path / "one", workers=1)
-    monkeypatch.setattr(pipeline, "BATCH_PAGES", 7)
-    batched = two_runs(tmp_path / "many", workers=2)
+    pooled = two_runs(tmp_path / "pooled", workers=2)
     for table in TABLES:
-        assert batched[table] == whole[table], table
+        assert pooled[table] == whole[table], table
     assert any("ZZ.0003" in r and "990000.00" in r for r in whole["projects"])
     assert any("project_page_lost" in r for r in whole["issues"])
 

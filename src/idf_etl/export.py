@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.migrations import SCHEMA_VERSION
-from idf_etl.warehouse import TABLES, VIEWS, Column
+from idf_etl.warehouse import TABLES, VIEWS, Column, view_columns
 
 STAGING = ".export-staging"
 # The facts are IOM's, published on its sites; the package says where they come from.
@@ -86,14 +86,14 @@ def promote_exports(clean_dir: Path) -> list[Path]:
 
 def _datasets() -> list[tuple[str, str, str, dict[str, Column]]]:
     """(name, comment, query, declared columns by name) for every table and view."""
-    described = {c.name: c for t in TABLES for c in t.columns}  # view columns named after these
     out = []
     for t in TABLES:
         order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
         query = f"SELECT {', '.join(c.name for c in t.columns)} FROM {t.name}{order}"
         out.append((t.name, t.comment, query, {c.name: c for c in t.columns}))
-    for name, (comment, _) in VIEWS.items():
-        out.append((name, comment, f"SELECT * FROM {name}", described))
+    for v in VIEWS:
+        columns = {c.name: c for c in view_columns(v)}
+        out.append((v.name, v.comment, f"SELECT * FROM {v.name}", columns))
     return out
 
 

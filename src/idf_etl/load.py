@@ -1,8 +1,7 @@
 """Load parsed pages into the warehouse: pages, project pages, merged projects, history, issues.
 
-Runs on the *building* copy of the warehouse (see publish.py), in one
-transaction or (commit_batches) one per batch; nothing here touches the
-published file, which is replaced only by a whole, finished copy. Bulk writes go through
+Runs inside one transaction on the *building* copy of the warehouse (see
+publish.py); nothing here touches the published file. Bulk writes go through
 DuckDB's appender, each batch de-duplicated by key first (in one statement
 DuckDB keeps the first of two rows with the same key, silently).
 """
@@ -12,20 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from idf_etl.countries import english_name
-from idf_etl.records import LANGS, MERGED_FIELDS, STORED_FIELDS, OtherPage, ProjectRecord
+from idf_etl.grouping import PageKeys, project_keys
+from idf_etl.merge import disagreements, merge_project, norm, text
+from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse import table
 
 # Columns of `projects` whose changes are history (bookkeeping columns are not).
 TRACKED_FIELDS = tuple(c.name for c in table("projects").columns if c.tracked)
-_LANG_ORDER: dict[str | None, int] = {lang: i for i, lang in enumerate(LANGS)}
-# Projects merged at a time at the end of a load.
-_MERGE_BATCH = 250
 
 Row = dict[str, Any]
 
@@ -52,6 +49,7 @@ class Issue:
     url: str | None = None
     project_id: str | None = None
     field: str | None = None
+    project_key: str | None = None
 
 
 @dataclass
@@ -102,16 +100,9 @@ class Loader:
     """One run's load into an open (building) warehouse connection."""
 
     def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        run_id: int,
-        started_at: datetime,
-        parser_version: str,
-        *,
-        commit_batches: bool = False,
+        self, con: duckdb.DuckDBPyConnection, run_id: int, started_at: datetime, parser_version: str
     ) -> None:
         self.con = con
-        self.commit_batches = commit_batches
         # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
         con.execute("SET TimeZone = 'UTC'")
         self.run_id = run_id
@@ -119,31 +110,19 @@ class Loader:
         self.parser_version = parser_version
         self.stats = LoadStats()
         self.issues: list[Issue] = []
-        self._affected: set[str] = set()  # projects to merge again at the end
+        self.keys: dict[str, str] = {}  # url -> project key, once grouped
 
-    def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
-        """The URLs among (url, content hash) whose page row this parser version made from
-        that content: they need no re-parse."""
-        rows = self.con.execute(
-            """SELECT p.url FROM pages p
-               JOIN (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::VARCHAR[]) AS sha) s
-                 ON p.url = s.url AND p.content_sha256 = s.sha
-               WHERE p.parser_version = ?""",
-            [[u for u, _ in pages], [h for _, h in pages], self.parser_version],
-        ).fetchall()
-        return {url for (url,) in rows}
+    def known_pages(self) -> dict[str, tuple[str | None, str | None]]:
+        """url -> (content hash, parser version) already in the warehouse: what needs no re-parse."""
+        rows = self.con.execute("SELECT url, content_sha256, parser_version FROM pages").fetchall()
+        return {url: (sha, version) for url, sha, version in rows}
 
     def load(
         self, parsed: list[ParsedPage], status: dict[str, tuple[bool, datetime | None]]
     ) -> LoadStats:
-        """All of a run's load in one call: `load_pages`, `refresh_status`, `finish`."""
-        self.load_pages(parsed)
-        self.refresh_status(status)
-        return self.finish()
-
-    def load_pages(self, parsed: list[ParsedPage]) -> None:
-        """Write one batch of parsed pages; their projects are merged again in `finish`."""
-        old_pp = self._project_pages("url", [p.url for p in parsed])
+        """Write parsed pages, refresh gone/last-seen from `status` (url -> (gone, checked_at))
+        for every stored page, then re-merge the projects they touch."""
+        old_pp = {r["url"]: r for r in _fetch_dicts(self.con, "SELECT * FROM project_pages")}
         new_pp: dict[str, Row] = {}
         page_rows: list[Row] = []
         for page in parsed:
@@ -162,80 +141,52 @@ class Loader:
                     "its previous data is kept",
                     old_pp[page.url]["project_id"],
                 )
-        self.stats.rows_written += upsert(self.con, "pages", page_rows)
-        self._write_project_pages(new_pp, old_pp)
-        self._write_issues()
-        self._batch_written()
-
-    def refresh_status(self, status: dict[str, tuple[bool, datetime | None]]) -> None:
-        """Gone flags and last sightings of stored pages (url -> (gone, checked_at)), one batch
-        at a time: they change without a new body. A page parsed in this run has them already;
-        one that no longer reads as a project leaves its previous row untouched."""
-        urls = list(status)
-        gone = [status[u][0] for u in urls]
-        self.con.execute(
-            """UPDATE pages SET gone = s.gone
-               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone) s
-               WHERE pages.url = s.url AND pages.gone <> s.gone""",
-            [urls, gone],
-        )
-        parsed_now = {
-            url
-            for (url,) in self.con.execute(
-                "SELECT url FROM pages WHERE parsed_run_id = ? AND url IN (SELECT unnest(?::VARCHAR[]))",
-                [self.run_id, urls],
-            ).fetchall()
-        }
-        old_pp = self._project_pages("url", [u for u in urls if u not in parsed_now])
-        new_pp: dict[str, Row] = {}
+        # Gone flags and last sightings change without a new body; a page that no longer
+        # reads as a project leaves its previous row untouched.
+        unreadable = {p.url for p in parsed if not isinstance(p.record, ProjectRecord)}
         for url, old in old_pp.items():
-            is_gone, checked_at = status[url]
+            if url in new_pp or url in unreadable or url not in status:
+                continue
+            gone, checked_at = status[url]
             last_seen = _later(old["last_seen"], checked_at)
-            if is_gone != old["gone"] or last_seen != old["last_seen"]:
-                new_pp[url] = {**old, "gone": is_gone, "last_seen": last_seen}
-        self._write_project_pages(new_pp, old_pp)
-        self._batch_written()
-
-    def finish(self) -> LoadStats:
-        """Merge again every project the loaded pages touch, write the issues, count."""
-        affected = sorted(self._affected)
-        for start in range(0, len(affected), _MERGE_BATCH):
-            self._merge_projects(affected[start : start + _MERGE_BATCH])
-            self._batch_written()
-        self._affected.clear()
+            if gone != old["gone"] or last_seen != old["last_seen"]:
+                new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
+        self.stats.rows_written += upsert(self.con, "pages", page_rows)
+        gone_urls = [url for url, (is_gone, _) in status.items() if is_gone]
+        self.con.execute(
+            "UPDATE pages SET gone = list_contains(?::VARCHAR[], url) "
+            "WHERE gone <> list_contains(?::VARCHAR[], url)",
+            [gone_urls, gone_urls],
+        )
+        current = {**old_pp, **new_pp}
+        keys = self._group(current)
+        for url, row in current.items():
+            if row.get("project_key") != keys[url]:
+                new_pp[url] = {**row, "project_key": keys[url]}
+        changed_pp = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
+        self.stats.rows_written += upsert(self.con, "project_pages", changed_pp.values())
+        affected = {r["project_key"] for r in changed_pp.values()}
+        affected |= {old_pp[u]["project_key"] for u in changed_pp if u in old_pp}
+        affected.discard(None)
+        current = {**old_pp, **changed_pp}
+        self._merge_projects(sorted(affected), current)
         self._write_issues()
         (self.stats.projects_total,) = self.con.execute(
             "SELECT count(*) FROM projects"
         ).fetchone() or (0,)
         return self.stats
 
-    def _batch_written(self) -> None:
-        # DuckDB keeps a transaction's new rows in memory until it commits: a commit a batch
-        # keeps memory flat however many pages a run loads.
-        if self.commit_batches:
-            self.con.execute("COMMIT")
-            self.con.execute("BEGIN TRANSACTION")
-
-    def _project_pages(self, column: str, values: list[str]) -> dict[str, Row]:
-        """Project page rows by url, where `column` is one of `values`."""
-        if not values:
-            return {}
-        rows = _fetch_dicts(
-            self.con,
-            f"SELECT * FROM project_pages WHERE {column} IN (SELECT unnest(?::VARCHAR[]))",
-            [values],
+    def _group(self, current: dict[str, Row]) -> dict[str, str]:
+        """url -> project key for every project page (grouping.py); nodes whose pages show
+        two project ids are reported."""
+        keys, conflicts = project_keys(
+            PageKeys(r["url"], r["project_id"], r["node_id"], r["lang"]) for r in current.values()
         )
-        return {r["url"]: r for r in rows}
-
-    def _write_project_pages(self, new_pp: dict[str, Row], old_pp: dict[str, Row]) -> None:
-        """Write the rows that changed; remember their projects, old and new, for `finish`."""
-        changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
-        self.stats.rows_written += upsert(self.con, "project_pages", changed.values())
-        for url, row in changed.items():
-            before = old_pp.get(url)
-            self._affected.update(
-                p for p in (row["project_id"], before and before["project_id"]) if p
-            )
+        for c in conflicts:
+            url = next(iter(c.ids.values()))[0]
+            self._issue("load", "warning", "conflicting_project_ids", url, c.message())
+        self.keys = keys
+        return keys
 
     # -- rows --
 
@@ -292,31 +243,46 @@ class Loader:
 
     # -- projects --
 
-    def _merge_projects(self, project_ids: list[str]) -> None:
-        """Re-merge these projects from their project pages, as now written."""
-        if not project_ids:
+    def _merge_projects(self, keys: list[str], current: dict[str, Row]) -> None:
+        """Re-merge these projects from `current` (every project page row, as now written).
+
+        A project whose pages all moved to another key (an id-less node gained its id)
+        hands its first sighting and its history to that key, and its row goes."""
+        if not keys:
             return
         pages: dict[str, list[Row]] = {}
-        for row in self._project_pages("project_id", project_ids).values():
-            pages.setdefault(row["project_id"], []).append(row)
+        for row in current.values():
+            pages.setdefault(row["project_key"], []).append(row)
         old = {
-            r["project_id"]: r
+            r["project_key"]: r
             for r in _fetch_dicts(
                 self.con,
-                "SELECT * FROM projects WHERE project_id IN (SELECT unnest(?::VARCHAR[]))",
-                [project_ids],
+                "SELECT * FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
+                [keys],
             )
         }
+        moved = self._rekey([k for k in keys if k in old and k not in pages], old, current)
         rows, changes, state_rows = [], [], []
-        for project_id in project_ids:
-            merged = merge_project(pages.get(project_id, []))
+        for key in keys:
+            merged = merge_project(key, pages.get(key, []))
             if merged is None:
                 continue
-            before = old.get(project_id)
+            for d in disagreements(pages[key]):
+                self._issue(
+                    "load",
+                    "warning",
+                    "languages_disagree",
+                    next(iter(d.values)),
+                    d.message(),
+                    merged["project_id"],
+                    d.field,
+                    key,
+                )
+            before = old.get(key) or moved.get(key)
             diffs = (
                 []
                 if before is None
-                else [f for f in TRACKED_FIELDS if _norm(before[f]) != _norm(merged[f])]
+                else [f for f in TRACKED_FIELDS if norm(before[f]) != norm(merged[f])]
             )
             merged["first_seen"] = before["first_seen"] if before else self.now
             merged["last_changed"] = (
@@ -324,44 +290,80 @@ class Loader:
             )
             if (
                 before is not None
+                and key in old
                 and not diffs
-                and all(_norm(before[k]) == _norm(v) for k, v in merged.items())
+                and all(norm(before[k]) == norm(v) for k, v in merged.items())
             ):
                 continue
             if before is None:
                 self.stats.projects_new += 1
             rows.append(merged)
-            self.stats.touched_projects.append(project_id)
+            self.stats.touched_projects.append(key)
             changes += [
                 {
                     "run_id": self.run_id,
                     "changed_at": self.now,
-                    "project_id": project_id,
+                    "project_key": key,
+                    "project_id": merged["project_id"],
                     "field": f,
-                    "old_value": _text(before[f]) if before else None,
-                    "new_value": _text(merged[f]),
+                    "old_value": text(before[f]) if before else None,
+                    "new_value": text(merged[f]),
                 }
                 for f in diffs
             ]
-            if before is None or _norm(before["states"]) != _norm(merged["states"]):
-                state_rows.append((project_id, merged["states"]))
+            state_rows.append((key, merged["project_id"], merged["states"]))
         self.stats.rows_written += upsert(self.con, "projects", rows)
         self.stats.rows_written += upsert(self.con, "project_changes", changes)
         self.stats.field_changes += len(changes)
         if state_rows:
             self.con.execute(
-                "DELETE FROM project_states WHERE project_id IN (SELECT unnest(?::VARCHAR[]))",
-                [[p for p, _ in state_rows]],
+                "DELETE FROM project_states WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
+                [[k for k, _, _ in state_rows]],
             )
             self.stats.rows_written += upsert(
                 self.con,
                 "project_states",
                 (
-                    {"project_id": p, "iso2": code, "country_name": english_name(code)}
-                    for p, codes in state_rows
+                    {
+                        "project_key": k,
+                        "project_id": pid,
+                        "iso2": code,
+                        "country_name": english_name(code),
+                    }
+                    for k, pid, codes in state_rows
                     for code in codes
                 ),
             )
+
+    def _rekey(
+        self, gone: list[str], old: dict[str, Row], current: dict[str, Row]
+    ) -> dict[str, Row]:
+        """Projects left without pages: their pages now belong to another key. Move their
+        history there and drop their row; return new key -> the old row (its `before`)."""
+        moved: dict[str, Row] = {}
+        for key in gone:
+            new_keys = {current[u]["project_key"] for u in old[key]["urls"] if u in current}
+            if len(new_keys) != 1:
+                continue
+            new_key = new_keys.pop()
+            moved.setdefault(new_key, old[key])
+            for table_name in ("project_changes", "issues"):
+                self.con.execute(
+                    f"UPDATE {table_name} SET project_key = ? WHERE project_key = ?",
+                    [new_key, key],
+                )
+            self.con.execute("DELETE FROM project_states WHERE project_key = ?", [key])
+            self.con.execute("DELETE FROM projects WHERE project_key = ?", [key])
+            self._issue(
+                "load",
+                "warning",
+                "project_rekeyed",
+                None,
+                f"the pages of project {key} now belong to {new_key} (a page gained a project "
+                "id or a node link); its history moved there",
+                project_key=new_key,
+            )
+        return moved
 
     # -- issues --
 
@@ -377,8 +379,11 @@ class Loader:
         message: str,
         project_id: str | None = None,
         field_name: str | None = None,
+        project_key: str | None = None,
     ) -> None:
-        self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
+        self.issues.append(
+            Issue(stage, severity, code, message, url, project_id, field_name, project_key)
+        )
 
     def _write_issues(self) -> None:
         rows = [
@@ -392,38 +397,12 @@ class Loader:
                 "code": i.code,
                 "field": i.field,
                 "message": i.message,
+                "project_key": i.project_key or self.keys.get(i.url or ""),
             }
             for i in self.issues
         ]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
-
-
-def merge_project(pages: list[Row]) -> Row | None:
-    """One project row from its pages: English first, then French, then Spanish; pages still
-    on the site before gone ones; each field from the first page that has it."""
-    if not pages:
-        return None
-    ordered = sorted(
-        pages, key=lambda p: (bool(p["gone"]), _LANG_ORDER.get(p["lang"], len(LANGS)), p["url"])
-    )
-    titled = next((p for p in ordered if p["title"]), ordered[0])
-    row: Row = {
-        "project_id": ordered[0]["project_id"],
-        "title": titled["title"],
-        "title_lang": titled["lang"],
-        "description": titled["description"]
-        or next((p["description"] for p in ordered if p["description"]), None),
-    }
-    for name in MERGED_FIELDS:
-        empty: list[str] | None = [] if STORED_FIELDS[name].sql.endswith("[]") else None
-        row[name] = next((p[name] for p in ordered if p[name] not in (None, [])), empty)
-    row["languages"] = sorted({p["lang"] for p in pages if p["lang"]}, key=_LANG_ORDER.__getitem__)
-    row["urls"] = sorted(p["url"] for p in pages)
-    seen = [p["last_seen"] for p in pages if p["last_seen"] is not None]
-    row["last_seen"] = max(seen) if seen else None
-    row["missing_from_site"] = all(p["gone"] for p in pages)
-    return row
 
 
 def _copy(value: Any) -> Any:
@@ -436,24 +415,5 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _norm(value: Any) -> Any:
-    """Compare values as the warehouse stores them (Decimal scale, lists, enums as text)."""
-    if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return value
-
-
 def _differs(new: Row, old: Row | None) -> bool:
-    return old is None or any(_norm(old.get(k)) != _norm(v) for k, v in new.items())
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value))
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    return str(value)
+    return old is None or any(norm(old.get(k)) != norm(v) for k, v in new.items())

@@ -36,6 +36,49 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("ALTER TABLE runs ADD COLUMN schema_version INTEGER",),
     ),
 )
+# Version 3 as it was released; `projects` is rebuilt because its key changes (DuckDB
+# cannot alter a primary key): every row keeps its values, its key is its project id.
+_PROJECTS_V3 = """CREATE TABLE projects (
+    project_key VARCHAR NOT NULL, project_id VARCHAR, title VARCHAR, title_lang lang_t,
+    description VARCHAR, prima_id VARCHAR, status status_t, project_type VARCHAR,
+    budget_usd DECIMAL(18,2), coverage coverage_t, idf_region VARCHAR, start_year SMALLINT,
+    end_year SMALLINT, year SMALLINT, states VARCHAR[], project_type_canonical VARCHAR,
+    languages VARCHAR[], urls VARCHAR[], first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ, last_changed TIMESTAMPTZ NOT NULL, missing_from_site BOOLEAN NOT NULL,
+    PRIMARY KEY (project_key),
+    CHECK (idf_region IS NULL OR idf_region IN ('Africa', 'Asia and Oceania', 'Europe',
+        'Latin America and the Caribbean', 'Middle East and North Africa', 'Global')))"""
+_STATES_V3 = """CREATE TABLE project_states (
+    project_key VARCHAR NOT NULL, iso2 VARCHAR NOT NULL, country_name VARCHAR,
+    project_id VARCHAR, PRIMARY KEY (project_key, iso2))"""
+
+MIGRATIONS += (
+    Migration(
+        3,
+        "every project page in one project: projects keyed by project_key (the id, else the "
+        "Drupal node, else the page), canonical project types, node ids",
+        (
+            "ALTER TABLE project_pages ADD COLUMN project_type_canonical VARCHAR",
+            "ALTER TABLE project_pages ADD COLUMN node_id INTEGER",
+            "ALTER TABLE project_pages ADD COLUMN project_key VARCHAR",
+            "UPDATE project_pages SET project_key = project_id",
+            "ALTER TABLE projects RENAME TO projects_v2",
+            _PROJECTS_V3,
+            "INSERT INTO projects BY NAME SELECT project_id AS project_key, * FROM projects_v2",
+            "DROP TABLE projects_v2",
+            "ALTER TABLE project_states RENAME TO project_states_v2",
+            _STATES_V3,
+            "INSERT INTO project_states BY NAME "
+            "SELECT project_id AS project_key, * FROM project_states_v2",
+            "DROP TABLE project_states_v2",
+            "ALTER TABLE project_changes ALTER COLUMN project_id DROP NOT NULL",
+            "ALTER TABLE project_changes ADD COLUMN project_key VARCHAR",
+            "UPDATE project_changes SET project_key = project_id",
+            "ALTER TABLE issues ADD COLUMN project_key VARCHAR",
+            "UPDATE issues SET project_key = project_id",
+        ),
+    ),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

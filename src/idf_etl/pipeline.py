@@ -16,9 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 
@@ -40,9 +38,6 @@ from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
-T = TypeVar("T")
-# Pages parsed and loaded at a time: memory stays flat however large the raw store grows.
-BATCH_PAGES = 500
 DUCKDB_MEMORY = "128MB"
 
 log = logging.getLogger(__name__)
@@ -141,20 +136,17 @@ def _load(
         "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
     )
-    # A commit a batch: the building copy is published only once whole, so the run stays
-    # all-or-nothing while DuckDB's memory stays flat.
-    loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True)
+    loader = Loader(con, run_id, started, PARSER_VERSION)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
-    todo = sum(len(batch) for batch in _stale_batches(store, loader, from_raw))
-    reporter("discovered", "", str(todo))
-    workers = pool_size(settings.parse_workers, todo)
-    pages = (page for batch in _stale_batches(store, loader, from_raw) for page in batch)
-    for parsed in batched(parse_stored(store, pages, reporter, workers), BATCH_PAGES):
-        loader.load_pages(parsed)
-    for stored in batched(store.pages(), BATCH_PAGES):
-        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
-    stats = loader.finish()
+    stored = list(store.pages())
+    known = {} if from_raw else loader.known_pages()
+    todo = [p for p in stored if known.get(p.url) != (p.sha256, PARSER_VERSION)]
+    reporter("discovered", "", str(len(todo)))
+    workers = pool_size(settings.parse_workers, len(todo))
+    parsed = list(parse_stored(store, todo, reporter, workers))
+    status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
+    stats = loader.load(parsed, status)
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)
@@ -234,14 +226,6 @@ def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict
     }
 
 
-def _stale_batches(store: RawStore, loader: Loader, from_raw: bool) -> Iterator[list[StoredPage]]:
-    """The stored pages to parse, a batch at a time: all of them for --from-raw, else those
-    whose body or parser version differs from what the warehouse holds."""
-    for batch in batched(store.pages(), BATCH_PAGES):
-        current = set() if from_raw else loader.up_to_date([(p.url, p.sha256) for p in batch])
-        yield [p for p in batch if p.url not in current]
-
-
 def parse_stored(
     store: RawStore, pages: Iterable[StoredPage], reporter: Reporter, workers: int = 1
 ) -> Iterator[ParsedPage]:
@@ -262,13 +246,6 @@ def parse_stored(
             result.error = f"cannot parse the stored page: {exc}"
         reporter("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of `size` items (the last one shorter); itertools.batched from Python 3.12."""
-    source = iter(items)
-    while batch := list(islice(source, size)):
-        yield batch
 
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:

@@ -121,9 +121,20 @@ class ProjectRecord(BaseModel):
     template: Annotated[
         str | None, Stored("VARCHAR", "labelled or unlabelled (developmentfund.iom.int)")
     ] = None
-    # Read by the parser, not (yet) kept in the warehouse: no `Stored`.
-    project_type_canonical: str | None = None  # one of vocabulary.PROJECT_TYPE_NAMES
-    node_id: int | None = None
+    project_type_canonical: Annotated[
+        str | None,
+        Stored(
+            "VARCHAR",
+            "project type, the fund's category in English (vocabulary.PROJECT_TYPE_NAMES); "
+            "null when the type is unknown",
+            merged=True,
+        ),
+    ] = None
+    node_id: Annotated[
+        int | None,
+        Stored("INTEGER", "Drupal node id of the page (shortlink, hreflang or /fr/node/N URL)"),
+    ] = None
+    # Read by the parser for the crawler, not kept in the warehouse: no `Stored`.
     translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)
 

@@ -173,13 +173,18 @@ REGIONS: dict[str, str] = {
 }
 
 # Project types: the fund's categories, one canonical English name each, with the
-# French and Spanish names and abbreviations the site prints. Sources: the type
-# field of the pages in ../shared/seeds and ../shared/samples, and the focus areas
-# the fund publishes for its two funding lines (FAQ, eligibility criteria); see
-# docs in the README. A type not listed here is left unmapped and reported.
+# French and Spanish names and abbreviations the site prints. Sources: the first
+# eight are the types the site's own pages print (in en/fr/es, "TCMMCB", the cut
+# Spanish one; CD-coded projects say "Community Development" or the full name);
+# the last five are the focus areas the fund publishes for its two funding lines
+# (iom.int FAQ and eligibility criteria, developmentfund.iom.int guidance note).
+# Their French and Spanish names not seen on a page are IOM's usual terms. A type
+# not listed here keeps its label, gets no canonical name, and is reported.
 PROJECT_TYPE_NAMES: dict[str, tuple[str, ...]] = {
     "Community and Economic Development": (
         "Community Development",  # CD.0085's page; CD.0002's page says the full name
+        "Développement communautaire",
+        "Desarrollo comunitario",
         "Développement communautaire et économique",
         "Desarrollo económico y comunitario",
         "Desarrollo comunitario y económico",

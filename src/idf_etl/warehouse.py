@@ -39,6 +39,12 @@ def _c(name: str, type_: str, comment: str) -> Column:
     return Column(name, type_, comment)
 
 
+PROJECT_KEY_COMMENT = (
+    "the project's key: its project id; else node:HOST/N, the Drupal node its pages share; "
+    "else page:URL, its one page"
+)
+
+
 def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -133,6 +139,7 @@ TABLES: tuple[Table, ...] = (
         (
             _c("url", "VARCHAR NOT NULL", "page URL (normalised)"),
             *_PAGE_FIELDS,
+            _c("project_key", "VARCHAR", "the project the page belongs to (projects.project_key)"),
             _c("content_sha256", "VARCHAR", "sha256 of the body parsed"),
             _c("fetched_at", "TIMESTAMPTZ", "when that body was downloaded"),
             _c("parser_version", "VARCHAR", "parser version that read it"),
@@ -149,9 +156,16 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "projects",
-        "One row per project id, merged across its English, French and Spanish pages.",
+        "One row per project, merged across its English, French and Spanish pages: grouped by "
+        "project id, else by Drupal node, else one page alone.",
         (
-            _c("project_id", "VARCHAR NOT NULL", "project id (TK.0035, older T97-805)"),
+            _c("project_key", "VARCHAR NOT NULL", PROJECT_KEY_COMMENT),
+            Column(
+                "project_id",
+                "VARCHAR",
+                "project id (TK.0035, older T97-805); null when no page of the project shows one",
+                tracked=True,
+            ),
             Column("title", "VARCHAR", "title: the English page's when there is one", tracked=True),
             _c("title_lang", "lang_t", "language of that title"),
             Column(
@@ -177,18 +191,23 @@ TABLES: tuple[Table, ...] = (
                 tracked=True,
             ),
         ),
-        key=("project_id",),
+        key=("project_key",),
         checks=(f"idf_region IS NULL OR {_REGION_CHECK}",),
     ),
     Table(
         "project_states",
         "Benefiting member states of each project, one row per country, for joins.",
         (
-            _c("project_id", "VARCHAR NOT NULL", "project id"),
+            _c("project_key", "VARCHAR NOT NULL", "project key (projects.project_key)"),
             _c("iso2", "VARCHAR NOT NULL", "ISO 3166-1 alpha-2 code (XK for Kosovo)"),
-            _c("country_name", "VARCHAR", "English country name (CLDR)"),
+            _c(
+                "country_name",
+                "VARCHAR",
+                "English country name as IOM and the UN write it (Democratic Republic of the Congo)",
+            ),
+            _c("project_id", "VARCHAR", "project id, when the project has one"),
         ),
-        key=("project_id", "iso2"),
+        key=("project_key", "iso2"),
     ),
     Table(
         "project_changes",
@@ -196,10 +215,11 @@ TABLES: tuple[Table, ...] = (
         (
             _c("run_id", "INTEGER NOT NULL", "run that saw the change"),
             _c("changed_at", "TIMESTAMPTZ NOT NULL", "when that run started"),
-            _c("project_id", "VARCHAR NOT NULL", "project id"),
+            _c("project_id", "VARCHAR", "project id, when the project has one"),
             _c("field", "VARCHAR NOT NULL", "column of projects that changed"),
             _c("old_value", "VARCHAR", "value before, as text (lists comma-separated)"),
             _c("new_value", "VARCHAR", "value after, as text"),
+            _c("project_key", "VARCHAR", "project key (projects.project_key)"),
         ),
     ),
     Table(
@@ -219,35 +239,78 @@ TABLES: tuple[Table, ...] = (
             ),
             _c("field", "VARCHAR", "field concerned"),
             _c("message", "VARCHAR NOT NULL", "what happened and what to do"),
+            _c("project_key", "VARCHAR", "project concerned (projects.project_key), when known"),
         ),
         checks=("severity IN ('error', 'warning')", "stage IN ('fetch', 'parse', 'load')"),
     ),
 )
 
-VIEWS: dict[str, tuple[str, str]] = {
-    "budget_by_region_year": (
-        "Allocated budget per IDF region and allocation year.",
-        """SELECT idf_region, year, count(*) AS projects, sum(budget_usd) AS budget_usd
-           FROM projects GROUP BY ALL ORDER BY idf_region, year""",
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    comment: str
+    query: str
+    columns: tuple[Column, ...]  # every column it shows, with its meaning
+
+
+_YEAR_LABEL = "no allocation year"
+VIEWS: tuple[View, ...] = (
+    View(
+        "budget_by_region_year",
+        "Allocated budget per IDF region and allocation year; projects without a year "
+        f"are a row of their own ('{_YEAR_LABEL}').",
+        f"""SELECT idf_region, year,
+                  coalesce(year::VARCHAR, '{_YEAR_LABEL}') AS year_label,
+                  count(*) AS projects, count(budget_usd) AS projects_with_budget,
+                  sum(budget_usd) AS budget_usd
+           FROM projects GROUP BY ALL ORDER BY idf_region, year NULLS LAST""",
+        (
+            _c("idf_region", "VARCHAR", "IDF region, canonical English name (null: none given)"),
+            _c("year", "SMALLINT", "allocation year; null for the projects without one"),
+            _c("year_label", "VARCHAR", f"the year as text, or '{_YEAR_LABEL}'"),
+            _c("projects", "BIGINT", "projects in the group, with a budget or not"),
+            _c("projects_with_budget", "BIGINT", "of those, the ones with a budget"),
+            _c("budget_usd", "DECIMAL(38,2)", "their budgets summed, US dollars"),
+        ),
     ),
-    "budget_by_country": (
+    View(
+        "budget_by_country",
         "Per country: projects it benefits from, their whole budgets, and an even share of each.",
         """SELECT s.iso2, s.country_name, count(*) AS projects,
                   sum(p.budget_usd) AS budget_usd_total,
                   sum(p.budget_usd / len(p.states))::DECIMAL(18,2) AS budget_usd_even_share
-           FROM project_states s JOIN projects p USING (project_id)
+           FROM project_states s JOIN projects p USING (project_key)
            GROUP BY ALL ORDER BY budget_usd_total DESC NULLS LAST""",
+        (
+            _c("iso2", "VARCHAR", "ISO 3166-1 alpha-2 code (XK for Kosovo)"),
+            _c("country_name", "VARCHAR", "English country name as IOM and the UN write it"),
+            _c("projects", "BIGINT", "projects benefiting the country"),
+            _c("budget_usd_total", "DECIMAL(38,2)", "their whole budgets summed, US dollars"),
+            _c(
+                "budget_usd_even_share",
+                "DECIMAL(18,2)",
+                "each budget split evenly among its countries, this country's shares summed",
+            ),
+        ),
     ),
-    "active_projects": (
+    View(
+        "active_projects",
         "Projects the site lists as active and still publishes.",
         """SELECT * FROM projects WHERE status = 'active' AND NOT missing_from_site
-           ORDER BY start_year DESC NULLS LAST, project_id""",
+           ORDER BY start_year DESC NULLS LAST, project_key""",
+        (),  # the columns of projects, described there
     ),
-}
+)
 
 
 def table(name: str) -> Table:
     return next(t for t in TABLES if t.name == name)
+
+
+def view_columns(v: View) -> tuple[Column, ...]:
+    """A view's columns with their meaning (a view over `projects` has that table's)."""
+    return v.columns or table("projects").columns
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -327,9 +390,11 @@ def _describe(con: duckdb.DuckDBPyConnection) -> None:
         for c in t.columns:
             con.execute(f"COMMENT ON COLUMN {t.name}.{c.name} IS {_quote(c.comment)}")
     # A view over `SELECT *` stops answering once its table gains a column: recreate them all.
-    for name, (comment, query) in VIEWS.items():
-        con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
-        con.execute(f"COMMENT ON VIEW {name} IS {_quote(comment)}")
+    for v in VIEWS:
+        con.execute(f"CREATE OR REPLACE VIEW {v.name} AS {v.query}")
+        con.execute(f"COMMENT ON VIEW {v.name} IS {_quote(v.comment)}")
+        for c in view_columns(v):
+            con.execute(f"COMMENT ON COLUMN {v.name}.{c.name} IS {_quote(c.comment)}")
     con.execute("COMMENT ON TABLE schema_info IS 'Warehouse bookkeeping: schema version.'")
 
 
@@ -349,6 +414,12 @@ def data_dictionary_markdown() -> str:
             f"| `{c.name}` | {c.type.replace(' NOT NULL', '')} | {c.comment} |" for c in t.columns
         ]
         out.append("")
-    out.append("### Views\n")
-    out += [f"- `{name}`: {comment}" for name, (comment, _) in VIEWS.items()]
-    return "\n".join(out) + "\n"
+    for v in VIEWS:
+        out.append(f"### View `{v.name}`\n\n{v.comment}\n")
+        if v.columns:
+            out.append("| column | type | meaning |\n|---|---|---|")
+            out += [f"| `{c.name}` | {c.type} | {c.comment} |" for c in v.columns]
+        else:
+            out.append("The columns of `projects`.")
+        out.append("")
+    return "\n".join(out)
