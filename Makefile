@@ -43,7 +43,7 @@ status: install ## the last runs and what failed
 conformance: install ## score the parser on ../shared (when present)
 	../shared/conformance/check
 
-bench: install ## parser benchmark against BeautifulSoup and trafilatura
+bench: install ## parser benchmark against BeautifulSoup and trafilatura, in-process and through `idf-etl parse`
 	$(UV) run --frozen --group bench python bench/bench_parse.py
 
 bench-fetch: install ## crawler benchmark against Scrapy on a local mirror
@@ -65,7 +65,7 @@ browser: ## install Debian's chromium for the report's browser tests, if it is m
 screenshot: install ## the README's picture of the report: make demo first
 	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png
 
-bench-load: install ## loader rows/s (100,000 records) and a full run --from-raw over 3,000 pages
+bench-load: install ## run --from-raw over 3,000/10,000/30,000 stored pages (pages/s, peak RSS), workers 1 vs all, the nightly unchanged run, loader rows/s
 	$(UV) run --frozen --group bench python bench/bench_load.py
 
 clean:

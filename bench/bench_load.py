@@ -1,13 +1,27 @@
-"""Loader and whole-run throughput.
+"""Loader and whole-run throughput, memory as the raw store grows, and the parse workers.
 
-    uv run --frozen --group bench python bench/bench_load.py [--records 100000] [--pages 3000]
+    uv run --frozen --group bench python bench/bench_load.py \
+        [--records 100000] [--scaling 3000 10000 30000] [--workers-pages 10000] [--nightly 3000]
 
-1. Loads N generated project records (as the parser makes them) into a new
-   DuckDB file in one transaction, through the same Loader `idf-etl run`
-   uses, and reports records/s and rows/s (rows of every table written);
-   beside it, `executemany` on 2,000 rows for scale.
-2. Stores M generated ~60 KB pages in a raw store and times a real
-   `idf-etl run --from-raw` subprocess over them: pages/s and peak RSS.
+1. `idf-etl run --from-raw` as a subprocess over raw stores of growing size
+   (generated ~60 KB pages, default workers): pages/s, the run's own peak RSS
+   (wait4) and the peak of the whole process tree (run + parse workers, RSS
+   summed, sampled every 50 ms: it counts pages the workers share with the
+   fork server twice, so it is an upper bound).
+2. The same run with --set parse_workers=1 (in-process) and with the default
+   (every core), on the same store, one after the other.
+3. The nightly job when nothing changed: a local mirror (bench/mirror.py), a
+   first `idf-etl run`, then the timed second one (every page skipped by its
+   sitemap date, the warehouse rebuilt and published).
+4. Loads N generated project records (as the parser makes them) into a new
+   DuckDB file in one transaction, through the Loader in batches as
+   `idf-etl run` does, and reports records/s and rows/s (rows of every table
+   written); beside it, `executemany` on 2,000 rows for scale.
+
+The report (report.html, issue 11) is switched off in these runs
+(--set report=false): its cost is measured by bench_report.py. The script
+also runs against a checkout from before the batched loader and the parse
+workers (issue 12), to measure the same things there.
 """
 
 from __future__ import annotations
@@ -15,16 +29,23 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from unittest import mock
 
 import duckdb
+import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_fetch import start_mirror
+from idf_etl.config import Settings
 from idf_etl.load import Loader, ParsedPage
 from idf_etl.parse import PARSER_VERSION
 from idf_etl.rawstore import RawStore
@@ -86,7 +107,16 @@ def bench_loader(n: int) -> None:
         con.execute("BEGIN TRANSACTION")
         start = time.perf_counter()
         loader = Loader(con, 1, datetime.now(UTC), PARSER_VERSION)
-        stats = loader.load(pages, {})
+        if hasattr(loader, "finish"):
+            from idf_etl.pipeline import BATCH_PAGES, batched
+
+            for batch in batched(pages, BATCH_PAGES):
+                loader.load_pages(batch)
+            stats = loader.finish()
+            how = f"batches of {BATCH_PAGES}"
+        else:  # a checkout from before issue 12
+            stats = loader.load(pages, {})
+            how = "one batch"
         con.execute("COMMIT")
         seconds = time.perf_counter() - start
         tables = ["pages", "project_pages", "projects", "project_states"]
@@ -94,7 +124,7 @@ def bench_loader(n: int) -> None:
         print(
             f"loader: {n:,} records -> {rows:,} rows in {seconds:.2f}s: "
             f"{n / seconds:,.0f} records/s, {rows / seconds:,.0f} rows/s "
-            f"({stats.projects_total:,} projects)"
+            f"({stats.projects_total:,} projects, {how})"
         )
         con.execute("CREATE TABLE em AS SELECT * FROM project_pages LIMIT 0")
         sample = con.execute("SELECT * FROM project_pages LIMIT 2000").fetchall()
@@ -109,47 +139,140 @@ def bench_loader(n: int) -> None:
         con.close()
 
 
-def bench_from_raw(n: int) -> None:
+def grow_store(data: Path, start: int, stop: int) -> None:
+    """Store pages start..stop-1. Setup, not measured: the bodies skip fsync."""
+    with RawStore(data / "raw") as store, mock.patch("os.fsync"):
+        for i in range(start, stop):
+            url = f"https://www.iom.int/project/p{i:05d}"
+            store.record_body(
+                url,
+                status=200,
+                body=project_page(i).encode(),
+                headers={"content-type": "text/html; charset=utf-8"},
+                final_url=url,
+                canonical_url=None,
+                sitemap_lastmod=None,
+            )
+
+
+def measured(cmd: list[str]) -> tuple[float, int, int, int]:
+    """Run a command: wall seconds, its own peak RSS (MB), the tree's peak RSS (MB), exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
+    tree_peak = 0
+    done = threading.Event()
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
+
+        def sample() -> None:
+            nonlocal tree_peak
+            root = psutil.Process(proc.pid)
+            while not done.is_set():
+                try:
+                    family = [root, *root.children(recursive=True)]
+                    tree_peak = max(tree_peak, sum(p.memory_info().rss for p in family))
+                except psutil.Error:
+                    pass
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            log.seek(0)
+            sys.stderr.write(log.read().decode()[-2000:])
+    return seconds, usage.ru_maxrss // 1024, tree_peak // 2**20, code
+
+
+# Settings a checkout may not have yet (report: issue 11).
+NO_REPORT = ("report=false",) if "report" in Settings.model_fields else ()
+
+
+def from_raw(data: Path, *settings: str) -> tuple[float, int, int, int]:
+    shutil.rmtree(data / "clean", ignore_errors=True)  # a first run: a new warehouse
+    sets = [a for s in (*NO_REPORT, *settings) for a in ("--set", s)]
+    return measured(
+        [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data), *sets]
+    )
+
+
+def bench_scaling(sizes: list[int], workers_pages: int) -> None:
+    print(
+        f"idf-etl run --from-raw, new warehouse, {os.cpu_count()} cores, report off\n"
+        f"{'stored pages':>12} {'workers':>8} {'seconds':>8} {'pages/s':>8} "
+        f"{'run peak MB':>11} {'tree peak MB':>12}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        with RawStore(data / "raw") as store:
-            for i in range(n):
-                url = f"https://www.iom.int/project/p{i:05d}"
-                store.record_body(
-                    url,
-                    status=200,
-                    body=project_page(i).encode(),
-                    headers={"content-type": "text/html; charset=utf-8"},
-                    final_url=url,
-                    canonical_url=None,
-                    sitemap_lastmod=None,
+        stored = 0
+        for n in sorted({*sizes, workers_pages} - {0}):
+            grow_store(data, stored, n)
+            stored = n
+            # A checkout from before issue 12 parses in its one process.
+            runs = [("all" if "parse_workers" in Settings.model_fields else "none", ())]
+            if n == workers_pages:
+                runs = [("1", ("parse_workers=1",)), ("all", ())]
+            rates = {}
+            for label, settings in runs:
+                seconds, peak, tree, code = from_raw(data, *settings)
+                rates[label] = n / seconds
+                print(
+                    f"{n:12,} {label:>8} {seconds:8.2f} {n / seconds:8.0f} {peak:11d} {tree:12d}"
+                    + ("" if code == 0 else f"  exit {code}")
                 )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
-        start = time.perf_counter()
-        with tempfile.TemporaryFile() as log:
-            proc = __import__("subprocess").Popen(
-                [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data)],
-                stdout=log,
-                stderr=log,
-                env=env,
+            if len(rates) == 2:
+                print(f"{'':12} all / 1 = {rates['all'] / rates['1']:.2f}")
+
+
+def bench_nightly(pages: int) -> None:
+    mirror, port = start_mirror(pages)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [
+                sys.executable,
+                "-m",
+                "idf_etl",
+                "run",
+                "--start-url",
+                f"http://127.0.0.1:{port}/sitemap.xml",
+                "--data-dir",
+                tmp,
+                "--rate",
+                "0",
+                "--concurrency",
+                "16",
+                *(a for s in NO_REPORT for a in ("--set", s)),
+            ]
+            first, _, _, code1 = measured(cmd)
+            second, peak, _, code2 = measured(cmd)
+            print(
+                f"nightly run, nothing changed: {pages:,} pages known, {second:.2f}s, "
+                f"peak RSS {peak} MB (first full run {first:.1f}s; exits {code1}, {code2})"
             )
-            _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        print(
-            f"idf-etl run --from-raw: {n:,} stored pages in {seconds:.2f}s: {n / seconds:,.0f} pages/s, "
-            f"peak RSS {usage.ru_maxrss // 1024} MB, exit {os.waitstatus_to_exitcode(status)}"
-        )
+    finally:
+        mirror.terminate()
+        mirror.wait()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100_000)
-    ap.add_argument("--pages", type=int, default=3000)
+    ap.add_argument("--scaling", type=int, nargs="*", default=[3000, 10_000, 30_000])
+    ap.add_argument("--workers-pages", type=int, default=10_000, help="0: no workers comparison")
+    ap.add_argument("--nightly", type=int, default=3000, help="pages on the mirror; 0: skip")
     args = ap.parse_args()
-    # The run first: a child forked from a parent holding 100,000 records would
+    # The runs first: a child forked from a parent holding 100,000 records would
     # report the parent's memory as its own peak RSS.
-    bench_from_raw(args.pages)
-    bench_loader(args.records)
+    if args.scaling or args.workers_pages:
+        bench_scaling(args.scaling, args.workers_pages)
+    if args.nightly:
+        bench_nightly(args.nightly)
+    if args.records:
+        bench_loader(args.records)
 
 
 if __name__ == "__main__":

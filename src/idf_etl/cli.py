@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,18 +27,19 @@ from idf_etl.cli_options import (
     log_options,
     settings_for,
 )
-from idf_etl.errors import ConfigError, IdfEtlError, LockError, ParseError
+from idf_etl.errors import ConfigError, IdfEtlError, LockError
 from idf_etl.fetch import fetch_site
+from idf_etl.jobs import output_indent, parse_input
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
 from idf_etl.monitor import CHECK_UNKNOWN, status_report
 from idf_etl.monitor import check as check_report
 from idf_etl.outcomes import FetchSummary, no_report
-from idf_etl.parse import parse_page
 from idf_etl.pipeline import run_pipeline, too_many_failures
 from idf_etl.progress import reporter, reporters
 from idf_etl.publish import Publisher, open_published, open_sandboxed
 from idf_etl.rawstore import RawStore
+from idf_etl.workers import map_isolated, pool_size
 
 log = logging.getLogger("idf_etl.cli")
 
@@ -89,24 +91,34 @@ def parse(
     jsonl: Annotated[
         bool, typer.Option("--jsonl", metavar="", help="One compact JSON object per line.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            envvar="IDF_ETL_PARSE_WORKERS",
+            help="Processes that read and parse the inputs, a few at a time each "
+            "(default: the cores; 1: this process only).",
+        ),
+    ] = None,
 ) -> None:
     """Parse pages into project records, one JSON object per input, in input order.
 
     Example: idf-etl parse --jsonl data/page.html https://www.iom.int/project/some-project
     """
     failed = 0
-    for source in inputs:
+    job = partial(parse_input, jsonl=jsonl)
+    for source, outcome in map_isolated(job, inputs, pool_size(workers, len(inputs))):
         try:
-            data, url, charset = _read_input(source)
-            record = parse_page(data, source=source, url=url, charset=charset)
-            out = record.model_dump(mode="json")
+            text = outcome.unwrap()
         except Exception as exc:  # any failure stays with its input; the others still print
             failed += 1
             message = str(exc) if isinstance(exc, IdfEtlError) else f"{type(exc).__name__}: {exc}"
             out = {"source": source, "kind": "error", "error": message}
+            text = json.dumps(out, ensure_ascii=False, indent=output_indent(jsonl))
             where = "" if source in message else f"{source}: "
             log.error("idf-etl: %s%s", where, message)
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=None if jsonl else 2))
+        typer.echo(text)
     raise typer.Exit(EXIT_FAILURES if failed else EXIT_OK)
 
 
@@ -471,19 +483,6 @@ def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
     console = Console()
     # Not a terminal (a pipe, a log): wide enough that nothing is cut.
     Console(width=console.width if console.is_terminal else 200).print(table)
-
-
-def _read_input(source: str) -> tuple[bytes, str | None, str | None]:
-    if source.startswith(("http://", "https://")):
-        from idf_etl.fetch import fetch_url
-        from idf_etl.polite import charset_of
-
-        response = fetch_url(source)
-        return response.body, response.url, charset_of(response.headers.get("content-type", ""))
-    try:
-        return Path(source).read_bytes(), None, None
-    except OSError as exc:
-        raise ParseError(f"cannot read {source}: {exc.strerror}") from exc
 
 
 def main() -> None:

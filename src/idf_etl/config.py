@@ -69,6 +69,9 @@ class Settings(BaseModel):
     keep_published: int = Field(
         7, ge=0, description="earlier published warehouses kept for `idf-etl restore`"
     )
+    parse_workers: int | None = Field(
+        None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
+    )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     report: bool = Field(True, description="write clean/report.html after each successful run")
 

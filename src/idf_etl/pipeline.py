@@ -12,29 +12,35 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from idf_etl import __version__
 from idf_etl.config import Settings
+from idf_etl.countries import country_index
 from idf_etl.errors import IdfEtlError, ReportError, StoreError
 from idf_etl.export import export_tables
 from idf_etl.fetch import fetch_site
+from idf_etl.jobs import parse_stored_page
 from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.outcomes import FetchSummary, Reporter, no_report
-from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.parse import PARSER_VERSION
 from idf_etl.problems import ProblemCounts, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.warehouse import create_schema
+from idf_etl.workers import map_isolated, pool_size
+
+DUCKDB_MEMORY = "128MB"
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +113,10 @@ def run_pipeline(
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
-        con = duckdb.connect(str(publisher.prepare()))
+        # DuckDB caches the database in memory up to its limit (80 % of RAM by default):
+        # bounded here, a run's memory stays flat as the warehouse grows; DuckDB spills
+        # to disk what a query needs beyond it.
+        con = duckdb.connect(str(publisher.prepare()), config={"memory_limit": DUCKDB_MEMORY})
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes + result.notes
@@ -153,7 +162,8 @@ def _load(
     known = {} if from_raw else loader.known_pages()
     todo = [p for p in stored if known.get(p.url) != (p.sha256, PARSER_VERSION)]
     reporter("discovered", "", str(len(todo)))
-    parsed = list(parse_stored(store, todo, reporter))
+    workers = pool_size(settings.parse_workers, len(todo))
+    parsed = list(parse_stored(store, todo, reporter, workers))
     status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
     stats = loader.load(parsed, status)
     problems = track_problems(
@@ -244,15 +254,16 @@ def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict
 
 
 def parse_stored(
-    store: RawStore, pages: list[StoredPage], reporter: Reporter
+    store: RawStore, pages: Iterable[StoredPage], reporter: Reporter, workers: int = 1
 ) -> Iterator[ParsedPage]:
-    """Parse stored bodies; a page that cannot be read is kept with its reason.
+    """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
+    kept with its reason.
 
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
     """
-    for page in pages:
-        assert page.sha256 is not None
+    job = partial(parse_stored_page, store.objects)
+    for page, outcome in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
@@ -261,12 +272,12 @@ def parse_stored(
             gone=bool(page.gone),
         )
         try:
-            body = store.get_body(page.sha256)
-            result.record = parse_page(
-                body, source=page.url, url=page.final_url or page.url, charset=page.charset
-            )
+            result.record = outcome.unwrap()
         except StoreError as exc:
-            # No readable body: no hash either, so the page is parsed again once repaired.
+            # No readable body: set aside for a fresh download, and no hash either, so the
+            # page is parsed again once repaired.
+            if page.sha256 is not None:
+                store.set_aside(page.sha256, str(exc))
             result.sha256 = None
             result.error = f"cannot read the stored page: {exc}"
         except IdfEtlError as exc:

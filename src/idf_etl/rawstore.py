@@ -89,6 +89,25 @@ class StoredPage:
         return charset_of(self.content_type or "")
 
 
+def object_path(objects: Path, sha256: str) -> Path:
+    return objects / sha256[:2] / f"{sha256}.gz"
+
+
+def read_body(objects: Path, sha256: str) -> bytes:
+    """A stored body by its hash, checked against it (StoreError when missing or damaged);
+    needs no manifest, so a parse worker process can call it."""
+    try:
+        with gzip.open(object_path(objects, sha256), "rb") as gz:
+            body = gz.read()
+    except FileNotFoundError as exc:
+        raise StoreError(f"stored body {sha256[:12]}… is missing") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise StoreError(f"stored body {sha256[:12]}… is damaged ({exc})") from exc
+    if hashlib.sha256(body).hexdigest() != sha256:
+        raise StoreError(f"stored body {sha256[:12]}… is damaged (its sha256 does not match)")
+    return body
+
+
 class RawStore:
     """Bodies on disk plus the manifest. Not shared between processes at once (the run lock sees to that)."""
 
@@ -127,7 +146,7 @@ class RawStore:
     # -- bodies --
 
     def path_for(self, sha256: str) -> Path:
-        return self.objects / sha256[:2] / f"{sha256}.gz"
+        return object_path(self.objects, sha256)
 
     def put_body(self, body: bytes) -> str:
         """Store a body once (by its sha256) and return the hash; a damaged copy is replaced."""
@@ -162,17 +181,7 @@ class RawStore:
             raise
 
     def _read(self, sha256: str) -> bytes:
-        path = self.path_for(sha256)
-        try:
-            with gzip.open(path, "rb") as gz:
-                body = gz.read()
-        except FileNotFoundError as exc:
-            raise StoreError(f"stored body {sha256[:12]}… is missing") from exc
-        except (OSError, EOFError, zlib.error) as exc:
-            raise StoreError(f"stored body {sha256[:12]}… is damaged ({exc})") from exc
-        if hashlib.sha256(body).hexdigest() != sha256:
-            raise StoreError(f"stored body {sha256[:12]}… is damaged (its sha256 does not match)")
-        return body
+        return read_body(self.objects, sha256)
 
     def _intact(self, sha256: str) -> bool:
         try:

@@ -1,0 +1,235 @@
+"""Parse on every core: an order-keeping map over a process pool, where one input fails alone.
+
+    for item, outcome in map_isolated(parse_one, items, workers=4):
+        value = outcome.unwrap()    # parse_one(item), or the exception it raised, raised here
+
+Parsing is a pure function of bytes, so any process can do it. Inputs go to the
+pool in small chunks and come back in input order, with a few chunks per worker
+in flight at most, so memory stays flat however many inputs there are. An
+exception is the outcome of its own input. A worker that dies (a crash in a C
+extension, the OOM killer) or outlives the time bound takes its whole chunk
+down, so that chunk runs again one input at a time in a fresh pool, and only
+the input that kills or stalls a worker fails. workers=1 runs everything in
+this process: plain tracebacks and pdb for debugging.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import select
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+from typing import Generic, TypeVar
+
+from idf_etl.errors import ParseError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A page parses in about 2 ms: chunks of 8 keep the pool's per-message cost near 2 %.
+CHUNK = 8
+# Chunks in flight per worker: enough that no worker waits for the next one.
+AHEAD = 4
+# Inputs a worker is worth starting for: below this, starting processes costs more.
+MIN_PER_WORKER = 16
+# Far beyond any real page (milliseconds); only a parser stuck in a loop gets here.
+SECONDS_PER_INPUT = 60.0
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def pool_size(workers: int | None, inputs: int) -> int:
+    """Processes worth starting for `inputs` inputs (1: parse in this process)."""
+    wanted = default_workers() if workers is None else workers
+    return max(1, min(wanted, inputs // MIN_PER_WORKER))
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[R]):
+    """What one input gave: a value, or the exception raised for it."""
+
+    value: R | None = None
+    error: BaseException | None = None
+
+    def unwrap(self) -> R:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
+def map_isolated(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int = 1,
+    *,
+    warm: Callable[[], object] | None = None,
+    seconds_per_input: float = SECONDS_PER_INPUT,
+) -> Iterator[tuple[T, Outcome[R]]]:
+    """(item, fn(item)'s outcome) for each item, in order; `fn` runs in `workers` processes.
+
+    `fn` and the items must pickle (a module-level function, plain data); the
+    items are read lazily, a few chunks ahead of what the caller has consumed.
+    `warm` runs once in each worker as it starts (load tables `fn` needs).
+    """
+    if workers <= 1:
+        for item in items:
+            yield item, _outcome(fn, item)
+        return
+    pool = _Pool(fn, workers, warm, seconds_per_input)
+    source = iter(items)
+    pending: deque[tuple[list[T], Future[list[Outcome[R]]]]] = deque()
+    try:
+        while True:
+            while len(pending) < workers * AHEAD and (chunk := list(islice(source, CHUNK))):
+                pending.append((chunk, pool.submit(chunk)))
+            if not pending:
+                return
+            chunk, future = pending.popleft()
+            outcomes = pool.result(future, len(chunk))
+            if outcomes is None:  # the pool broke: find the input that broke it
+                outcomes = [pool.run_alone(item) for item in chunk]
+                pending = deque((c, pool.submit(c)) for c, _ in pending)
+            yield from zip(chunk, outcomes, strict=True)
+    finally:
+        pool.stop(kill=bool(pending))
+
+
+def _outcome(fn: Callable[[T], R], item: T) -> Outcome[R]:
+    try:
+        return Outcome(value=fn(item))
+    except Exception as exc:
+        return Outcome(error=exc)
+
+
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[Outcome[R]]:
+    """In a worker: each input's outcome, every exception made fit to travel back."""
+    outcomes = [_outcome(fn, item) for item in chunk]
+    for i, outcome in enumerate(outcomes):
+        if outcome.error is not None:
+            try:
+                pickle.dumps(outcome.error)
+            except Exception:
+                error = outcome.error
+                outcomes[i] = Outcome(error=ParseError(f"{type(error).__name__}: {error}"))
+    return outcomes
+
+
+class _Pool(Generic[T, R]):
+    """A process pool that can be torn down and started again when a worker dies or stalls."""
+
+    def __init__(
+        self,
+        fn: Callable[[T], R],
+        workers: int,
+        warm: Callable[[], object] | None,
+        seconds_per_input: float,
+    ) -> None:
+        self.fn = fn
+        self.workers = workers
+        self.warm = warm
+        self.seconds_per_input = seconds_per_input
+        self.executor = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # Not fork: the parent holds DuckDB's threads and open files. The fork server
+        # imports the parser once; each worker is a cheap fork of it.
+        context = multiprocessing.get_context("forkserver")
+        module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
+        context.set_forkserver_preload(["__main__", module])
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=context,
+            initializer=_worker_setup,
+            initargs=(os.getpid(), self.warm),
+        )
+
+    def submit(self, chunk: list[T]) -> Future[list[Outcome[R]]]:
+        try:
+            return self.executor.submit(_run_chunk, self.fn, chunk)
+        except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
+            broken: Future[list[Outcome[R]]] = Future()
+            broken.set_exception(exc)
+            return broken
+
+    def result(self, future: Future[list[Outcome[R]]], inputs: int) -> list[Outcome[R]] | None:
+        """The chunk's outcomes, or None when the pool broke (a worker died or stalled)."""
+        try:
+            return future.result(timeout=self.seconds_per_input * inputs)
+        except (BrokenProcessPool, FutureTimeout):
+            self.restart()
+            return None
+
+    def run_alone(self, item: T) -> Outcome[R]:
+        """One input with nothing else in flight: if the pool breaks now, this input broke it."""
+        outcomes = self.result(self.submit([item]), 1)
+        if outcomes is not None:
+            return outcomes[0]
+        return Outcome(
+            error=ParseError(
+                "the parser's worker process died or ran over "
+                f"{self.seconds_per_input:.0f}s on this input; the other inputs are unaffected"
+            )
+        )
+
+    def restart(self) -> None:
+        self.stop(kill=True)
+        self.executor = self._start()
+
+    def stop(self, kill: bool) -> None:
+        """Let idle workers exit, or (kill) end them whatever they are doing: the caller
+        has given up on their work (an error, a stalled worker, a consumer that stopped)."""
+        if not kill:
+            self.executor.shutdown(wait=True)
+            return
+        processes = list(getattr(self.executor, "_processes", {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+            process.join(timeout=10)
+
+
+def _worker_setup(parent: int, warm: Callable[[], object] | None) -> None:
+    # Ctrl-C is the parent's to handle; workers would only print tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    if warm is not None:
+        warm()
+
+
+def _exit_with(parent: int) -> None:
+    """Exit when the parent does, even by SIGKILL: a worker holds both ends of its task
+    pipe and the fork server lives as long as its workers, so nothing else would end it."""
+    try:
+        handle = os.pidfd_open(parent)
+    except (AttributeError, OSError):  # not Linux 5.3+, or the parent is already gone
+        while _alive(parent):
+            time.sleep(1)
+    else:
+        select.select([handle], [], [])
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,90 @@
+"""The parse worker pool with real processes: input order kept, one bad input fails alone."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from idf_etl.errors import ParseError
+from idf_etl.workers import map_isolated, pool_size
+
+
+def shout(item: str) -> str:
+    """A job for the tests: module-level, so worker processes can import it."""
+    if item == "crash":
+        os._exit(3)  # a worker dying as a segfault or the OOM killer would end it
+    if item == "hang":
+        time.sleep(600)
+    if item == "raise":
+        raise ValueError("no good")
+    return f"{item.upper()}:{os.getpid()}"
+
+
+def outcomes(items, workers, **kwargs):
+    return [
+        (item, o.value.split(":")[0] if o.value else None, o.error)
+        for item, o in map_isolated(shout, items, workers, **kwargs)
+    ]
+
+
+def test_many_inputs_come_back_in_input_order_from_several_processes():
+    items = [f"page{i}" for i in range(100)]
+    results = list(map_isolated(shout, items, 2))
+    assert [item for item, _ in results] == items
+    assert [o.value.split(":")[0] for _, o in results] == [i.upper() for i in items]
+    assert len({o.value.split(":")[1] for _, o in results}) == 2  # two workers did the work
+    assert str(os.getpid()) not in {o.value.split(":")[1] for _, o in results}
+
+
+def test_one_worker_means_this_process_and_the_same_outcomes():
+    items = ["a", "raise", "b"]
+    assert [o.value for _, o in map_isolated(shout, ["a"], 1)] == [f"A:{os.getpid()}"]
+    inline = [(i, v, type(e)) for i, v, e in outcomes(items, 1)]
+    pooled = [(i, v, type(e)) for i, v, e in outcomes(items, 2)]
+    assert (
+        inline
+        == pooled
+        == [("a", "A", type(None)), ("raise", None, ValueError), ("b", "B", type(None))]
+    )
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_fails_only_its_input():
+    items = [f"a{i}" for i in range(30)] + ["crash"] + [f"b{i}" for i in range(30)]
+    results = outcomes(items, 2)
+    assert [i for i, _, _ in results] == items
+    failed = [(i, e) for i, _, e in results if e is not None]
+    assert [i for i, _ in failed] == ["crash"]
+    assert isinstance(failed[0][1], ParseError)
+    assert "worker process died" in str(failed[0][1])
+    assert all(v == i.upper() for i, v, e in results if i != "crash")
+
+
+@pytest.mark.slow
+def test_a_worker_that_stalls_fails_only_its_input_after_the_bound():
+    started = time.monotonic()
+    results = outcomes(["a", "hang", "b"], 2, seconds_per_input=4)
+    assert time.monotonic() - started < 60
+    assert [(i, v) for i, v, _ in results] == [("a", "A"), ("hang", None), ("b", "B")]
+    assert isinstance(results[1][2], ParseError)
+    assert "ran over 4s" in str(results[1][2])
+
+
+def test_a_consumer_that_stops_early_leaves_no_worker_behind():
+    results = map_isolated(shout, [f"x{i}" for i in range(200)], 2)
+    pids = {next(results)[1].value.split(":")[1] for _ in range(3)}
+    results.close()
+    time.sleep(0.5)
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+
+
+def test_pool_size_starts_no_more_workers_than_the_inputs_are_worth():
+    assert pool_size(4, 1) == 1
+    assert pool_size(4, 40) == 2
+    assert pool_size(4, 10_000) == 4
+    assert pool_size(1, 10_000) == 1
+    assert pool_size(None, 10_000) >= 1
