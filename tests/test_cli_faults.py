@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -35,6 +36,14 @@ def idf(*args, cwd, timeout=180):
 
 def last_json(proc):
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def messages(stderr: str) -> list[str]:
+    """stderr's lines without the log's timestamp and level (plain logging off a terminal)."""
+    return [
+        re.sub(r"^\S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ", "", line)
+        for line in stderr.splitlines()
+    ]
 
 
 def query(data, sql):
@@ -105,7 +114,7 @@ def test_unreadable_robots_txt_fails_the_run_and_keeps_the_data(server, tmp_path
         f"idf-etl: robots.txt of {site.host} could not be read (HTTP 503 after 2 tries): "
         f"nothing crawled on {site.host}"
     )
-    assert line in proc.stderr.splitlines()
+    assert line in messages(proc.stderr)
     assert "disallowed" not in proc.stderr
     summary = last_json(proc)
     assert summary["outcome"] == "failures"
@@ -134,7 +143,7 @@ def test_first_run_that_reads_no_start_point_is_not_a_success(server, tmp_path):
     assert (
         f"idf-etl: no start point could be read (1 tried): sitemap unreadable: "
         f"{server.url_for('/sitemap.xml')}: HTTP 502 after 2 tries"
-    ) in proc.stderr.splitlines()
+    ) in messages(proc.stderr)
     assert last_json(proc)["outcome"] == "failures"
     assert query(data, "SELECT outcome, pages_discovered FROM runs") == [("failures", 0)]
 
@@ -180,7 +189,7 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     assert 1 <= fetched < 25
     assert (
         f"idf-etl: run_timeout (2s) reached: stopped fetching, {left} pages left for the next run"
-    ) in proc.stderr.splitlines()
+    ) in messages(proc.stderr)
     assert query(data, "SELECT count(*) FROM projects") == [(fetched,)]
     assert query(data, "SELECT count(*) FROM issues WHERE code = 'not_fetched'") == [(left,)]
     assert query(data, "SELECT outcome FROM runs") == [("failures",)]
@@ -204,7 +213,7 @@ def test_long_retry_after_pauses_the_host_and_fails_the_fetch(server, tmp_path):
     assert (
         f"idf-etl: {site.host} asked us to wait 7200s (HTTP 503 with Retry-After), more than "
         f"backoff_max (120s): nothing crawled on {site.host}"
-    ) in proc.stderr.splitlines()
+    ) in messages(proc.stderr)
     after = [r.path for r, _ in server.log]
     assert after[after.index("/project/busy") + 1 :] == []  # not one more request
 
