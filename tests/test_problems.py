@@ -25,7 +25,9 @@ def bump(site, path, lastmod):
 
 
 # Only the two pages this test breaks and mends (the demo site may have other problems).
-WATCHED = f"(url LIKE '%{BROKEN}' OR url LIKE '%{ARMENIA}')"
+# The edited English page also disagrees with its French translation now
+# (languages_disagree, issue 9's rule); this test follows the other two problems.
+WATCHED = f"(url LIKE '%{BROKEN}' OR url LIKE '%{ARMENIA}') AND code <> 'languages_disagree'"
 
 
 def open_problems(data):

@@ -40,7 +40,6 @@ from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
-DUCKDB_MEMORY = "128MB"
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +112,7 @@ def run_pipeline(
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
-        # DuckDB caches the database in memory up to its limit (80 % of RAM by default):
-        # bounded here, a run's memory stays flat as the warehouse grows; DuckDB spills
-        # to disk what a query needs beyond it.
-        con = duckdb.connect(str(publisher.prepare()), config={"memory_limit": DUCKDB_MEMORY})
+        con = duckdb.connect(str(publisher.prepare()))
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes + result.notes
