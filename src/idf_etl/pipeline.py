@@ -40,7 +40,6 @@ from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
-
 log = logging.getLogger(__name__)
 
 
