@@ -105,3 +105,49 @@ def test_export_puts_no_path_into_sql(tmp_path):
     clean.mkdir()
     staging = export_tables(con, clean, ["http://127.0.0.1/sitemap.xml"])
     assert (staging / "csv" / "runs.csv").read_text().startswith("run_id,")
+
+
+def test_tables_larger_than_a_chunk_are_exported_whole_and_in_key_order(tmp_path):
+    """Tables are written sorted a chunk at a time (export.ROW_GROUP rows, so that memory
+    stays flat): every row once, in key order across chunk boundaries, a two-column key
+    included, with DuckDB held to the run's default memory limit."""
+    from idf_etl.config import Settings
+    from idf_etl.export import ROW_GROUP
+    from idf_etl.warehouse import create_schema
+
+    con = duckdb.connect(
+        str(tmp_path / "w.duckdb"), config={"memory_limit": Settings().warehouse_memory}
+    )
+    create_schema(con)
+    n = 3 * ROW_GROUP + 5
+    # Inserted out of key order, with descriptions as long as the site's longest (~3.5 KB).
+    con.execute(
+        """INSERT INTO projects (project_key, title, description, first_seen, last_changed,
+                                missing_from_site, states, urls)
+           SELECT 'K.' || lpad(((i * 7919) % ?)::VARCHAR, 6, '0'), 'Project ' || i,
+                  repeat('words of a description ', 150), now(), now(), false, [], []
+           FROM range(?) r(i)""",
+        [n, n],
+    )
+    con.execute(
+        """INSERT INTO project_states (project_key, iso2)
+           SELECT 'K.' || lpad(((i * 7) % 1500)::VARCHAR, 6, '0'), c
+           FROM range(1500) r(i), (VALUES ('GE'), ('AM')) v(c)"""
+    )
+    export_tables(con, tmp_path / "release")
+    parquet = tmp_path / "release" / "parquet"
+    keys = [
+        k
+        for (k,) in con.execute(
+            "SELECT project_key FROM read_parquet(?)", [str(parquet / "projects.parquet")]
+        ).fetchall()
+    ]
+    assert keys == sorted(keys) and len(set(keys)) == n
+    states = con.execute(
+        "SELECT project_key, iso2 FROM read_parquet(?)", [str(parquet / "project_states.parquet")]
+    ).fetchall()
+    assert states == sorted(states) and len(states) == 3000
+    with open(tmp_path / "release" / "csv" / "projects.csv", newline="") as handle:
+        assert [r["project_key"] for r in csv.DictReader(handle)] == keys
+    assert not list(parquet.glob(".*"))  # no parts left behind
+    con.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -145,3 +146,27 @@ def test_parse_many_inputs_keeps_input_order_with_any_number_of_workers(tmp_path
         assert records[17]["kind"] == "error" and "missing.html" in records[17]["error"]
         outputs[workers] = proc.stdout
     assert outputs["1"] == outputs["2"]
+
+
+@pytest.mark.slow
+def test_running_out_of_warehouse_memory_says_which_setting_and_keeps_the_published_file(
+    tmp_path,
+):
+    data = tmp_path / "data"
+    store_pages(data / "raw", first_pages())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
+    base = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data)]
+    base += ["--set", "report=false"]
+    ok = subprocess.run(base, capture_output=True, text=True, timeout=300, env=env)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    starved = subprocess.run(
+        [*base, "--set", "warehouse_memory=4MB"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert starved.returncode == 1
+    assert "warehouse_memory = 4MB" in starved.stderr and "Traceback" not in starved.stderr
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT max(run_id), count(*) FROM runs").fetchall() == [(1, 1)]

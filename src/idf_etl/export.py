@@ -26,6 +26,9 @@ LICENSE = {
     "title": "Facts published by IOM on its websites (see sources): reuse with attribution to IOM",
 }
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
+# Rows per Parquet row group and per sorted chunk: a row group is held in memory until
+# written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
+ROW_GROUP = 2048
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -44,19 +47,23 @@ def export_tables(
     for folder in ("csv", "parquet"):
         (staging / folder).mkdir(parents=True, exist_ok=True)
     resources = []
-    for name, comment, query, declared in _datasets():
-        columns = con.execute(f"DESCRIBE {query}").fetchall()
-        # A row group is held in memory until written: 2,048 rows (DuckDB's least) keeps
-        # the export's memory flat as tables grow; the default, 122,880 rows, does not.
-        con.sql(query).write_parquet(
-            str(staging / "parquet" / f"{name}.parquet"), compression="zstd", row_group_size=2048
-        )
+    for name, comment, source, key, declared in _datasets():
+        parquet = staging / "parquet" / f"{name}.parquet"
+        if key:
+            _write_sorted_parquet(con, source, key, parquet)
+        else:
+            con.sql(f"SELECT * FROM {source}").write_parquet(
+                str(parquet), compression="zstd", row_group_size=ROW_GROUP
+            )
+        # The CSV from the Parquet just written: the same rows in the same order, read as
+        # a stream (DuckDB's CSV writer over the table itself buffers far more).
+        columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         as_text = ", ".join(_csv_expression(c[0], c[1]) for c in columns)
-        con.sql(f"SELECT {as_text} FROM ({query})").write_csv(
+        con.sql(f"SELECT {as_text} FROM read_parquet(?)", params=[str(parquet)]).write_csv(
             str(staging / "csv" / f"{name}.csv"), header=True
         )
         fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
-        resources.append(_resource(name, comment, fields, _key(name)))
+        resources.append(_resource(name, comment, fields, key))
     (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
     package = datapackage(resources, sources, int(run_id))
     (staging / "datapackage.json").write_text(
@@ -65,21 +72,52 @@ def export_tables(
     return staging
 
 
-def _datasets() -> list[tuple[str, str, str, dict[str, Column]]]:
-    """(name, comment, query, declared columns by name) for every table and view."""
+def _datasets() -> list[tuple[str, str, str, tuple[str, ...], dict[str, Column]]]:
+    """(name, comment, what to select from, key, declared columns by name) for every table
+    and view; a table is exported in the order of its key."""
     out = []
     for t in TABLES:
-        order = f" ORDER BY {', '.join(t.key)}" if t.key else ""
-        query = f"SELECT {', '.join(c.name for c in t.columns)} FROM {t.name}{order}"
-        out.append((t.name, t.comment, query, {c.name: c for c in t.columns}))
+        source = f"(SELECT {', '.join(c.name for c in t.columns)} FROM {t.name})"
+        out.append((t.name, t.comment, source, t.key, {c.name: c for c in t.columns}))
     for v in VIEWS:
         columns = {c.name: c for c in view_columns(v)}
-        out.append((v.name, v.comment, f"SELECT * FROM {v.name}", columns))
+        out.append((v.name, v.comment, v.name, (), columns))
     return out
 
 
-def _key(name: str) -> tuple[str, ...]:
-    return next((t.key for t in TABLES if t.name == name), ())
+def _write_sorted_parquet(
+    con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], out: Path
+) -> None:
+    """`source` ordered by `key` into one Parquet file, ROW_GROUP rows at a time.
+
+    One ORDER BY over a whole table needs memory for all its rows (DuckDB's sort
+    runs out of memory under the run's memory limit once project pages pass some
+    tens of thousands); each chunk here is a top-N of ROW_GROUP rows after the
+    last key written, and the parts are joined by a streaming read, so memory
+    stays flat however large the table.
+    """
+    columns = ", ".join(key)
+    after = f"WHERE ({columns}) > ({', '.join('?' * len(key))})"
+    parts: list[str] = []
+    last: list[object] = []
+    while True:
+        part = out.with_name(f".{out.stem}.{len(parts):06d}.parquet")
+        con.sql(
+            f"SELECT * FROM {source} {after if last else ''} ORDER BY {columns} LIMIT {ROW_GROUP}",
+            params=last or None,
+        ).write_parquet(str(part), compression="zstd", row_group_size=ROW_GROUP)
+        parts.append(str(part))
+        ends = ", ".join(f"last({k})" for k in key)
+        (count, *last) = con.execute(
+            f"SELECT count(*), {ends} FROM read_parquet(?)", [str(part)]
+        ).fetchall()[0]
+        if count < ROW_GROUP:
+            break
+    con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
+        str(out), compression="zstd", row_group_size=ROW_GROUP
+    )
+    for name in parts:
+        Path(name).unlink()
 
 
 def _csv_expression(name: str, duckdb_type: str) -> str:

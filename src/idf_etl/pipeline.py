@@ -25,7 +25,7 @@ import duckdb
 from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.countries import country_index
-from idf_etl.errors import IdfEtlError, ReportError, StoreError
+from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.export import export_tables
 from idf_etl.fetch import fetch_site
 from idf_etl.jobs import parse_stored_page
@@ -132,6 +132,14 @@ def run_pipeline(
             result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
                 os.replace(report, settings.clean_dir / REPORT_NAME)
+        except duckdb.OutOfMemoryException as exc:
+            con.close()
+            reason = str(exc).splitlines()[0]
+            raise LoadError(
+                f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
+                f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
+                "or in the pipeline file; the published warehouse is unchanged"
+            ) from exc
         except BaseException:
             con.close()
             raise
