@@ -16,17 +16,17 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from idf_etl.decoding import decode
 from idf_etl.errors import ParseError
-from idf_etl.nodes import HeadLink, head_links
-from idf_etl.vocabulary import (
+from idf_etl.markup import (
     BOILERPLATE_SELECTORS,
     HIDDEN_CLASS_HINTS,
     LABEL_CLASS_HINTS,
-    LABELS,
     MAIN_SELECTORS,
     VALUE_CLASS_HINTS,
-    fold,
 )
+from idf_etl.nodes import HeadLink, head_links
+from idf_etl.vocabulary import LABELS, fold
 
 Role = Literal["label", "value", "heading", "separator"] | None
 
@@ -52,62 +52,7 @@ class Page:
     links: tuple[HeadLink, ...] = ()
 
 
-# -- decoding ---------------------------------------------------------------
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def decode(data: bytes | str, declared: str | None = None) -> tuple[str, str | None]:
-    """Bytes to text and a note on bytes that had to be replaced (None when there were none).
-
-    BOM, then the declared charset, then <meta charset>, then UTF-8, then cp1252.
-    A page in UTF-8 with a few bad bytes stays UTF-8 with those bytes replaced:
-    re-reading it whole as cp1252 would garble every accented letter instead.
-    """
-    if isinstance(data, str):
-        return data, None
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding), None
-    candidates = [declared] if declared else []
-    if match := _META_CHARSET.search(data[:4096]):
-        candidates.append(match.group(1).decode("ascii", "replace"))
-    for encoding in [*candidates, "utf-8"]:
-        try:
-            name = _canonical_encoding(encoding)
-        except LookupError:
-            continue
-        try:
-            return data.decode(name), None
-        except UnicodeDecodeError:
-            if name == "utf-8" and (mostly := _mostly_utf8(data)) is not None:
-                return mostly
-    # cp1252 maps almost every byte, so it reads legacy pages; the rest are replaced.
-    return data.decode("cp1252", errors="replace"), None
-
-
-def _mostly_utf8(data: bytes) -> tuple[str, str] | None:
-    """UTF-8 with its bad bytes replaced, when its good multi-byte characters outnumber them."""
-    text = data.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd") - data.count("\ufffd".encode())
-    good = sum(1 for ch in text if ord(ch) > 127) - text.count("\ufffd")
-    if good < bad:
-        return None  # a legacy page that calls itself UTF-8: cp1252 reads it better
-    return text, (
-        f"{bad} byte sequence(s) are not valid UTF-8; read as UTF-8 with each replaced by U+FFFD"
-    )
-
-
-def _canonical_encoding(name: str) -> str:
-    # Browsers read "iso-8859-1" as windows-1252; so do we.
-    name = codecs.lookup(name).name
-    return "cp1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
-
+# -- reading one input (its bytes are decoded in decoding.py) -----------------
 
 _HTML_START = re.compile(
     r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype|html|head|body|div|main|article|meta)\b",

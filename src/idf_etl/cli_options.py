@@ -1,4 +1,4 @@
-"""Options shared by several commands, each defined once and added by a decorator.
+"""What several commands share, defined once: options (added by a decorator) and exit codes.
 
     @app.command()
     @log_options
@@ -26,6 +26,10 @@ from idf_etl.config import Settings, load_settings, parse_assignments
 from idf_etl.logs import setup_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# 0 success; 1 finished, but some inputs failed; 2 bad usage or configuration;
+# 3 another run holds the lock (cli.main maps errors to them).
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 def _default(name: str) -> str:

@@ -6,11 +6,11 @@ file's version from `schema_info` and applies every newer migration here, in
 order, in one transaction, then rewrites comments and views (they hold no
 data). A new warehouse is created at the latest version directly, so each
 migration must leave an old file with exactly the columns the declarations in
-warehouse.py / records.py give a new one: tests/test_upgrade.py checks it on
+warehouse_tables.py / records.py give a new one: tests/test_upgrade.py checks it on
 a file the previous release wrote.
 
 Adding a column: declare it (a record field with `Stored`, or a `Column` in
-warehouse.TABLES), then append a Migration with the next number and its
+warehouse_tables.TABLES), then append a Migration with the next number and its
 `ALTER TABLE ... ADD COLUMN` (nullable: DuckDB cannot add a NOT NULL column).
 A new table needs no statement (declared tables are created when missing),
 only the migration's number. Never edit a migration that has been released.
@@ -79,7 +79,7 @@ MIGRATIONS += (
         ),
     ),
 )
-# The table is declared in warehouse.TABLES (created when missing); the first run after
+# The table is declared in warehouse_tables.TABLES (created when missing); the first run after
 # the upgrade seeds it from `issues` (problems.track_problems).
 MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
 SCHEMA_VERSION = MIGRATIONS[-1].version

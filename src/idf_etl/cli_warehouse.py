@@ -1,0 +1,328 @@
+"""The commands over a data directory's published warehouse and store: status, check,
+sql, restore, fsck, report, schema.
+
+They are registered on `cli.app` (cli.py adds this Typer without a name, so they
+are top-level commands listed after parse, fetch and run). Each opens what it
+needs, calls the library once and prints the result.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+
+from idf_etl.cli_options import (
+    EXIT_FAILURES,
+    ConfigOpt,
+    DataDirOpt,
+    log_options,
+    settings_for,
+)
+from idf_etl.errors import ConfigError, IdfEtlError
+from idf_etl.lock import RunLock
+from idf_etl.logs import plural
+from idf_etl.monitor import CHECK_UNKNOWN, status_report
+from idf_etl.monitor import check as check_report
+from idf_etl.publish import Publisher, open_published, open_sandboxed
+
+# The logger the commands had in cli.py: --log-json lines name it, and stay the same.
+log = logging.getLogger("idf_etl.cli")
+
+commands = typer.Typer()
+
+
+@commands.command()
+@log_options
+def status(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    runs: Annotated[
+        int, typer.Option("--runs", metavar="N", help="How many recent runs to show.")
+    ] = 5,
+    problems: Annotated[
+        int, typer.Option("--problems", metavar="N", help="How many open problems to list.")
+    ] = 20,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", metavar="", help="One JSON object (for monitoring) instead of tables."
+        ),
+    ] = False,
+) -> None:
+    """Show the last runs, the problems still open (oldest first), and how fresh the data is.
+
+    Example: idf-etl status --data-dir data
+    """
+    con = open_published(settings_for(config, data_dir).clean_dir)
+    try:
+        report = status_report(con, runs)
+    finally:
+        con.close()
+    if as_json:
+        typer.echo(json.dumps(report, default=_json_value, ensure_ascii=False))
+        return
+    _print_status(report, problems)
+
+
+@commands.command()
+@log_options
+def check(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    warn_hours: Annotated[
+        float,
+        typer.Option(
+            "--warn-hours", metavar="HOURS", help="WARNING when the last successful run is older."
+        ),
+    ] = 30,
+    critical_hours: Annotated[
+        float,
+        typer.Option(
+            "--critical-hours",
+            metavar="HOURS",
+            help="CRITICAL when the last successful run is older.",
+        ),
+    ] = 54,
+) -> None:
+    """Nagios-style freshness check: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+    Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
+    """
+    try:
+        con = open_published(settings_for(config, data_dir).clean_dir)
+    except IdfEtlError as exc:
+        typer.echo(f"IDF-ETL UNKNOWN - {exc}")
+        raise typer.Exit(CHECK_UNKNOWN) from exc
+    try:
+        verdict = check_report(status_report(con), warn_hours, critical_hours)
+    finally:
+        con.close()
+    typer.echo(verdict.line)
+    raise typer.Exit(verdict.code)
+
+
+@commands.command()
+@log_options
+def sql(
+    query: Annotated[
+        str, typer.Argument(metavar="QUERY", help="A read-only SQL query; - reads it from stdin.")
+    ],
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    csv_out: Annotated[
+        bool, typer.Option("--csv", metavar="", help="CSV with a header row.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", metavar="", help="One JSON object per row.")
+    ] = False,
+) -> None:
+    """Query the published warehouse read-only; a table on a terminal, CSV or JSON with a flag.
+
+    A window on the warehouse only: queries cannot write, read other files or load extensions.
+
+    Example: idf-etl sql "SELECT idf_region, sum(budget_usd) FROM projects GROUP BY ALL"
+    """
+    if csv_out and json_out:
+        raise ConfigError("--csv and --json: choose one output format")
+    if query == "-":
+        query = sys.stdin.read()
+    con = open_sandboxed(settings_for(config, data_dir).clean_dir)
+    try:
+        try:
+            relation = con.execute(query)
+        except duckdb.Error as exc:
+            raise ConfigError(f"query failed: {exc}") from exc
+        names = [d[0] for d in relation.description or []]
+        rows = relation.fetchall()
+    finally:
+        con.close()
+    if csv_out:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif json_out:
+        for row in rows:
+            typer.echo(
+                json.dumps(
+                    dict(zip(names, row, strict=True)), default=_json_value, ensure_ascii=False
+                )
+            )
+    else:
+        _table(names, rows)
+
+
+@commands.command()
+@log_options
+def restore(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="The kept release to publish (a name).")
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option(
+            "--empty",
+            help="Publish nothing: the next run (--from-raw) rebuilds from the raw store.",
+        ),
+    ] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="Only list the kept releases.")] = False,
+) -> None:
+    """Put back an earlier published warehouse (with its exports) when the current one is damaged.
+
+    Without --release: the newest kept release older than the current one that opens.
+
+    Example: idf-etl restore --data-dir data && idf-etl run --data-dir data
+    """
+    settings = settings_for(config, data_dir)
+    with RunLock(settings.data_dir):
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
+        current = publisher.current_release()
+        if list_only:
+            for kept in publisher.kept():
+                mark = "*" if kept == current else " "
+                typer.echo(f"{mark} {kept.name}")
+            return
+        if empty:
+            publisher.unpublish()
+            typer.echo(
+                "restore: nothing is published now; `idf-etl run --from-raw` rebuilds "
+                "pages and projects from the raw store",
+                err=True,
+            )
+            return
+        chosen = publisher.restore(release)
+    was = current.name if current else "nothing"
+    typer.echo(f"restore: published {chosen.name} (was {was})", err=True)
+
+
+@commands.command()
+@log_options
+def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Check the raw store, its manifest and the published warehouse; repair what can be.
+
+    Damaged bodies are set aside and downloaded again by the next fetch; a damaged
+    manifest is rebuilt from the published warehouse. Exit 0: nothing wrong; 1: damage
+    was found (what was repaired and what was not is printed).
+
+    Example: idf-etl fsck --data-dir data
+    """
+    from idf_etl.fsck import check_data_dir
+
+    settings = settings_for(config, data_dir)
+    with RunLock(settings.data_dir):
+        report = check_data_dir(settings.data_dir)
+    for line in report.lines():
+        typer.echo(f"fsck: {line}", err=True)
+    if report.damaged:
+        raise typer.Exit(EXIT_FAILURES)
+
+
+@commands.command()
+@log_options
+def report(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Where to write the page.",
+            show_default="DATA_DIR/clean/report.html",
+        ),
+    ] = None,
+) -> None:
+    """Write the warehouse as one self-contained HTML page of charts and tables (opens offline).
+
+    `idf-etl run` refreshes DATA_DIR/clean/report.html itself after each successful run.
+
+    Example: idf-etl report --out /tmp/idf-report.html
+    """
+    from idf_etl.report import REPORT_NAME, write_report
+
+    settings = settings_for(config, data_dir)
+    con = open_published(settings.clean_dir)
+    try:
+        info = write_report(con, out or settings.clean_dir / REPORT_NAME)
+    finally:
+        con.close()
+    log.info(
+        "report: wrote %s (%s KB) in %.1fs", info.path, f"{info.size / 1024:,.0f}", info.seconds
+    )
+
+
+@commands.command()
+def schema() -> None:
+    """Print the warehouse's data dictionary (tables, columns, types, meanings) as Markdown.
+
+    Example: idf-etl schema > docs/data-dictionary.md
+    """
+    from idf_etl.warehouse import data_dictionary_markdown
+
+    typer.echo(data_dictionary_markdown(), nl=False)
+
+
+def _print_status(report: dict[str, Any], problems: int) -> None:
+    """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
+    open_rows = report["oldest_open_problems"]
+    for title, rows in (
+        ("recent runs", report["recent_runs"]),
+        ("open problems, oldest first", open_rows[:problems]),
+        ("warehouse", [report["warehouse"]]),
+    ):
+        typer.echo(f"\n{title}:")
+        _table(list(rows[0]) if rows else ["none"], [tuple(r.values()) for r in rows])
+    if len(open_rows) > problems:
+        more = len(open_rows) - problems
+        typer.echo(f'... and {more:,} more: idf-etl sql "SELECT * FROM open_issues"')
+    last, success = report["last_run"], report["last_success"]
+    typer.echo("")
+    if last:
+        typer.echo(
+            f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
+            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {plural(last['fetch_failed'] or 0, 'page')} "
+            f"failed to fetch, {last['parse_errors'] or 0:,} unreadable"
+        )
+    if success:
+        typer.echo(
+            f"last successful run: {success['run_id']}, finished "
+            f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({report['hours_since_success']:.1f} h ago)"
+        )
+    else:
+        typer.echo("last successful run: none yet")
+    counts = report["open_problems"]
+    typer.echo(
+        f"open problems: {plural(counts.get('error', 0), 'error')}, "
+        f"{plural(counts.get('warning', 0), 'warning')}"
+    )
+
+
+def _json_value(value: object) -> str:
+    """Timestamps as ISO 8601; anything else JSON lacks (Decimal) as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*names, show_lines=False)
+    for row in rows:
+        table.add_row(
+            *(
+                "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}" if isinstance(v, datetime) else str(v)
+                for v in row
+            )
+        )
+    console = Console()
+    # Not a terminal (a pipe, a log): wide enough that nothing is cut.
+    Console(width=console.width if console.is_terminal else 200).print(table)
