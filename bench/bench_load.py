@@ -108,12 +108,13 @@ def bench_loader(n: int) -> None:
         start = time.perf_counter()
         loader = Loader(con, 1, datetime.now(UTC), PARSER_VERSION)
         if hasattr(loader, "finish"):
-            from idf_etl.pipeline import BATCH_PAGES, batched
+            from idf_etl.pipeline import batched
 
-            for batch in batched(pages, BATCH_PAGES):
+            size = Settings().load_batch
+            for batch in batched(pages, size):
                 loader.load_pages(batch)
             stats = loader.finish()
-            how = f"batches of {BATCH_PAGES}"
+            how = f"batches of {size}"
         else:  # a checkout from before issue 12
             stats = loader.load(pages, {})
             how = "one batch"

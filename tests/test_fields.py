@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from idf_etl import vocabulary
-from idf_etl.load import TRACKED_FIELDS
 from idf_etl.merge import merge_project
+from idf_etl.projects import TRACKED_FIELDS
 from idf_etl.records import (
     COVERAGES,
     LANGS,

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -215,7 +216,7 @@ def drupal_site(tmp_path):
     server.server_close()
 
 
-def run(base: str, data: Path) -> dict:
+def run(base: str, data: Path, *settings: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
     proc = subprocess.run(
         [
@@ -230,6 +231,7 @@ def run(base: str, data: Path) -> dict:
             "--json",
             "--data-dir",
             str(data),
+            *(arg for setting in settings for arg in ("--set", setting)),
         ],
         capture_output=True,
         text=True,
@@ -349,15 +351,8 @@ def test_disagreements_types_countries_and_views(drupal_site, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_project_that_gains_an_id_keeps_its_history(drupal_site, tmp_path):
-    root, base = drupal_site
-    data = tmp_path / "data"
-    run(base, data)
-    host = base.removeprefix("http://")
-    (first_seen,) = query(
-        data, "SELECT first_seen FROM projects WHERE project_key = ?", [f"node:{host}/300"]
-    )[0]
-
+def gain_an_id(root: Path) -> None:
+    """The Balkans project's English page gains an id (and a new budget)."""
     file = root / "project/balkans-return.html"
     file.write_text(
         file.read_text()
@@ -367,6 +362,18 @@ def test_a_project_that_gains_an_id_keeps_its_history(drupal_site, tmp_path):
     stamps = json.loads((root / "lastmod.json").read_text())
     stamps["/project/balkans-return"] = "2024-06-01"
     (root / "lastmod.json").write_text(json.dumps(stamps))
+
+
+def test_a_project_that_gains_an_id_keeps_its_history(drupal_site, tmp_path):
+    root, base = drupal_site
+    data = tmp_path / "data"
+    run(base, data)
+    host = base.removeprefix("http://")
+    (first_seen,) = query(
+        data, "SELECT first_seen FROM projects WHERE project_key = ?", [f"node:{host}/300"]
+    )[0]
+
+    gain_an_id(root)
     run(base, data)
 
     assert query(data, "SELECT count(*) FROM projects") == [(5,)]
@@ -385,3 +392,34 @@ def test_a_project_that_gains_an_id_keeps_its_history(drupal_site, tmp_path):
         ("RR.0900", "RR.0900", "budget_usd", "250000.00", "260000.00"),
         ("RR.0900", "RR.0900", "project_id", None, "RR.0900"),
     ]
+
+
+def tables_without_times(data: Path) -> dict[str, list[str]]:
+    tables = ["pages", "project_pages", "projects", "project_states", "project_changes"]
+    tables += ["issues", "problems"]
+    return {
+        t: sorted(
+            repr([v for v in row if not isinstance(v, datetime)])
+            for row in query(data, f"SELECT * FROM {t}")
+        )
+        for t in tables
+    }
+
+
+@pytest.mark.slow
+def test_loading_a_page_at_a_time_writes_the_same_warehouse(drupal_site, tmp_path):
+    """Pages of one project land in different batches (a commit each): the grouping at the
+    end still puts them together, and a project gaining its id keeps its history."""
+    root, base = drupal_site
+    runs = {"one batch": tmp_path / "whole", "batches of one": tmp_path / "batched"}
+    for label, data in runs.items():
+        run(base, data, "load_batch=1" if label == "batches of one" else "load_batch=1000")
+    gain_an_id(root)
+    for label, data in runs.items():
+        result = run(base, data, "load_batch=1" if label == "batches of one" else "load_batch=1000")
+        assert result["field_changes"] == 2
+    whole, batched = (tables_without_times(data) for data in runs.values())
+    for table, rows in whole.items():
+        assert batched[table] == rows, table
+    assert any("RR.0900" in r for r in whole["projects"])
+    assert any("conflicting_project_ids" in r or "languages_disagree" in r for r in whole["issues"])

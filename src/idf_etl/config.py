@@ -72,6 +72,14 @@ class Settings(BaseModel):
     parse_workers: int | None = Field(
         None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
     )
+    load_batch: int = Field(
+        500, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"
+    )
+    warehouse_memory: str = Field(
+        "64MB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description="memory DuckDB may use while a run builds the warehouse (beyond it, disk)",
+    )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     report: bool = Field(True, description="write clean/report.html after each successful run")
 

@@ -1,30 +1,33 @@
 """Load parsed pages into the warehouse: pages, project pages, merged projects, history, issues.
 
-Runs inside one transaction on the *building* copy of the warehouse (see
-publish.py); nothing here touches the published file. Bulk writes go through
-DuckDB's appender, each batch de-duplicated by key first (in one statement
-DuckDB keeps the first of two rows with the same key, silently).
+Runs on the *building* copy of the warehouse (see publish.py); nothing here
+touches the published file. A run loads in batches so that its memory does
+not grow with the raw store:
+
+    loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True)
+    for batch in parsed_batches: loader.load_pages(batch)     # pages, project pages
+    for batch in stored_batches: loader.refresh_status(batch)  # gone flags, last sightings
+    stats = loader.finish()                                    # group, merge projects
+
+With `commit_batches` each batch is committed: DuckDB holds a transaction's
+new rows in memory until it commits, and the building copy is published only
+once whole, so the run stays all-or-nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from idf_etl.countries import english_name
 from idf_etl.grouping import PageKeys, project_keys
-from idf_etl.merge import disagreements, merge_project, norm, text
+from idf_etl.merge import norm
+from idf_etl.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
-from idf_etl.warehouse import table
-
-# Columns of `projects` whose changes are history (bookkeeping columns are not).
-TRACKED_FIELDS = tuple(c.name for c in table("projects").columns if c.tracked)
-
-Row = dict[str, Any]
+from idf_etl.rows import Issue, Row, query_dicts, upsert
 
 
 @dataclass
@@ -41,18 +44,6 @@ class ParsedPage:
 
 
 @dataclass
-class Issue:
-    stage: str
-    severity: str
-    code: str
-    message: str
-    url: str | None = None
-    project_id: str | None = None
-    field: str | None = None
-    project_key: str | None = None
-
-
-@dataclass
 class LoadStats:
     pages_parsed: int = 0
     parse_errors: int = 0
@@ -64,45 +55,26 @@ class LoadStats:
     touched_projects: list[str] = field(default_factory=list)
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row]) -> int:
-    """Insert or replace rows by the table's key, in bulk; the last row of a key wins."""
-    t = table(table_name)
-    # The file's column order: a migrated table has its added columns at the end.
-    names = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [table_name],
-        ).fetchall()
-    ]
-    if t.key:
-        unique: dict[tuple[Any, ...], Row] = {}
-        for row in rows:
-            unique[tuple(row[k] for k in t.key)] = row
-        batch: Sequence[Row] = list(unique.values())
-    else:
-        batch = list(rows)
-    if batch:
-        with con.appender(table_name, action="upsert" if t.key else "insert") as appender:
-            appender.append_rows([tuple(row.get(n) for n in names) for row in batch])
-    return len(batch)
-
-
-def _fetch_dicts(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
-) -> list[Row]:
-    relation = con.execute(query, params or [])
-    names = [d[0] for d in relation.description]
-    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
+# url -> (gone, checked_at) of a stored page, as the raw store knows it
+Status = dict[str, tuple[bool, datetime | None]]
 
 
 class Loader:
-    """One run's load into an open (building) warehouse connection."""
+    """One run's load into an open (building) warehouse connection, a batch at a time."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, run_id: int, started_at: datetime, parser_version: str
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: int,
+        started_at: datetime,
+        parser_version: str,
+        *,
+        commit_batches: bool = False,
+        merge_batch: int = 500,
     ) -> None:
         self.con = con
+        self.commit_batches = commit_batches
+        self.merge_batch = merge_batch  # projects merged (and committed) at a time
         # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
         con.execute("SET TimeZone = 'UTC'")
         self.run_id = run_id
@@ -110,28 +82,41 @@ class Loader:
         self.parser_version = parser_version
         self.stats = LoadStats()
         self.issues: list[Issue] = []
-        self.keys: dict[str, str] = {}  # url -> project key, once grouped
+        self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
+        self._affected: set[str] = set()  # project keys to merge again in `finish`
 
-    def known_pages(self) -> dict[str, tuple[str | None, str | None]]:
-        """url -> (content hash, parser version) already in the warehouse: what needs no re-parse."""
-        rows = self.con.execute("SELECT url, content_sha256, parser_version FROM pages").fetchall()
-        return {url: (sha, version) for url, sha, version in rows}
+    def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
+        """The URLs among (url, content hash) whose page row this parser version made from
+        that content: they need no re-parse."""
+        rows = self.con.execute(
+            """SELECT p.url FROM pages p
+               JOIN (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::VARCHAR[]) AS sha) s
+                 ON p.url = s.url AND p.content_sha256 = s.sha
+               WHERE p.parser_version = ?""",
+            [[u for u, _ in pages], [h for _, h in pages], self.parser_version],
+        ).fetchall()
+        return {url for (url,) in rows}
 
-    def load(
-        self, parsed: list[ParsedPage], status: dict[str, tuple[bool, datetime | None]]
-    ) -> LoadStats:
-        """Write parsed pages, refresh gone/last-seen from `status` (url -> (gone, checked_at))
-        for every stored page, then re-merge the projects they touch."""
-        old_pp = {r["url"]: r for r in _fetch_dicts(self.con, "SELECT * FROM project_pages")}
+    def load(self, parsed: list[ParsedPage], status: Status) -> LoadStats:
+        """A whole load in one call: `load_pages`, `refresh_status`, `finish`."""
+        self.load_pages(parsed)
+        self.refresh_status(status)
+        return self.finish()
+
+    def load_pages(self, parsed: list[ParsedPage]) -> None:
+        """Write one batch of parsed pages; their projects are merged again in `finish`."""
+        old_pp = self._project_pages([p.url for p in parsed])
         new_pp: dict[str, Row] = {}
         page_rows: list[Row] = []
         for page in parsed:
             self.stats.pages_parsed += 1
-            page_rows.append(self._page_row(page))
+            old = old_pp.get(page.url)
             if isinstance(page.record, ProjectRecord):
-                new_pp[page.url] = self._project_page_row(page, page.record, old_pp.get(page.url))
-            elif page.url in old_pp:
+                new_pp[page.url] = row = self._project_page_row(page, page.record, old)
+                self._keys[page.url] = row["project_key"]
+            elif old is not None:
                 kind = "an unreadable page" if page.record is None else "not a project page"
+                self._keys[page.url] = old["project_key"]
                 self._issue(
                     "load",
                     "warning",
@@ -139,55 +124,109 @@ class Loader:
                     page.url,
                     f"this page used to be a project page and now reads as {kind}; "
                     "its previous data is kept",
-                    old_pp[page.url]["project_id"],
+                    old["project_id"],
                 )
-        # Gone flags and last sightings change without a new body; a page that no longer
-        # reads as a project leaves its previous row untouched.
-        unreadable = {p.url for p in parsed if not isinstance(p.record, ProjectRecord)}
+            page_rows.append(self._page_row(page))
+        self.stats.rows_written += upsert(self.con, "pages", page_rows)
+        self._write_project_pages(new_pp, old_pp)
+        self._write_issues()
+        self._batch_written()
+
+    def refresh_status(self, status: Status) -> None:
+        """Gone flags and last sightings of stored pages, one batch at a time: they change
+        without a new body. A page parsed in this run has them already; one that no longer
+        reads as a project leaves its previous row untouched."""
+        urls = list(status)
+        self.con.execute(
+            """UPDATE pages SET gone = s.gone
+               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone) s
+               WHERE pages.url = s.url AND pages.gone <> s.gone""",
+            [urls, [status[u][0] for u in urls]],
+        )
+        parsed_now = {
+            url
+            for (url,) in self.con.execute(
+                "SELECT url FROM pages WHERE parsed_run_id = ? "
+                "AND url IN (SELECT unnest(?::VARCHAR[]))",
+                [self.run_id, urls],
+            ).fetchall()
+        }
+        old_pp = self._project_pages([u for u in urls if u not in parsed_now])
+        new_pp: dict[str, Row] = {}
         for url, old in old_pp.items():
-            if url in new_pp or url in unreadable or url not in status:
-                continue
             gone, checked_at = status[url]
             # Only the site confirming the page moves last_seen; a 404 does not.
             last_seen = old["last_seen"] if gone else _later(old["last_seen"], checked_at)
             if gone != old["gone"] or last_seen != old["last_seen"]:
                 new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
-        self.stats.rows_written += upsert(self.con, "pages", page_rows)
-        gone_urls = [url for url, (is_gone, _) in status.items() if is_gone]
-        self.con.execute(
-            "UPDATE pages SET gone = list_contains(?::VARCHAR[], url) "
-            "WHERE gone <> list_contains(?::VARCHAR[], url)",
-            [gone_urls, gone_urls],
-        )
-        current = {**old_pp, **new_pp}
-        keys = self._group(current)
-        for url, row in current.items():
-            if row.get("project_key") != keys[url]:
-                new_pp[url] = {**row, "project_key": keys[url]}
-        changed_pp = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
-        self.stats.rows_written += upsert(self.con, "project_pages", changed_pp.values())
-        affected = {r["project_key"] for r in changed_pp.values()}
-        affected |= {old_pp[u]["project_key"] for u in changed_pp if u in old_pp}
-        affected.discard(None)
-        current = {**old_pp, **changed_pp}
-        self._merge_projects(sorted(affected), current)
+        self._write_project_pages(new_pp, old_pp)
+        self._batch_written()
+
+    def finish(self) -> LoadStats:
+        """Group every project page again, merge the projects the loaded pages touch (a
+        batch at a time), write the issues, count."""
+        moves, conflicts = regroup(self.con)
+        for m in moves:
+            self._affected.update(k for k in (m.old_key, m.new_key) if k)
+        if moves:  # this run's issues about a page go with its project
+            self.con.execute(
+                """UPDATE issues SET project_key = m.key
+                   FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::VARCHAR[]) AS key) m
+                   WHERE issues.url = m.url AND issues.run_id = ?""",
+                [[m.url for m in moves], [m.new_key for m in moves], self.run_id],
+            )
+        for c in conflicts:
+            url = next(iter(c.ids.values()))[0]
+            self._issue("load", "warning", "conflicting_project_ids", url, c.message())
+            (self._keys[url],) = self.con.execute(
+                "SELECT project_key FROM project_pages WHERE url = ?", [url]
+            ).fetchone() or (None,)
+        affected = sorted(self._affected)
+        moved, issues = move_history(self.con, affected)
+        self.issues += issues
+        merger = Merger(self.con, self.run_id, self.now, moved)
+        for start in range(0, len(affected), self.merge_batch):
+            self.issues += merger.merge(affected[start : start + self.merge_batch])
+            self._write_issues()
+            self._batch_written()
         self._write_issues()
+        self._affected.clear()
+        self.stats.rows_written += merger.rows_written
+        self.stats.projects_new += merger.projects_new
+        self.stats.field_changes += merger.field_changes
+        self.stats.touched_projects += merger.touched
         (self.stats.projects_total,) = self.con.execute(
             "SELECT count(*) FROM projects"
         ).fetchone() or (0,)
         return self.stats
 
-    def _group(self, current: dict[str, Row]) -> dict[str, str]:
-        """url -> project key for every project page (grouping.py); nodes whose pages show
-        two project ids are reported."""
-        keys, conflicts = project_keys(
-            PageKeys(r["url"], r["project_id"], r["node_id"], r["lang"]) for r in current.values()
+    def _batch_written(self) -> None:
+        # DuckDB keeps a transaction's new rows in memory until it commits: a commit a batch
+        # keeps memory flat however many pages a run loads.
+        if self.commit_batches:
+            self.con.execute("COMMIT")
+            self.con.execute("BEGIN TRANSACTION")
+
+    def _project_pages(self, urls: list[str]) -> dict[str, Row]:
+        """Project page rows of these URLs, by URL."""
+        if not urls:
+            return {}
+        rows = query_dicts(
+            self.con,
+            "SELECT * FROM project_pages WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+            [urls],
         )
-        for c in conflicts:
-            url = next(iter(c.ids.values()))[0]
-            self._issue("load", "warning", "conflicting_project_ids", url, c.message())
-        self.keys = keys
-        return keys
+        return {r["url"]: r for r in rows}
+
+    def _write_project_pages(self, new_pp: dict[str, Row], old_pp: dict[str, Row]) -> None:
+        """Write the rows that changed; remember their projects, old and new, for `finish`."""
+        changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
+        self.stats.rows_written += upsert(self.con, "project_pages", changed.values())
+        for url, row in changed.items():
+            before = old_pp.get(url)
+            self._affected.update(
+                k for k in (row["project_key"], before and before["project_key"]) if k
+            )
 
     # -- rows --
 
@@ -229,7 +268,7 @@ class Loader:
         }
 
     def _project_page_row(self, page: ParsedPage, rec: ProjectRecord, old: Row | None) -> Row:
-        return {
+        row: Row = {
             "url": page.url,
             **{name: _copy(getattr(rec, name)) for name in STORED_FIELDS},
             "content_sha256": page.sha256,
@@ -242,130 +281,11 @@ class Loader:
             ),
             "gone": page.gone,
         }
-
-    # -- projects --
-
-    def _merge_projects(self, keys: list[str], current: dict[str, Row]) -> None:
-        """Re-merge these projects from `current` (every project page row, as now written).
-
-        A project whose pages all moved to another key (an id-less node gained its id)
-        hands its first sighting and its history to that key, and its row goes."""
-        if not keys:
-            return
-        pages: dict[str, list[Row]] = {}
-        for row in current.values():
-            pages.setdefault(row["project_key"], []).append(row)
-        old = {
-            r["project_key"]: r
-            for r in _fetch_dicts(
-                self.con,
-                "SELECT * FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
-                [keys],
-            )
-        }
-        moved = self._rekey([k for k in keys if k in old and k not in pages], old, current)
-        rows, changes, state_rows = [], [], []
-        for key in keys:
-            merged = merge_project(key, pages.get(key, []))
-            if merged is None:
-                continue
-            for d in disagreements(pages[key]):
-                self._issue(
-                    "load",
-                    "warning",
-                    "languages_disagree",
-                    next(iter(d.values)),
-                    d.message(),
-                    merged["project_id"],
-                    d.field,
-                    key,
-                )
-            before = old.get(key) or moved.get(key)
-            diffs = (
-                []
-                if before is None
-                else [f for f in TRACKED_FIELDS if norm(before[f]) != norm(merged[f])]
-            )
-            merged["first_seen"] = before["first_seen"] if before else self.now
-            merged["last_changed"] = (
-                self.now if (before is None or diffs) else before["last_changed"]
-            )
-            if (
-                before is not None
-                and key in old
-                and not diffs
-                and all(norm(before[k]) == norm(v) for k, v in merged.items())
-            ):
-                continue
-            if before is None:
-                self.stats.projects_new += 1
-            rows.append(merged)
-            self.stats.touched_projects.append(key)
-            changes += [
-                {
-                    "run_id": self.run_id,
-                    "changed_at": self.now,
-                    "project_key": key,
-                    "project_id": merged["project_id"],
-                    "field": f,
-                    "old_value": text(before[f]) if before else None,
-                    "new_value": text(merged[f]),
-                }
-                for f in diffs
-            ]
-            state_rows.append((key, merged["project_id"], merged["states"]))
-        self.stats.rows_written += upsert(self.con, "projects", rows)
-        self.stats.rows_written += upsert(self.con, "project_changes", changes)
-        self.stats.field_changes += len(changes)
-        if state_rows:
-            self.con.execute(
-                "DELETE FROM project_states WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
-                [[k for k, _, _ in state_rows]],
-            )
-            self.stats.rows_written += upsert(
-                self.con,
-                "project_states",
-                (
-                    {
-                        "project_key": k,
-                        "project_id": pid,
-                        "iso2": code,
-                        "country_name": english_name(code),
-                    }
-                    for k, pid, codes in state_rows
-                    for code in codes
-                ),
-            )
-
-    def _rekey(
-        self, gone: list[str], old: dict[str, Row], current: dict[str, Row]
-    ) -> dict[str, Row]:
-        """Projects left without pages: their pages now belong to another key. Move their
-        history there and drop their row; return new key -> the old row (its `before`)."""
-        moved: dict[str, Row] = {}
-        for key in gone:
-            new_keys = {current[u]["project_key"] for u in old[key]["urls"] if u in current}
-            if len(new_keys) != 1:
-                continue
-            new_key = new_keys.pop()
-            moved.setdefault(new_key, old[key])
-            for table_name in ("project_changes", "issues"):
-                self.con.execute(
-                    f"UPDATE {table_name} SET project_key = ? WHERE project_key = ?",
-                    [new_key, key],
-                )
-            self.con.execute("DELETE FROM project_states WHERE project_key = ?", [key])
-            self.con.execute("DELETE FROM projects WHERE project_key = ?", [key])
-            self._issue(
-                "load",
-                "warning",
-                "project_rekeyed",
-                None,
-                f"the pages of project {key} now belong to {new_key} (a page gained a project "
-                "id or a node link); its history moved there",
-                project_key=new_key,
-            )
-        return moved
+        # The key the page had while what decides it is unchanged (it may have joined its
+        # node's project), else the page's own; `finish` regroups every page either way.
+        same = old is not None and all(old[k] == row[k] for k in ("project_id", "node_id"))
+        row["project_key"] = old["project_key"] if same and old else _own_key(row)
+        return row
 
     # -- issues --
 
@@ -381,11 +301,8 @@ class Loader:
         message: str,
         project_id: str | None = None,
         field_name: str | None = None,
-        project_key: str | None = None,
     ) -> None:
-        self.issues.append(
-            Issue(stage, severity, code, message, url, project_id, field_name, project_key)
-        )
+        self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
 
     def _write_issues(self) -> None:
         rows = [
@@ -399,12 +316,18 @@ class Loader:
                 "code": i.code,
                 "field": i.field,
                 "message": i.message,
-                "project_key": i.project_key or self.keys.get(i.url or ""),
+                "project_key": i.project_key or self._keys.get(i.url or ""),
             }
             for i in self.issues
         ]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
+        self._keys.clear()
+
+
+def _own_key(row: Row) -> str:
+    keys, _ = project_keys([PageKeys(row["url"], row["project_id"], row["node_id"], row["lang"])])
+    return keys[row["url"]]
 
 
 def _copy(value: Any) -> Any:

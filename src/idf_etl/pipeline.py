@@ -16,7 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -27,7 +29,7 @@ from idf_etl.errors import IdfEtlError, ReportError, StoreError
 from idf_etl.export import export_tables
 from idf_etl.fetch import fetch_site
 from idf_etl.jobs import parse_stored_page
-from idf_etl.load import Issue, Loader, LoadStats, ParsedPage, upsert
+from idf_etl.load import Loader, LoadStats, ParsedPage
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
@@ -37,10 +39,12 @@ from idf_etl.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
+from idf_etl.rows import Issue, upsert
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -111,7 +115,11 @@ def run_pipeline(
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
-        con = duckdb.connect(str(publisher.prepare()))
+        # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
+        # run's memory would grow with the warehouse; bounded, it spills to disk instead.
+        con = duckdb.connect(
+            str(publisher.prepare()), config={"memory_limit": settings.warehouse_memory}
+        )
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
             result.notes = publisher.notes + result.notes
@@ -150,24 +158,23 @@ def _load(
         "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
     )
-    loader = Loader(con, run_id, started, PARSER_VERSION)
+    # A commit a batch: the building copy is published only once whole, so the run stays
+    # all-or-nothing while its memory stays flat however large the raw store.
+    size = settings.load_batch
+    loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
-    stored = list(store.pages())
-    known = {} if from_raw else loader.known_pages()
-    todo = [p for p in stored if known.get(p.url) != (p.sha256, PARSER_VERSION)]
-    reporter("discovered", "", str(len(todo)))
-    workers = pool_size(settings.parse_workers, len(todo))
-    parsed = list(parse_stored(store, todo, reporter, workers))
-    status = {p.url: (bool(p.gone), _time(p.checked_at)) for p in stored}
-    stats = loader.load(parsed, status)
+    todo = sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+    reporter("discovered", "", str(todo))
+    workers = pool_size(settings.parse_workers, todo)
+    pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
+    for parsed in batched(parse_stored(store, pages, reporter, workers), size):
+        loader.load_pages(parsed)
+    for stored in batched(store.pages(), size):
+        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+    stats = loader.finish()
     problems = track_problems(
-        con,
-        run_id,
-        started,
-        reparsed={p.url for p in todo},
-        network=summary is not None,
-        failing_urls=store.failing_urls(),
+        con, run_id, started, network=summary is not None, failing_urls=store.failing_urls()
     )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
@@ -269,6 +276,23 @@ def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict
         "field": None,
         "message": message,
     }
+
+
+def stale_batches(
+    store: RawStore, loader: Loader, from_raw: bool, size: int
+) -> Iterator[list[StoredPage]]:
+    """The stored pages to parse, a batch at a time: all of them for --from-raw, else those
+    whose body or parser version differs from what the warehouse holds."""
+    for batch in batched(store.pages(), size):
+        current = set() if from_raw else loader.up_to_date([(p.url, p.sha256) for p in batch])
+        yield [p for p in batch if p.url not in current]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last may be shorter); itertools.batched is Python 3.12."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def parse_stored(

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from idf_etl.load import upsert
+from idf_etl.rows import query_dicts, upsert
 
 _IDENTITY = ("stage", "code", "url", "field")
 _COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")
@@ -64,14 +64,24 @@ def track_problems(
     run_id: int,
     now: datetime,
     *,
-    reparsed: set[str],
     network: bool,
     failing_urls: set[str],
+    reparsed: set[str] | None = None,
 ) -> ProblemCounts:
-    """Update `problems` from this run's rows in `issues`."""
+    """Update `problems` from this run's rows in `issues`. `reparsed`: the URLs this run
+    parsed (by default read from `pages`, for the open problems' pages only)."""
     counts = ProblemCounts()
     if _count(con, "problems") == 0 and _count(con, "issues") > 0:
         _seed_from_history(con, run_id)
+    if reparsed is None:
+        reparsed = {
+            url
+            for (url,) in con.execute(
+                """SELECT DISTINCT p.url FROM problems p JOIN pages g USING (url)
+                   WHERE p.resolved_at IS NULL AND g.parsed_run_id = ?""",
+                [run_id],
+            ).fetchall()
+        }
     known = {r["problem_id"]: r for r in query_dicts(con, "SELECT * FROM problems")}
     seen: dict[str, dict[str, Any]] = {}
     for issue in query_dicts(con, "SELECT * FROM issues WHERE run_id = ?", [run_id]):
@@ -195,12 +205,3 @@ def _seed_from_history(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
     return int(n)
-
-
-def query_dicts(
-    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
-) -> list[dict[str, Any]]:
-    """Rows as {column: value} dicts."""
-    relation = con.execute(query, params or [])
-    names = [d[0] for d in relation.description or []]
-    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]

@@ -329,10 +329,18 @@ class RawStore:
         rows = self._db.execute("SELECT lang, href FROM translations WHERE url = ?", (url,))
         return {str(lang): str(href) for lang, href in rows}
 
-    def pages(self) -> Iterator[StoredPage]:
-        """Every manifest row with a stored body, in URL order."""
-        for row in self._db.execute("SELECT * FROM pages WHERE sha256 IS NOT NULL ORDER BY url"):
-            yield StoredPage(**dict(row))
+    def pages(self, chunk: int = 1000) -> Iterator[StoredPage]:
+        """Every manifest row with a stored body, in URL order, read `chunk` rows at a time:
+        memory stays flat however large the store, and no cursor is held open between
+        chunks, so the caller may write to the store meanwhile."""
+        after = ""
+        while rows := self._db.execute(
+            "SELECT * FROM pages WHERE sha256 IS NOT NULL AND url > ? ORDER BY url LIMIT ?",
+            (after, chunk),
+        ).fetchall():
+            for row in rows:
+                yield StoredPage(**dict(row))
+            after = rows[-1]["url"]
 
     def count(self) -> int:
         return int(
