@@ -63,7 +63,7 @@ browser: ## install Debian's chromium for the report's browser tests, if it is m
 	else echo "browser: no chromium and no apt-get as root; the browser tests will be skipped"; fi
 
 screenshot: install ## the README's picture of the report: make demo first
-	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png
+	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png --full-page
 
 bench-load: install ## run --from-raw over 3,000/10,000/30,000 stored pages (pages/s, peak RSS), workers 1 vs all, the nightly unchanged run, loader rows/s
 	$(UV) run --frozen --group bench python bench/bench_load.py

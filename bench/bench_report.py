@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.load import Loader, ParsedPage
+from idf_etl.normalise import parse_project_type
 from idf_etl.parse import PARSER_VERSION
 from idf_etl.records import REGIONS, ProjectRecord
 from idf_etl.report import write_report
@@ -111,6 +112,7 @@ def project_pages(n: int, rng: random.Random, revised: bool) -> list[ParsedPage]
                 status=status,
                 status_label=status,
                 project_type=TYPES[p % len(TYPES)],
+                project_type_canonical=parse_project_type(TYPES[p % len(TYPES)]),
                 budget_usd=budget,
                 coverage="national",
                 idf_region=region,

@@ -1,6 +1,6 @@
 """Debian's Chromium, headless, driven by Playwright: for the report's tests and its screenshot.
 
-    python demo/browser.py data/clean/report.html docs/report.png
+    python demo/browser.py data/clean/report.html docs/report.png [--full-page]
 
 Playwright's own browser downloads are never used: it drives the system's
 `chromium` (`make browser` installs it), with the flags that keep a headless
@@ -29,8 +29,11 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def screenshot(page_path: Path, png: Path, width: int = 1280, height: int = 1500) -> None:
-    """The top of the page as a reader first sees it on a laptop-size window."""
+def screenshot(
+    page_path: Path, png: Path, width: int = 1280, height: int = 1500, full_page: bool = False
+) -> None:
+    """The top of the page as a reader first sees it on a laptop-size window, or the whole
+    page at that width (`full_page`)."""
     from playwright.sync_api import sync_playwright
 
     executable = find_chromium()
@@ -41,7 +44,7 @@ def screenshot(page_path: Path, png: Path, width: int = 1280, height: int = 1500
         browser = p.chromium.launch(executable_path=executable, args=ARGS)
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(page_path.resolve().as_uri())
-        page.screenshot(path=str(png))
+        page.screenshot(path=str(png), full_page=full_page)
         browser.close()
 
 
@@ -49,9 +52,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("page", type=Path)
     ap.add_argument("png", type=Path)
+    ap.add_argument("--full-page", action="store_true", help="the whole page, not its top")
     args = ap.parse_args()
     args.png.parent.mkdir(parents=True, exist_ok=True)
-    screenshot(args.page, args.png)
+    screenshot(args.page, args.png, full_page=args.full_page)
     print(f"wrote {args.png}")
     return 0
 

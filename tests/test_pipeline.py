@@ -33,6 +33,10 @@ def idf(*args, data_dir, check=True, timeout=180):
     return proc
 
 
+# The report costs a run about 2 s and none of these tests looks at it (test_report.py does).
+NO_REPORT = ("--set", "report=false")
+
+
 def run(base, data_dir, *extra, check=True):
     proc = idf(
         "run",
@@ -41,6 +45,7 @@ def run(base, data_dir, *extra, check=True):
         "--rate",
         "0",
         "--json",
+        *NO_REPORT,
         *extra,
         data_dir=data_dir,
         check=check,
@@ -249,7 +254,7 @@ def test_sigkill_during_loading_leaves_the_published_warehouse_intact(demo_site,
             )
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data)],
+        [sys.executable, "-m", "idf_etl", "run", "--from-raw", *NO_REPORT, "--data-dir", str(data)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -288,7 +293,7 @@ def test_from_raw_reparses_everything_offline(demo_site, tmp_path):
     _site, base = demo_site
     data = tmp_path / "data"
     run(base, data)
-    proc = idf("run", "--from-raw", "--json", data_dir=data, check=False)
+    proc = idf("run", "--from-raw", "--json", *NO_REPORT, data_dir=data, check=False)
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["mode"] == "from-raw"
     assert summary["pages_parsed"] == 28

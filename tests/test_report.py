@@ -9,12 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from idf_etl.problems import track_problems
 from idf_etl.report import write_report
 from idf_etl.warehouse import create_schema
 
@@ -177,6 +179,15 @@ def test_the_run_writes_a_report_that_reads_right_in_a_browser(demo_warehouse, b
     shown = sorted(tuple(r.split("\t")[2:6]) for r in rows)
     assert shown == sorted(changes)
 
+    # Project types by their canonical English names, whatever language the page was in.
+    # (text_content: the numbers sit in a closed <details>, so they have no inner text)
+    types = page.locator("#types-by-region table tbody tr td:first-child").all_text_contents()
+    canonical = {t for (t,) in query(data, "SELECT project_type_canonical FROM projects")}
+    assert types and set(types) <= canonical | {"no type", "type not recognised"}
+    written = {t for (t,) in query(data, "SELECT project_type FROM project_pages")}
+    assert written - canonical, "the demo writes some types in French or Spanish"
+    assert not set(types) & (written - canonical)
+
     # The projects table: one row a project; search and sort work.
     table = page.locator("#projects-table tbody tr")
     assert table.count() == projects
@@ -205,19 +216,18 @@ def test_the_report_command_writes_where_asked_and_reads_only(demo_warehouse, br
     assert out.stat().st_size < 2 * 1024 * 1024  # small enough to mail
     visit = Visit(browser, out)
     assert visit.errors == [] and visit.requests == [out.as_uri()]
-    problems = query(
-        data, "SELECT count(*) FROM issues WHERE run_id = (SELECT max(run_id) FROM runs)"
-    )
+    problems = query(data, "SELECT count(*) FROM open_issues")
     assert digits(visit.page.inner_text("#fig-problems")) == problems[0][0]
 
 
 @pytest.mark.slow
-def test_a_report_that_cannot_be_written_is_a_problem_not_a_failed_run(demo_site, tmp_path):
+def test_a_report_that_cannot_be_written_is_an_open_problem_until_one_is(demo_site, tmp_path):
     site, base = demo_site
     (site / "project" / "broken-upload.html").unlink()  # a clean site: the run succeeds
     data = tmp_path / "data"
     # The staged report's path is taken by a directory: writing it fails for real.
-    (data / "clean" / ".report.html.staged" / "in-the-way").mkdir(parents=True)
+    in_the_way = data / "clean" / ".report.html.staged"
+    (in_the_way / "in-the-way").mkdir(parents=True)
     proc = run(base, data)
     assert "report.html was not refreshed" in proc.stderr
     assert query(data, "SELECT outcome FROM runs") == [("success",)]
@@ -227,6 +237,26 @@ def test_a_report_that_cannot_be_written_is_a_problem_not_a_failed_run(demo_site
     assert query(data, "SELECT issues FROM runs") == query(data, "SELECT count(*) FROM issues")
     assert not (data / "clean" / "report.html").exists()
     assert query(data, "SELECT count(*) FROM projects")[0][0] > 0
+    failed = "SELECT runs, first_run_id, last_run_id FROM open_issues WHERE code = 'report_failed'"
+    assert query(data, failed) == [(1, 1, 1)]
+
+    # Night 2 fails the same way: the same problem seen again, not resolved and reopened.
+    run(base, data)
+    assert query(data, failed) == [(2, 1, 2)]
+    status = json.loads(idf("status", "--json", data_dir=data).stdout)
+    assert "report_failed" in [p["code"] for p in status["oldest_open_problems"]]
+
+    # Night 3: the way is clear; the report is written and the problem resolved.
+    shutil.rmtree(in_the_way)
+    summary = json.loads(run(base, data, "--json").stdout.strip().splitlines()[-1])
+    assert summary["problems"]["resolved"] == 1
+    assert query(data, failed) == []
+    assert query(data, "SELECT resolved_run_id FROM problems WHERE code = 'report_failed'") == [
+        (3,)
+    ]
+    html = (data / "clean" / "report.html").read_text()
+    ((still_open,),) = query(data, "SELECT count(*) FROM open_issues")
+    assert f'<dd id="fig-problems"><a href="#quality">{still_open}</a></dd>' in html
 
 
 def test_report_without_a_warehouse_says_what_to_do(tmp_path):
@@ -258,8 +288,8 @@ def test_text_from_the_site_is_escaped(tmp_path):
                        ['https://www.iom.int/project/x?a=1&b=2'], now(), now(), false)"""
         )
         con.execute(
-            """INSERT INTO project_pages (url, project_id, lang, title, gone)
-               VALUES ('https://www.iom.int/project/x?a=1&b=2', 'X.1', 'en', 'x', false)"""
+            """INSERT INTO project_pages (url, project_id, project_key, lang, title, gone)
+               VALUES ('https://www.iom.int/project/x?a=1&b=2', 'X.1', 'X.1', 'en', 'x', false)"""
         )
     with duckdb.connect(str(path), read_only=True) as con:
         html = write_report(con, tmp_path / "report.html").path.read_text()
@@ -267,3 +297,94 @@ def test_text_from_the_site_is_escaped(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert '<a href="https://www.iom.int/project/x?a=1&amp;b=2">en</a>' in html
     assert '<dd id="fig-budget">$1,234.50</dd>' in html
+
+
+def fresh_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    return con
+
+
+def night(con, run_id, issues, *, reparsed=(), failing=()):
+    """One run's bookkeeping: its issues, then the problems' lifecycle, as `idf-etl run`."""
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=run_id)
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, finished_at, mode, outcome) "
+        "VALUES (?, ?, ?, 'network', 'success')",
+        [run_id, now, now],
+    )
+    for stage, code, url, message in issues:
+        con.execute(
+            "INSERT INTO issues (run_id, found_at, stage, severity, url, code, message) "
+            "VALUES (?, ?, ?, 'error', ?, ?, ?)",
+            [run_id, now, stage, url, code, message],
+        )
+    track_problems(
+        con, run_id, now, reparsed=set(reparsed), network=True, failing_urls=set(failing)
+    )
+
+
+def test_open_problems_are_those_still_open_not_the_latest_runs_issues(tmp_path):
+    path = tmp_path / "idf.duckdb"
+    quiet, atlantis = "https://www.iom.int/project/quiet", "https://www.iom.int/project/atlantis"
+    with fresh_warehouse(path) as con:
+        night(
+            con,
+            1,
+            [
+                ("fetch", "fetch_failed", quiet, "HTTP 503 after 3 attempts"),
+                ("parse", "unmatched_country", atlantis, "'Atlantis' matches no country"),
+            ],
+            reparsed=[atlantis],
+            failing=[quiet],
+        )
+        # Night 2 reports nothing: the failed page was not retried (the raw store still
+        # records its failure), the other was re-parsed clean.
+        night(con, 2, [], reparsed=[atlantis], failing=[quiet])
+    with duckdb.connect(str(path), read_only=True) as con:
+        html = write_report(con, tmp_path / "report.html").path.read_text()
+    assert '<dd id="fig-problems"><a href="#quality">1</a></dd>' in html
+    assert "<tr><td>fetch_failed</td><td>error</td><td>1</td></tr>" in html
+    assert f'<td><a href="{quiet}">{quiet}</a></td><td>could not be fetched</td>' in html
+    assert "unmatched_country" not in html  # resolved by night 2
+
+
+def test_a_project_without_an_id_shows_everywhere_by_its_key(tmp_path):
+    path = tmp_path / "idf.duckdb"
+    url = "https://www.iom.int/es/node/300"
+    key = "node:www.iom.int/300"
+    with fresh_warehouse(path) as con:
+        con.execute(
+            """INSERT INTO projects (project_key, title, project_type, project_type_canonical,
+                   idf_region, budget_usd, states, urls, first_seen, last_changed,
+                   missing_from_site)
+               VALUES (?, 'Perfil migratorio', 'Migración laboral', 'Labour Migration',
+                       'Africa', 50000, ['MZ'], [?], now(), now(), false)""",
+            [key, url],
+        )
+        con.execute(
+            "INSERT INTO project_pages (url, project_key, lang, title, gone) "
+            "VALUES (?, ?, 'es', 'Perfil migratorio', false)",
+            [url, key],
+        )
+        con.execute(
+            "INSERT INTO project_states (project_key, iso2, country_name) "
+            "VALUES (?, 'MZ', 'Mozambique')",
+            [key],
+        )
+        con.execute(
+            "INSERT INTO project_changes (run_id, changed_at, project_key, field, old_value, "
+            "new_value) VALUES (2, now(), ?, 'budget_usd', '40000.00', '50000.00')",
+            [key],
+        )
+    with duckdb.connect(str(path), read_only=True) as con:
+        html = write_report(con, tmp_path / "report.html").path.read_text()
+    # The change links to the project's page (a join on project_id would find no project).
+    assert f'<td><a href="{url}">{key}</a></td>\n        <td>budget_usd</td>' in html
+    # The projects table: its page in Spanish, its country, its type by the canonical name.
+    row = re.search(r"<tr><td>—</td><td>Perfil migratorio.*?</tr>", html)
+    assert row, "the id-less project is in the projects table"
+    assert f'<a href="{url}">es</a>' in row[0] and "<td>Mozambique</td>" in row[0]
+    assert "<td>Labour Migration</td><td>Africa</td><td>1</td>" in html  # types by region
+    assert "Migración laboral" not in html
+    assert f'<td><a href="{url}">{key}</a></td><td>Perfil migratorio</td>' in html  # no id

@@ -35,7 +35,7 @@ from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.parse import PARSER_VERSION
-from idf_etl.problems import ProblemCounts, track_problems
+from idf_etl.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
@@ -234,21 +234,41 @@ def stage_report(
     """Build report.html beside the warehouse, to be moved into place once it is published.
 
     It reads the copy about to be published (the same bytes analysts will open;
-    only SELECTs here), so that a failure can still be recorded as a problem of
-    this run: logged, noted, one `issues` row, and never a failed run.
+    only SELECTs here), after `track_problems`, so its open problems are this
+    run's. A failure is logged, noted, one `issues` row and an open
+    `report_failed` problem, and never a failed run; the next report that is
+    built resolves that problem.
     """
     staged = clean_dir / f".{REPORT_NAME}.staged"
+    # Resolved before the report is built, so it does not count itself as failing; undone
+    # (rolled back) if it fails after all.
+    con.execute("BEGIN TRANSACTION")
     try:
+        settled = settle_problem(con, result.run_id, started, "report_failed", None)
         write_report(con, staged)
     except ReportError as exc:
+        con.execute("ROLLBACK")
         result.notes.append(f"report.html was not refreshed: {exc}")
         log.warning("run: note: %s", result.notes[-1])
         message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
-        upsert(con, "issues", [_issue_row(result.run_id, started, "report_failed", message)])
+        issue = _issue_row(result.run_id, started, "report_failed", message)
+        upsert(con, "issues", [issue])
         con.execute("UPDATE runs SET issues = issues + 1 WHERE run_id = ?", [result.run_id])
         result.load.issues += 1
+        _add_problems(result, settle_problem(con, result.run_id, started, "report_failed", issue))
         return None
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    _add_problems(result, settled)
     return staged
+
+
+def _add_problems(result: RunResult, late: ProblemCounts) -> None:
+    result.problems.opened += late.opened
+    result.problems.resolved += late.resolved
+    result.problems.still_open = late.still_open
 
 
 def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict[str, object]:
@@ -259,6 +279,9 @@ def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict
         "stage": "load",
         "severity": "warning",
         "code": code,
+        "url": None,
+        "project_id": None,
+        "field": None,
         "message": message,
     }
 

@@ -17,6 +17,10 @@ parsing is a pure function of them), or checked its cause and found it gone.
 
 A resolved problem that comes back is reopened as a new episode (first seen
 again now); the `issues` table keeps every earlier sighting.
+
+Problems a stage finds after `track_problems` ran (the report, which is built from
+the tracked warehouse so that it shows the problems still open) are LATE_CODES:
+`track_problems` leaves them alone and that stage settles them with `settle_problem`.
 """
 
 from __future__ import annotations
@@ -31,14 +35,19 @@ import duckdb
 from idf_etl.rows import query_dicts, upsert
 
 _IDENTITY = ("stage", "code", "url", "field")
+_COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")
+
+# Codes found after track_problems ran: only the stage that finds them can say they are gone.
+LATE_CODES = frozenset({"report_failed"})
 
 
 def problem_id(row: dict[str, Any]) -> str:
     """Stable identity: stage, code, URL and field, and, for parse and load problems, the
     message (two unmatched countries on one page are two problems; a fetch failure whose
-    reason changes from a timeout to a 503 is still the same one)."""
-    parts = [str(row[k] or "") for k in _IDENTITY]
-    if row["stage"] != "fetch":
+    reason changes from a timeout to a 503 is still the same one, and so is a report
+    failure whatever its cause)."""
+    parts = [str(row.get(k) or "") for k in _IDENTITY]
+    if row["stage"] != "fetch" and row["code"] not in LATE_CODES:
         parts.append(row["message"])
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
@@ -80,26 +89,10 @@ def track_problems(
     changed = []
     for key, issue in seen.items():
         row = known.get(key)
-        fresh = row is None or row["resolved_at"] is not None
-        counts.opened += fresh
-        changed.append(
-            {
-                **{
-                    k: issue[k]
-                    for k in ("stage", "severity", "code", "url", "project_id", "field", "message")
-                },
-                "problem_id": key,
-                "first_seen": now if fresh else row["first_seen"],  # type: ignore[index]
-                "first_run_id": run_id if fresh else row["first_run_id"],  # type: ignore[index]
-                "last_seen": now,
-                "last_run_id": run_id,
-                "runs": 1 if fresh else row["runs"] + 1,  # type: ignore[index]
-                "resolved_at": None,
-                "resolved_run_id": None,
-            }
-        )
+        counts.opened += row is None or row["resolved_at"] is not None
+        changed.append(_sighting(issue, key, row, run_id, now))
     for key, row in known.items():
-        if key in seen or row["resolved_at"] is not None:
+        if key in seen or row["resolved_at"] is not None or row["code"] in LATE_CODES:
             continue
         verdict = _verdict(row, reparsed, network, failing_urls)
         if verdict == "resolved":
@@ -110,10 +103,60 @@ def track_problems(
                 {**row, "last_seen": now, "last_run_id": run_id, "runs": row["runs"] + 1}
             )
     upsert(con, "problems", changed)
-    (counts.still_open,) = con.execute(
-        "SELECT count(*) FROM problems WHERE resolved_at IS NULL"
-    ).fetchone() or (0,)
+    counts.still_open = _still_open(con)
     return counts
+
+
+def settle_problem(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    now: datetime,
+    code: str,
+    issue: dict[str, Any] | None,
+) -> ProblemCounts:
+    """This run's verdict on the LATE_CODES problem `code`: `issue` (this run's `issues` row
+    for it) when the stage found it again, None when the stage ran clean (then its open
+    problems of `code` are resolved). Returns what changed, and the problems still open."""
+    assert code in LATE_CODES, code
+    counts = ProblemCounts()
+    if issue is not None:
+        key = problem_id(issue)
+        row = next(
+            iter(query_dicts(con, "SELECT * FROM problems WHERE problem_id = ?", [key])), None
+        )
+        counts.opened += row is None or row["resolved_at"] is not None
+        upsert(con, "problems", [_sighting(issue, key, row, run_id, now)])
+    else:
+        (counts.resolved,) = con.execute(
+            """UPDATE problems SET resolved_at = ?, resolved_run_id = ?
+               WHERE code = ? AND resolved_at IS NULL""",
+            [now, run_id, code],
+        ).fetchone() or (0,)
+    counts.still_open = _still_open(con)
+    return counts
+
+
+def _sighting(
+    issue: dict[str, Any], key: str, row: dict[str, Any] | None, run_id: int, now: datetime
+) -> dict[str, Any]:
+    """The problem row after this run found `issue`: a new episode unless `row` is open."""
+    fresh = row is None or row["resolved_at"] is not None
+    return {
+        **{k: issue.get(k) for k in _COPIED},
+        "problem_id": key,
+        "first_seen": now if fresh else row["first_seen"],  # type: ignore[index]
+        "first_run_id": run_id if fresh else row["first_run_id"],  # type: ignore[index]
+        "last_seen": now,
+        "last_run_id": run_id,
+        "runs": 1 if fresh else row["runs"] + 1,  # type: ignore[index]
+        "resolved_at": None,
+        "resolved_run_id": None,
+    }
+
+
+def _still_open(con: duckdb.DuckDBPyConnection) -> int:
+    (n,) = con.execute("SELECT count(*) FROM problems WHERE resolved_at IS NULL").fetchone() or (0,)
+    return int(n)
 
 
 def _verdict(row: dict[str, Any], reparsed: set[str], network: bool, failing: set[str]) -> str:
@@ -145,10 +188,7 @@ def _seed_from_history(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
         seeded.setdefault(
             problem_id(issue),
             {
-                **{
-                    k: issue[k]
-                    for k in ("stage", "severity", "code", "url", "project_id", "field", "message")
-                },
+                **{k: issue[k] for k in _COPIED},
                 "problem_id": problem_id(issue),
                 "first_seen": issue["found_at"],
                 "first_run_id": issue["run_id"],

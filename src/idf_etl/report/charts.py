@@ -120,7 +120,8 @@ def types_by_region(rows: Sequence[Row]) -> alt.Chart:
         alt.Chart(_data(rows), width=WIDTH - 140, height=alt.Step(18))
         .mark_bar()
         .encode(
-            y=alt.Y("project_type:N", title=None, sort="-x", axis=alt.Axis(labelLimit=260)),
+            # The canonical names run to 67 characters: shown whole, not cut.
+            y=alt.Y("project_type:N", title=None, sort="-x", axis=alt.Axis(labelLimit=420)),
             x=alt.X("sum(projects):Q", title="Projects", axis=alt.Axis(tickMinStep=1, format="d")),
             color=_region_colour(rows),
             order=alt.Order("region:N"),
@@ -135,7 +136,7 @@ def changes_per_run(rows: Sequence[Row]) -> alt.Chart:
         alt.Chart(_data(rows), width=WIDTH, height=140)
         .mark_bar(color="#4c78a8")
         .encode(
-            x=alt.X("run_id:O", title="Run"),
+            x=alt.X("run_id:O", title="Run", axis=alt.Axis(labelAngle=0)),
             y=alt.Y(
                 "field_changes:Q", title="Field changes", axis=alt.Axis(tickMinStep=1, format="d")
             ),

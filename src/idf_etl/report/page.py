@@ -121,9 +121,10 @@ def sections(data: dict[str, list[Row]]) -> list[Section]:
             ],
         ),
         Section(
-            "types",
+            "types-by-region",  # not "types": the h2 above it has that id
             "Project types by region",
-            "How many projects of each type each region has.",
+            "How many projects of each type each region has: the fund's project types "
+            "in English, whatever the language of the page.",
             "types_by_region",
             ["project type", "IDF region", "projects", "budget (USD)"],
             _table(
@@ -153,7 +154,8 @@ def sections(data: dict[str, list[Row]]) -> list[Section]:
         Section(
             "problems",
             "Open problems by kind",
-            "Problems the latest run found: errors lost data, warnings left it incomplete.",
+            "Problems still open, whichever run found them (view open_issues): errors lost "
+            "data, warnings left it incomplete.",
             "problems_by_kind",
             ["kind", "severity", "problems"],
             _table(problems, {"code": text, "severity": text, "problems": number}),

@@ -3,8 +3,10 @@
 A reader who doubts a figure in the report can paste the query named beside it
 into `idf-etl sql` (or any DuckDB client) and get the same rows. Where a view
 answers the question (budget_by_region_year, budget_by_country,
-active_projects) the report reads the view, so the report and the warehouse
-cannot disagree. Queries only read; the report never writes the warehouse.
+active_projects, open_issues) the report reads the view, so the report and the
+warehouse cannot disagree. Projects are joined on project_key (the project id,
+else a node: or page: key), never on project_id, so projects without an id show
+everywhere. Queries only read; the report never writes the warehouse.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ RUNS_SHOWN = 60
 NO_YEAR = "no year"
 NO_REGION = "no region"
 NO_TYPE = "no type"
+UNKNOWN_TYPE = "type not recognised"
 
 QUERIES: dict[str, str] = {
     # 1. Headline figures.
@@ -26,8 +29,7 @@ QUERIES: dict[str, str] = {
                (SELECT count(*) FROM active_projects) AS active,
                (SELECT count(DISTINCT iso2) FROM project_states) AS countries,
                (SELECT max(finished_at) FROM runs WHERE outcome = 'success') AS data_as_of,
-               (SELECT count(*) FROM issues
-                 WHERE run_id = (SELECT max(run_id) FROM runs)) AS open_problems
+               (SELECT count(*) FROM open_issues) AS open_problems
     """,
     # 2. Budget by IDF region and allocation year; projects with no year as such.
     "budget_by_region_year": f"""
@@ -65,9 +67,12 @@ QUERIES: dict[str, str] = {
         FROM active_projects
         GROUP BY ALL ORDER BY projects DESC, region
     """,
-    # 5. Project types by region.
+    # 5. Project types by region: the fund's category in English, whatever the page's
+    # language; a type the vocabulary does not know is counted as such, not as no type.
     "types_by_region": f"""
-        SELECT coalesce(project_type, '{NO_TYPE}') AS project_type,
+        SELECT coalesce(project_type_canonical,
+                        CASE WHEN project_type IS NULL THEN '{NO_TYPE}'
+                             ELSE '{UNKNOWN_TYPE}' END) AS project_type,
                coalesce(idf_region, '{NO_REGION}') AS region,
                count(*) AS projects, sum(budget_usd) AS budget_usd
         FROM projects
@@ -75,10 +80,10 @@ QUERIES: dict[str, str] = {
     """,
     # 6. What changed: the latest field changes, and changes per run.
     "latest_changes": f"""
-        SELECT c.run_id, c.changed_at, c.project_id, p.title, p.urls[1] AS url,
-               c.field, c.old_value, c.new_value
-        FROM project_changes c LEFT JOIN projects p USING (project_id)
-        ORDER BY c.changed_at DESC, c.run_id DESC, c.project_id, c.field
+        SELECT c.run_id, c.changed_at, coalesce(c.project_id, c.project_key) AS project,
+               p.title, p.urls[1] AS url, c.field, c.old_value, c.new_value
+        FROM project_changes c LEFT JOIN projects p USING (project_key)
+        ORDER BY c.changed_at DESC, c.run_id DESC, c.project_key, c.field
         LIMIT {CHANGES_SHOWN}
     """,
     "changes_per_run": f"""
@@ -86,10 +91,11 @@ QUERIES: dict[str, str] = {
         FROM (SELECT * FROM runs ORDER BY run_id DESC LIMIT {RUNS_SHOWN})
         ORDER BY run_id
     """,
-    # 7. Data quality.
+    # 7. Data quality: problems still open, whichever run found them (a page not
+    # fetched again keeps its failure; see problems.py).
     "problems_by_kind": """
         SELECT code, severity, count(*) AS problems
-        FROM issues WHERE run_id = (SELECT max(run_id) FROM runs)
+        FROM open_issues
         GROUP BY ALL ORDER BY problems DESC, code
     """,
     "unreadable_pages": """
@@ -97,27 +103,28 @@ QUERIES: dict[str, str] = {
         FROM pages WHERE kind = 'error'
         UNION ALL
         SELECT url, 'could not be fetched', message
-        FROM issues
-        WHERE code = 'fetch_failed' AND run_id = (SELECT max(run_id) FROM runs)
+        FROM open_issues WHERE code = 'fetch_failed'
         ORDER BY url
     """,
-    "pages_without_id": """
-        SELECT url, title FROM project_pages WHERE project_id IS NULL ORDER BY url
+    # A page without an id is no problem when another language's page gives it.
+    "projects_without_id": """
+        SELECT project_key, title, urls[1] AS url FROM projects
+        WHERE project_id IS NULL ORDER BY project_key
     """,
     "projects_without_budget": """
-        SELECT project_id, title, urls[1] AS url FROM projects
-        WHERE budget_usd IS NULL ORDER BY project_id
+        SELECT coalesce(project_id, project_key) AS project, title, urls[1] AS url
+        FROM projects WHERE budget_usd IS NULL ORDER BY project_key
     """,
     # The projects table.
     "projects": """
-        SELECT p.project_id, p.title, p.urls,
+        SELECT p.project_key, p.project_id, p.title, p.urls,
                (SELECT list({'lang': pp.lang, 'url': pp.url} ORDER BY pp.lang, pp.url)
-                FROM project_pages pp WHERE pp.project_id = p.project_id) AS pages,
-               p.idf_region, p.project_type, p.status,
-               p.budget_usd, p.year, p.start_year, p.end_year, p.missing_from_site,
+                FROM project_pages pp WHERE pp.project_key = p.project_key) AS pages,
+               p.idf_region, coalesce(p.project_type_canonical, p.project_type) AS project_type,
+               p.status, p.budget_usd, p.year, p.start_year, p.end_year, p.missing_from_site,
                (SELECT list(coalesce(s.country_name, s.iso2) ORDER BY s.country_name)
-                FROM project_states s WHERE s.project_id = p.project_id) AS countries
+                FROM project_states s WHERE s.project_key = p.project_key) AS countries
         FROM projects p
-        ORDER BY p.project_id
+        ORDER BY p.project_key
     """,
 }
