@@ -166,3 +166,28 @@ def test_an_upgraded_warehouse_starts_with_the_problems_still_current(con):
     con.execute("INSERT INTO runs (run_id, started_at, mode) VALUES (2, ?, 'network')", [T0])
     night(con, 3, [])
     assert rows(con) == [("http://x/b", 2, 1, 3, None)]
+
+
+def test_many_problems_are_tracked_a_chunk_at_a_time_with_the_same_result(con, monkeypatch):
+    """More issues and open problems than one chunk, one problem reported twice in a run
+    across chunks: the same rows and counts as tracking them all at once."""
+    import idf_etl.problems
+
+    def nights(chunk):
+        monkeypatch.setattr(idf_etl.problems, "_CHUNK", chunk)
+        con.execute("DELETE FROM problems; DELETE FROM issues; DELETE FROM runs")
+        urls = [f"http://x/{i}" for i in range(7)]
+        twice = ("parse", "unknown_label", urls[0], "'Donor' is no label we know")
+        first = night(con, 1, [twice, *(("fetch", "fetch_failed", u, "503") for u in urls), twice])
+        # Night 2: pages 0-2 fetched fine, the others still failing; page 0 parsed again clean.
+        second = night(con, 2, [], failing=urls[3:], reparsed=[urls[0]])
+        return first, second, rows(con)
+
+    assert nights(2) == nights(2000)
+    first, second, table = nights(3)
+    assert (first.opened, first.still_open) == (8, 8)
+    assert (second.resolved, second.still_open) == (4, 4)
+    assert [r for r in table if r[0] == "http://x/0"] == [
+        ("http://x/0", 1, 1, 1, 2),
+        ("http://x/0", 1, 1, 1, 2),
+    ]

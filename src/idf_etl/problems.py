@@ -37,6 +37,8 @@ from idf_etl.rows import query_dicts, upsert
 _IDENTITY = ("stage", "code", "url", "field")
 _COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")
 
+_CHUNK = 2000  # issues or problems read at a time
+
 # Codes found after track_problems ran: only the stage that finds them can say they are gone.
 LATE_CODES = frozenset({"report_failed"})
 
@@ -82,27 +84,50 @@ def track_problems(
                 [run_id],
             ).fetchall()
         }
-    known = {r["problem_id"]: r for r in query_dicts(con, "SELECT * FROM problems")}
-    seen: dict[str, dict[str, Any]] = {}
-    for issue in query_dicts(con, "SELECT * FROM issues WHERE run_id = ?", [run_id]):
-        seen.setdefault(problem_id(issue), issue)
-    changed = []
-    for key, issue in seen.items():
-        row = known.get(key)
-        counts.opened += row is None or row["resolved_at"] is not None
-        changed.append(_sighting(issue, key, row, run_id, now))
-    for key, row in known.items():
-        if key in seen or row["resolved_at"] is not None or row["code"] in LATE_CODES:
-            continue
-        verdict = _verdict(row, reparsed, network, failing_urls)
-        if verdict == "resolved":
-            counts.resolved += 1
-            changed.append({**row, "resolved_at": now, "resolved_run_id": run_id})
-        elif verdict == "confirmed":
-            changed.append(
-                {**row, "last_seen": now, "last_run_id": run_id, "runs": row["runs"] + 1}
-            )
-    upsert(con, "problems", changed)
+    # A chunk at a time, so that memory does not grow with the problems a run finds.
+    after = -1
+    while chunk := query_dicts(
+        con,
+        "SELECT rowid AS row_number, * FROM issues WHERE run_id = ? AND rowid > ? "
+        "ORDER BY rowid LIMIT ?",
+        [run_id, after, _CHUNK],
+    ):
+        after = chunk[-1]["row_number"]
+        seen: dict[str, dict[str, Any]] = {}
+        for issue in chunk:
+            seen.setdefault(problem_id(issue), issue)
+        known = _problems(con, list(seen))
+        changed = []
+        for key, issue in seen.items():
+            row = known.get(key)
+            if row is not None and row["resolved_at"] is None and row["last_run_id"] == run_id:
+                continue  # already counted from an earlier chunk of this run's issues
+            counts.opened += row is None or row["resolved_at"] is not None
+            changed.append(_sighting(issue, key, row, run_id, now))
+        upsert(con, "problems", changed)
+    # Open problems this run did not report: each one's verdict. Those just seen carry this
+    # run's id and drop out of the query; the others are read in problem_id order.
+    last_id = ""
+    while chunk := query_dicts(
+        con,
+        """SELECT * FROM problems WHERE resolved_at IS NULL AND problem_id > ?
+           AND last_run_id IS DISTINCT FROM ? ORDER BY problem_id LIMIT ?""",
+        [last_id, run_id, _CHUNK],
+    ):
+        last_id = chunk[-1]["problem_id"]
+        changed = []
+        for row in chunk:
+            if row["code"] in LATE_CODES:
+                continue
+            verdict = _verdict(row, reparsed, network, failing_urls)
+            if verdict == "resolved":
+                counts.resolved += 1
+                changed.append({**row, "resolved_at": now, "resolved_run_id": run_id})
+            elif verdict == "confirmed":
+                changed.append(
+                    {**row, "last_seen": now, "last_run_id": run_id, "runs": row["runs"] + 1}
+                )
+        upsert(con, "problems", changed)
     counts.still_open = _still_open(con)
     return counts
 
@@ -152,6 +177,13 @@ def _sighting(
         "resolved_at": None,
         "resolved_run_id": None,
     }
+
+
+def _problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = query_dicts(
+        con, "SELECT * FROM problems WHERE problem_id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+    )
+    return {r["problem_id"]: r for r in rows}
 
 
 def _still_open(con: duckdb.DuckDBPyConnection) -> int:
