@@ -172,7 +172,12 @@ def _load(
     loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
-    todo = sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+    # Counted before parsing for the progress line; a re-parse of everything needs no check.
+    todo = (
+        store.count()
+        if from_raw
+        else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+    )
     reporter("discovered", "", str(todo))
     workers = pool_size(settings.parse_workers, todo)
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
