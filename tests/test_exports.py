@@ -151,3 +151,32 @@ def test_tables_larger_than_a_chunk_are_exported_whole_and_in_key_order(tmp_path
         assert [r["project_key"] for r in csv.DictReader(handle)] == keys
     assert not list(parquet.glob(".*"))  # no parts left behind
     con.close()
+
+
+def test_export_follows_the_problem_counts_on_the_same_connection(tmp_path):
+    """The run counts its open problems and exports on one connection. A count read with a
+    bare fetchone() leaves a DuckDB 2.0 result unfinished, and the export's next relation
+    then fails ("connection has an unfinished result"): the nightly run died so, once its
+    report had failed."""
+    from datetime import UTC, datetime
+
+    from idf_etl.problems import settle_problem
+    from idf_etl.warehouse import create_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_schema(con)
+    counts = settle_problem(con, 1, datetime.now(UTC), "report_failed", None)
+    assert (counts.resolved, counts.still_open) == (0, 0)
+    staging = export_tables(con, tmp_path / "release")
+    assert (staging / "parquet" / "problems.parquet").exists()
+    con.close()
+
+
+def test_scalar_reads_the_whole_result():
+    from idf_etl.rows import scalar
+
+    con = duckdb.connect()
+    assert scalar(con, "SELECT count(*) FROM range(5)") == 5
+    assert scalar(con, "SELECT 1 WHERE false", default="none") == "none"
+    assert scalar(con, "SELECT * FROM range(3)") == 0
+    assert con.sql("SELECT 42").fetchall() == [(42,)]  # the connection is free again

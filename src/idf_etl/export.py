@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.migrations import SCHEMA_VERSION
+from idf_etl.rows import scalar
 from idf_etl.warehouse import TABLES, VIEWS, Column, view_columns
 
 # The facts are IOM's, published on its sites; the package says where they come from.
@@ -64,7 +65,7 @@ def export_tables(
         )
         fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
         resources.append(_resource(name, comment, fields, key))
-    (run_id,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
+    run_id = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
     package = datapackage(resources, sources, int(run_id))
     (staging / "datapackage.json").write_text(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n"

@@ -27,7 +27,7 @@ from idf_etl.grouping import PageKeys, project_keys
 from idf_etl.merge import norm
 from idf_etl.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
-from idf_etl.rows import Issue, Row, query_dicts, upsert
+from idf_etl.rows import Issue, Row, query_dicts, scalar, upsert
 
 
 @dataclass
@@ -178,9 +178,9 @@ class Loader:
         for c in conflicts:
             url = next(iter(c.ids.values()))[0]
             self._issue("load", "warning", "conflicting_project_ids", url, c.message())
-            (self._keys[url],) = self.con.execute(
-                "SELECT project_key FROM project_pages WHERE url = ?", [url]
-            ).fetchone() or (None,)
+            self._keys[url] = scalar(
+                self.con, "SELECT project_key FROM project_pages WHERE url = ?", [url]
+            )
         affected = sorted(self._affected)
         moved, issues = move_history(self.con, affected)
         self.issues += issues
@@ -195,9 +195,7 @@ class Loader:
         self.stats.projects_new += merger.projects_new
         self.stats.field_changes += merger.field_changes
         self.stats.touched_projects += merger.touched
-        (self.stats.projects_total,) = self.con.execute(
-            "SELECT count(*) FROM projects"
-        ).fetchone() or (0,)
+        self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 
     def _batch_written(self) -> None:

@@ -39,7 +39,7 @@ from idf_etl.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
-from idf_etl.rows import Issue, upsert
+from idf_etl.rows import Issue, scalar, upsert
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
@@ -158,7 +158,7 @@ def _load(
 ) -> RunResult:
     upgraded = create_schema(con)
     con.execute("BEGIN TRANSACTION")
-    (last,) = con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone() or (0,)
+    last = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
     run_id = int(last) + 1
     mode = "from-raw" if from_raw else "network"
     con.execute(

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from idf_etl.rows import query_dicts, upsert
+from idf_etl.rows import query_dicts, scalar, upsert
 
 _IDENTITY = ("stage", "code", "url", "field")
 _COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")
@@ -152,11 +152,13 @@ def settle_problem(
         counts.opened += row is None or row["resolved_at"] is not None
         upsert(con, "problems", [_sighting(issue, key, row, run_id, now)])
     else:
-        (counts.resolved,) = con.execute(
+        counts.resolved = scalar(
+            con,
             """UPDATE problems SET resolved_at = ?, resolved_run_id = ?
                WHERE code = ? AND resolved_at IS NULL""",
             [now, run_id, code],
-        ).fetchone() or (0,)
+            default=0,
+        )
     counts.still_open = _still_open(con)
     return counts
 
@@ -187,8 +189,7 @@ def _problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[
 
 
 def _still_open(con: duckdb.DuckDBPyConnection) -> int:
-    (n,) = con.execute("SELECT count(*) FROM problems WHERE resolved_at IS NULL").fetchone() or (0,)
-    return int(n)
+    return int(scalar(con, "SELECT count(*) FROM problems WHERE resolved_at IS NULL"))
 
 
 def _verdict(row: dict[str, Any], reparsed: set[str], network: bool, failing: set[str]) -> str:
@@ -235,5 +236,4 @@ def _seed_from_history(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    (n,) = con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
-    return int(n)
+    return int(scalar(con, f"SELECT count(*) FROM {table}"))

@@ -253,7 +253,7 @@ def check_opens(path: Path, shown: Path) -> None:
     """LoadError, saying what to do, unless `path` opens as a DuckDB database with our tables."""
     try:
         with duckdb.connect(str(path), read_only=True) as con:
-            con.execute("SELECT count(*) FROM runs").fetchone()
+            con.execute("SELECT count(*) FROM runs").fetchall()
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0]
         raise LoadError(

@@ -58,6 +58,18 @@ def upsert(con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row])
     return len(batch)
 
 
+def scalar(
+    con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None, default: Any = None
+) -> Any:
+    """The first column of the first row, or `default` when there is none.
+
+    The whole result is read: since DuckDB 2.0 a result read only in part (a bare
+    `fetchone()`) keeps the connection busy, and the next relation on it (an export's
+    `con.sql(...).write_parquet`) fails with "connection has an unfinished result"."""
+    rows = con.execute(query, params or []).fetchall()
+    return rows[0][0] if rows else default
+
+
 def query_dicts(
     con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None
 ) -> list[Row]:
