@@ -99,7 +99,7 @@ def records(n: int) -> list[ParsedPage]:
     return out
 
 
-def bench_loader(n: int) -> None:
+def bench_loader(n: int, batch: int | None = None) -> None:
     pages = records(n)
     with tempfile.TemporaryDirectory() as tmp:
         con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
@@ -107,10 +107,12 @@ def bench_loader(n: int) -> None:
         con.execute("BEGIN TRANSACTION")
         start = time.perf_counter()
         loader = Loader(con, 1, datetime.now(UTC), PARSER_VERSION)
+        if hasattr(loader, "merge_batch"):  # as `idf-etl run` sets it
+            loader.merge_batch = batch or Settings().load_batch
         if hasattr(loader, "finish"):
             from idf_etl.pipeline import batched
 
-            size = Settings().load_batch
+            size = batch or Settings().load_batch
             for batch in batched(pages, size):
                 loader.load_pages(batch)
             stats = loader.finish()
@@ -265,6 +267,7 @@ def main() -> None:
     ap.add_argument("--scaling", type=int, nargs="*", default=[3000, 10_000, 30_000])
     ap.add_argument("--workers-pages", type=int, default=10_000, help="0: no workers comparison")
     ap.add_argument("--nightly", type=int, default=3000, help="pages on the mirror; 0: skip")
+    ap.add_argument("--load-batch", type=int, help="the loader's batch (default: load_batch)")
     args = ap.parse_args()
     # The runs first: a child forked from a parent holding 100,000 records would
     # report the parent's memory as its own peak RSS.
@@ -273,7 +276,7 @@ def main() -> None:
     if args.nightly:
         bench_nightly(args.nightly)
     if args.records:
-        bench_loader(args.records)
+        bench_loader(args.records, args.load_batch)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,35 @@ def test_scalar_reads_the_whole_result():
     assert scalar(con, "SELECT 1 WHERE false", default="none") == "none"
     assert scalar(con, "SELECT * FROM range(3)") == 0
     assert con.sql("SELECT 42").fetchall() == [(42,)]  # the connection is free again
+
+
+def test_a_view_as_wide_as_a_table_is_exported_in_key_order_within_little_memory(tmp_path):
+    """active_projects is every column of projects: sorted whole (or a top-N at a time), its
+    descriptions outgrow a small DuckDB memory limit (out of memory at 32MB here, 8,197
+    projects). It is written like a table, a chunk at a time in key order."""
+    from idf_etl.export import ROW_GROUP
+    from idf_etl.warehouse import create_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "32MB"})
+    create_schema(con)
+    n = 4 * ROW_GROUP + 5
+    con.execute(
+        """INSERT INTO projects (project_key, title, description, first_seen, last_changed,
+                                missing_from_site, states, urls, status)
+           SELECT 'K.' || lpad(((i * 7919) % ?)::VARCHAR, 6, '0'), 'Project ' || i,
+                  repeat('words of a description ', 150), now(), now(), i % 10 = 0, [], [],
+                  'active'
+           FROM range(?) r(i)""",
+        [n, n],
+    )
+    export_tables(con, tmp_path / "release")
+    keys = [
+        k
+        for (k,) in con.execute(
+            "SELECT project_key FROM read_parquet(?)",
+            [str(tmp_path / "release" / "parquet" / "active_projects.parquet")],
+        ).fetchall()
+    ]
+    expected = [k for (k,) in con.execute("SELECT project_key FROM active_projects").fetchall()]
+    assert keys == sorted(expected) and len(keys) == n - n // 10 - 1
+    con.close()

@@ -76,7 +76,7 @@ class Settings(BaseModel):
         500, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"
     )
     warehouse_memory: str = Field(
-        "128MB",
+        "64MB",
         pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
         description="memory DuckDB may use while a run builds the warehouse (beyond it, disk)",
     )

@@ -29,7 +29,7 @@ LICENSE = {
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
-ROW_GROUP = 2048
+ROW_GROUP = SORT_CHUNK = 2048
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 
 
@@ -45,6 +45,9 @@ def export_tables(
     (a data directory such as /srv/o'brien/data must work).
     """
     staging = Path(release_dir)
+    # Rows committed since the last checkpoint sit in memory DuckDB cannot give back; written
+    # to the file first, they leave the memory limit to the export's sorts.
+    con.execute("CHECKPOINT")
     for folder in ("csv", "parquet"):
         (staging / folder).mkdir(parents=True, exist_ok=True)
     resources = []
@@ -82,43 +85,69 @@ def _datasets() -> list[tuple[str, str, str, tuple[str, ...], dict[str, Column]]
         out.append((t.name, t.comment, source, t.key, {c.name: c for c in t.columns}))
     for v in VIEWS:
         columns = {c.name: c for c in view_columns(v)}
-        out.append((v.name, v.comment, v.name, (), columns))
+        # A view with a key is written from its unordered query, in key order.
+        out.append((v.name, v.comment, f"({v.query})" if v.key else v.name, v.key, columns))
     return out
 
 
 def _write_sorted_parquet(
     con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], out: Path
 ) -> None:
-    """`source` ordered by `key` into one Parquet file, ROW_GROUP rows at a time.
+    """`source` ordered by `key` into one Parquet file, SORT_CHUNK rows at a time.
 
-    One ORDER BY over a whole table needs memory for all its rows (DuckDB's sort
-    runs out of memory under the run's memory limit once project pages pass some
-    tens of thousands); each chunk here is a top-N of ROW_GROUP rows after the
-    last key written, and the parts are joined by a streaming read, so memory
-    stays flat however large the table.
+    DuckDB sorts wide rows (descriptions) in memory: one ORDER BY over a whole
+    table, or a top-N of its next rows, needs memory that grows with the table
+    and runs out under the run's memory limit once project pages pass some
+    thousands. So each chunk's last key is found first on the key columns alone,
+    then only the rows up to it are read and sorted; the parts are joined by a
+    streaming read. Memory stays flat however large the table.
     """
     columns = ", ".join(key)
-    after = f"WHERE ({columns}) > ({', '.join('?' * len(key))})"
     parts: list[str] = []
-    last: list[object] = []
+    last: tuple[object, ...] = ()
     while True:
+        lower = _lexical(key, ">", ">") if last else "true"
+        ends = con.execute(
+            f"SELECT {columns} FROM {source} WHERE {lower} "
+            f"ORDER BY {columns} LIMIT 1 OFFSET {SORT_CHUNK - 1}",
+            _lexical_args(last),
+        ).fetchall()
+        upper = f" AND {_lexical(key, '<', '<=')}" if ends else ""
         part = out.with_name(f".{out.stem}.{len(parts):06d}.parquet")
         con.sql(
-            f"SELECT * FROM {source} {after if last else ''} ORDER BY {columns} LIMIT {ROW_GROUP}",
-            params=last or None,
+            f"SELECT * FROM {source} WHERE {lower}{upper} ORDER BY {columns}",
+            params=[*_lexical_args(last), *_lexical_args(ends[0] if ends else ())] or None,
         ).write_parquet(str(part), compression="zstd", row_group_size=ROW_GROUP)
         parts.append(str(part))
-        ends = ", ".join(f"last({k})" for k in key)
-        (count, *last) = con.execute(
-            f"SELECT count(*), {ends} FROM read_parquet(?)", [str(part)]
-        ).fetchall()[0]
-        if count < ROW_GROUP:
+        if not ends:
             break
-    con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
-        str(out), compression="zstd", row_group_size=ROW_GROUP
-    )
+        last = tuple(ends[0])
+    # One thread: several would each read ahead a part, all held to keep the parts' order.
+    (threads,) = con.execute("SELECT current_setting('threads')").fetchall()[0]
+    con.execute("SET threads = 1")
+    try:
+        con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
+            str(out), compression="zstd", row_group_size=ROW_GROUP
+        )
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
     for name in parts:
         Path(name).unlink()
+
+
+def _lexical(key: tuple[str, ...], op: str, last_op: str) -> str:
+    """`key` compared with as many values, column by column: `(a, b) > (?, ?)` written out,
+    since DuckDB 2.0 fails on a row value between two others ("Invalid type for BETWEEN")."""
+    *init, tail = key
+    expr = f"{tail} {last_op} ?"
+    for column in reversed(init):
+        expr = f"({column} {op} ? OR ({column} = ? AND {expr}))"
+    return expr
+
+
+def _lexical_args(values: tuple[object, ...] | list[object]) -> list[object]:
+    """The parameters of `_lexical` for these key values."""
+    return [v for value in values[:-1] for v in (value, value)] + list(values[-1:])
 
 
 def _csv_expression(name: str, duckdb_type: str) -> str:

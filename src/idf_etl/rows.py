@@ -31,11 +31,15 @@ class Issue:
     project_key: str | None = None
 
 
-def upsert(con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row]) -> int:
+def upsert(
+    con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row], *, new: bool = False
+) -> int:
     """Insert or replace rows by the table's key, in bulk; the last row of a key wins.
 
     Each batch is de-duplicated by key first: in one statement DuckDB keeps the
-    first of two rows with the same key, silently."""
+    first of two rows with the same key, silently. `new`: the caller knows that no
+    key is in the table yet, so the rows are appended without looking for them (an
+    appender that upserts costs twice as much: bench/bench_load.py)."""
     t = table(table_name)
     # The file's column order: a migrated table has its added columns at the end.
     names = [
@@ -53,7 +57,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row])
     else:
         batch = list(rows)
     if batch:
-        with con.appender(table_name, action="upsert" if t.key else "insert") as appender:
+        with con.appender(
+            table_name, action="upsert" if t.key and not new else "insert"
+        ) as appender:
             appender.append_rows([tuple(row.get(n) for n in names) for row in batch])
     return len(batch)
 

@@ -119,7 +119,7 @@ def _describe(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"COMMENT ON COLUMN {t.name}.{c.name} IS {_quote(c.comment)}")
     # A view over `SELECT *` stops answering once its table gains a column: recreate them all.
     for v in VIEWS:
-        con.execute(f"CREATE OR REPLACE VIEW {v.name} AS {v.query}")
+        con.execute(f"CREATE OR REPLACE VIEW {v.name} AS {v.sql}")
         con.execute(f"COMMENT ON VIEW {v.name} IS {_quote(v.comment)}")
         for c in view_columns(v):
             con.execute(f"COMMENT ON COLUMN {v.name}.{c.name} IS {_quote(c.comment)}")

@@ -36,8 +36,17 @@ def _problem_columns() -> tuple[Column, ...]:
 class View:
     name: str
     comment: str
-    query: str
+    query: str  # without its order, which is `order`
     columns: tuple[Column, ...]  # every column it shows, with its meaning
+    order: str = ""  # the ORDER BY list
+    # Columns that name a row, for a view as wide as a table: the export writes `query` in
+    # their order a chunk at a time, as it writes tables (DuckDB's sort of a view's whole
+    # width at once needs memory for every row).
+    key: tuple[str, ...] = ()
+
+    @property
+    def sql(self) -> str:
+        return f"{self.query} ORDER BY {self.order}" if self.order else self.query
 
 
 _YEAR_LABEL = "no allocation year"
@@ -50,7 +59,7 @@ VIEWS: tuple[View, ...] = (
                   coalesce(year::VARCHAR, '{_YEAR_LABEL}') AS year_label,
                   count(*) AS projects, count(budget_usd) AS projects_with_budget,
                   sum(budget_usd) AS budget_usd
-           FROM projects GROUP BY ALL ORDER BY idf_region, year NULLS LAST""",
+           FROM projects GROUP BY ALL""",
         (
             Column(
                 "idf_region", "VARCHAR", "IDF region, canonical English name (null: none given)"
@@ -61,6 +70,7 @@ VIEWS: tuple[View, ...] = (
             Column("projects_with_budget", "BIGINT", "of those, the ones with a budget"),
             Column("budget_usd", "DECIMAL(38,2)", "their budgets summed, US dollars"),
         ),
+        order="idf_region, year NULLS LAST",
     ),
     View(
         "budget_by_country",
@@ -69,7 +79,7 @@ VIEWS: tuple[View, ...] = (
                   sum(p.budget_usd) AS budget_usd_total,
                   sum(p.budget_usd / len(p.states))::DECIMAL(18,2) AS budget_usd_even_share
            FROM project_states s JOIN projects p USING (project_key)
-           GROUP BY ALL ORDER BY budget_usd_total DESC NULLS LAST""",
+           GROUP BY ALL""",
         (
             Column("iso2", "VARCHAR", "ISO 3166-1 alpha-2 code (XK for Kosovo)"),
             Column("country_name", "VARCHAR", "English country name as IOM and the UN write it"),
@@ -81,24 +91,26 @@ VIEWS: tuple[View, ...] = (
                 "each budget split evenly among its countries, this country's shares summed",
             ),
         ),
+        order="budget_usd_total DESC NULLS LAST",
     ),
     View(
         "open_issues",
         "Problems still open, oldest first: what needs a person now.",
-        f"""SELECT {", ".join(_OPEN_ISSUES)} FROM problems WHERE resolved_at IS NULL
-           ORDER BY first_seen, severity, url NULLS LAST, code""",
+        f"""SELECT {", ".join(_OPEN_ISSUES)} FROM problems WHERE resolved_at IS NULL""",
         tuple(
             replace(c, type=c.type.removesuffix(" NOT NULL"))
             for c in _problem_columns()
             if c.name in _OPEN_ISSUES
         ),
+        order="first_seen, severity, url NULLS LAST, code",
     ),
     View(
         "active_projects",
         "Projects the site lists as active and still publishes.",
-        """SELECT * FROM projects WHERE status = 'active' AND NOT missing_from_site
-           ORDER BY start_year DESC NULLS LAST, project_key""",
+        "SELECT * FROM projects WHERE status = 'active' AND NOT missing_from_site",
         (),  # the columns of projects, described there
+        order="start_year DESC NULLS LAST, project_key",
+        key=("project_key",),
     ),
 )
 
