@@ -17,7 +17,7 @@ once whole, so the run stays all-or-nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,6 @@ class LoadStats:
     field_changes: int = 0
     issues: int = 0
     rows_written: int = 0
-    touched_projects: list[str] = field(default_factory=list)
 
 
 # url -> (gone, checked_at) of a stored page, as the raw store knows it
@@ -194,7 +193,6 @@ class Loader:
         self.stats.rows_written += merger.rows_written
         self.stats.projects_new += merger.projects_new
         self.stats.field_changes += merger.field_changes
-        self.stats.touched_projects += merger.touched
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 

@@ -147,7 +147,6 @@ class Merger:
     rows_written: int = 0
     projects_new: int = 0
     field_changes: int = 0
-    touched: list[str] = field(default_factory=list)
 
     def merge(self, keys: list[str]) -> list[Issue]:
         """Merge these projects from their pages as now written; the languages' disagreements."""
@@ -206,7 +205,6 @@ class Merger:
             if before is None:
                 self.projects_new += 1
             rows.append(merged)
-            self.touched.append(key)
             changes += [
                 {
                     "run_id": self.run_id,
