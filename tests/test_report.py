@@ -388,3 +388,18 @@ def test_a_project_without_an_id_shows_everywhere_by_its_key(tmp_path):
     assert "<td>Labour Migration</td><td>Africa</td><td>1</td>" in html  # types by region
     assert "Migración laboral" not in html
     assert f'<td><a href="{url}">{key}</a></td><td>Perfil migratorio</td>' in html  # no id
+
+
+def test_a_page_not_drawn_in_time_is_a_report_error_and_nothing_waits_longer():
+    """The charts' JavaScript engine holds the interpreter while it works: the page is
+    drawn in a child process, killed once its time is up."""
+    import time
+
+    from idf_etl.errors import ReportError
+    from idf_etl.report import in_child
+
+    assert in_child(sum, [1, 2, 3], seconds=60) == 6
+    started = time.monotonic()
+    with pytest.raises(ReportError, match="not drawn within 1s"):
+        in_child(time.sleep, 120, seconds=1)
+    assert time.monotonic() - started < 30

@@ -11,11 +11,16 @@ page in templates/. No stage of the pipeline depends on this package.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -23,6 +28,10 @@ from idf_etl.errors import ReportError
 from idf_etl.report.queries import QUERIES
 
 REPORT_NAME = "report.html"
+# The page takes 1-3 s to draw (3,000 projects: bench/bench_report.py); past this, its chart
+# engine is stuck, and the run goes on without a new report.
+RENDER_SECONDS = 300.0
+T = TypeVar("T")
 
 __all__ = ["REPORT_NAME", "ReportInfo", "write_report"]
 
@@ -34,22 +43,25 @@ class ReportInfo:
     seconds: float
 
 
-def write_report(con: duckdb.DuckDBPyConnection, out: Path) -> ReportInfo:
-    """Query the warehouse, render the page, and put it at `out` in one rename.
+def write_report(
+    con: duckdb.DuckDBPyConnection, out: Path, *, seconds: float = RENDER_SECONDS
+) -> ReportInfo:
+    """Query the warehouse, render the page (in a child process, given `seconds`), and put
+    it at `out` in one rename.
 
-    Raises ReportError, whatever the cause (a query, a chart, the disk): the
+    Raises ReportError, whatever the cause (a query, a chart, the disk, the time): the
     report is an extra, and its callers decide how much a failure matters.
     """
     started = time.perf_counter()
     out = Path(out)
     partial = out.with_name(f".{out.name}.partial")
     try:
-        # Altair and vl-convert take seconds to import: only when a report is made.
+        # Altair and vl-convert take seconds to import: only where a report is made.
         from idf_etl.report.page import render
 
         con.execute("SET TimeZone = 'UTC'")
         data = {name: _rows(con, sql) for name, sql in QUERIES.items()}
-        html = render(data, built_at=datetime.now(UTC))
+        html = in_child(render, data, datetime.now(UTC), seconds=seconds)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(html, encoding="utf-8")
         os.replace(partial, out)
@@ -57,6 +69,25 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path) -> ReportInfo:
         partial.unlink(missing_ok=True)
         raise ReportError(f"cannot build the report {out}: {exc}") from exc
     return ReportInfo(out, len(html.encode()), time.perf_counter() - started)
+
+
+def in_child(fn: Callable[..., T], *args: object, seconds: float) -> T:
+    """fn(*args) in a child process, killed after `seconds` (a ReportError then).
+
+    The charts are drawn by vl-convert's JavaScript engine, which keeps the
+    interpreter's lock while it works: a thread could not be timed out, and a
+    stuck engine would hold the nightly run (and its lock) for good.
+    """
+    context = multiprocessing.get_context("spawn")  # nothing of the run's DuckDB inherited
+    pool = ProcessPoolExecutor(1, mp_context=context)
+    try:
+        return pool.submit(fn, *args).result(timeout=seconds)
+    except FutureTimeout:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise ReportError(f"the page was not drawn within {seconds:.0f}s") from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
