@@ -73,7 +73,7 @@ class Settings(BaseModel):
         None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
     )
     load_batch: int = Field(
-        500, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"
+        1000, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"
     )
     warehouse_memory: str = Field(
         "64MB",
