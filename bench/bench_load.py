@@ -109,14 +109,14 @@ def bench_loader(n: int, batch: int | None = None) -> None:
         con.execute("BEGIN TRANSACTION")
         start = time.perf_counter()
         loader = Loader(con, 1, datetime.now(UTC), PARSER_VERSION)
+        size = batch or Settings().load_batch
         if hasattr(loader, "merge_batch"):  # as `idf-etl run` sets it
-            loader.merge_batch = batch or Settings().load_batch
+            loader.merge_batch = size
         if hasattr(loader, "finish"):
             from idf_etl.pipeline import batched
 
-            size = batch or Settings().load_batch
-            for batch in batched(pages, size):
-                loader.load_pages(batch)
+            for part in batched(pages, size):
+                loader.load_pages(part)
             stats = loader.finish()
             how = f"batches of {size}"
         else:  # a checkout from before issue 12

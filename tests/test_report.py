@@ -393,6 +393,7 @@ def test_a_project_without_an_id_shows_everywhere_by_its_key(tmp_path):
 def test_a_page_not_drawn_in_time_is_a_report_error_and_nothing_waits_longer():
     """The charts' JavaScript engine holds the interpreter while it works: the page is
     drawn in a child process, killed once its time is up."""
+    import multiprocessing
     import time
 
     from idf_etl.errors import ReportError
@@ -403,3 +404,20 @@ def test_a_page_not_drawn_in_time_is_a_report_error_and_nothing_waits_longer():
     with pytest.raises(ReportError, match="not drawn within 1s"):
         in_child(time.sleep, 120, seconds=1)
     assert time.monotonic() - started < 30
+    assert multiprocessing.active_children() == []  # killed and reaped, not left sleeping
+
+
+def test_ctrl_c_while_the_page_is_drawn_ends_the_child_too():
+    import multiprocessing
+    import signal
+    import threading
+    import time
+
+    from idf_etl.report import in_child
+
+    threading.Timer(1, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        in_child(time.sleep, 120, seconds=300)
+    assert time.monotonic() - started < 30
+    assert multiprocessing.active_children() == []

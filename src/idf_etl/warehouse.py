@@ -75,7 +75,7 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if "schema_info" not in names:
         return 1 if "runs" in names else None
-    # fetchall, not fetchone: a result read in part keeps a DuckDB 2.0 connection busy.
+    # fetchall, not fetchone: see rows.scalar (which this module cannot import).
     rows = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
     return int(rows[0][0]) if rows else 1
 

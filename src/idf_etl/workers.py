@@ -154,7 +154,7 @@ class _Pool(Generic[T, R]):
         return ProcessPoolExecutor(
             self.workers,
             mp_context=context,
-            initializer=_worker_setup,
+            initializer=worker_setup,
             initargs=(os.getpid(), self.warm),
         )
 
@@ -193,18 +193,24 @@ class _Pool(Generic[T, R]):
     def stop(self, kill: bool) -> None:
         """Let idle workers exit, or (kill) end them whatever they are doing: the caller
         has given up on their work (an error, a stalled worker, a consumer that stopped)."""
-        if not kill:
+        if kill:
+            kill_pool(self.executor)
+        else:
             self.executor.shutdown(wait=True)
-            return
-        processes = list(getattr(self.executor, "_processes", {}).values())
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            if process.is_alive():
-                process.kill()
-            process.join(timeout=10)
 
 
-def _worker_setup(parent: int, warm: Callable[[], object] | None) -> None:
+def kill_pool(executor: ProcessPoolExecutor) -> None:
+    """End a pool's processes whatever they are doing, and reap them."""
+    processes = list(getattr(executor, "_processes", {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=10)
+
+
+def worker_setup(parent: int, warm: Callable[[], object] | None = None) -> None:
+    """A pool's initializer: the worker leaves Ctrl-C to its parent and dies with it."""
     # Ctrl-C is the parent's to handle; workers would only print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()

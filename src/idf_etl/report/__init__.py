@@ -26,6 +26,7 @@ import duckdb
 
 from idf_etl.errors import ReportError
 from idf_etl.report.queries import QUERIES
+from idf_etl.workers import kill_pool, worker_setup
 
 REPORT_NAME = "report.html"
 # The page takes 1-3 s to draw (3,000 projects: bench/bench_report.py); past this, its chart
@@ -76,18 +77,25 @@ def in_child(fn: Callable[..., T], *args: object, seconds: float) -> T:
 
     The charts are drawn by vl-convert's JavaScript engine, which keeps the
     interpreter's lock while it works: a thread could not be timed out, and a
-    stuck engine would hold the nightly run (and its lock) for good.
+    stuck engine would hold the nightly run (and its lock) for good. The child
+    is killed on every way out but its answer (Ctrl-C included), and dies with
+    this process.
     """
     context = multiprocessing.get_context("spawn")  # nothing of the run's DuckDB inherited
-    pool = ProcessPoolExecutor(1, mp_context=context)
+    pool = ProcessPoolExecutor(
+        1, mp_context=context, initializer=worker_setup, initargs=(os.getpid(),)
+    )
+    future = None
     try:
-        return pool.submit(fn, *args).result(timeout=seconds)
+        future = pool.submit(fn, *args)
+        return future.result(timeout=seconds)
     except FutureTimeout:
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
         raise ReportError(f"the page was not drawn within {seconds:.0f}s") from None
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if future is not None and future.done():
+            pool.shutdown(wait=True)
+        else:
+            kill_pool(pool)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, object]]:
