@@ -217,9 +217,9 @@ class Loader:
     def _write_project_pages(self, new_pp: dict[str, Row], old_pp: dict[str, Row]) -> None:
         """Write the rows that changed; remember their projects, old and new, for `finish`."""
         changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
-        for known in (True, False):
-            rows = [r for u, r in changed.items() if (u in old_pp) == known]
-            self.stats.rows_written += upsert(self.con, "project_pages", rows, new=not known)
+        self.stats.rows_written += upsert(
+            self.con, "project_pages", changed.values(), existing=old_pp
+        )
         for url, row in changed.items():
             before = old_pp.get(url)
             self._affected.update(

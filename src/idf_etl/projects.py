@@ -218,9 +218,7 @@ class Merger:
                 for f in diffs
             ]
             state_rows.append((key, merged["project_id"], merged["states"]))
-        for known in (True, False):
-            some = [r for r in rows if (r["project_key"] in old) == known]
-            self.rows_written += upsert(self.con, "projects", some, new=not known)
+        self.rows_written += upsert(self.con, "projects", rows, existing=old)
         self.rows_written += upsert(self.con, "project_changes", changes)
         self.field_changes += len(changes)
         self._write_states(state_rows)
@@ -246,5 +244,5 @@ class Merger:
                 for k, pid, codes in state_rows
                 for code in codes
             ),
-            new=True,  # deleted just above
+            existing=(),  # deleted just above
         )

@@ -6,9 +6,9 @@ status commands, so none of them imports another's stage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -32,14 +32,19 @@ class Issue:
 
 
 def upsert(
-    con: duckdb.DuckDBPyConnection, table_name: str, rows: Iterable[Row], *, new: bool = False
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    rows: Iterable[Row],
+    *,
+    existing: Container[Any] | None = None,
 ) -> int:
     """Insert or replace rows by the table's key, in bulk; the last row of a key wins.
 
     Each batch is de-duplicated by key first: in one statement DuckDB keeps the
-    first of two rows with the same key, silently. `new`: the caller knows that no
-    key is in the table yet, so the rows are appended without looking for them (an
-    appender that upserts costs twice as much: bench/bench_load.py)."""
+    first of two rows with the same key, silently. `existing`: the keys (a tuple for a
+    two-column key) the caller knows are in the table; rows of any other key are
+    appended without being looked for (an appender that upserts costs twice as much:
+    bench/bench_load.py). None: every key is looked for."""
     t = table(table_name)
     # The file's column order: a migrated table has its added columns at the end.
     names = [
@@ -49,19 +54,24 @@ def upsert(
             [table_name],
         ).fetchall()
     ]
-    if t.key:
-        unique: dict[tuple[Any, ...], Row] = {}
-        for row in rows:
-            unique[tuple(row[k] for k in t.key)] = row
-        batch: Sequence[Row] = list(unique.values())
-    else:
-        batch = list(rows)
-    if batch:
-        with con.appender(
-            table_name, action="upsert" if t.key and not new else "insert"
-        ) as appender:
-            appender.append_rows([tuple(row.get(n) for n in names) for row in batch])
-    return len(batch)
+    unique: dict[Any, Row] = {}
+    for i, row in enumerate(rows):
+        key = tuple(row[k] for k in t.key)
+        unique[(key[0] if len(key) == 1 else key) if t.key else i] = row
+    looked_for: list[Row] = []
+    appended: list[Row] = []
+    for key, row in unique.items():
+        known = t.key and (existing is None or key in existing)
+        (looked_for if known else appended).append(row)
+    batches: tuple[tuple[Literal["upsert", "insert"], list[Row]], ...] = (
+        ("upsert", looked_for),
+        ("insert", appended),
+    )
+    for action, batch in batches:
+        if batch:
+            with con.appender(table_name, action=action) as appender:
+                appender.append_rows([tuple(row.get(n) for n in names) for row in batch])
+    return len(unique)
 
 
 def scalar(
