@@ -399,12 +399,14 @@ def test_a_page_not_drawn_in_time_is_a_report_error_and_nothing_waits_longer():
     from idf_etl.errors import ReportError
     from idf_etl.report import in_child
 
+    others = set(multiprocessing.active_children())  # an earlier test's, if any
     assert in_child(sum, [1, 2, 3], seconds=60) == 6
     started = time.monotonic()
     with pytest.raises(ReportError, match="not drawn within 1s"):
         in_child(time.sleep, 120, seconds=1)
     assert time.monotonic() - started < 30
-    assert multiprocessing.active_children() == []  # killed and reaped, not left sleeping
+    # killed and reaped, not left sleeping
+    assert set(multiprocessing.active_children()) <= others
 
 
 def test_ctrl_c_while_the_page_is_drawn_ends_the_child_too():
@@ -415,9 +417,10 @@ def test_ctrl_c_while_the_page_is_drawn_ends_the_child_too():
 
     from idf_etl.report import in_child
 
+    others = set(multiprocessing.active_children())  # an earlier test's, if any
     threading.Timer(1, os.kill, (os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         in_child(time.sleep, 120, seconds=300)
     assert time.monotonic() - started < 30
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= others

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from idf_etl.errors import ParseError
-from idf_etl.workers import map_isolated, pool_size
+from idf_etl.workers import CHUNK, map_isolated, pool_size
 
 
 def shout(item: str) -> str:
@@ -19,6 +19,12 @@ def shout(item: str) -> str:
         time.sleep(600)
     if item == "raise":
         raise ValueError("no good")
+    if item.startswith("meet:"):  # wait (30 s at most) until another process is here too
+        folder = item.removeprefix("meet:")
+        open(os.path.join(folder, str(os.getpid())), "w").close()
+        deadline = time.monotonic() + 30
+        while len(os.listdir(folder)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
     return f"{item.upper()}:{os.getpid()}"
 
 
@@ -29,13 +35,17 @@ def outcomes(items, workers, **kwargs):
     ]
 
 
-def test_many_inputs_come_back_in_input_order_from_several_processes():
+def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path):
     items = [f"page{i}" for i in range(100)]
+    # The first two chunks each hold an input that waits for another process: both workers
+    # work, however slowly the second one starts on a busy machine.
+    items[0] = items[CHUNK] = f"meet:{tmp_path}"
     results = list(map_isolated(shout, items, 2))
     assert [item for item, _ in results] == items
-    assert [o.value.split(":")[0] for _, o in results] == [i.upper() for i in items]
-    assert len({o.value.split(":")[1] for _, o in results}) == 2  # two workers did the work
-    assert str(os.getpid()) not in {o.value.split(":")[1] for _, o in results}
+    assert [o.value.rsplit(":", 1)[0] for _, o in results] == [i.upper() for i in items]
+    assert len(os.listdir(tmp_path)) == 2
+    assert len({o.value.rsplit(":", 1)[1] for _, o in results}) == 2  # two workers did the work
+    assert str(os.getpid()) not in {o.value.rsplit(":", 1)[1] for _, o in results}
 
 
 def test_one_worker_means_this_process_and_the_same_outcomes():

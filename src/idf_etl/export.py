@@ -100,23 +100,29 @@ def _write_sorted_parquet(
     DuckDB sorts wide rows (descriptions) in memory: one ORDER BY over a whole
     table, or a top-N of its next rows, needs memory that grows with the table
     and runs out under the run's memory limit once project pages pass some
-    thousands. So each chunk's last key is found first on the key columns alone,
-    then only the rows up to it are read and sorted; the parts are joined by a
-    streaming read. Memory stays flat however large the table; time grows with
-    its square (two scans of the key columns a chunk).
+    thousands. So the chunks' last keys are found first, in one sort of the key
+    columns alone; then each chunk's rows are read and sorted on their own, and
+    the parts are joined by a streaming read. Memory stays flat however large
+    the table (the keys are small); time grows with a scan a chunk.
     """
+    # A table the load wrote in key order (most, as its rows are written key by key) needs
+    # no sort: written as it lies, then checked on the file.
+    con.sql(f"SELECT * FROM {source}").write_parquet(
+        str(out), compression="zstd", row_group_size=ROW_GROUP
+    )
+    if _in_order(con, out, key):
+        return
     columns = ", ".join(key)
-    parts: list[str] = []
-    last: tuple[object, ...] = ()
-    while True:
-        lower = _lexical(key, ">", ">") if last else "true"
-        # This chunk's last key, and whether any row follows it.
-        ends = con.execute(
-            f"SELECT {columns} FROM {source} WHERE {lower} "
-            f"ORDER BY {columns} LIMIT 2 OFFSET {SORT_CHUNK - 1}",
-            _lexical_args(last),
+    ends = [
+        tuple(row)
+        for row in con.execute(
+            f"SELECT {columns} FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) "
+            f"AS n FROM {source}) WHERE n % {SORT_CHUNK} = 0 ORDER BY n"
         ).fetchall()
-        end = tuple(ends[0]) if len(ends) == 2 else ()
+    ]
+    parts: list[str] = []
+    for last, end in zip([(), *ends], [*ends, ()], strict=True):
+        lower = _lexical(key, ">", ">") if last else "true"
         upper = f" AND {_lexical(key, '<', '<=')}" if end else ""
         part = out.with_name(f".{out.stem}.{len(parts):06d}.parquet")
         con.sql(
@@ -124,9 +130,6 @@ def _write_sorted_parquet(
             params=[*_lexical_args(last), *_lexical_args(end)] or None,
         ).write_parquet(str(part), compression="zstd", row_group_size=ROW_GROUP)
         parts.append(str(part))
-        if not end:
-            break
-        last = end
     if len(parts) == 1:  # a table of one chunk (most, on the live site's scale)
         os.replace(parts[0], out)
         return
@@ -141,6 +144,18 @@ def _write_sorted_parquet(
         con.execute(f"SET threads = {int(threads)}")
     for name in parts:
         Path(name).unlink()
+
+
+def _in_order(con: duckdb.DuckDBPyConnection, parquet: Path, key: tuple[str, ...]) -> bool:
+    """Whether the file's rows are in ascending order of `key` (read on the key columns)."""
+    row = f"({', '.join(key)})"
+    out_of_order = scalar(
+        con,
+        f"SELECT count(*) FROM (SELECT {row} AS k, lag({row}) OVER (ORDER BY file_row_number) "
+        "AS prev FROM read_parquet(?, file_row_number = true)) WHERE prev >= k",
+        [str(parquet)],
+    )
+    return out_of_order == 0
 
 
 def _lexical(key: tuple[str, ...], op: str, last_op: str) -> str:

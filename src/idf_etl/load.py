@@ -126,7 +126,14 @@ class Loader:
                     old["project_id"],
                 )
             page_rows.append(self._page_row(page))
-        self.stats.rows_written += upsert(self.con, "pages", page_rows)
+        known = {
+            url
+            for (url,) in self.con.execute(
+                "SELECT url FROM pages WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+                [[p.url for p in parsed]],
+            ).fetchall()
+        }
+        self.stats.rows_written += upsert(self.con, "pages", page_rows, existing=known)
         self._write_project_pages(new_pp, old_pp)
         self._write_issues()
         self._batch_written()

@@ -242,7 +242,7 @@ class Merger:
                     "country_name": english_name(code),
                 }
                 for k, pid, codes in state_rows
-                for code in codes
+                for code in sorted(codes)  # in key order: the export then needs no sort
             ),
             existing=(),  # deleted just above
         )
