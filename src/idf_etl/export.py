@@ -155,7 +155,7 @@ def _in_order(con: duckdb.DuckDBPyConnection, parquet: Path, key: tuple[str, ...
         "AS prev FROM read_parquet(?, file_row_number = true)) WHERE prev >= k",
         [str(parquet)],
     )
-    return out_of_order == 0
+    return bool(out_of_order == 0)
 
 
 def _lexical(key: tuple[str, ...], op: str, last_op: str) -> str:
