@@ -47,6 +47,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fetch import start_mirror
+from idf_etl import pipeline
 from idf_etl.config import Settings
 from idf_etl.load import Loader, ParsedPage
 from idf_etl.parse import PARSER_VERSION
@@ -104,7 +105,11 @@ def records(n: int) -> list[ParsedPage]:
 def bench_loader(n: int, batch: int | None = None) -> None:
     pages = records(n)
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
+        # As `idf-etl run` connects (a checkout from before issue 12 left DuckDB its default).
+        threads = getattr(pipeline, "WAREHOUSE_THREADS", None)
+        con = duckdb.connect(
+            str(Path(tmp) / "bench.duckdb"), config={"threads": threads} if threads else {}
+        )
         create_schema(con)
         con.execute("BEGIN TRANSACTION")
         start = time.perf_counter()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from idf_etl import vocabulary
-from idf_etl.merge import merge_project
-from idf_etl.projects import TRACKED_FIELDS
+from idf_etl.projects import Merger
 from idf_etl.records import (
     COVERAGES,
     LANGS,
@@ -32,8 +31,9 @@ def test_every_stored_field_is_a_page_column_and_every_merged_one_is_history():
     assert page_columns[1 : 1 + len(STORED_FIELDS)] == list(STORED_FIELDS)
     project_columns = {c.name for c in table("projects").columns}
     assert set(MERGED_FIELDS) <= project_columns
-    assert set(MERGED_FIELDS) <= set(TRACKED_FIELDS)
-    assert {"title", "description", "missing_from_site"} <= set(TRACKED_FIELDS)
+    tracked = {c.name for c in table("projects").columns if c.tracked}
+    assert set(MERGED_FIELDS) <= tracked
+    assert {"title", "description", "missing_from_site"} <= tracked
 
 
 def test_enum_columns_accept_exactly_the_canonical_values():
@@ -50,18 +50,25 @@ def test_enum_columns_accept_exactly_the_canonical_values():
 
 
 def test_merge_takes_each_merged_field_from_the_first_language_that_has_it():
+    from datetime import UTC, datetime
+
+    from idf_etl.rows import query_dicts, upsert
+
     def page(lang, **values):
         record = ProjectRecord(
             source=f"https://x/{lang}", project_id="CD.0085", lang=lang, **values
         )
         row = {name: getattr(record, name) for name in STORED_FIELDS}
-        return {**row, "url": record.source, "gone": False, "last_seen": None}
+        return {**row, "url": record.source, "project_key": "CD.0085", "gone": False}
 
-    merged = merge_project(
-        "CD.0085",
-        [page("es", year=2019, states=["AM"]), page("fr", prima_id="GE10P0527"), page("en")],
-    )
-    assert merged is not None
+    con = duckdb.connect()
+    create_schema(con)
+    pages = [page("es", year=2019, states=["AM"]), page("fr", prima_id="GE10P0527"), page("en")]
+    upsert(con, "project_pages", pages)
+    merger = Merger(con, 1, datetime.now(UTC))
+    assert merger.merge(["CD.0085"]) == []  # no field given twice: nothing to disagree on
+    [merged] = query_dicts(con, "SELECT * FROM projects")
     assert (merged["prima_id"], merged["year"], merged["states"]) == ("GE10P0527", 2019, ["AM"])
     assert merged["languages"] == list(LANGS)
     assert merged["budget_usd"] is None
+    assert (merger.projects_new, merger.field_changes) == (1, 0)

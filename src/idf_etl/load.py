@@ -188,9 +188,8 @@ class Loader:
                 self.con, "SELECT project_key FROM project_pages WHERE url = ?", [url]
             )
         affected = sorted(self._affected)
-        moved, issues = move_history(self.con, affected)
-        self.issues += issues
-        merger = Merger(self.con, self.run_id, self.now, moved)
+        self.issues += move_history(self.con, affected)
+        merger = Merger(self.con, self.run_id, self.now)
         for start in range(0, len(affected), self.merge_batch):
             self.issues += merger.merge(affected[start : start + self.merge_batch])
             self._write_issues()

@@ -98,6 +98,9 @@ class RunResult:
         )
 
 
+WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection
+
+
 def run_pipeline(
     settings: Settings,
     *,
@@ -117,8 +120,11 @@ def run_pipeline(
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
         # run's memory would grow with the warehouse; bounded, it spills to disk instead.
+        # One thread: its statements here are a batch each, where more threads cost more
+        # than they give, and the parse workers have the cores (bench/bench_load.py).
         con = duckdb.connect(
-            str(publisher.prepare()), config={"memory_limit": settings.warehouse_memory}
+            str(publisher.prepare()),
+            config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
             result = _load(con, settings, store, summary, started, from_raw, parse_reporter)

@@ -8,14 +8,15 @@ projects they touched; at the end of the run this module
    at a time (a node's pages are all that decides their key);
 2. `move_history`: a project left without pages (an id-less node gained its id)
    hands its first sighting and its history to the project its pages joined;
-3. `Merger.merge`s the touched projects again (merge.py), a batch of keys at a
-   time, writing the rows that changed and one history row per changed field.
+3. `Merger.merge`s the touched projects again, a batch of keys at a time, in
+   DuckDB (merge.py's query): writing the rows that changed, one history row
+   per changed field, and their countries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
@@ -23,20 +24,11 @@ import duckdb
 
 from idf_etl.countries import english_name
 from idf_etl.grouping import IdConflict, PageKeys, project_keys
-from idf_etl.merge import disagreements, merge_project, norm, text
-from idf_etl.rows import Issue, Row, query_dicts, upsert
+from idf_etl.merge import disagreements_query, merge_query, text_sql
+from idf_etl.rows import Issue, query_dicts, scalar
 from idf_etl.warehouse import table
 
-# Columns of `projects` whose changes are history (bookkeeping columns are not).
-TRACKED_FIELDS = tuple(c.name for c in table("projects").columns if c.tracked)
 _READ_ROWS = 5_000  # project pages read from DuckDB at a time while regrouping
-# What a merge reads of a page: its bookkeeping columns stay in DuckDB (a third of the
-# read's cost is turning values into Python objects).
-_MERGE_READS = ", ".join(
-    c.name
-    for c in table("project_pages").columns
-    if c.name not in ("content_sha256", "fetched_at", "parser_version", "first_seen")
-)
 
 
 @dataclass(frozen=True)
@@ -89,19 +81,17 @@ def _node_groups(con: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[PageKeys
             yield list(group)
 
 
-def move_history(
-    con: duckdb.DuckDBPyConnection, keys: list[str]
-) -> tuple[dict[str, Row], list[Issue]]:
+def move_history(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[Issue]:
     """Projects among `keys` left without pages whose pages all joined one other project:
-    move their history there and drop their row. New key -> the old row (its `before`)."""
+    move their history there. The row itself moves too when that project has none yet
+    (its first sighting kept; the merge then records what changed), else it goes."""
     orphans = query_dicts(
         con,
-        """SELECT * FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))
+        """SELECT project_key, urls FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))
            AND project_key NOT IN (SELECT project_key FROM project_pages
                                    WHERE project_key IS NOT NULL)""",
         [keys],
     )
-    moved: dict[str, Row] = {}
     issues = []
     for old in orphans:
         key = old["project_key"]
@@ -116,13 +106,19 @@ def move_history(
         if len(new_keys) != 1:
             continue
         new_key = new_keys.pop()
-        moved.setdefault(new_key, old)
         for table_name in ("project_changes", "issues"):
             con.execute(
                 f"UPDATE {table_name} SET project_key = ? WHERE project_key = ?", [new_key, key]
             )
-        con.execute("DELETE FROM project_states WHERE project_key = ?", [key])
-        con.execute("DELETE FROM projects WHERE project_key = ?", [key])
+        if scalar(con, "SELECT count(*) FROM projects WHERE project_key = ?", [new_key]):
+            con.execute("DELETE FROM project_states WHERE project_key = ?", [key])
+            con.execute("DELETE FROM projects WHERE project_key = ?", [key])
+        else:
+            for table_name in ("projects", "project_states"):
+                con.execute(
+                    f"UPDATE {table_name} SET project_key = ? WHERE project_key = ?",
+                    [new_key, key],
+                )
         issues.append(
             Issue(
                 "load",
@@ -133,116 +129,121 @@ def move_history(
                 project_key=new_key,
             )
         )
-    return moved, issues
+    return issues
+
+
+# The pages of the projects being merged (the merge's one parameter: their keys).
+_BATCH_PAGES = "(SELECT * FROM project_pages WHERE project_key IN (SELECT unnest(?::VARCHAR[])))"
+# History: one row per tracked field whose merged value differs from the stored one. One
+# join, the differences as a list unnested: a join a field would hold a table a field.
+_DIFFERENCES = ", ".join(
+    f"""CASE WHEN o.{c.name} IS DISTINCT FROM m.{c.name} THEN {{
+            'position': {i}, 'field': '{c.name}',
+            'old_value': {text_sql("o." + c.name, c.type)},
+            'new_value': {text_sql("m." + c.name, c.type)}}} END"""
+    for i, c in enumerate(table("projects").columns)
+    if c.tracked
+)
+_CHANGES = f"""SELECT project_key, project_id, d.position, d.field, d.old_value, d.new_value
+    FROM (SELECT m.project_key, m.project_id, unnest(list_filter([{_DIFFERENCES}],
+                 lambda d: d IS NOT NULL)) AS d
+          FROM merged m JOIN projects o ON o.project_key = m.project_key)"""
+# Merged columns that are not history but still make a row worth writing again.
+_UNTRACKED = [
+    c.name
+    for c in table("projects").columns
+    if not c.tracked and c.name not in ("project_key", "first_seen", "last_changed")
+]
+_PROJECT_COLUMNS = ", ".join(c.name for c in table("projects").columns)
 
 
 @dataclass
 class Merger:
-    """Merges projects again for one run; counts what it wrote."""
+    """Merges projects again for one run, inside DuckDB; counts what it wrote."""
 
     con: duckdb.DuckDBPyConnection
     run_id: int
     now: datetime
-    moved: dict[str, Row] = field(default_factory=dict)  # from move_history
     rows_written: int = 0
     projects_new: int = 0
     field_changes: int = 0
 
     def merge(self, keys: list[str]) -> list[Issue]:
-        """Merge these projects from their pages as now written; the languages' disagreements."""
-        pages: dict[str, list[Row]] = {}
-        for row in query_dicts(
-            self.con,
-            f"SELECT {_MERGE_READS} FROM project_pages "
-            "WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
-            [keys],
-        ):
-            pages.setdefault(row["project_key"], []).append(row)
-        old = {
-            r["project_key"]: r
-            for r in query_dicts(
-                self.con,
-                "SELECT * FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
-                [keys],
-            )
-        }
-        issues: list[Issue] = []
-        rows, changes, state_rows = [], [], []
-        for key in keys:
-            merged = merge_project(key, pages.get(key, []))
-            if merged is None:
-                continue
-            issues += [
-                Issue(
-                    "load",
-                    "warning",
-                    "languages_disagree",
-                    d.message(),
-                    next(iter(d.values)),
-                    merged["project_id"],
-                    d.field,
-                    key,
-                )
-                for d in disagreements(pages[key])
-            ]
-            before = old.get(key) or self.moved.get(key)
-            diffs = (
-                []
-                if before is None
-                else [f for f in TRACKED_FIELDS if norm(before[f]) != norm(merged[f])]
-            )
-            merged["first_seen"] = before["first_seen"] if before else self.now
-            merged["last_changed"] = (
-                self.now if (before is None or diffs) else before["last_changed"]
-            )
-            if (
-                before is not None
-                and key in old
-                and not diffs
-                and all(norm(before[k]) == norm(v) for k, v in merged.items())
-            ):
-                continue
-            if before is None:
-                self.projects_new += 1
-            rows.append(merged)
-            changes += [
-                {
-                    "run_id": self.run_id,
-                    "changed_at": self.now,
-                    "project_key": key,
-                    "project_id": merged["project_id"],
-                    "field": f,
-                    "old_value": text(before[f]) if before else None,
-                    "new_value": text(merged[f]),
-                }
-                for f in diffs
-            ]
-            state_rows.append((key, merged["project_id"], merged["states"]))
-        self.rows_written += upsert(self.con, "projects", rows, existing=old)
-        self.rows_written += upsert(self.con, "project_changes", changes)
-        self.field_changes += len(changes)
-        self._write_states(state_rows)
-        return issues
+        """Merge these projects from their pages as now written; write the rows that changed,
+        their history and countries; the languages' disagreements."""
+        con = self.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {merge_query(_BATCH_PAGES)}", [keys])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {_CHANGES}")
+        # A row is written when new, changed, or when its pages, languages or last
+        # sighting moved; an unchanged project keeps its row as it is.
+        moved = " OR ".join(f"o.{n} IS DISTINCT FROM m.{n}" for n in _UNTRACKED)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE written AS
+                SELECT m.*, coalesce(o.first_seen, $now) AS first_seen,
+                       CASE WHEN o.project_key IS NULL OR c.project_key IS NOT NULL THEN $now
+                            ELSE o.last_changed END AS last_changed,
+                       o.project_key IS NULL AS new
+                FROM merged m
+                LEFT JOIN projects o ON o.project_key = m.project_key
+                LEFT JOIN (SELECT DISTINCT project_key FROM changed) c
+                       ON c.project_key = m.project_key
+                WHERE o.project_key IS NULL OR c.project_key IS NOT NULL OR {moved}""",
+            {"now": self.now},
+        )
+        # New rows appended in key order (the export then needs no sort), others replaced.
+        new = _count(
+            con,
+            f"INSERT INTO projects BY NAME SELECT {_PROJECT_COLUMNS} FROM written WHERE new "
+            "ORDER BY project_key",
+        )
+        replaced = _count(
+            con,
+            f"INSERT OR REPLACE INTO projects BY NAME SELECT {_PROJECT_COLUMNS} FROM written "
+            "WHERE NOT new",
+        )
+        changes = _count(
+            con,
+            """INSERT INTO project_changes BY NAME
+               SELECT ?::INTEGER AS run_id, ?::TIMESTAMPTZ AS changed_at, project_key,
+                      project_id, field, old_value, new_value
+               FROM changed ORDER BY project_key, position""",
+            [self.run_id, self.now],
+        )
+        self.projects_new += new
+        self.field_changes += changes
+        self.rows_written += new + replaced + changes + self._write_states()
+        return self._disagreements()
 
-    def _write_states(self, state_rows: list[tuple[str, str | None, list[str]]]) -> None:
-        if not state_rows:
-            return
-        self.con.execute(
-            "DELETE FROM project_states WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
-            [[k for k, _, _ in state_rows]],
+    def _write_states(self) -> int:
+        """The written projects' countries, one row each, in key order."""
+        con = self.con
+        con.execute(
+            "DELETE FROM project_states WHERE project_key IN (SELECT project_key FROM written)"
         )
-        self.rows_written += upsert(
-            self.con,
-            "project_states",
-            (
-                {
-                    "project_key": k,
-                    "project_id": pid,
-                    "iso2": code,
-                    "country_name": english_name(code),
-                }
-                for k, pid, codes in state_rows
-                for code in sorted(codes)  # in key order: the export then needs no sort
-            ),
-            existing=(),  # deleted just above
+        codes = [
+            c for (c,) in con.execute("SELECT DISTINCT unnest(states) FROM written").fetchall()
+        ]
+        return _count(
+            con,
+            """INSERT INTO project_states BY NAME
+               SELECT s.project_key, s.project_id, s.iso2, n.country_name
+               FROM (SELECT project_key, project_id,
+                            unnest(list_sort(list_distinct(states))) AS iso2 FROM written) s
+               JOIN (SELECT unnest(?::VARCHAR[]) AS iso2, unnest(?::VARCHAR[]) AS country_name) n
+                 ON n.iso2 = s.iso2
+               ORDER BY s.project_key, s.iso2""",
+            [codes, [english_name(c) for c in codes]],
         )
+
+    def _disagreements(self) -> list[Issue]:
+        """The merged projects' pages on the site that disagree, an issue a field."""
+        query = disagreements_query("project_pages", "merged")
+        return [
+            Issue("load", "warning", "languages_disagree", message, url, project_id, field, key)
+            for key, project_id, field, url, message in self.con.execute(query).fetchall()
+        ]
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+    """Run an INSERT; the rows it wrote."""
+    return int(scalar(con, sql, params, default=0))  # type: ignore[arg-type]

@@ -47,13 +47,7 @@ def upsert(
     bench/bench_load.py). None: every key is looked for."""
     t = table(table_name)
     # The file's column order: a migrated table has its added columns at the end.
-    names = [
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index",
-            [table_name],
-        ).fetchall()
-    ]
+    names = con.table(table_name).columns
     unique: dict[Any, Row] = {}
     for i, row in enumerate(rows):
         key = tuple(row[k] for k in t.key)
@@ -70,7 +64,7 @@ def upsert(
     for action, batch in batches:
         if batch:
             with con.appender(table_name, action=action) as appender:
-                appender.append_rows([tuple(row.get(n) for n in names) for row in batch])
+                appender.append_rows([tuple(map(row.get, names)) for row in batch])
     return len(unique)
 
 
