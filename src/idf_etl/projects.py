@@ -237,6 +237,8 @@ class Merger:
 
     def _disagreements(self) -> list[Issue]:
         """The merged projects' pages on the site that disagree, an issue a field."""
+        if not scalar(self.con, "SELECT count(*) FROM merged WHERE disagree"):
+            return []  # most batches: the query below would still read every page
         query = disagreements_query("project_pages", "merged")
         return [
             Issue("load", "warning", "languages_disagree", message, url, project_id, field, key)
