@@ -72,3 +72,43 @@ def test_merge_takes_each_merged_field_from_the_first_language_that_has_it():
     assert merged["languages"] == list(LANGS)
     assert merged["budget_usd"] is None
     assert (merger.projects_new, merger.field_changes) == (1, 0)
+
+
+def test_merge_takes_title_language_and_description_from_the_first_titled_page():
+    """The title, its language and (when it has one) the description come together from the
+    first page with a title; without any, from the first page, whatever it holds."""
+    from datetime import UTC, datetime
+
+    from idf_etl.rows import query_dicts, upsert
+
+    def page(url, lang, title, description, gone=False):
+        return {
+            "url": url,
+            "lang": lang,
+            "title": title,
+            "description": description,
+            "project_key": url[:1],
+            "gone": gone,
+            "states": [],
+            "state_names": [],
+        }
+
+    con = duckdb.connect()
+    create_schema(con)
+    pages = [
+        page("a/en", "en", "", "English text"),  # untitled: passed over for the title
+        page("a/fr", "fr", "Titre", ""),  # titled, no description: the next one's
+        page("a/es", "es", "Título", "Texto"),
+        page("b/en", "en", None, None, gone=True),  # gone: after the page still on the site
+        page("b/x", None, "", "Text of an unknown language"),
+    ]
+    upsert(con, "project_pages", pages)
+    Merger(con, 1, datetime.now(UTC)).merge(["a", "b"])
+    merged = {
+        r["project_key"]: (r["title"], r["title_lang"], r["description"], r["languages"])
+        for r in query_dicts(con, "SELECT * FROM projects")
+    }
+    assert merged == {
+        "a": ("Titre", "fr", "English text", ["en", "fr", "es"]),
+        "b": ("", None, "Text of an unknown language", ["en"]),
+    }

@@ -286,6 +286,30 @@ def test_every_project_page_is_in_exactly_one_project(drupal_site, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_disagreement_stays_open_while_its_pages_are_read_again_unchanged(drupal_site, tmp_path):
+    """The merge reports disagreements; a page parsed again without a change still has its
+    project merged, or its open problem would be taken for resolved."""
+    _, base = drupal_site
+    data = tmp_path / "data"
+    run(base, data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
+    again = subprocess.run(
+        [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert query(
+        data,
+        "SELECT field, resolved_at, first_run_id, last_run_id FROM problems "
+        "WHERE code = 'languages_disagree' ORDER BY field",
+    ) == [("budget_usd", None, 1, 2), ("project_type_canonical", None, 1, 2)]
+    assert query(data, "SELECT count(*) FROM project_changes") == [(0,)]
+
+
+@pytest.mark.slow
 def test_disagreements_types_countries_and_views(drupal_site, tmp_path):
     _, base = drupal_site
     data = tmp_path / "data"

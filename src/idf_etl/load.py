@@ -134,6 +134,10 @@ class Loader:
             ).fetchall()
         }
         self.stats.rows_written += upsert(self.con, "pages", page_rows, existing=known)
+        # A page read again has its project merged again even when nothing changed: the
+        # merge is what reports its languages' disagreements, which would otherwise count
+        # as resolved once the page is parsed without them (problems.py).
+        self._affected.update(row["project_key"] for row in new_pp.values())
         self._write_project_pages(new_pp, old_pp)
         self._write_issues()
         self._batch_written()

@@ -38,38 +38,42 @@ def _given(name: str) -> str:
 def merge_query(pages: str) -> str:
     """SQL: the `projects` row of each project key among `pages` (a table or subquery of
     project_pages rows), bookkeeping columns (first_seen, last_changed) left out, and
-    whether its languages disagree (`disagree`, worded by `disagreements`).
+    whether its languages disagree (`disagree`, worded by `disagreement_queries`).
 
     Each merged field is the first page's that has it, in merge order; the title (and its
     language and, when it has one, description) comes from the first page with a title.
-    Done by DuckDB: a merge in Python reads every page back, a third of a load's time."""
+    The pages are numbered in merge order once (n), and each field takes the value of
+    the least n: an ORDER BY inside each aggregate would sort (and hold) the pages once a
+    field, out of the run's memory limit at 30,000 pages."""
     merged = []
     for name in MERGED_FIELDS:
-        first = f"first({name} ORDER BY {_ORDER}) FILTER (WHERE {_given(name)})"
+        first = f"arg_min({name}, n) FILTER (WHERE {_given(name)})"
         merged.append(
             f"coalesce({first}, []) AS {name}" if _is_list(name) else f"{first} AS {name}"
         )
+    # Pages with a title first, then merge order (a project has far fewer pages than this);
+    # arg_min_null: the first page's value even when null, as arg_min would skip it.
+    titled = f"n + CASE WHEN {_UNTITLED} THEN 1000000 ELSE 0 END"
     return f"""SELECT project_key,
-        first(project_id ORDER BY {_ORDER}) FILTER (WHERE project_id <> '') AS project_id,
-        first(title ORDER BY {_UNTITLED}, {_ORDER}) AS title,
-        first(lang ORDER BY {_UNTITLED}, {_ORDER}) AS title_lang,
+        arg_min(project_id, n) FILTER (WHERE project_id <> '') AS project_id,
+        arg_min_null(title, {titled}) AS title,
+        arg_min_null(lang, {titled}) AS title_lang,
         coalesce(
-            nullif(first(description ORDER BY {_UNTITLED}, {_ORDER}), ''),
-            first(description ORDER BY {_ORDER}) FILTER (WHERE description <> '')
+            nullif(arg_min_null(description, {titled}), ''),
+            arg_min(description, n) FILTER (WHERE description <> '')
         ) AS description,
         {", ".join(merged)},
-        coalesce(list_sort(list(DISTINCT lang) FILTER (WHERE lang IS NOT NULL)), [])::VARCHAR[]
-            AS languages,
+        coalesce(list_sort(list_distinct(list(lang))), [])::VARCHAR[] AS languages,
         list_sort(list(url)) AS urls,
         max(last_seen) AS last_seen,
         bool_and(gone) AS missing_from_site,
         {_disagree()} AS disagree
-    FROM {pages} GROUP BY project_key"""
+    FROM {numbered(pages)} GROUP BY project_key"""
 
 
 def _disagree() -> str:
     """SQL aggregate: the project's pages still on the site give different values for a
-    merged field (what `disagreements_query` words)."""
+    merged field (what `disagreement_queries` words)."""
     return f"coalesce({' OR '.join(_differ(name) for name in _COMPARED)}, false)"
 
 
@@ -87,27 +91,34 @@ def _differ(name: str) -> str:
     return f"min({value}) {given} <> max({value}) {given}"
 
 
-def disagreements_query(pages: str, merged: str) -> str:
-    """SQL: one `languages_disagree` issue (project_key, project_id, field, url, message) per
-    project of `merged` flagged `disagree` and field its pages on the site disagree on,
-    naming each page's value, the kept one (the first page's) first."""
-    parts = []
-    for position, name in enumerate(_COMPARED):
+def disagreement_queries(pages: str) -> list[str]:
+    """SQL, a query a compared field: the projects among `pages` (`numbered` project_pages
+    rows of projects flagged `disagree`) whose pages on the site disagree on it, as
+    (project_key, field, url, message): each page's value named, the kept one (the
+    first page's) first. A query each: in one UNION, DuckDB holds every field's hash
+    table at once (out of memory at 64MB). The values are joined in merge order by
+    sorting (n, text) pairs: an ORDER BY inside the aggregate holds far more."""
+    queries = []
+    for name in _COMPARED:
         value = text_sql(name, STORED_FIELDS[name].sql)
-        parts.append(
-            f"""SELECT project_key, {position} AS position, '{name}' AS field,
-                first(url ORDER BY {_ORDER}) AS url,
+        said = f"list_sort(list({{'n': n, 'said': url || ' says ' || {value}}}))"
+        queries.append(
+            f"""SELECT project_key, '{name}' AS field, arg_min(url, n) AS url,
                 'the languages disagree on {name}: '
-                || string_agg(url || ' says ' || {value}, '; ' ORDER BY {_ORDER})
-                || '. Kept ' || first({value} ORDER BY {_ORDER})
+                || array_to_string(list_transform({said}, lambda x: x.said), '; ')
+                || '. Kept ' || arg_min({value}, n)
                 || ' (English first, then French, then Spanish)' AS message
             FROM {pages} WHERE NOT gone AND {_given(name)}
-              AND project_key IN (SELECT project_key FROM {merged} WHERE disagree)
             GROUP BY project_key HAVING {_differ(name)}"""
         )
-    return f"""SELECT d.project_key, m.project_id, d.field, d.url, d.message
-        FROM ({" UNION ALL ".join(parts)}) d JOIN {merged} m ON m.project_key = d.project_key
-        ORDER BY d.project_key, d.position"""
+    return queries
+
+
+def numbered(pages: str) -> str:
+    """SQL: `pages` (project_pages rows) with n, each page's place in its project's merge
+    order (1 first)."""
+    return f"""(SELECT *, row_number() OVER (PARTITION BY project_key ORDER BY {_ORDER}) AS n
+        FROM {pages})"""
 
 
 def text_sql(name: str, sql_type: str) -> str:

@@ -24,7 +24,7 @@ import duckdb
 
 from idf_etl.countries import english_name
 from idf_etl.grouping import IdConflict, PageKeys, project_keys
-from idf_etl.merge import disagreements_query, merge_query, text_sql
+from idf_etl.merge import disagreement_queries, merge_query, numbered, text_sql
 from idf_etl.rows import Issue, query_dicts, scalar
 from idf_etl.warehouse import table
 
@@ -147,7 +147,7 @@ _DIFFERENCES = ", ".join(
 _CHANGES = f"""SELECT project_key, project_id, d.position, d.field, d.old_value, d.new_value
     FROM (SELECT m.project_key, m.project_id, unnest(list_filter([{_DIFFERENCES}],
                  lambda d: d IS NOT NULL)) AS d
-          FROM merged m JOIN projects o ON o.project_key = m.project_key)"""
+          FROM merged m JOIN stored o ON o.project_key = m.project_key)"""
 # Merged columns that are not history but still make a row worth writing again.
 _UNTRACKED = [
     c.name
@@ -173,34 +173,34 @@ class Merger:
         their history and countries; the languages' disagreements."""
         con = self.con
         con.execute(f"CREATE OR REPLACE TEMP TABLE merged AS {merge_query(_BATCH_PAGES)}", [keys])
+        # The batch's rows as stored: joined with the whole table instead, DuckDB may hold
+        # all of it (every description) in a hash table, beyond the run's memory limit.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stored AS SELECT * FROM projects "
+            "WHERE project_key IN (SELECT unnest(?::VARCHAR[]))",
+            [keys],
+        )
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {_CHANGES}")
         # A row is written when new, changed, or when its pages, languages or last
         # sighting moved; an unchanged project keeps its row as it is.
-        moved = " OR ".join(f"o.{n} IS DISTINCT FROM m.{n}" for n in _UNTRACKED)
+        refreshed = " OR ".join(f"o.{n} IS DISTINCT FROM m.{n}" for n in _UNTRACKED)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE written AS
-                SELECT m.*, coalesce(o.first_seen, $now) AS first_seen,
+                SELECT m.project_key, coalesce(o.first_seen, $now) AS first_seen,
                        CASE WHEN o.project_key IS NULL OR c.project_key IS NOT NULL THEN $now
                             ELSE o.last_changed END AS last_changed,
                        o.project_key IS NULL AS new
                 FROM merged m
-                LEFT JOIN projects o ON o.project_key = m.project_key
+                LEFT JOIN stored o ON o.project_key = m.project_key
                 LEFT JOIN (SELECT DISTINCT project_key FROM changed) c
                        ON c.project_key = m.project_key
-                WHERE o.project_key IS NULL OR c.project_key IS NOT NULL OR {moved}""",
+                WHERE o.project_key IS NULL OR c.project_key IS NOT NULL OR {refreshed}""",
             {"now": self.now},
         )
         # New rows appended in key order (the export then needs no sort), others replaced.
-        new = _count(
-            con,
-            f"INSERT INTO projects BY NAME SELECT {_PROJECT_COLUMNS} FROM written WHERE new "
-            "ORDER BY project_key",
-        )
-        replaced = _count(
-            con,
-            f"INSERT OR REPLACE INTO projects BY NAME SELECT {_PROJECT_COLUMNS} FROM written "
-            "WHERE NOT new",
-        )
+        rows = f"SELECT {_PROJECT_COLUMNS} FROM merged JOIN written USING (project_key) WHERE"
+        new = _count(con, f"INSERT INTO projects BY NAME {rows} new ORDER BY project_key")
+        replaced = _count(con, f"INSERT OR REPLACE INTO projects BY NAME {rows} NOT new")
         changes = _count(
             con,
             """INSERT INTO project_changes BY NAME
@@ -212,7 +212,11 @@ class Merger:
         self.projects_new += new
         self.field_changes += changes
         self.rows_written += new + replaced + changes + self._write_states()
-        return self._disagreements()
+        issues = self._disagreements()
+        # Scratch tables live in memory: kept, they would count against the next batch's.
+        for name in ("merged", "stored", "changed", "written", "disputed"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+        return issues
 
     def _write_states(self) -> int:
         """The written projects' countries, one row each, in key order."""
@@ -221,14 +225,17 @@ class Merger:
             "DELETE FROM project_states WHERE project_key IN (SELECT project_key FROM written)"
         )
         codes = [
-            c for (c,) in con.execute("SELECT DISTINCT unnest(states) FROM written").fetchall()
+            c
+            for (c,) in con.execute(
+                "SELECT DISTINCT unnest(states) FROM merged JOIN written USING (project_key)"
+            ).fetchall()
         ]
         return _count(
             con,
             """INSERT INTO project_states BY NAME
                SELECT s.project_key, s.project_id, s.iso2, n.country_name
-               FROM (SELECT project_key, project_id,
-                            unnest(list_sort(list_distinct(states))) AS iso2 FROM written) s
+               FROM (SELECT project_key, project_id, unnest(list_sort(list_distinct(states)))
+                            AS iso2 FROM merged JOIN written USING (project_key)) s
                JOIN (SELECT unnest(?::VARCHAR[]) AS iso2, unnest(?::VARCHAR[]) AS country_name) n
                  ON n.iso2 = s.iso2
                ORDER BY s.project_key, s.iso2""",
@@ -239,13 +246,25 @@ class Merger:
         """The merged projects' pages on the site that disagree, an issue a field."""
         if not scalar(self.con, "SELECT count(*) FROM merged WHERE disagree"):
             return []  # most batches: the query below would still read every page
-        query = disagreements_query("project_pages", "merged")
+        # Their pages on the site first, on their own: the query reads them once a field.
+        pages = numbered(
+            "(SELECT * FROM project_pages WHERE NOT gone "
+            "AND project_key IN (SELECT project_key FROM merged WHERE disagree))"
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE disputed AS {pages}")
+        ids = dict(
+            self.con.execute("SELECT project_key, project_id FROM merged WHERE disagree").fetchall()
+        )
+        found = [
+            row for q in disagreement_queries("disputed") for row in self.con.execute(q).fetchall()
+        ]
+        found.sort(key=lambda row: row[0])  # by project, each one's fields in field order
         return [
-            Issue("load", "warning", "languages_disagree", message, url, project_id, field, key)
-            for key, project_id, field, url, message in self.con.execute(query).fetchall()
+            Issue("load", "warning", "languages_disagree", message, url, ids[key], field, key)
+            for key, field, url, message in found
         ]
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: object = None) -> int:
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     """Run an INSERT; the rows it wrote."""
-    return int(scalar(con, sql, params, default=0))  # type: ignore[arg-type]
+    return int(scalar(con, sql, params, default=0))
