@@ -104,7 +104,16 @@ class Loader:
 
     def load_pages(self, parsed: list[ParsedPage]) -> None:
         """Write one batch of parsed pages; their projects are merged again in `finish`."""
-        old_pp = self._project_pages([p.url for p in parsed])
+        known = {
+            url
+            for (url,) in self.con.execute(
+                "SELECT url FROM pages WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+                [[p.url for p in parsed]],
+            ).fetchall()
+        }
+        # A project page is written beside its row in `pages`: a page new there is new here,
+        # and is not looked for (that lookup reads the whole wide table).
+        old_pp = self._project_pages([p.url for p in parsed if p.url in known])
         new_pp: dict[str, Row] = {}
         page_rows: list[Row] = []
         for page in parsed:
@@ -126,13 +135,6 @@ class Loader:
                     old["project_id"],
                 )
             page_rows.append(self._page_row(page))
-        known = {
-            url
-            for (url,) in self.con.execute(
-                "SELECT url FROM pages WHERE url IN (SELECT unnest(?::VARCHAR[]))",
-                [[p.url for p in parsed]],
-            ).fetchall()
-        }
         self.stats.rows_written += upsert(self.con, "pages", page_rows, existing=known)
         # A page read again has its project merged again even when nothing changed: the
         # merge is what reports its languages' disagreements, which would otherwise count
