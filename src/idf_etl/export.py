@@ -117,7 +117,8 @@ def _write_sorted_parquet(
         tuple(row)
         for row in con.execute(
             f"SELECT {columns} FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) "
-            f"AS n FROM {source}) WHERE n % {SORT_CHUNK} = 0 ORDER BY n"
+            f"AS n, count(*) OVER () AS total FROM {source}) "
+            f"WHERE n % {SORT_CHUNK} = 0 AND n < total ORDER BY n"  # no empty last chunk
         ).fetchall()
     ]
     parts: list[str] = []

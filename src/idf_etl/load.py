@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 
 from idf_etl.grouping import PageKeys, project_keys
-from idf_etl.merge import norm
 from idf_etl.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.rows import Issue, Row, query_dicts, scalar, upsert
@@ -351,4 +351,13 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _differs(new: Row, old: Row | None) -> bool:
-    return old is None or any(norm(old.get(k)) != norm(v) for k, v in new.items())
+    return old is None or any(_norm(old.get(k)) != _norm(v) for k, v in new.items())
+
+
+def _norm(value: Any) -> Any:
+    """Compare values as the warehouse stores them (Decimal scale, lists, enums as text)."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return value

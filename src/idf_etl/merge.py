@@ -12,17 +12,19 @@ warehouse, most of a load's time (bench/bench_load.py).
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from idf_etl.records import LANGS, MERGED_FIELDS, STORED_FIELDS
 
 # Merged fields written in the page's own language: languages differ by nature.
 AS_WRITTEN = frozenset({"project_type"})
+# Merged fields whose values should agree across languages: not those read as written.
+_COMPARED = tuple(name for name in MERGED_FIELDS if name not in AS_WRITTEN)
 
 
 # The merge order in SQL: pages on the site first, then English, French, Spanish, then URL.
-_ORDER = f"gone, list_position([{', '.join(repr(lang) for lang in LANGS)}], lang::VARCHAR), url"
+_ORDER = (
+    f"gone, list_position([{', '.join(repr(lang) for lang in LANGS)}], lang::VARCHAR) "
+    "NULLS LAST, url"
+)
 _UNTITLED = "(title IS NULL OR title = '')"
 
 
@@ -77,10 +79,6 @@ def _disagree() -> str:
     return f"coalesce({' OR '.join(_differ(name) for name in _COMPARED)}, false)"
 
 
-# Merged fields whose values should agree across languages: not those read as written.
-_COMPARED = tuple(name for name in MERGED_FIELDS if name not in AS_WRITTEN)
-
-
 def _differ(name: str) -> str:
     """SQL aggregate: two live pages give different values for this field. Two values
     differ exactly when the least and the greatest do (DISTINCT aggregates would each hold a
@@ -128,12 +126,3 @@ def text_sql(name: str, sql_type: str) -> str:
     if sql_type.startswith("BOOLEAN"):
         return f"CASE WHEN {name} THEN 'True' WHEN NOT {name} THEN 'False' END"
     return f"{name}::VARCHAR"  # a decimal keeps its two places: 450000.00
-
-
-def norm(value: Any) -> Any:
-    """Compare values as the warehouse stores them (Decimal scale, lists, enums as text)."""
-    if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return value

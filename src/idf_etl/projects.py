@@ -89,7 +89,8 @@ def move_history(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[Issue]
         con,
         """SELECT project_key, urls FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))
            AND project_key NOT IN (SELECT project_key FROM project_pages
-                                   WHERE project_key IS NOT NULL)""",
+                                   WHERE project_key IS NOT NULL)
+           ORDER BY first_seen, project_key""",  # two joining one: the earliest row moves
         [keys],
     )
     issues = []
@@ -155,6 +156,8 @@ _UNTRACKED = [
     if not c.tracked and c.name not in ("project_key", "first_seen", "last_changed")
 ]
 _PROJECT_COLUMNS = ", ".join(c.name for c in table("projects").columns)
+# The merge's temporary tables, one batch's worth each.
+_SCRATCH = ("merged", "stored", "changed", "written", "disputed")
 
 
 @dataclass
@@ -214,7 +217,7 @@ class Merger:
         self.rows_written += new + replaced + changes + self._write_states()
         issues = self._disagreements()
         # Scratch tables live in memory: kept, they would count against the next batch's.
-        for name in ("merged", "stored", "changed", "written", "disputed"):
+        for name in _SCRATCH:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
         return issues
 
