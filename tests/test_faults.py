@@ -309,9 +309,15 @@ def test_a_404_does_not_move_last_seen(demo_site, tmp_path):
     data = tmp_path / "data"
     run(base, data)
     seen = query(data, "SELECT last_seen FROM projects WHERE project_id = 'CE.0333'")
+    others = "SELECT url, last_seen FROM project_pages WHERE url NOT LIKE ? ORDER BY url"
+    before = query(data, others, [f"%{MOLDOVA}"])
     (site / (MOLDOVA.strip("/") + ".html")).unlink()
     _, summary = run(base, data, "--revalidate")
     assert summary["fetch"]["gone"] == 1
+    # the pages the site confirmed (304) were seen again; the one that answered 404 was not
+    after = query(data, others, [f"%{MOLDOVA}"])
+    assert [u for u, _ in after] == [u for u, _ in before]
+    assert all(new > old for (_, old), (_, new) in zip(before, after, strict=True))
     assert query(data, "SELECT last_seen FROM projects WHERE project_id = 'CE.0333'") == seen
     assert query(data, "SELECT last_seen FROM project_pages WHERE url LIKE ?", [f"%{MOLDOVA}"]) == (
         seen

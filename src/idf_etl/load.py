@@ -155,23 +155,23 @@ class Loader:
                WHERE pages.url = s.url AND pages.gone <> s.gone""",
             [urls, [status[u][0] for u in urls]],
         )
-        parsed_now = {
-            url
-            for (url,) in self.con.execute(
-                "SELECT url FROM pages WHERE parsed_run_id = ? "
-                "AND url IN (SELECT unnest(?::VARCHAR[]))",
-                [self.run_id, urls],
-            ).fetchall()
-        }
-        old_pp = self._project_pages([u for u in urls if u not in parsed_now])
-        new_pp: dict[str, Row] = {}
-        for url, old in old_pp.items():
-            gone, checked_at = status[url]
-            # Only the site confirming the page moves last_seen; a 404 does not.
-            last_seen = old["last_seen"] if gone else _later(old["last_seen"], checked_at)
-            if gone != old["gone"] or last_seen != old["last_seen"]:
-                new_pp[url] = {**old, "gone": gone, "last_seen": last_seen}
-        self._write_project_pages(new_pp, old_pp)
+        # In DuckDB: read into Python, every stored project page would cross over each run
+        # to move a date. Only the site confirming a page moves last_seen; a 404 does not.
+        moved = self.con.execute(
+            """UPDATE project_pages SET gone = s.gone,
+                   last_seen = CASE WHEN s.gone THEN last_seen
+                                    ELSE greatest(last_seen, s.checked_at) END
+               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone,
+                            unnest(?::TIMESTAMPTZ[]) AS checked_at) s
+               WHERE project_pages.url = s.url
+                 AND project_pages.url NOT IN (SELECT url FROM pages WHERE parsed_run_id = ?)
+                 AND (project_pages.gone <> s.gone OR (NOT s.gone AND
+                      s.checked_at > coalesce(last_seen, '-infinity'::TIMESTAMPTZ)))
+               RETURNING project_key""",
+            [urls, [status[u][0] for u in urls], [status[u][1] for u in urls], self.run_id],
+        ).fetchall()
+        self.stats.rows_written += len(moved)
+        self._affected.update(key for (key,) in moved if key)
         self._batch_written()
 
     def finish(self) -> LoadStats:
