@@ -45,6 +45,7 @@ from idf_etl.workers import map_isolated, pool_size
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see run_pipeline)
 
 
 @dataclass
@@ -96,9 +97,6 @@ class RunResult:
             f"({self.problems.opened:,} new, {self.problems.resolved:,} resolved); "
             f"published {self.published} in {self.seconds:.1f}s"
         )
-
-
-WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection
 
 
 def run_pipeline(
