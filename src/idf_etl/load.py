@@ -136,10 +136,6 @@ class Loader:
                 )
             page_rows.append(self._page_row(page))
         self.stats.rows_written += upsert(self.con, "pages", page_rows, existing=known)
-        # A page read again has its project merged again even when nothing changed: the
-        # merge is what reports its languages' disagreements, which would otherwise count
-        # as resolved once the page is parsed without them (problems.py).
-        self._affected.update(row["project_key"] for row in new_pp.values())
         self._write_project_pages(new_pp, old_pp)
         self._write_issues()
         self._batch_written()
@@ -227,16 +223,19 @@ class Loader:
         return {r["url"]: r for r in rows}
 
     def _write_project_pages(self, new_pp: dict[str, Row], old_pp: dict[str, Row]) -> None:
-        """Write the rows that changed; remember their projects, old and new, for `finish`."""
+        """Write the rows that changed; remember the projects of every page read, and the
+        one a page left, for `finish`. A page read again has its project merged again even
+        when nothing changed: the merge is what reports its languages' disagreements, which
+        would otherwise count as resolved once the page is parsed without them (problems.py).
+        """
         changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
         self.stats.rows_written += upsert(
             self.con, "project_pages", changed.values(), existing=old_pp
         )
-        for url, row in changed.items():
-            before = old_pp.get(url)
-            self._affected.update(
-                k for k in (row["project_key"], before and before["project_key"]) if k
-            )
+        self._affected.update(row["project_key"] for row in new_pp.values())
+        self._affected.update(
+            old_pp[url]["project_key"] for url in changed if old_pp.get(url, {}).get("project_key")
+        )
 
     # -- rows --
 

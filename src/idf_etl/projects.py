@@ -150,11 +150,11 @@ _CHANGES = f"""SELECT project_key, project_id, d.position, d.field, d.old_value,
                  lambda d: d IS NOT NULL)) AS d
           FROM merged m JOIN stored o ON o.project_key = m.project_key)"""
 # Merged columns that are not history but still make a row worth writing again.
-_UNTRACKED = [
-    c.name
+_REFRESHED = " OR ".join(
+    f"o.{c.name} IS DISTINCT FROM m.{c.name}"
     for c in table("projects").columns
     if not c.tracked and c.name not in ("project_key", "first_seen", "last_changed")
-]
+)
 _PROJECT_COLUMNS = ", ".join(c.name for c in table("projects").columns)
 # The merge's temporary tables, one batch's worth each.
 _SCRATCH = ("merged", "stored", "changed", "written", "disputed")
@@ -186,7 +186,6 @@ class Merger:
         con.execute(f"CREATE OR REPLACE TEMP TABLE changed AS {_CHANGES}")
         # A row is written when new, changed, or when its pages, languages or last
         # sighting moved; an unchanged project keeps its row as it is.
-        refreshed = " OR ".join(f"o.{n} IS DISTINCT FROM m.{n}" for n in _UNTRACKED)
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE written AS
                 SELECT m.project_key, coalesce(o.first_seen, $now) AS first_seen,
@@ -197,7 +196,7 @@ class Merger:
                 LEFT JOIN stored o ON o.project_key = m.project_key
                 LEFT JOIN (SELECT DISTINCT project_key FROM changed) c
                        ON c.project_key = m.project_key
-                WHERE o.project_key IS NULL OR c.project_key IS NOT NULL OR {refreshed}""",
+                WHERE o.project_key IS NULL OR c.project_key IS NOT NULL OR {_REFRESHED}""",
             {"now": self.now},
         )
         # New rows appended in key order (the export then needs no sort), others replaced.
