@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 import pytest
@@ -19,6 +20,8 @@ def shout(item: str) -> str:
         time.sleep(600)
     if item == "raise":
         raise ValueError("no good")
+    if item == "parent":
+        return str(os.getppid())
     if item.startswith("meet:"):  # wait (30 s at most) until another process is here too
         folder = item.removeprefix("meet:")
         open(os.path.join(folder, str(os.getpid())), "w").close()
@@ -35,17 +38,35 @@ def outcomes(items, workers, **kwargs):
     ]
 
 
-def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path):
+@pytest.mark.parametrize("fork", [False, True], ids=["forkserver", "fork"])
+def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path, fork):
     items = [f"page{i}" for i in range(100)]
     # The first two chunks each hold an input that waits for another process: both workers
     # work, however slowly the second one starts on a busy machine.
     items[0] = items[CHUNK] = f"meet:{tmp_path}"
-    results = list(map_isolated(shout, items, 2))
+    results = list(map_isolated(shout, items, 2, fork=fork))
     assert [item for item, _ in results] == items
     assert [o.value.rsplit(":", 1)[0] for _, o in results] == [i.upper() for i in items]
     assert len(os.listdir(tmp_path)) == 2
     assert len({o.value.rsplit(":", 1)[1] for _, o in results}) == 2  # two workers did the work
     assert str(os.getpid()) not in {o.value.rsplit(":", 1)[1] for _, o in results}
+
+
+def test_workers_are_copies_of_this_process_only_when_asked_and_it_runs_one_thread():
+    def parents(**kwargs):
+        return {o.value for _, o in map_isolated(shout, ["parent"] * 40, 2, **kwargs)}
+
+    me = {str(os.getpid())}
+    assert parents() != me  # the fork server's children
+    assert (parents(fork=True) == me) == (threading.active_count() == 1)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert parents(fork=True) != me  # a copy would hold this thread's locks as they are
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_one_worker_means_this_process_and_the_same_outcomes():
@@ -61,9 +82,10 @@ def test_one_worker_means_this_process_and_the_same_outcomes():
 
 
 @pytest.mark.slow
-def test_a_worker_that_dies_fails_only_its_input():
+@pytest.mark.parametrize("fork", [False, True], ids=["forkserver", "fork"])
+def test_a_worker_that_dies_fails_only_its_input(fork):
     items = [f"a{i}" for i in range(30)] + ["crash"] + [f"b{i}" for i in range(30)]
-    results = outcomes(items, 2)
+    results = outcomes(items, 2, fork=fork)
     assert [i for i, _, _ in results] == items
     failed = [(i, e) for i, _, e in results if e is not None]
     assert [i for i, _ in failed] == ["crash"]

@@ -3,7 +3,9 @@ sql, restore, fsck, report, schema.
 
 They are registered on `cli.app` (cli.py adds this Typer without a name, so they
 are top-level commands listed after parse, fetch and run). Each opens what it
-needs, calls the library once and prints the result.
+needs, calls the library once and prints the result. Each imports the part of
+the library it calls (DuckDB with it) in its body, as cli.py's commands do: any
+command, `idf-etl parse` the most often, starts without loading the others'.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
 from idf_etl.cli_options import (
@@ -29,9 +30,6 @@ from idf_etl.cli_options import (
 from idf_etl.errors import ConfigError, IdfEtlError
 from idf_etl.lock import RunLock
 from idf_etl.logs import plural
-from idf_etl.monitor import CHECK_UNKNOWN, status_report
-from idf_etl.monitor import check as check_report
-from idf_etl.publish import Publisher, open_published, open_sandboxed
 
 # The logger the commands had in cli.py: --log-json lines name it, and stay the same.
 log = logging.getLogger("idf_etl.cli")
@@ -61,6 +59,9 @@ def status(
 
     Example: idf-etl status --data-dir data
     """
+    from idf_etl.monitor import status_report
+    from idf_etl.publish import open_published
+
     con = open_published(settings_for(config, data_dir).clean_dir)
     try:
         report = status_report(con, runs)
@@ -96,6 +97,10 @@ def check(
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
+    from idf_etl.monitor import CHECK_UNKNOWN, status_report
+    from idf_etl.monitor import check as check_report
+    from idf_etl.publish import open_published
+
     try:
         con = open_published(settings_for(config, data_dir).clean_dir)
     except IdfEtlError as exc:
@@ -130,6 +135,10 @@ def sql(
 
     Example: idf-etl sql "SELECT idf_region, sum(budget_usd) FROM projects GROUP BY ALL"
     """
+    import duckdb
+
+    from idf_etl.publish import open_sandboxed
+
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
     if query == "-":
@@ -182,6 +191,8 @@ def restore(
 
     Example: idf-etl restore --data-dir data && idf-etl run --data-dir data
     """
+    from idf_etl.publish import Publisher
+
     settings = settings_for(config, data_dir)
     with RunLock(settings.data_dir):
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
@@ -247,6 +258,7 @@ def report(
 
     Example: idf-etl report --out /tmp/idf-report.html
     """
+    from idf_etl.publish import open_published
     from idf_etl.report import REPORT_NAME, write_report
 
     settings = settings_for(config, data_dir)

@@ -16,6 +16,15 @@ _BOMS = (
 )
 
 
+def charset_of(content_type: str) -> str | None:
+    """The charset a Content-Type header declares (`text/html; charset=utf-8`), if any."""
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None
+
+
 def decode(data: bytes | str, declared: str | None = None) -> tuple[str, str | None]:
     """Bytes to text and a note on bytes that had to be replaced (None when there were none).
 

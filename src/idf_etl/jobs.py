@@ -1,8 +1,9 @@
 """What a parse worker runs: one stored page, or one input of `idf-etl parse`, to its result.
 
 Each job is a module-level function of plain data (it crosses to a worker
-process) and this module imports no more than the parser and the fetcher's
-header helpers, so the worker pool (workers.py) starts fast.
+process) and this module imports no more than the parser and the raw store (the
+fetcher only for a URL given to `idf-etl parse`), so the worker pool (workers.py)
+starts fast.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from idf_etl.decoding import charset_of
 from idf_etl.errors import ParseError
 from idf_etl.parse import parse_page
-from idf_etl.polite import charset_of
 from idf_etl.rawstore import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
 

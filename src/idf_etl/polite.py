@@ -60,14 +60,6 @@ class Response:
     body: bytes = b""
 
 
-def charset_of(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "charset" and value:
-            return value.strip("\"'")
-    return None
-
-
 def media_type(headers: dict[str, str] | httpx.Headers) -> str:
     return str(headers.get("content-type", "")).split(";")[0].strip().lower()
 

@@ -11,6 +11,12 @@ extension, the OOM killer) or outlives the time bound takes its whole chunk
 down, so that chunk runs again one input at a time in a fresh pool, and only
 the input that kills or stalls a worker fails. workers=1 runs everything in
 this process: plain tracebacks and pdb for debugging.
+
+Workers come from a fork server, which imports the parser once and forks each
+worker from itself: a process holding threads (DuckDB's, an HTTP client's)
+cannot safely be copied by fork. A caller that holds none (`idf-etl parse`)
+asks for `fork=True`: its workers are copies of itself, with the parser already
+imported, and start 0.3 s sooner.
 """
 
 from __future__ import annotations
@@ -79,18 +85,21 @@ def map_isolated(
     *,
     warm: Callable[[], object] | None = None,
     seconds_per_input: float = SECONDS_PER_INPUT,
+    fork: bool = False,
 ) -> Iterator[tuple[T, Outcome[R]]]:
     """(item, fn(item)'s outcome) for each item, in order; `fn` runs in `workers` processes.
 
     `fn` and the items must pickle (a module-level function, plain data); the
     items are read lazily, a few chunks ahead of what the caller has consumed.
-    `warm` runs once in each worker as it starts (load tables `fn` needs).
+    `warm` runs once in each worker as it starts (load tables `fn` needs). `fork`: this
+    process holds no DuckDB connection or open client, so workers may be copies of it
+    (they are only while it runs one thread; otherwise they come from the fork server).
     """
     if workers <= 1:
         for item in items:
             yield item, _outcome(fn, item)
         return
-    pool = _Pool(fn, workers, warm, seconds_per_input)
+    pool = _Pool(fn, workers, warm, seconds_per_input, fork)
     source = iter(items)
     pending: deque[tuple[list[T], Future[list[Outcome[R]]]]] = deque()
     try:
@@ -138,19 +147,23 @@ class _Pool(Generic[T, R]):
         workers: int,
         warm: Callable[[], object] | None,
         seconds_per_input: float,
+        fork: bool,
     ) -> None:
         self.fn = fn
         self.workers = workers
         self.warm = warm
         self.seconds_per_input = seconds_per_input
+        self.fork = fork
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        # Not fork: the parent holds DuckDB's threads and open files. The fork server
-        # imports the parser once; each worker is a cheap fork of it.
-        context = multiprocessing.get_context("forkserver")
-        module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
-        context.set_forkserver_preload(["__main__", module])
+        # A fork copies locks as they are: held by another thread, they stay held in the
+        # copy. A pool restarted after a crash may still have the old pool's thread alive.
+        fork = self.fork and threading.active_count() == 1
+        context = multiprocessing.get_context("fork" if fork else "forkserver")
+        if not fork:
+            module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
+            context.set_forkserver_preload(["__main__", module])
         return ProcessPoolExecutor(
             self.workers,
             mp_context=context,
