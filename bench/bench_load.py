@@ -11,7 +11,9 @@
    fork server twice, so it is an upper bound).
 2. The same run with --set parse_workers=1 (in-process) and with the default
    (every core), on the same store, interleaved --rounds times; the ratio is of
-   each side's best run.
+   each side's best run, for the whole run and for its parse stage (parsing and
+   loading the pages; the merge, export and publish after it are serial), as
+   the run's `--json` reports it (`stage_seconds`).
 3. The nightly job when nothing changed: a local mirror (bench/mirror.py), a
    first `idf-etl run`, then the timed second one (every page skipped by its
    sitemap date, the warehouse rebuilt and published).
@@ -29,6 +31,7 @@ workers (issue 12), to measure the same things there.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -40,6 +43,7 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NamedTuple
 from unittest import mock
 
 import duckdb
@@ -165,14 +169,22 @@ def grow_store(data: Path, start: int, stop: int) -> None:
             )
 
 
-def measured(cmd: list[str]) -> tuple[float, int, int, int]:
-    """Run a command: wall seconds, its own peak RSS (MB), the tree's peak RSS (MB), exit."""
+class Measured(NamedTuple):
+    seconds: float  # wall
+    peak: int  # the command's own peak RSS, MB
+    tree: int  # the peak RSS of it and its children, summed, MB
+    code: int  # exit status
+    summary: dict[str, Any]  # its last stdout line, read as JSON (`--json`), if it is
+
+
+def measured(cmd: list[str]) -> Measured:
+    """Run a command: wall seconds, peak RSS of it and of its tree, exit, --json summary."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
     tree_peak = 0
     done = threading.Event()
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=log, env=env)
 
         def sample() -> None:
             nonlocal tree_peak
@@ -195,26 +207,31 @@ def measured(cmd: list[str]) -> tuple[float, int, int, int]:
         if code != 0:
             log.seek(0)
             sys.stderr.write(log.read().decode()[-2000:])
-    return seconds, usage.ru_maxrss // 1024, tree_peak // 2**20, code
+        out.seek(0)
+        lines = out.read().decode().strip().splitlines()
+    try:
+        summary = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        summary = {}
+    return Measured(seconds, usage.ru_maxrss // 1024, tree_peak // 2**20, code, summary)
 
 
 # Settings a checkout may not have yet (report: issue 11).
 NO_REPORT = ("report=false",) if "report" in Settings.model_fields else ()
 
 
-def from_raw(data: Path, *settings: str) -> tuple[float, int, int, int]:
+def from_raw(data: Path, *settings: str) -> Measured:
     shutil.rmtree(data / "clean", ignore_errors=True)  # a first run: a new warehouse
     sets = [a for s in (*NO_REPORT, *settings) for a in ("--set", s)]
-    return measured(
-        [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data), *sets]
-    )
+    cmd = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--json", "--data-dir", str(data)]
+    return measured([*cmd, *sets])
 
 
 def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
     print(
         f"idf-etl run --from-raw, new warehouse, {os.cpu_count()} cores, report off\n"
         f"{'stored pages':>12} {'workers':>8} {'seconds':>8} {'pages/s':>8} "
-        f"{'run peak MB':>11} {'tree peak MB':>12}"
+        f"{'run peak MB':>11} {'tree peak MB':>12} {'parse stage s':>13} {'its pages/s':>11}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -229,16 +246,22 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                 # minute to the next, so each side's best run is compared.
                 runs = [("1", ("parse_workers=1",)), ("all", ())] * rounds
             best: dict[str, float] = {}
+            best_parse: dict[str, float] = {}
             for label, settings in runs:
-                seconds, peak, tree, code = from_raw(data, *settings)
-                best[label] = min(best.get(label, seconds), seconds)
+                r = from_raw(data, *settings)
+                best[label] = min(best.get(label, r.seconds), r.seconds)
+                # A checkout from before the stage times has none.
+                parse = r.summary.get("stage_seconds", {}).get("parse", float("nan"))
+                best_parse[label] = min(best_parse.get(label, parse), parse)
                 print(
-                    f"{n:12,} {label:>8} {seconds:8.2f} {n / seconds:8.0f} {peak:11d} {tree:12d}"
-                    + ("" if code == 0 else f"  exit {code}")
+                    f"{n:12,} {label:>8} {r.seconds:8.2f} {n / r.seconds:8.0f} {r.peak:11d} "
+                    f"{r.tree:12d} {parse:13.2f} {n / parse:11.0f}"
+                    + ("" if r.code == 0 else f"  exit {r.code}")
                 )
             if len(best) == 2:
                 print(
-                    f"{'':12} all / 1 = {best['1'] / best['all']:.2f} "
+                    f"{'':12} all / 1 = {best['1'] / best['all']:.2f} for the whole run, "
+                    f"{best_parse['1'] / best_parse['all']:.2f} for its parse stage "
                     f"(pages/s of each side's best of {rounds})"
                 )
 
@@ -262,11 +285,12 @@ def bench_nightly(pages: int) -> None:
                 "16",
                 *(a for s in NO_REPORT for a in ("--set", s)),
             ]
-            first, _, _, code1 = measured(cmd)
-            second, peak, _, code2 = measured(cmd)
+            first = measured(cmd)
+            second = measured(cmd)
             print(
-                f"nightly run, nothing changed: {pages:,} pages known, {second:.2f}s, "
-                f"peak RSS {peak} MB (first full run {first:.1f}s; exits {code1}, {code2})"
+                f"nightly run, nothing changed: {pages:,} pages known, {second.seconds:.2f}s, "
+                f"peak RSS {second.peak} MB (first full run {first.seconds:.1f}s; "
+                f"exits {first.code}, {second.code})"
             )
     finally:
         mirror.terminate()

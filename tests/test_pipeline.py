@@ -79,6 +79,13 @@ def test_run_end_to_end(published):
     assert summary["outcome"] == "success"
     assert summary["projects_new"] == 14
     assert "published" in stderr
+    # Where the time went: each stage that ran, in order, within the run's own seconds.
+    stages = summary["stage_seconds"]
+    assert list(stages) == ["fetch", "parse", "merge", "export", "publish"]
+    assert all(s >= 0 for s in stages.values()) and stages["fetch"] > 0
+    assert sum(stages.values()) <= summary["seconds"] + 0.05
+    assert summary["parse_workers"] >= 1
+    assert "seconds by stage: fetch " in stderr and "pages/s on " in stderr
 
     assert query(data, "SELECT count(*) FROM projects") == [(14,)]
     assert query(data, "SELECT count(*) FROM project_pages") == [(25,)]
@@ -299,6 +306,7 @@ def test_from_raw_reparses_everything_offline(demo_site, tmp_path):
     assert summary["pages_parsed"] == 28
     assert summary["fetch"] is None
     assert summary["field_changes"] == 0
+    assert list(summary["stage_seconds"]) == ["parse", "merge", "export", "publish"]
 
 
 def test_status_and_sql(published):

@@ -194,6 +194,7 @@ def run(
             parse_reporter=report["parse"],
         )
     log.info("run %s", result.line())
+    log.info("run: seconds by stage: %s", result.stages_line())
     _echo_halts(result.fetch)
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))

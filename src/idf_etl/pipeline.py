@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
@@ -29,9 +28,8 @@ from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.export import export_tables
 from idf_etl.fetch import fetch_site
 from idf_etl.jobs import parse_stored_page
-from idf_etl.load import Loader, LoadStats, ParsedPage
+from idf_etl.load import Loader, ParsedPage
 from idf_etl.lock import RunLock
-from idf_etl.logs import plural
 from idf_etl.migrations import SCHEMA_VERSION
 from idf_etl.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.parse import PARSER_VERSION
@@ -40,63 +38,13 @@ from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.rows import Issue, scalar, upsert
+from idf_etl.summary import RunResult, timed
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see run_pipeline)
-
-
-@dataclass
-class RunResult:
-    """What a run did, for the CLI's summary line and exit status."""
-
-    run_id: int
-    mode: str
-    outcome: str
-    fetch: FetchSummary | None
-    load: LoadStats
-    published: str
-    seconds: float
-    notes: list[str] = field(default_factory=list)
-    problems: ProblemCounts = field(default_factory=ProblemCounts)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "outcome": self.outcome,
-            "fetch": None
-            if self.fetch is None
-            else {
-                k: v
-                for k, v in self.fetch.as_dict().items()
-                if k not in ("failures", "refusals", "left")
-            },
-            "pages_parsed": self.load.pages_parsed,
-            "parse_errors": self.load.parse_errors,
-            "projects_total": self.load.projects_total,
-            "projects_new": self.load.projects_new,
-            "field_changes": self.load.field_changes,
-            "issues": self.load.issues,
-            "published": self.published,
-            "seconds": round(self.seconds, 2),
-            "notes": self.notes,
-            "problems": asdict(self.problems),
-        }
-
-    def line(self) -> str:
-        """One line for a person: what the run did and where it published."""
-        load = self.load
-        return (
-            f"{self.run_id} ({self.mode}): {self.outcome}; parsed {plural(load.pages_parsed, 'page')} "
-            f"({load.parse_errors:,} unreadable), {plural(load.projects_total, 'project')} "
-            f"({load.projects_new:,} new), {plural(load.field_changes, 'field change')}, "
-            f"{plural(load.issues, 'issue')}; {plural(self.problems.still_open, 'problem')} open "
-            f"({self.problems.opened:,} new, {self.problems.resolved:,} resolved); "
-            f"published {self.published} in {self.seconds:.1f}s"
-        )
 
 
 def run_pipeline(
@@ -109,10 +57,12 @@ def run_pipeline(
 ) -> RunResult:
     """One whole run under the data directory's lock."""
     started = datetime.now(UTC)
+    stages: dict[str, float] = {}
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:
-            summary = fetch_site(settings, store, fetch_reporter, revalidate)
+            with timed(stages, "fetch"):
+                summary = fetch_site(settings, store, fetch_reporter, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
@@ -125,15 +75,18 @@ def run_pipeline(
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
-            result = _load(con, settings, store, summary, started, from_raw, parse_reporter)
+            result = _load(con, settings, store, summary, started, stages, parse_reporter)
             result.notes = publisher.notes + result.notes
             for note in result.notes:
                 log.warning("run: note: %s", note)
             report = None
             if settings.report and result.outcome == "success":
-                report = stage_report(con, settings.clean_dir, result, started)
-            export_tables(con, publisher.building, settings.start_points())
-            result.published = str(publisher.publish(con, result.run_id))
+                with timed(stages, "report"):
+                    report = stage_report(con, settings.clean_dir, result, started)
+            with timed(stages, "export"):
+                export_tables(con, publisher.building, settings.start_points())
+            with timed(stages, "publish"):
+                result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
                 os.replace(report, settings.clean_dir / REPORT_NAME)
         except duckdb.OutOfMemoryException as exc:
@@ -148,6 +101,7 @@ def run_pipeline(
             con.close()
             raise
     result.seconds = (datetime.now(UTC) - started).total_seconds()
+    result.stages = stages
     return result
 
 
@@ -157,9 +111,10 @@ def _load(
     store: RawStore,
     summary: FetchSummary | None,
     started: datetime,
-    from_raw: bool,
+    stages: dict[str, float],
     reporter: Reporter,
 ) -> RunResult:
+    from_raw = summary is None
     upgraded = create_schema(con)
     con.execute("BEGIN TRANSACTION")
     last = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
@@ -176,23 +131,26 @@ def _load(
     loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
-    # Counted before parsing for the progress line; a re-parse of everything needs no check.
-    todo = (
-        store.count()
-        if from_raw
-        else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
-    )
-    reporter("discovered", "", str(todo))
-    workers = pool_size(settings.parse_workers, todo)
-    pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-    for parsed in batched(parse_stored(store, pages, reporter, workers), size):
-        loader.load_pages(parsed)
-    for stored in batched(store.pages(), size):
-        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
-    stats = loader.finish()
-    problems = track_problems(
-        con, run_id, started, network=summary is not None, failing_urls=store.failing_urls()
-    )
+    # Parsing and loading are one stage: each batch is written as soon as it is parsed.
+    with timed(stages, "parse"):
+        # Counted first for the progress line; a re-parse of everything needs no check.
+        todo = (
+            store.count()
+            if from_raw
+            else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+        )
+        reporter("discovered", "", str(todo))
+        workers = pool_size(settings.parse_workers, todo)
+        pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
+        for parsed in batched(parse_stored(store, pages, reporter, workers), size):
+            loader.load_pages(parsed)
+    with timed(stages, "merge"):
+        for stored in batched(store.pages(), size):
+            loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+        stats = loader.finish()
+        problems = track_problems(
+            con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
+        )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)
@@ -234,7 +192,9 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    return RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems=problems)
+    result = RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems=problems)
+    result.parse_workers = workers
+    return result
 
 
 def stage_report(

@@ -1,0 +1,94 @@
+"""What a run did, for a person and for a machine: its summary line, where its time
+went, and the object `idf-etl run --json` prints.
+
+    stages = {}
+    with timed(stages, "parse"): ...        # seconds a stage, in the order they ran
+    result.line(); result.stages_line(); result.as_dict()
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+from idf_etl.load import LoadStats
+from idf_etl.logs import plural
+from idf_etl.outcomes import FetchSummary
+from idf_etl.problems import ProblemCounts
+
+
+@dataclass
+class RunResult:
+    """What a run did, for the CLI's summary line and exit status."""
+
+    run_id: int
+    mode: str
+    outcome: str
+    fetch: FetchSummary | None
+    load: LoadStats
+    published: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    problems: ProblemCounts = field(default_factory=ProblemCounts)
+    # Seconds each stage took, in the order they ran, and the processes that parsed.
+    stages: dict[str, float] = field(default_factory=dict)
+    parse_workers: int = 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "outcome": self.outcome,
+            "fetch": None
+            if self.fetch is None
+            else {
+                k: v
+                for k, v in self.fetch.as_dict().items()
+                if k not in ("failures", "refusals", "left")
+            },
+            "pages_parsed": self.load.pages_parsed,
+            "parse_errors": self.load.parse_errors,
+            "projects_total": self.load.projects_total,
+            "projects_new": self.load.projects_new,
+            "field_changes": self.load.field_changes,
+            "issues": self.load.issues,
+            "published": self.published,
+            "seconds": round(self.seconds, 2),
+            "notes": self.notes,
+            "problems": asdict(self.problems),
+            "stage_seconds": {k: round(v, 2) for k, v in self.stages.items()},
+            "parse_workers": self.parse_workers,
+        }
+
+    def line(self) -> str:
+        """One line for a person: what the run did and where it published."""
+        load = self.load
+        return (
+            f"{self.run_id} ({self.mode}): {self.outcome}; parsed {plural(load.pages_parsed, 'page')} "
+            f"({load.parse_errors:,} unreadable), {plural(load.projects_total, 'project')} "
+            f"({load.projects_new:,} new), {plural(load.field_changes, 'field change')}, "
+            f"{plural(load.issues, 'issue')}; {plural(self.problems.still_open, 'problem')} open "
+            f"({self.problems.opened:,} new, {self.problems.resolved:,} resolved); "
+            f"published {self.published} in {self.seconds:.1f}s"
+        )
+
+    def stages_line(self) -> str:
+        """Where the time went: seconds a stage, and the parse stage's rate."""
+        parts = [f"{stage} {seconds:.1f}s" for stage, seconds in self.stages.items()]
+        if (seconds := self.stages.get("parse")) and self.load.pages_parsed:
+            rate = self.load.pages_parsed / seconds
+            where = plural(self.parse_workers, "process", "processes")
+            parts[list(self.stages).index("parse")] += f" ({rate:,.0f} pages/s on {where})"
+        return ", ".join(parts)
+
+
+@contextmanager
+def timed(stages: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the seconds the block takes to `stages[stage]`."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - start
