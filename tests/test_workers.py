@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-import threading
+import subprocess
+import sys
 import time
 
 import pytest
@@ -38,13 +40,12 @@ def outcomes(items, workers, **kwargs):
     ]
 
 
-@pytest.mark.parametrize("fork", [False, True], ids=["forkserver", "fork"])
-def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path, fork):
+def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path):
     items = [f"page{i}" for i in range(100)]
     # The first two chunks each hold an input that waits for another process: both workers
     # work, however slowly the second one starts on a busy machine.
     items[0] = items[CHUNK] = f"meet:{tmp_path}"
-    results = list(map_isolated(shout, items, 2, fork=fork))
+    results = list(map_isolated(shout, items, 2))
     assert [item for item, _ in results] == items
     assert [o.value.rsplit(":", 1)[0] for _, o in results] == [i.upper() for i in items]
     assert len(os.listdir(tmp_path)) == 2
@@ -52,21 +53,42 @@ def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path, f
     assert str(os.getpid()) not in {o.value.rsplit(":", 1)[1] for _, o in results}
 
 
-def test_workers_are_copies_of_this_process_only_when_asked_and_it_runs_one_thread():
-    def parents(**kwargs):
-        return {o.value for _, o in map_isolated(shout, ["parent"] * 40, 2, **kwargs)}
+# fork=True in a process of its own: a pytest-xdist worker runs a thread of its own
+# (execnet's), so there the pool rightly never forks.
+FORKED = """
+import json, os, sys, threading
+from idf_etl.workers import map_isolated
+from test_workers import shout
 
-    me = {str(os.getpid())}
-    assert parents() != me  # the fork server's children
-    assert (parents(fork=True) == me) == (threading.active_count() == 1)
-    stop = threading.Event()
-    other = threading.Thread(target=stop.wait)
-    other.start()
-    try:
-        assert parents(fork=True) != me  # a copy would hold this thread's locks as they are
-    finally:
-        stop.set()
-        other.join()
+def parents(items, **kwargs):
+    return [(o.value, type(o.error).__name__) for _, o in map_isolated(shout, items, 2, **kwargs)]
+
+out = {"me": str(os.getpid())}
+out["fork"] = parents(["parent"] * 40 + ["crash"] + ["parent"] * 40, fork=True)
+out["forkserver"] = parents(["parent"] * 40)
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+out["threaded"] = parents(["parent"] * 40, fork=True)
+stop.set()
+print(json.dumps(out))
+"""
+
+
+def test_fork_makes_workers_copies_of_a_process_of_one_thread_and_a_crash_fails_alone():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", FORKED], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    forked = [tuple(pair) for pair in out["fork"]]
+    assert forked[40] == (None, "ParseError")  # the input that killed its worker, alone
+    parents = {value for value, _ in forked[:40] + forked[41:]}
+    assert out["me"] in parents  # copies of the process, not children of a fork server
+    assert all(error == "NoneType" for i, (_, error) in enumerate(forked) if i != 40)
+    # Without fork=True, or with a second thread, the workers come from the fork server.
+    assert out["me"] not in {value for value, _ in out["forkserver"]}
+    assert out["me"] not in {value for value, _ in out["threaded"]}
 
 
 def test_one_worker_means_this_process_and_the_same_outcomes():
@@ -82,10 +104,9 @@ def test_one_worker_means_this_process_and_the_same_outcomes():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fork", [False, True], ids=["forkserver", "fork"])
-def test_a_worker_that_dies_fails_only_its_input(fork):
+def test_a_worker_that_dies_fails_only_its_input():
     items = [f"a{i}" for i in range(30)] + ["crash"] + [f"b{i}" for i in range(30)]
-    results = outcomes(items, 2, fork=fork)
+    results = outcomes(items, 2)
     assert [i for i, _, _ in results] == items
     failed = [(i, e) for i, _, e in results if e is not None]
     assert [i for i, _ in failed] == ["crash"]

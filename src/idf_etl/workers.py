@@ -159,7 +159,7 @@ class _Pool(Generic[T, R]):
     def _start(self) -> ProcessPoolExecutor:
         # A fork copies locks as they are: held by another thread, they stay held in the
         # copy. A pool restarted after a crash may still have the old pool's thread alive.
-        fork = self.fork and threading.active_count() == 1
+        fork = self.fork and _threads() == 1
         context = multiprocessing.get_context("fork" if fork else "forkserver")
         if not fork:
             module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
@@ -210,6 +210,14 @@ class _Pool(Generic[T, R]):
             kill_pool(self.executor)
         else:
             self.executor.shutdown(wait=True)
+
+
+def _threads() -> int:
+    """Threads of this process, native ones (a C library's) included where the OS says."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # not Linux
+        return threading.active_count()
 
 
 def kill_pool(executor: ProcessPoolExecutor) -> None:
