@@ -116,3 +116,15 @@ def test_parse_url_disallowed_by_robots_is_not_requested(httpserver):
     assert proc.returncode == 1
     assert "robots.txt" in json.loads(proc.stdout)["error"]
     assert [req.path for req, _ in httpserver.log] == ["/robots.txt"]
+
+
+def test_the_command_and_its_workers_load_neither_duckdb_nor_the_fetcher():
+    # What `idf-etl parse` and the fork server of `run`'s parse workers import: the
+    # warehouse, HTTP client and pipeline are loaded by the commands that use them.
+    heavy = ("duckdb", "httpx", "idf_etl.pipeline")
+    code = (
+        f"import sys, idf_etl.cli, idf_etl.jobs; print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

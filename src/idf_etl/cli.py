@@ -5,9 +5,9 @@ commands over a published warehouse are in cli_warehouse.py, the shared options
 in cli_options.py.
 
 Each command imports the stage it runs in its body: `idf-etl parse` starts in
-0.35 s instead of 0.5 without DuckDB, httpx and the pipeline, and so does the
-fork server of its worker pool, which loads this module when the command runs
-as `idf-etl` (workers.py).
+0.33 s instead of 0.55 without DuckDB, httpx and the pipeline, and so does the
+fork server of `run`'s parse workers, which loads this module when the command
+runs as `idf-etl` (workers.py).
 
 Exit codes (cli_options.py): 0 success; 1 finished, but some inputs failed; 2 bad
 usage or configuration; 3 another run holds the lock. (`check` uses Nagios' codes.)

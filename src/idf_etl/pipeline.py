@@ -38,7 +38,7 @@ from idf_etl.publish import Publisher
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.rows import Issue, scalar, upsert
-from idf_etl.summary import RunResult, timed
+from idf_etl.run_summary import RunResult, StageClock
 from idf_etl.warehouse import create_schema
 from idf_etl.workers import map_isolated, pool_size
 
@@ -57,14 +57,16 @@ def run_pipeline(
 ) -> RunResult:
     """One whole run under the data directory's lock."""
     started = datetime.now(UTC)
-    stages: dict[str, float] = {}
+    clock = StageClock()
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:
-            with timed(stages, "fetch"):
-                summary = fetch_site(settings, store, fetch_reporter, revalidate)
+            clock.start("fetch")
+            summary = fetch_site(settings, store, fetch_reporter, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
+        # The published warehouse copied and upgraded, the pages to parse counted.
+        clock.start("prepare")
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
         # run's memory would grow with the warehouse; bounded, it spills to disk instead.
@@ -75,18 +77,18 @@ def run_pipeline(
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
-            result = _load(con, settings, store, summary, started, stages, parse_reporter)
+            result = _load(con, settings, store, summary, started, clock, parse_reporter)
             result.notes = publisher.notes + result.notes
             for note in result.notes:
                 log.warning("run: note: %s", note)
             report = None
             if settings.report and result.outcome == "success":
-                with timed(stages, "report"):
-                    report = stage_report(con, settings.clean_dir, result, started)
-            with timed(stages, "export"):
-                export_tables(con, publisher.building, settings.start_points())
-            with timed(stages, "publish"):
-                result.published = str(publisher.publish(con, result.run_id))
+                clock.start("report")
+                report = stage_report(con, settings.clean_dir, result, started)
+            clock.start("export")
+            export_tables(con, publisher.building, settings.start_points())
+            clock.start("publish")
+            result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
                 os.replace(report, settings.clean_dir / REPORT_NAME)
         except duckdb.OutOfMemoryException as exc:
@@ -100,8 +102,9 @@ def run_pipeline(
         except BaseException:
             con.close()
             raise
+    clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
-    result.stages = stages
+    result.stages = clock.stages
     return result
 
 
@@ -111,7 +114,7 @@ def _load(
     store: RawStore,
     summary: FetchSummary | None,
     started: datetime,
-    stages: dict[str, float],
+    clock: StageClock,
     reporter: Reporter,
 ) -> RunResult:
     from_raw = summary is None
@@ -131,26 +134,26 @@ def _load(
     loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
+    # Counted first for the progress line; a re-parse of everything needs no check.
+    todo = (
+        store.count()
+        if from_raw
+        else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+    )
+    reporter("discovered", "", str(todo))
+    workers = pool_size(settings.parse_workers, todo)
     # Parsing and loading are one stage: each batch is written as soon as it is parsed.
-    with timed(stages, "parse"):
-        # Counted first for the progress line; a re-parse of everything needs no check.
-        todo = (
-            store.count()
-            if from_raw
-            else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
-        )
-        reporter("discovered", "", str(todo))
-        workers = pool_size(settings.parse_workers, todo)
-        pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-        for parsed in batched(parse_stored(store, pages, reporter, workers), size):
-            loader.load_pages(parsed)
-    with timed(stages, "merge"):
-        for stored in batched(store.pages(), size):
-            loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
-        stats = loader.finish()
-        problems = track_problems(
-            con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
-        )
+    clock.start("parse")
+    pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
+    for parsed in batched(parse_stored(store, pages, reporter, workers), size):
+        loader.load_pages(parsed)
+    clock.start("merge")
+    for stored in batched(store.pages(), size):
+        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+    stats = loader.finish()
+    problems = track_problems(
+        con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
+    )
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)
@@ -192,9 +195,9 @@ def _load(
         ],
     )
     con.execute("COMMIT")
-    result = RunResult(run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems=problems)
-    result.parse_workers = workers
-    return result
+    return RunResult(
+        run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
+    )
 
 
 def stage_report(

@@ -26,6 +26,7 @@ import os
 import pickle
 import select
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -93,7 +94,10 @@ def map_isolated(
     items are read lazily, a few chunks ahead of what the caller has consumed.
     `warm` runs once in each worker as it starts (load tables `fn` needs). `fork`: this
     process holds no DuckDB connection or open client, so workers may be copies of it
-    (they are only while it runs one thread; otherwise they come from the fork server).
+    (on Linux, while it runs one thread; otherwise they come from the fork server). They
+    are copied as the first chunk is sent, after `items` has given it: reading `items`
+    must not start a thread. (A copy prints nothing twice: multiprocessing flushes
+    stdout and stderr before it forks.)
     """
     if workers <= 1:
         for item in items:
@@ -159,7 +163,7 @@ class _Pool(Generic[T, R]):
     def _start(self) -> ProcessPoolExecutor:
         # A fork copies locks as they are: held by another thread, they stay held in the
         # copy. A pool restarted after a crash may still have the old pool's thread alive.
-        fork = self.fork and _threads() == 1
+        fork = self.fork and sys.platform == "linux" and _threads() == 1
         context = multiprocessing.get_context("fork" if fork else "forkserver")
         if not fork:
             module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
@@ -213,11 +217,8 @@ class _Pool(Generic[T, R]):
 
 
 def _threads() -> int:
-    """Threads of this process, native ones (a C library's) included where the OS says."""
-    try:
-        return len(os.listdir("/proc/self/task"))
-    except OSError:  # not Linux
-        return threading.active_count()
+    """Threads of this process (Linux), native ones (a C library's, execnet's) included."""
+    return len(os.listdir("/proc/self/task"))
 
 
 def kill_pool(executor: ProcessPoolExecutor) -> None:

@@ -1,16 +1,15 @@
 """What a run did, for a person and for a machine: its summary line, where its time
 went, and the object `idf-etl run --json` prints.
 
-    stages = {}
-    with timed(stages, "parse"): ...        # seconds a stage, in the order they ran
+    clock = StageClock()
+    clock.start("fetch"); ...; clock.start("prepare"); ...; clock.stop()
+    result.stages = clock.stages            # seconds a stage, in the order they ran
     result.line(); result.stages_line(); result.as_dict()
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from idf_etl.load import LoadStats
@@ -84,11 +83,22 @@ class RunResult:
         return ", ".join(parts)
 
 
-@contextmanager
-def timed(stages: dict[str, float], stage: str) -> Iterator[None]:
-    """Add the seconds the block takes to `stages[stage]`."""
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        stages[stage] = stages.get(stage, 0.0) + time.perf_counter() - start
+class StageClock:
+    """Seconds by stage, where each stage runs until the next starts: no moment of a run
+    is left out of every stage, so the stages add up to the run."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = 0.0
+
+    def start(self, stage: str) -> None:
+        """End the stage running (if any) and start `stage`."""
+        self.stop()
+        self._stage, self._since = stage, time.perf_counter()
+
+    def stop(self) -> None:
+        if self._stage is not None:
+            elapsed = time.perf_counter() - self._since
+            self.stages[self._stage] = self.stages.get(self._stage, 0.0) + elapsed
+            self._stage = None
