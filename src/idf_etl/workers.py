@@ -43,8 +43,9 @@ from idf_etl.errors import ParseError
 T = TypeVar("T")
 R = TypeVar("R")
 
-# A page parses in about 2 ms: chunks of 8 keep the pool's per-message cost near 2 %.
-CHUNK = 8
+# A page parses in about 1 ms, and sending a chunk and taking its results back costs the
+# parent about 0.5 ms: chunks of 16 keep that near 3 % (bench/bench_load.py, issue 12).
+CHUNK = 16
 # Chunks in flight per worker: enough that no worker waits for the next one.
 AHEAD = 4
 # Inputs a worker is worth starting for: below this, starting processes costs more.
