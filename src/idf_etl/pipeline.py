@@ -148,8 +148,9 @@ def _load(
     for parsed in batched(parse_stored(store, pages, reporter, workers), size):
         loader.load_pages(parsed)
     clock.start("merge")
-    for stored in batched(store.pages(), size):
-        loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+    if not from_raw:  # a re-parse of everything wrote each page's status with its row
+        for stored in batched(store.pages(), size):
+            loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
     stats = loader.finish()
     problems = track_problems(
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
