@@ -226,11 +226,16 @@ def _threads() -> int:
 def kill_pool(executor: ProcessPoolExecutor) -> None:
     """End a pool's processes whatever they are doing, and reap them."""
     processes = list(getattr(executor, "_processes", {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.kill()
         process.join(timeout=10)
+    # The pool's own thread waits on the same processes: one it reaped first still looks
+    # alive here (no exit code yet) until that thread has stored its exit code.
+    if manager is not None:
+        manager.join(timeout=10)
 
 
 def worker_setup(parent: int, warm: Callable[[], object] | None = None) -> None:
