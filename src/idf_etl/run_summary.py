@@ -75,11 +75,13 @@ class RunResult:
 
     def stages_line(self) -> str:
         """Where the time went: seconds a stage, and the parse stage's rate."""
-        parts = [f"{stage} {seconds:.1f}s" for stage, seconds in self.stages.items()]
-        if (seconds := self.stages.get("parse")) and self.load.pages_parsed:
-            rate = self.load.pages_parsed / seconds
-            where = plural(self.parse_workers, "process", "processes")
-            parts[list(self.stages).index("parse")] += f" ({rate:,.0f} pages/s on {where})"
+        parts = []
+        for stage, seconds in self.stages.items():
+            part = f"{stage} {seconds:.1f}s"
+            if stage == "parse" and seconds and self.load.pages_parsed:
+                rate = self.load.pages_parsed / seconds
+                part += f" ({rate:,.0f} pages/s on {plural(self.parse_workers, 'process', 'processes')})"
+            parts.append(part)
         return ", ".join(parts)
 
 
