@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.export import export_tables
+from idf_etl.export import _datasets, export_tables
 from idf_etl.warehouse import TABLES, VIEWS
 from test_pipeline import edit, query, run
 
@@ -244,3 +244,74 @@ def test_a_file_is_in_key_order_only_when_every_row_follows_the_one_before(tmp_p
     assert not in_order("('b', 'a'), ('a', 'x')", ("k", "c"))
     assert not in_order("('a', 'x'), ('a', 'y')", ("k",))  # a repeated key is no order
     assert in_order("('a', 'x')", ("k",))
+
+
+def _filled(path: Path, projects: int) -> duckdb.DuckDBPyConnection:
+    """A warehouse with `projects` projects (long descriptions, out of key order) and their
+    countries, under the run's default memory limit."""
+    from idf_etl.config import Settings
+    from idf_etl.warehouse import create_schema
+
+    con = duckdb.connect(str(path), config={"memory_limit": Settings().warehouse_memory})
+    create_schema(con)
+    con.execute(
+        """INSERT INTO projects (project_key, title, description, first_seen, last_changed,
+                                missing_from_site, states, urls, status)
+           SELECT 'K.' || lpad(((i * 7919) % ?)::VARCHAR, 6, '0'), 'Project ' || i,
+                  repeat('words of a description ', 150), now(), now(), i % 10 = 0,
+                  ['AM', 'GE'], ['https://www.iom.int/p' || i], 'active'
+           FROM range(?) r(i)""",
+        [projects, projects],
+    )
+    con.execute(
+        """INSERT INTO project_states (project_key, iso2)
+           SELECT project_key, unnest(states) FROM projects"""
+    )
+    return con
+
+
+def test_exports_written_on_threads_are_the_files_written_one_at_a_time(tmp_path):
+    """`run` writes the datasets on as many threads as it has cores: every file must be
+    byte for byte the one a single thread writes, tables of several sorted chunks included,
+    and the package must list them in the same order."""
+    from idf_etl.export import ROW_GROUP
+
+    con = _filled(tmp_path / "w.duckdb", 2 * ROW_GROUP + 5)
+    con.execute("SET threads = 2")
+    one = export_tables(con, tmp_path / "one", threads=1)
+    three = export_tables(con, tmp_path / "three", threads=3)
+    files = sorted(p.relative_to(one) for p in one.rglob("*.*") if p.name != "datapackage.json")
+    assert len(files) == 2 * len(NAMES)
+    assert files == sorted(
+        p.relative_to(three) for p in three.rglob("*.*") if p.name != "datapackage.json"
+    )
+    for name in files:
+        assert (one / name).read_bytes() == (three / name).read_bytes(), name
+    resources = [
+        json.loads((d / "datapackage.json").read_text())["resources"] for d in (one, three)
+    ]
+    assert resources[0] == resources[1]
+    assert [r["name"] for r in resources[0]] == [d[0] for d in _datasets()]
+    # DuckDB's own threads are set to one for the export only.
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (2,)
+    con.close()
+
+
+def test_a_dataset_that_fails_on_a_thread_fails_the_export_and_leaves_no_thread(
+    tmp_path, monkeypatch
+):
+    """An error on an export thread (out of memory, a broken view) reaches the run, which
+    then publishes nothing; the threads and their connections end with it."""
+    import threading
+
+    from idf_etl import export
+
+    con = _filled(tmp_path / "w.duckdb", 10)
+    broken = ("broken", "A dataset whose query fails.", "(SELECT * FROM no_such_table)", (), {})
+    datasets = _datasets()
+    monkeypatch.setattr(export, "_datasets", lambda: [*datasets[:3], broken, *datasets[3:]])
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        export_tables(con, tmp_path / "release", threads=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("export")]
+    assert con.execute("SELECT count(*) FROM projects").fetchone() == (10,)  # still usable
+    con.close()

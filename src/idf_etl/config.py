@@ -70,7 +70,11 @@ class Settings(BaseModel):
         7, ge=0, description="earlier published warehouses kept for `idf-etl restore`"
     )
     parse_workers: int | None = Field(
-        None, ge=1, le=256, description="processes that parse pages; default the cores, 1 = none"
+        None,
+        ge=1,
+        le=256,
+        description="processes that parse pages, then threads that write the exports; "
+        "default the cores, 1 = all in the run's own process, one at a time",
     )
     load_batch: int = Field(
         1000, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,14 +34,19 @@ _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", 
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
 ROW_GROUP = SORT_CHUNK = 2048
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
+# A table or view to export: name, comment, what to select from, key, declared columns.
+Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column]]
 
 
 def export_tables(
-    con: duckdb.DuckDBPyConnection, release_dir: Path, sources: Sequence[str] = ()
+    con: duckdb.DuckDBPyConnection,
+    release_dir: Path,
+    sources: Sequence[str] = (),
+    threads: int = 1,
 ) -> Path:
     """Write every table and view as CSV and Parquet, and datapackage.json, into
     release_dir (the release being built, see publish.py); `sources` are the start
-    points the data was read from.
+    points the data was read from; `threads`: datasets written at once.
 
     Nothing an analyst sees changes here: the whole release, warehouse and exports,
     is published at once. Paths go to DuckDB as arguments, never inside SQL text
@@ -47,28 +54,24 @@ def export_tables(
     """
     staging = Path(release_dir)
     # Rows committed since the last checkpoint sit in memory DuckDB cannot give back; written
-    # to the file first, they leave the memory limit to the export's sorts.
+    # to the file first, they leave the memory limit to the export's sorts. (It also fails
+    # on uncommitted rows, which the other threads' connections could not see.)
     con.execute("CHECKPOINT")
     for folder in ("csv", "parquet"):
         (staging / folder).mkdir(parents=True, exist_ok=True)
-    resources = []
-    for name, comment, source, key, declared in _datasets():
-        parquet = staging / "parquet" / f"{name}.parquet"
-        if key:
-            _write_sorted_parquet(con, source, key, parquet)
+    datasets = _datasets()
+    # One DuckDB thread a statement, the datasets spread over the cores instead: a table
+    # under a row group (122,880 rows) gives DuckDB's threads nothing to split, and joining
+    # sorted parts needs them read in order. 10,000 projects: 0.9-1.2 s, 0.55 s on 2 threads.
+    before = scalar(con, "SELECT current_setting('threads')")
+    con.execute("SET threads = 1")
+    try:
+        if threads <= 1:
+            resources = [_export(con, staging, *dataset) for dataset in datasets]
         else:
-            con.sql(f"SELECT * FROM {source}").write_parquet(
-                str(parquet), compression="zstd", row_group_size=ROW_GROUP
-            )
-        # The CSV from the Parquet just written: the same rows in the same order, read as
-        # a stream (DuckDB's CSV writer over the table itself buffers far more).
-        columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        as_text = ", ".join(_csv_expression(c[0], c[1]) for c in columns)
-        con.sql(f"SELECT {as_text} FROM read_parquet(?)", params=[str(parquet)]).write_csv(
-            str(staging / "csv" / f"{name}.csv"), header=True
-        )
-        fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
-        resources.append(_resource(name, comment, fields, key))
+            resources = _export_threaded(con, staging, datasets, threads)
+    finally:
+        con.execute(f"SET threads = {int(before)}")
     run_id = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
     package = datapackage(resources, sources, int(run_id))
     (staging / "datapackage.json").write_text(
@@ -77,9 +80,61 @@ def export_tables(
     return staging
 
 
-def _datasets() -> list[tuple[str, str, str, tuple[str, ...], dict[str, Column]]]:
-    """(name, comment, what to select from, key, declared columns by name) for every table
-    and view. A table, and a view with a key (one as wide as a table), is exported in the
+def _export_threaded(
+    con: duckdb.DuckDBPyConnection, staging: Path, datasets: list[Dataset], threads: int
+) -> list[dict[str, object]]:
+    """_export of each dataset on `threads` threads, a connection each (DuckDB runs a
+    statement without the GIL); the resources in the datasets' order. The first failure
+    is raised once the running ones end; the datasets not started are dropped."""
+    local = threading.local()
+    opened: list[duckdb.DuckDBPyConnection] = []
+
+    def export(dataset: Dataset) -> dict[str, object]:
+        if not hasattr(local, "con"):
+            local.con = con.cursor()
+            opened.append(local.con)
+        return _export(local.con, staging, *dataset)
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="export")
+    try:
+        return list(pool.map(export, datasets))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for cursor in opened:
+            cursor.close()
+
+
+def _export(
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    name: str,
+    comment: str,
+    source: str,
+    key: tuple[str, ...],
+    declared: dict[str, Column],
+) -> dict[str, object]:
+    """One table or view as Parquet and CSV; its datapackage resource."""
+    parquet = staging / "parquet" / f"{name}.parquet"
+    if key:
+        _write_sorted_parquet(con, source, key, parquet)
+    else:
+        con.sql(f"SELECT * FROM {source}").write_parquet(
+            str(parquet), compression="zstd", row_group_size=ROW_GROUP
+        )
+    # The CSV from the Parquet just written: the same rows in the same order, read as
+    # a stream (DuckDB's CSV writer over the table itself buffers far more).
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    as_text = ", ".join(_csv_expression(c[0], c[1]) for c in columns)
+    con.sql(f"SELECT {as_text} FROM read_parquet(?)", params=[str(parquet)]).write_csv(
+        str(staging / "csv" / f"{name}.csv"), header=True
+    )
+    fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
+    return _resource(name, comment, fields, key)
+
+
+def _datasets() -> list[Dataset]:
+    """Every table and view, as (name, comment, what to select from, key, declared columns
+    by name). A table, and a view with a key (one as wide as a table), is exported in the
     order of its key; the view's query is read without its own ORDER BY, which DuckDB
     would otherwise sort whole first."""
     out = []
@@ -134,15 +189,11 @@ def _write_sorted_parquet(
     if len(parts) == 1:  # a table of one chunk (most, on the live site's scale)
         os.replace(parts[0], out)
         return
-    # One thread: several would each read ahead a part, all held to keep the parts' order.
-    threads = scalar(con, "SELECT current_setting('threads')")
-    con.execute("SET threads = 1")
-    try:
-        con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
-            str(out), compression="zstd", row_group_size=ROW_GROUP
-        )
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
+    # On one DuckDB thread (export_tables): several would each read ahead a part, all
+    # held to keep the parts' order.
+    con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
+        str(out), compression="zstd", row_group_size=ROW_GROUP
+    )
     for name in parts:
         Path(name).unlink()
 

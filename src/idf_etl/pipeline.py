@@ -40,7 +40,7 @@ from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.rows import Issue, scalar, upsert
 from idf_etl.run_summary import RunResult, StageClock
 from idf_etl.warehouse import create_schema
-from idf_etl.workers import map_isolated, pool_size
+from idf_etl.workers import default_workers, map_isolated, pool_size
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,7 +86,9 @@ def run_pipeline(
                 clock.start("report")
                 report = stage_report(con, settings.clean_dir, result, started)
             clock.start("export")
-            export_tables(con, publisher.building, settings.start_points())
+            # The exports use the cores the parse did (threads then, `parse_workers`).
+            threads = settings.parse_workers or default_workers()
+            export_tables(con, publisher.building, settings.start_points(), threads)
             clock.start("publish")
             result.published = str(publisher.publish(con, result.run_id))
             if report is not None:
