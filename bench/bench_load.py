@@ -2,7 +2,7 @@
 
     uv run --frozen --group bench python bench/bench_load.py \
         [--records 100000] [--scaling 3000 10000 30000] [--workers-pages 10000] [--rounds 3]
-        [--nightly 3000] [--load-batch N]
+        [--machine 2000] [--nightly 3000] [--load-batch N]
 
 1. `idf-etl run --from-raw` as a subprocess over raw stores of growing size
    (generated ~60 KB pages, default workers): pages/s, the run's own peak RSS
@@ -14,6 +14,9 @@
    each side's best run, for the whole run and for its parse stage (parsing and
    loading the pages; the merge, export and publish after it are serial), as
    the run's `--json` reports it (`stage_seconds`).
+   Beside it, the machine's own ceiling for that ratio: the same generated
+   pages parsed by one process alone and by one process per core at once,
+   each its share, nothing sent back and nothing loaded (--machine pages).
 3. The nightly job when nothing changed: a local mirror (bench/mirror.py), a
    first `idf-etl run`, then the timed second one (every page skipped by its
    sitemap date, the warehouse rebuilt and published).
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -58,6 +62,7 @@ from idf_etl.parse import PARSER_VERSION
 from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
 from idf_etl.warehouse import create_schema
+from idf_etl.workers import default_workers
 from pages import project_page
 
 CODES = ["AM", "GE", "GH", "MD", "CD", "ZA", "SV", "MU", "XK", "VN", "KE", "UG", "TZ"]
@@ -266,6 +271,57 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                 )
 
 
+def bench_machine(pages: int, rounds: int) -> None:
+    """Pages/s of one parser process alone and of one per core at once, interleaved."""
+    bodies = [project_page(i).encode() for i in range(pages)]
+    cores = default_workers()
+    best: dict[int, float] = {}
+    for _ in range(rounds):
+        for processes in (1, cores):
+            seconds = _parse_on(processes, bodies)
+            best[processes] = min(best.get(processes, seconds), seconds)
+    print(
+        f"machine ceiling: {pages:,} pages parsed by 1 process alone {pages / best[1]:,.0f} "
+        f"pages/s, by {cores} at once {pages / best[cores]:,.0f} pages/s: "
+        f"{best[1] / best[cores]:.2f}x (best of {rounds}; no IPC, no loading)"
+    )
+
+
+def _parse_on(processes: int, bodies: list[bytes]) -> float:
+    """Seconds for `processes` forked processes to parse `bodies`, each its share, from
+    the moment all are ready (imports and country names loaded) until the last is done."""
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(processes + 1)
+    done = []
+    children = []
+    for i in range(processes):
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(target=_parse_share, args=(bodies[i::processes], ready, send))
+        child.start()
+        done.append(receive)
+        children.append(child)
+    ready.wait()
+    start = time.perf_counter()
+    for receive in done:
+        receive.recv()
+    seconds = time.perf_counter() - start
+    for child in children:
+        child.join()
+    return seconds
+
+
+def _parse_share(bodies: list[bytes], ready: Any, done: Any) -> None:
+    from idf_etl.countries import country_index
+    from idf_etl.parse import parse_page
+
+    country_index()
+    parse_page(bodies[0], source="warm-up", url="https://www.iom.int/project/warm-up")
+    ready.wait()
+    for i, body in enumerate(bodies):
+        parse_page(body, source=str(i), url=f"https://www.iom.int/project/p{i:05d}")
+    done.send(True)
+
+
 def bench_nightly(pages: int) -> None:
     mirror, port = start_mirror(pages)
     try:
@@ -303,6 +359,7 @@ def main() -> None:
     ap.add_argument("--scaling", type=int, nargs="*", default=[3000, 10_000, 30_000])
     ap.add_argument("--workers-pages", type=int, default=10_000, help="0: no workers comparison")
     ap.add_argument("--rounds", type=int, default=3, help="workers comparison: runs of each side")
+    ap.add_argument("--machine", type=int, default=2000, help="pages; 0: no machine ceiling")
     ap.add_argument("--nightly", type=int, default=3000, help="pages on the mirror; 0: skip")
     ap.add_argument("--load-batch", type=int, help="the loader's batch (default: load_batch)")
     args = ap.parse_args()
@@ -310,6 +367,8 @@ def main() -> None:
     # report the parent's memory as its own peak RSS.
     if args.scaling or args.workers_pages:
         bench_scaling(args.scaling, args.workers_pages, args.rounds)
+    if args.machine:
+        bench_machine(args.machine, args.rounds)
     if args.nightly:
         bench_nightly(args.nightly)
     if args.records:
