@@ -11,7 +11,7 @@ import time
 import pytest
 
 from idf_etl.errors import ParseError
-from idf_etl.workers import CHUNK, map_isolated, pool_size
+from idf_etl.workers import AHEAD, CHUNK, map_isolated, pool_size
 
 
 def shout(item: str) -> str:
@@ -51,6 +51,24 @@ def test_many_inputs_come_back_in_input_order_from_several_processes(tmp_path):
     assert len(os.listdir(tmp_path)) == 2
     assert len({o.value.rsplit(":", 1)[1] for _, o in results}) == 2  # two workers did the work
     assert str(os.getpid()) not in {o.value.rsplit(":", 1)[1] for _, o in results}
+
+
+def test_inputs_are_read_a_bounded_number_ahead_of_the_results_taken():
+    """Memory stays flat however many inputs: the pool reads at most its chunks in flight
+    beyond what the caller has taken, never the whole input."""
+    taken = 0
+
+    def items():
+        nonlocal taken
+        for i in range(100_000):
+            taken += 1
+            yield f"page{i}"
+
+    results = map_isolated(shout, items(), 2)
+    for _ in range(3):
+        next(results)
+    assert taken <= 2 * AHEAD * CHUNK + CHUNK
+    results.close()  # the pool is stopped, its workers killed
 
 
 # fork=True in a process of its own: a pytest-xdist worker runs a thread of its own
