@@ -7,10 +7,6 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
-# Install compiled bytecode, as pip does and uv does not by default: where
-# PYTHONDONTWRITEBYTECODE is set (Docker images, this CI), Python would otherwise compile
-# every module on every start, 0.5 s of each `idf-etl` command and of each worker pool.
-export UV_COMPILE_BYTECODE := 1
 
 .PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser screenshot clean
 
@@ -18,8 +14,12 @@ export UV_COMPILE_BYTECODE := 1
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
 
+# Compiled bytecode installed, as pip does and uv does not by default: where
+# PYTHONDONTWRITEBYTECODE is set (Docker images, CI), Python would otherwise compile every
+# module on every start, 0.5 s of each `idf-etl` command and of each worker pool. (Only
+# here: `uv run` would compile all of site-packages again on every call.)
 $(BIN)/idf-etl: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(BIN)/idf-etl ## create .venv with the locked dependencies

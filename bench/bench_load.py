@@ -273,8 +273,8 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
 
 def bench_machine(pages: int, rounds: int) -> None:
     """Pages/s of one parser process alone and of one per core at once, interleaved."""
-    bodies = [project_page(i).encode() for i in range(pages)]
     cores = default_workers()
+    bodies = [project_page(i).encode() for i in range(max(pages, cores))]
     best: dict[int, float] = {}
     for _ in range(rounds):
         for processes in (1, cores):
@@ -291,23 +291,26 @@ def _parse_on(processes: int, bodies: list[bytes]) -> float:
     """Seconds for `processes` forked processes to parse `bodies`, each its share, from
     the moment all are ready (imports and country names loaded) until the last is done."""
     context = multiprocessing.get_context("fork")
-    ready = context.Barrier(processes + 1)
+    ready = context.Barrier(processes + 1, timeout=120)  # a child that died breaks it
     done = []
     children = []
     for i in range(processes):
         receive, send = context.Pipe(duplex=False)
         child = context.Process(target=_parse_share, args=(bodies[i::processes], ready, send))
         child.start()
+        send.close()  # the child's copy is the only one: its death ends recv() with EOFError
         done.append(receive)
         children.append(child)
-    ready.wait()
-    start = time.perf_counter()
-    for receive in done:
-        receive.recv()
-    seconds = time.perf_counter() - start
-    for child in children:
-        child.join()
-    return seconds
+    try:
+        ready.wait()
+        start = time.perf_counter()
+        for receive in done:
+            receive.recv()
+        return time.perf_counter() - start
+    finally:
+        for child in children:
+            child.join(timeout=10)
+            child.kill()
 
 
 def _parse_share(bodies: list[bytes], ready: Any, done: Any) -> None:
@@ -315,7 +318,7 @@ def _parse_share(bodies: list[bytes], ready: Any, done: Any) -> None:
     from idf_etl.parse import parse_page
 
     country_index()
-    parse_page(bodies[0], source="warm-up", url="https://www.iom.int/project/warm-up")
+    parse_page(project_page(0).encode(), source="warm-up", url="https://www.iom.int/project/w")
     ready.wait()
     for i, body in enumerate(bodies):
         parse_page(body, source=str(i), url=f"https://www.iom.int/project/p{i:05d}")

@@ -270,23 +270,41 @@ def _filled(path: Path, projects: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_exports_written_on_threads_are_the_files_written_one_at_a_time(tmp_path):
+def _files(release: Path) -> dict[Path, bytes]:
+    return {
+        p.relative_to(release): p.read_bytes()
+        for p in release.rglob("*.*")
+        if p.name != "datapackage.json"
+    }
+
+
+def test_exports_written_on_threads_are_the_files_written_one_at_a_time(tmp_path, monkeypatch):
     """`run` writes the datasets on as many threads as it has cores: every file must be
     byte for byte the one a single thread writes, tables of several sorted chunks included,
     and the package must list them in the same order."""
+    import threading
+
+    from idf_etl import export
     from idf_etl.export import ROW_GROUP
 
     con = _filled(tmp_path / "w.duckdb", 2 * ROW_GROUP + 5)
     con.execute("SET threads = 2")
     one = export_tables(con, tmp_path / "one", threads=1)
+    used = set()
+    write = export._export
+
+    def recorded(*args):
+        used.add(threading.current_thread().name)
+        return write(*args)
+
+    monkeypatch.setattr(export, "_export", recorded)
     three = export_tables(con, tmp_path / "three", threads=3)
-    files = sorted(p.relative_to(one) for p in one.rglob("*.*") if p.name != "datapackage.json")
+    assert len(used) >= 2 and all(name.startswith("export") for name in used)
+    files = _files(one)
     assert len(files) == 2 * len(NAMES)
-    assert files == sorted(
-        p.relative_to(three) for p in three.rglob("*.*") if p.name != "datapackage.json"
-    )
-    for name in files:
-        assert (one / name).read_bytes() == (three / name).read_bytes(), name
+    assert files.keys() == _files(three).keys()
+    for name, data in _files(three).items():
+        assert data == files[name], name
     resources = [
         json.loads((d / "datapackage.json").read_text())["resources"] for d in (one, three)
     ]
@@ -300,13 +318,14 @@ def test_exports_written_on_threads_are_the_files_written_one_at_a_time(tmp_path
 def test_a_dataset_that_fails_on_a_thread_fails_the_export_and_leaves_no_thread(
     tmp_path, monkeypatch
 ):
-    """An error on an export thread (out of memory, a broken view) reaches the run, which
-    then publishes nothing; the threads and their connections end with it."""
+    """An error on an export thread (a broken view) reaches the run, which then publishes
+    nothing; the threads and their connections end with it, the settings are put back."""
     import threading
 
     from idf_etl import export
 
     con = _filled(tmp_path / "w.duckdb", 10)
+    con.execute("SET threads = 2")
     broken = ("broken", "A dataset whose query fails.", "(SELECT * FROM no_such_table)", (), {})
     datasets = _datasets()
     monkeypatch.setattr(export, "_datasets", lambda: [*datasets[:3], broken, *datasets[3:]])
@@ -314,4 +333,30 @@ def test_a_dataset_that_fails_on_a_thread_fails_the_export_and_leaves_no_thread(
         export_tables(con, tmp_path / "release", threads=2)
     assert not [t for t in threading.enumerate() if t.name.startswith("export")]
     assert con.execute("SELECT count(*) FROM projects").fetchone() == (10,)  # still usable
+    assert con.execute("SELECT current_setting('threads')").fetchone() == (2,)
+    con.close()
+
+
+def test_exports_that_run_out_of_memory_together_are_written_one_at_a_time(
+    tmp_path, monkeypatch, caplog
+):
+    """The export threads share warehouse_memory: when together they outgrow it, the
+    datasets are written again one at a time, and the files are the same."""
+    import threading
+
+    from idf_etl import export
+
+    con = _filled(tmp_path / "w.duckdb", 50)
+    one = export_tables(con, tmp_path / "one")
+    write = export._export
+
+    def starved(*args):
+        if threading.current_thread().name.startswith("export") and args[2] == "projects":
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return write(*args)
+
+    monkeypatch.setattr(export, "_export", starved)
+    two = export_tables(con, tmp_path / "two", threads=2)
+    assert _files(two) == _files(one)
+    assert "writing the exports one at a time" in caplog.text
     con.close()

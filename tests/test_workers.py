@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -64,11 +65,10 @@ def test_inputs_are_read_a_bounded_number_ahead_of_the_results_taken():
             taken += 1
             yield f"page{i}"
 
-    results = map_isolated(shout, items(), 2)
-    for _ in range(3):
-        next(results)
-    assert taken <= 2 * AHEAD * CHUNK + CHUNK
-    results.close()  # the pool is stopped, its workers killed
+    with contextlib.closing(map_isolated(shout, items(), 2)) as results:
+        for _ in range(3):
+            next(results)
+        assert taken <= 2 * AHEAD * CHUNK + CHUNK
 
 
 # fork=True in a process of its own: a pytest-xdist worker runs a thread of its own

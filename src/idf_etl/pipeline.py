@@ -86,7 +86,8 @@ def run_pipeline(
                 clock.start("report")
                 report = stage_report(con, settings.clean_dir, result, started)
             clock.start("export")
-            # The exports use the cores the parse did (threads then, `parse_workers`).
+            # One setting for the cores a run may use: parse_workers=1 keeps it all in one
+            # thread, for debugging.
             threads = settings.parse_workers or default_workers()
             export_tables(con, publisher.building, settings.start_points(), threads)
             clock.start("publish")

@@ -4,7 +4,7 @@
         value = outcome.unwrap()    # parse_one(item), or the exception it raised, raised here
 
 Parsing is a pure function of bytes, so any process can do it. Inputs go to the
-pool in small chunks and come back in input order, with a few chunks per worker
+pool in small chunks and come back in input order, with AHEAD chunks per worker
 in flight at most, so memory stays flat however many inputs there are. An
 exception is the outcome of its own input. A worker that dies (a crash in a C
 extension, the OOM killer) or outlives the time bound takes its whole chunk
