@@ -11,7 +11,8 @@
    fork server twice, so it is an upper bound).
 2. The same run with --set parse_workers=1 (in-process) and with the default
    (every core), on the same store, interleaved --rounds times; the ratio is of
-   each side's best run, for the whole run and for its parse stage (parsing and
+   each side's best run (and the median of each adjacent pair's ratio, which
+   drifts less), for the whole run and for its parse stage (parsing and
    loading the pages; the merge, export and publish after it are serial), as
    the run's `--json` reports it (`stage_seconds`).
    Beside it, the machine's own ceiling for that ratio: the same generated
@@ -39,6 +40,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -252,12 +254,14 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                 runs = [("1", ("parse_workers=1",)), ("all", ())] * rounds
             best: dict[str, float] = {}
             best_parse: dict[str, float] = {}
+            sides: list[tuple[float, float]] = []  # (whole, parse stage) of each run, in order
             for label, settings in runs:
                 r = from_raw(data, *settings)
                 best[label] = min(best.get(label, r.seconds), r.seconds)
                 # A checkout from before the stage times has none.
                 parse = r.summary.get("stage_seconds", {}).get("parse", float("nan"))
                 best_parse[label] = min(best_parse.get(label, parse), parse)
+                sides.append((r.seconds, parse))
                 print(
                     f"{n:12,} {label:>8} {r.seconds:8.2f} {n / r.seconds:8.0f} {r.peak:11d} "
                     f"{r.tree:12d} {parse:13.2f} {n / parse:11.0f}"
@@ -268,6 +272,14 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                     f"{'':12} all / 1 = {best['1'] / best['all']:.2f} for the whole run, "
                     f"{best_parse['1'] / best_parse['all']:.2f} for its parse stage "
                     f"(pages/s of each side's best of {rounds})"
+                )
+                # Each pair ran a minute apart: their ratios drift less than the bests do.
+                pairs = list(zip(sides[::2], sides[1::2], strict=True))
+                whole = statistics.median(one[0] / every[0] for one, every in pairs)
+                stage = statistics.median(one[1] / every[1] for one, every in pairs)
+                print(
+                    f"{'':12} median of the {len(pairs)} adjacent pairs' ratios: {whole:.2f} for "
+                    f"the whole run, {stage:.2f} for its parse stage"
                 )
 
 
