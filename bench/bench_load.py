@@ -13,7 +13,8 @@
    (every core), on the same store, interleaved --rounds times; the ratio is of
    each side's best run (and the median of each adjacent pair's ratio, which
    drifts less), for the whole run and for its parse stage (parsing and
-   loading the pages; the merge, export and publish after it are serial), as
+   loading the pages; the merge and publish after it are serial, the export
+   runs on as many threads as workers), as
    the run's `--json` reports it (`stage_seconds`).
    Beside it, the machine's own ceiling for that ratio: the same generated
    pages parsed by one process alone and by one process per core at once,
