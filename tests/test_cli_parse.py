@@ -128,3 +128,15 @@ def test_the_command_and_its_workers_load_neither_duckdb_nor_the_fetcher():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_re_parse_loads_no_http_client():
+    # `run --from-raw` reads the raw store only: the fetcher (httpx, aiohttp) is imported
+    # by the runs that fetch.
+    code = (
+        "import sys, idf_etl.pipeline; "
+        "print([m for m in ('httpx', 'aiohttp', 'idf_etl.fetch') if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
