@@ -109,6 +109,29 @@ def test_fork_makes_workers_copies_of_a_process_of_one_thread_and_a_crash_fails_
     assert out["me"] not in {value for value, _ in out["threaded"]}
 
 
+PRESTARTED = """
+import json, multiprocessing.forkserver, os
+from idf_etl.workers import map_isolated, start_fork_server
+from test_workers import shout
+
+start_fork_server(shout)
+server = multiprocessing.forkserver._forkserver._forkserver_pid
+os.kill(server, 0)  # running before any pool
+values = [o.value for _, o in map_isolated(shout, ["parent"] * 40, 2)]
+print(json.dumps({"server": str(server), "parents": sorted(set(values))}))
+"""
+
+
+def test_a_fork_server_started_early_is_the_one_the_pool_forks_its_workers_from():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", PRESTARTED], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["parents"] == [out["server"]]
+
+
 def test_one_worker_means_this_process_and_the_same_outcomes():
     items = ["a", "raise", "b"]
     assert [o.value for _, o in map_isolated(shout, ["a"], 1)] == [f"A:{os.getpid()}"]

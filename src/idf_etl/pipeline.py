@@ -39,7 +39,7 @@ from idf_etl.report import REPORT_NAME, write_report
 from idf_etl.rows import Issue, scalar, upsert
 from idf_etl.run_summary import RunResult, StageClock
 from idf_etl.warehouse import create_schema
-from idf_etl.workers import default_workers, map_isolated, pool_size
+from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,6 +69,9 @@ def run_pipeline(
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
         clock.start("prepare")
+        if from_raw and pool_size(settings.parse_workers, store.count()) > 1:
+            # A re-parse knows its pages now: the workers' fork server starts meanwhile.
+            start_fork_server(parse_stored_page)
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
         # run's memory would grow with the warehouse; bounded, it spills to disk instead.

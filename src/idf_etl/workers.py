@@ -22,6 +22,7 @@ imported, and start 0.3 s sooner.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import select
@@ -63,6 +64,22 @@ def default_workers() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def start_fork_server(fn: Callable[..., object]) -> None:
+    """Start the fork server that a pool for `fn` forks its workers from, now: its start
+    and imports (0.2-0.3 s) then overlap the caller's other work, such as opening the
+    warehouse, instead of delaying the first results."""
+    _fork_server(fn)
+    multiprocessing.forkserver.ensure_running()
+
+
+def _fork_server(fn: Callable[..., object]) -> multiprocessing.context.BaseContext:
+    """The fork server's context, set to import `fn`'s module (and the main script)."""
+    context = multiprocessing.get_context("forkserver")
+    module = getattr(fn, "func", fn).__module__  # a partial's function's
+    context.set_forkserver_preload(["__main__", module])
+    return context
 
 
 def pool_size(workers: int | None, inputs: int) -> int:
@@ -169,10 +186,7 @@ class _Pool(Generic[T, R]):
         # A fork copies locks as they are: held by another thread, they stay held in the
         # copy. A pool restarted after a crash may still have the old pool's thread alive.
         fork = self.fork and sys.platform == "linux" and _threads() == 1
-        context = multiprocessing.get_context("fork" if fork else "forkserver")
-        if not fork:
-            module = getattr(self.fn, "func", self.fn).__module__  # a partial's function's
-            context.set_forkserver_preload(["__main__", module])
+        context = multiprocessing.get_context("fork") if fork else _fork_server(self.fn)
         return ProcessPoolExecutor(
             self.workers,
             mp_context=context,
