@@ -19,6 +19,9 @@
    Beside it, the machine's own ceiling for that ratio: the same generated
    pages parsed by one process alone and by one process per core at once,
    each its share, nothing sent back and nothing loaded (--machine pages).
+   Each run also gives the CPU seconds the machine's cores spent busy, idle
+   and stolen by the hypervisor meanwhile (bench/machine.py): a run on every
+   core that was slow for its machine shows there.
 3. The nightly job when nothing changed: a local mirror (bench/mirror.py), a
    first `idf-etl run`, then the timed second one (every page skipped by its
    sitemap date, the warehouse rebuilt and published).
@@ -37,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import random
 import shutil
@@ -65,7 +67,7 @@ from idf_etl.parse import PARSER_VERSION
 from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
 from idf_etl.warehouse import create_schema
-from idf_etl.workers import default_workers
+from machine import Cores, bench_machine, cores_now
 from pages import project_page
 
 CODES = ["AM", "GE", "GH", "MD", "CD", "ZA", "SV", "MU", "XK", "VN", "KE", "UG", "TZ"]
@@ -183,6 +185,7 @@ class Measured(NamedTuple):
     tree: int  # the peak RSS of it and its children, summed, MB
     code: int  # exit status
     summary: dict[str, Any]  # its last stdout line, read as JSON (`--json`), if it is
+    cores: Cores  # what the machine's cores did meanwhile (all processes, not only these)
 
 
 def measured(cmd: list[str]) -> Measured:
@@ -191,7 +194,7 @@ def measured(cmd: list[str]) -> Measured:
     tree_peak = 0
     done = threading.Event()
     with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
+        start, before = time.perf_counter(), cores_now()
         proc = subprocess.Popen(cmd, stdout=out, stderr=log, env=env)
 
         def sample() -> None:
@@ -208,7 +211,7 @@ def measured(cmd: list[str]) -> Measured:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
+        seconds, cores = time.perf_counter() - start, cores_now() - before
         done.set()
         sampler.join()
         code = os.waitstatus_to_exitcode(status)
@@ -221,7 +224,7 @@ def measured(cmd: list[str]) -> Measured:
         summary = json.loads(lines[-1]) if lines else {}
     except ValueError:
         summary = {}
-    return Measured(seconds, usage.ru_maxrss // 1024, tree_peak // 2**20, code, summary)
+    return Measured(seconds, usage.ru_maxrss // 1024, tree_peak // 2**20, code, summary, cores)
 
 
 # Settings a checkout may not have yet (report: issue 11).
@@ -239,7 +242,8 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
     print(
         f"idf-etl run --from-raw, new warehouse, {os.cpu_count()} cores, report off\n"
         f"{'stored pages':>12} {'workers':>8} {'seconds':>8} {'pages/s':>8} "
-        f"{'run peak MB':>11} {'tree peak MB':>12} {'parse stage s':>13} {'its pages/s':>11}"
+        f"{'run peak MB':>11} {'tree peak MB':>12} {'parse stage s':>13} {'its pages/s':>11} "
+        f"{'cores busy s':>12} {'idle s':>6} {'stolen s':>8}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
@@ -265,7 +269,8 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                 sides.append((r.seconds, parse))
                 print(
                     f"{n:12,} {label:>8} {r.seconds:8.2f} {n / r.seconds:8.0f} {r.peak:11d} "
-                    f"{r.tree:12d} {parse:13.2f} {n / parse:11.0f}"
+                    f"{r.tree:12d} {parse:13.2f} {n / parse:11.0f} "
+                    f"{r.cores.busy:12.1f} {r.cores.idle:6.1f} {r.cores.steal:8.1f}"
                     + ("" if r.code == 0 else f"  exit {r.code}")
                 )
             if len(best) == 2:
@@ -282,60 +287,6 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                     f"{'':12} median of the {len(pairs)} adjacent pairs' ratios: {whole:.2f} for "
                     f"the whole run, {stage:.2f} for its parse stage"
                 )
-
-
-def bench_machine(pages: int, rounds: int) -> None:
-    """Pages/s of one parser process alone and of one per core at once, interleaved."""
-    cores = default_workers()
-    bodies = [project_page(i).encode() for i in range(max(pages, cores))]
-    best: dict[int, float] = {}
-    for _ in range(rounds):
-        for processes in (1, cores):
-            seconds = _parse_on(processes, bodies)
-            best[processes] = min(best.get(processes, seconds), seconds)
-    print(
-        f"machine ceiling: {pages:,} pages parsed by 1 process alone {pages / best[1]:,.0f} "
-        f"pages/s, by {cores} at once {pages / best[cores]:,.0f} pages/s: "
-        f"{best[1] / best[cores]:.2f}x (best of {rounds}; no IPC, no loading)"
-    )
-
-
-def _parse_on(processes: int, bodies: list[bytes]) -> float:
-    """Seconds for `processes` forked processes to parse `bodies`, each its share, from
-    the moment all are ready (imports and country names loaded) until the last is done."""
-    context = multiprocessing.get_context("fork")
-    ready = context.Barrier(processes + 1, timeout=120)  # a child that died breaks it
-    done = []
-    children = []
-    for i in range(processes):
-        receive, send = context.Pipe(duplex=False)
-        child = context.Process(target=_parse_share, args=(bodies[i::processes], ready, send))
-        child.start()
-        send.close()  # the child's copy is the only one: its death ends recv() with EOFError
-        done.append(receive)
-        children.append(child)
-    try:
-        ready.wait()
-        start = time.perf_counter()
-        for receive in done:
-            receive.recv()
-        return time.perf_counter() - start
-    finally:
-        for child in children:
-            child.join(timeout=10)
-            child.kill()
-
-
-def _parse_share(bodies: list[bytes], ready: Any, done: Any) -> None:
-    from idf_etl.countries import country_index
-    from idf_etl.parse import parse_page
-
-    country_index()
-    parse_page(project_page(0).encode(), source="warm-up", url="https://www.iom.int/project/w")
-    ready.wait()
-    for i, body in enumerate(bodies):
-        parse_page(body, source=str(i), url=f"https://www.iom.int/project/p{i:05d}")
-    done.send(True)
 
 
 def bench_nightly(pages: int) -> None:
