@@ -14,7 +14,8 @@ this process: plain tracebacks and pdb for debugging.
 
 Workers come from a fork server, which imports the parser once and forks each
 worker from itself: a process holding threads (DuckDB's, an HTTP client's)
-cannot safely be copied by fork. A caller that holds none (`idf-etl parse`)
+cannot safely be copied by fork. A caller that knows early it will want a pool
+calls `start_fork_server`, so those imports overlap its other work. A caller that holds none (`idf-etl parse`)
 asks for `fork=True`: its workers are copies of itself, with the parser already
 imported, and start 0.3 s sooner.
 """
