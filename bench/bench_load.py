@@ -21,7 +21,9 @@
    each its share, nothing sent back and nothing loaded (--machine pages).
    Each run also gives the CPU seconds the machine's cores spent busy, idle
    and stolen by the hypervisor meanwhile (bench/machine.py): a run on every
-   core that was slow for its machine shows there.
+   core that was slow for its machine shows there. And each pair is followed
+   by one measurement of the ceiling, so its ratio can be read beside what
+   the machine gave two processes in the same minute.
 3. The nightly job when nothing changed: a local mirror (bench/mirror.py), a
    first `idf-etl run`, then the timed second one (every page skipped by its
    sitemap date, the warehouse rebuilt and published).
@@ -67,7 +69,7 @@ from idf_etl.parse import PARSER_VERSION
 from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
 from idf_etl.warehouse import create_schema
-from machine import Cores, bench_machine, cores_now
+from machine import Cores, bench_machine, ceiling, cores_now, generated
 from pages import project_page
 
 CODES = ["AM", "GE", "GH", "MD", "CD", "ZA", "SV", "MU", "XK", "VN", "KE", "UG", "TZ"]
@@ -238,7 +240,7 @@ def from_raw(data: Path, *settings: str) -> Measured:
     return measured([*cmd, *sets])
 
 
-def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
+def bench_scaling(sizes: list[int], workers_pages: int, rounds: int, machine: int = 0) -> None:
     print(
         f"idf-etl run --from-raw, new warehouse, {os.cpu_count()} cores, report off\n"
         f"{'stored pages':>12} {'workers':>8} {'seconds':>8} {'pages/s':>8} "
@@ -260,6 +262,7 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
             best: dict[str, float] = {}
             best_parse: dict[str, float] = {}
             sides: list[tuple[float, float]] = []  # (whole, parse stage) of each run, in order
+            bodies = generated(machine) if machine and len(runs) > 1 else []
             for label, settings in runs:
                 r = from_raw(data, *settings)
                 best[label] = min(best.get(label, r.seconds), r.seconds)
@@ -273,6 +276,14 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int) -> None:
                     f"{r.cores.busy:12.1f} {r.cores.idle:6.1f} {r.cores.steal:8.1f}"
                     + ("" if r.code == 0 else f"  exit {r.code}")
                 )
+                if bodies and label == "all":
+                    # The machine's ceiling right after the pair: its minute, not the run's.
+                    one, every = sides[-2:]
+                    print(
+                        f"{'':12} pair {len(sides) // 2}: all / 1 = {one[0] / every[0]:.2f} for "
+                        f"the whole run, {one[1] / every[1]:.2f} for its parse stage; the "
+                        f"machine's ceiling just after: {ceiling(bodies):.2f}x"
+                    )
             if len(best) == 2:
                 print(
                     f"{'':12} all / 1 = {best['1'] / best['all']:.2f} for the whole run, "
@@ -333,7 +344,7 @@ def main() -> None:
     # The runs first: a child forked from a parent holding 100,000 records would
     # report the parent's memory as its own peak RSS.
     if args.scaling or args.workers_pages:
-        bench_scaling(args.scaling, args.workers_pages, args.rounds)
+        bench_scaling(args.scaling, args.workers_pages, args.rounds, args.machine)
     if args.machine:
         bench_machine(args.machine, args.rounds)
     if args.nightly:

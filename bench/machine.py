@@ -25,7 +25,7 @@ class Cores(NamedTuple):
     idle: float  # idle + iowait
     steal: float  # taken by the hypervisor for other guests
 
-    def __sub__(self, other: tuple[Any, ...]) -> Cores:  # type: ignore[override]
+    def __sub__(self, other: tuple[Any, ...]) -> Cores:
         return Cores(*(a - b for a, b in zip(self, other, strict=True)))
 
 
@@ -39,10 +39,20 @@ def cores_now() -> Cores:
     return Cores(user + nice + system + irq + softirq, idle + iowait, steal)
 
 
+def generated(pages: int) -> list[bytes]:
+    """Bodies for the ceiling: generated project pages, at least one a core."""
+    return [project_page(i).encode() for i in range(max(pages, default_workers()))]
+
+
+def ceiling(bodies: list[bytes]) -> float:
+    """One measurement of the machine's ceiling: one process's seconds over one per core's."""
+    return _parse_on(1, bodies) / _parse_on(default_workers(), bodies)
+
+
 def bench_machine(pages: int, rounds: int) -> None:
     """Pages/s of one parser process alone and of one per core at once, interleaved."""
     cores = default_workers()
-    bodies = [project_page(i).encode() for i in range(max(pages, cores))]
+    bodies = generated(pages)
     best: dict[int, float] = {}
     for _ in range(rounds):
         for processes in (1, cores):
