@@ -71,6 +71,17 @@ def test_inputs_are_read_a_bounded_number_ahead_of_the_results_taken():
         assert taken <= 2 * AHEAD * CHUNK + CHUNK
 
 
+def run_alone(script: str) -> dict:
+    """Run a script in a fresh process (no fork server yet, no other thread) that can
+    import this module; what it printed, read as JSON."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 # fork=True in a process of its own: a pytest-xdist worker runs a thread of its own
 # (execnet's), so there the pool rightly never forks.
 FORKED = """
@@ -93,12 +104,7 @@ print(json.dumps(out))
 
 
 def test_fork_makes_workers_copies_of_a_process_of_one_thread_and_a_crash_fails_alone():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
-    proc = subprocess.run(
-        [sys.executable, "-c", FORKED], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_alone(FORKED)
     forked = [tuple(pair) for pair in out["fork"]]
     assert forked[40] == (None, "ParseError")  # the input that killed its worker, alone
     parents = {value for value, _ in forked[:40] + forked[41:]}
@@ -123,12 +129,7 @@ print(json.dumps({"server": str(server), "parents": sorted(set(values))}))
 
 
 def test_a_fork_server_started_early_is_the_one_the_pool_forks_its_workers_from():
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), *sys.path])}
-    proc = subprocess.run(
-        [sys.executable, "-c", PRESTARTED], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_alone(PRESTARTED)
     assert out["parents"] == [out["server"]]
 
 
