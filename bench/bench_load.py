@@ -62,13 +62,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fetch import start_mirror
-from idf_etl import pipeline
 from idf_etl.config import Settings
-from idf_etl.load import Loader, ParsedPage
-from idf_etl.parse import PARSER_VERSION
+from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.pipeline import run as pipeline
 from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
-from idf_etl.warehouse import create_schema
+from idf_etl.warehouse.schema import create_schema
 from machine import Cores, bench_machine, ceiling, cores_now, generated
 from pages import project_page
 
@@ -134,7 +134,7 @@ def bench_loader(n: int, batch: int | None = None) -> None:
         if hasattr(loader, "merge_batch"):  # as `idf-etl run` sets it
             loader.merge_batch = size
         if hasattr(loader, "finish"):
-            from idf_etl.pipeline import batched
+            from idf_etl.pipeline.run import batched
 
             for part in batched(pages, size):
                 loader.load_pages(part)

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.load import Loader, ParsedPage
-from idf_etl.normalise import parse_project_type
-from idf_etl.parse import PARSER_VERSION
+from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.parse.normalise import parse_project_type
+from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.records import REGIONS, ProjectRecord
-from idf_etl.report import write_report
-from idf_etl.warehouse import create_schema
+from idf_etl.report.build import write_report
+from idf_etl.warehouse.schema import create_schema
 
 REPO = Path(__file__).parent.parent
 sys.path.insert(0, str(REPO / "demo"))

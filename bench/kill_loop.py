@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "demo"))
 from serve import serve  # noqa: E402
 
 from idf_etl.rawstore import RawStore  # noqa: E402
-from idf_etl.warehouse import TABLES  # noqa: E402
+from idf_etl.warehouse.schema import TABLES  # noqa: E402
 
 ARMENIA = "project/migration-socio-economic-development-armenia-georgia.html"
 

@@ -92,8 +92,8 @@ def _parse_on(processes: int, bodies: list[bytes]) -> float:
 
 
 def _parse_share(bodies: list[bytes], ready: Any, done: Any) -> None:
-    from idf_etl.countries import country_index
-    from idf_etl.parse import parse_page
+    from idf_etl.parse.countries import country_index
+    from idf_etl.parse.page import parse_page
 
     country_index()
     parse_page(project_page(0).encode(), source="warm-up", url="https://www.iom.int/project/w")

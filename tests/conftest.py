@@ -88,7 +88,7 @@ def published(tmp_path_factory):
     import subprocess
     import sys
 
-    from cli import clean_env
+    from tests.helpers.cli import clean_env
 
     sys.path.insert(0, str(REPO / "demo"))
     from serve import serve

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_pipeline import query
+from tests.pipeline.test_pipeline import query
 
 REPO = Path(__file__).parent.parent
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import typer
 
-from idf_etl.cli import app
-from idf_etl.warehouse import TABLES, create_schema, data_dictionary_markdown
+from idf_etl.cli.app import app
+from idf_etl.warehouse.schema import TABLES, create_schema, data_dictionary_markdown
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 

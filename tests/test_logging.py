@@ -13,9 +13,9 @@ import sys
 
 import pytest
 
-from cli import clean_env, idf_etl
 from idf_etl.logs import level_for, plural, setup_logging
-from local_site import SITEMAP_PAGES, Site
+from tests.helpers.cli import clean_env, idf_etl
+from tests.helpers.local_site import SITEMAP_PAGES, Site
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}"
 

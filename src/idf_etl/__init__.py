@@ -17,7 +17,7 @@ from idf_etl.errors import (
     ReportError,
     StoreError,
 )
-from idf_etl.parse import PARSER_VERSION, parse_page
+from idf_etl.parse.page import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """`python -m idf_etl` runs the command line."""
 
-from idf_etl.cli import main
+from idf_etl.cli.app import main
 
 main()

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from idf_etl.decoding import charset_of
 from idf_etl.errors import StoreError
+from idf_etl.parse.decoding import charset_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli import clean_env, idf_etl
+from tests.helpers.cli import clean_env, idf_etl
 
 
 def write(path, content):

@@ -15,12 +15,12 @@ import duckdb
 import pytest
 import typer
 
-from cli import clean_env, idf_etl
 from idf_etl import __version__
-from idf_etl.cli import app
-from idf_etl.cli_options import CrawlOptions
+from idf_etl.cli.app import app
+from idf_etl.cli.options import CrawlOptions
+from tests.helpers.cli import clean_env, idf_etl
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def options_of(command: str) -> set[str]:

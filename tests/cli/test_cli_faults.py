@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from werkzeug import Request, Response
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parents[1] / "fixtures" / "pages"
 FAST = ["--rate", "0", "--set", "backoff_base=0.05", "--set", "max_retries=1"]
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from idf_etl.lock import RunLock
+from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
-from local_site import SITEMAP_PAGES, Site
+from tests.helpers.local_site import SITEMAP_PAGES, Site
 
 
 def fetch_cmd(data_dir, *args):

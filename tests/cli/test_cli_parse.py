@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PAGES
+from tests.conftest import PAGES
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -121,10 +121,8 @@ def test_parse_url_disallowed_by_robots_is_not_requested(httpserver):
 def test_the_command_and_its_workers_load_neither_duckdb_nor_the_fetcher():
     # What `idf-etl parse` and the fork server of `run`'s parse workers import: the
     # warehouse, HTTP client and pipeline are loaded by the commands that use them.
-    heavy = ("duckdb", "httpx", "idf_etl.pipeline")
-    code = (
-        f"import sys, idf_etl.cli, idf_etl.jobs; print([m for m in {heavy!r} if m in sys.modules])"
-    )
+    heavy = ("duckdb", "httpx", "idf_etl.pipeline.run")
+    code = f"import sys, idf_etl.cli.app, idf_etl.parse.inputs; print([m for m in {heavy!r} if m in sys.modules])"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
@@ -134,8 +132,8 @@ def test_a_re_parse_loads_no_http_client():
     # `run --from-raw` reads the raw store only: the fetcher (httpx, aiohttp) is imported
     # by the runs that fetch.
     code = (
-        "import sys, idf_etl.pipeline; "
-        "print([m for m in ('httpx', 'aiohttp', 'idf_etl.fetch') if m in sys.modules])"
+        "import sys, idf_etl.pipeline.run; "
+        "print([m for m in ('httpx', 'aiohttp', 'idf_etl.fetch.site') if m in sys.modules])"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

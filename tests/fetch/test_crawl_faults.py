@@ -12,9 +12,9 @@ import pytest
 from werkzeug import Response
 
 from idf_etl.errors import FetchError
-from idf_etl.fetch import fetch_site, fetch_url
-from idf_etl.hostgate import describe_transport_error
-from idf_etl.outcomes import Outcome
+from idf_etl.fetch.outcomes import Outcome
+from idf_etl.fetch.pacing import describe_transport_error
+from idf_etl.fetch.site import fetch_site, fetch_url
 from idf_etl.rawstore import RawStore
 
 PAGE = b"<html><head><title>p</title></head><body><main><h1>p</h1></main></body></html>"

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import FAST
-from idf_etl.fetch import fetch_site
+from idf_etl.fetch.site import fetch_site
 from idf_etl.rawstore import RawStore
-from local_site import LISTING_PAGES, SITEMAP_PAGES, DroppingServer, Site
+from tests.conftest import FAST
+from tests.helpers.local_site import LISTING_PAGES, SITEMAP_PAGES, DroppingServer, Site
 
 
 def crawl(settings, revalidate=None):

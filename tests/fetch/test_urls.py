@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from idf_etl.discover import parse_lastmod, parse_sitemap
-from idf_etl.hostgate import retry_after_seconds
+from idf_etl.fetch.link_lists import parse_lastmod, parse_sitemap
+from idf_etl.fetch.pacing import retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url, with_page
 
 

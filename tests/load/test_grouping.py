@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from idf_etl.grouping import PageKeys, project_keys
+from idf_etl.load.grouping import PageKeys, project_keys
 
 EN = "https://www.iom.int/project/ghana-labour"
 FR = "https://www.iom.int/fr/node/187686"

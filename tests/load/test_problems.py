@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from cli import idf_etl
-from idf_etl.problems import track_problems
-from idf_etl.warehouse import create_schema
+from idf_etl.load.problems import track_problems
+from idf_etl.warehouse.schema import create_schema
+from tests.helpers.cli import idf_etl
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 BROKEN = "/project/broken-upload"
@@ -171,10 +171,10 @@ def test_an_upgraded_warehouse_starts_with_the_problems_still_current(con):
 def test_many_problems_are_tracked_a_chunk_at_a_time_with_the_same_result(con, monkeypatch):
     """More issues and open problems than one chunk, one problem reported twice in a run
     across chunks: the same rows and counts as tracking them all at once."""
-    import idf_etl.problems
+    import idf_etl.load.problems
 
     def nights(chunk):
-        monkeypatch.setattr(idf_etl.problems, "_CHUNK", chunk)
+        monkeypatch.setattr(idf_etl.load.problems, "_CHUNK", chunk)
         con.execute("DELETE FROM problems; DELETE FROM issues; DELETE FROM runs")
         urls = [f"http://x/{i}" for i in range(7)]
         twice = ("parse", "unknown_label", urls[0], "'Donor' is no label we know")

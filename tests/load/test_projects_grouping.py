@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from drupal_pages import drupal_page, field_html, head_links
+from tests.helpers.drupal_pages import drupal_page, field_html, head_links
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def fields(display: str = "above", **values: str) -> list[str]:

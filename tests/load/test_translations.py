@@ -8,9 +8,9 @@ import hashlib
 import pytest
 from werkzeug import Request, Response
 
-from idf_etl.discover import page_head
-from idf_etl.fetch import fetch_site
-from idf_etl.nodes import page_node_links
+from idf_etl.fetch.link_lists import page_head
+from idf_etl.fetch.site import fetch_site
+from idf_etl.parse.head import page_node_links
 from idf_etl.rawstore import RawStore
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.countries import country_code, country_index, english_name, split_countries
+from idf_etl.parse.countries import country_code, country_index, english_name, split_countries
 
 
 @pytest.mark.parametrize(

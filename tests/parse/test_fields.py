@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from idf_etl import vocabulary
-from idf_etl.projects import Merger
+from idf_etl.load.projects import Merger
+from idf_etl.parse import vocabulary
 from idf_etl.records import (
     COVERAGES,
     LANGS,
@@ -15,7 +15,7 @@ from idf_etl.records import (
     STORED_FIELDS,
     ProjectRecord,
 )
-from idf_etl.warehouse import create_schema, table
+from idf_etl.warehouse.schema import create_schema, table
 
 
 def test_the_parser_vocabularies_map_onto_the_canonical_values():
@@ -52,7 +52,7 @@ def test_enum_columns_accept_exactly_the_canonical_values():
 def test_merge_takes_each_merged_field_from_the_first_language_that_has_it():
     from datetime import UTC, datetime
 
-    from idf_etl.rows import query_dicts, upsert
+    from idf_etl.warehouse.rows import query_dicts, upsert
 
     def page(lang, **values):
         record = ProjectRecord(
@@ -79,7 +79,7 @@ def test_merge_takes_title_language_and_description_from_the_first_titled_page()
     first page with a title; without any, from the first page, whatever it holds."""
     from datetime import UTC, datetime
 
-    from idf_etl.rows import query_dicts, upsert
+    from idf_etl.warehouse.rows import query_dicts, upsert
 
     def page(url, lang, title, description, gone=False):
         return {

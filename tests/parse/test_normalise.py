@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idf_etl.normalise import (
+from idf_etl.parse.normalise import (
     parse_budget,
     parse_coverage,
     parse_project_type,
@@ -16,7 +16,7 @@ from idf_etl.normalise import (
     parse_status,
     parse_year,
 )
-from idf_etl.vocabulary import PROJECT_TYPE_NAMES, PROJECT_TYPES
+from idf_etl.parse.vocabulary import PROJECT_TYPE_NAMES, PROJECT_TYPES
 
 
 @pytest.mark.parametrize(

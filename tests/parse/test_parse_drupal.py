@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from drupal_pages import drupal_page as page
-from drupal_pages import field_html
 from idf_etl import parse_page
-from idf_etl.nodes import page_node_links
+from idf_etl.parse.head import page_node_links
+from tests.helpers.drupal_pages import drupal_page as page
+from tests.helpers.drupal_pages import field_html
 
 # (label as the site writes it, value, field, expected value in the record)
 FIELDS = [

@@ -227,7 +227,7 @@ def test_restore_empty_then_from_raw_rebuilds_pages_and_projects(demo_site, tmp_
 
 
 def test_parse_many_inputs_one_crashing_prints_its_error_and_the_rest(tmp_path):
-    good = Path(__file__).parent / "fixtures" / "pages" / "a_en_table.html"
+    good = Path(__file__).parents[1] / "fixtures" / "pages" / "a_en_table.html"
     bad = tmp_path / "deep.html"
     bad.write_bytes(nested(150000))
     missing = tmp_path / "missing.html"

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.load import LoadStats
-from idf_etl.lock import RunLock
-from idf_etl.run_summary import RunResult, StageClock
+from idf_etl.load.loader import LoadStats
+from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.summary import RunResult, StageClock
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 

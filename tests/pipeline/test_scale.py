@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PAGES, REPO
-from idf_etl import pipeline
 from idf_etl.config import Settings
+from idf_etl.pipeline import run as pipeline
 from idf_etl.rawstore import RawStore
+from tests.conftest import PAGES, REPO
 
 SITE = REPO / "demo" / "site"
 BASE = "https://www.iom.int"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cli import clean_env
+from tests.helpers.cli import clean_env
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 UNITS = REPO / "pipelines" / "systemd"
 
 
@@ -101,7 +101,7 @@ def test_cron_line_logs_with_timestamps_and_prints_only_on_failure(tmp_path):
     )
     assert "invalid setting rate" in failed.stdout  # the log's last lines are in the alert
     # Another run holds the lock (exit 3): nothing printed, so cron mails nothing.
-    from idf_etl.lock import RunLock
+    from idf_etl.pipeline.lock import RunLock
 
     with RunLock(home / "idf-etl" / "data"):
         locked = subprocess.run(

@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.problems import track_problems
-from idf_etl.report import write_report
-from idf_etl.warehouse import create_schema
+from idf_etl.load.problems import track_problems
+from idf_etl.report.build import write_report
+from idf_etl.warehouse.schema import create_schema
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 sys.path.insert(0, str(REPO / "demo"))
 from browser import ARGS, find_chromium  # noqa: E402
 
@@ -397,7 +397,7 @@ def test_a_page_not_drawn_in_time_is_a_report_error_and_nothing_waits_longer():
     import time
 
     from idf_etl.errors import ReportError
-    from idf_etl.report import in_child
+    from idf_etl.report.build import in_child
 
     others = set(multiprocessing.active_children())  # an earlier test's, if any
     assert in_child(sum, [1, 2, 3], seconds=60) == 6
@@ -415,7 +415,7 @@ def test_ctrl_c_while_the_page_is_drawn_ends_the_child_too():
     import threading
     import time
 
-    from idf_etl.report import in_child
+    from idf_etl.report.build import in_child
 
     others = set(multiprocessing.active_children())  # an earlier test's, if any
     threading.Timer(1, os.kill, (os.getpid(), signal.SIGINT)).start()

@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.export import _datasets, export_tables
-from idf_etl.warehouse import TABLES, VIEWS
-from test_pipeline import edit, query, run
+from idf_etl.warehouse.export import _datasets, export_tables
+from idf_etl.warehouse.schema import TABLES, VIEWS
+from tests.pipeline.test_pipeline import edit, query, run
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 NAMES = sorted([t.name for t in TABLES] + [v.name for v in VIEWS])
@@ -97,7 +97,7 @@ def test_csv_holds_lists_as_json_arrays_and_missing_values_as_empty_cells(export
 
 def test_export_puts_no_path_into_sql(tmp_path):
     """A data directory whose name holds a quote still exports (paths go as arguments)."""
-    from idf_etl.warehouse import create_schema
+    from idf_etl.warehouse.schema import create_schema
 
     con = duckdb.connect()
     create_schema(con)
@@ -112,8 +112,8 @@ def test_tables_larger_than_a_chunk_are_exported_whole_and_in_key_order(tmp_path
     stays flat): every row once, in key order across chunk boundaries, a two-column key
     included, with DuckDB held to the run's default memory limit."""
     from idf_etl.config import Settings
-    from idf_etl.export import ROW_GROUP
-    from idf_etl.warehouse import create_schema
+    from idf_etl.warehouse.export import ROW_GROUP
+    from idf_etl.warehouse.schema import create_schema
 
     con = duckdb.connect(
         str(tmp_path / "w.duckdb"), config={"memory_limit": Settings().warehouse_memory}
@@ -160,8 +160,8 @@ def test_export_follows_the_problem_counts_on_the_same_connection(tmp_path):
     report had failed."""
     from datetime import UTC, datetime
 
-    from idf_etl.problems import settle_problem
-    from idf_etl.warehouse import create_schema
+    from idf_etl.load.problems import settle_problem
+    from idf_etl.warehouse.schema import create_schema
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     create_schema(con)
@@ -173,7 +173,7 @@ def test_export_follows_the_problem_counts_on_the_same_connection(tmp_path):
 
 
 def test_scalar_reads_the_whole_result():
-    from idf_etl.rows import scalar
+    from idf_etl.warehouse.rows import scalar
 
     con = duckdb.connect()
     assert scalar(con, "SELECT count(*) FROM range(5)") == 5
@@ -186,8 +186,8 @@ def test_a_view_as_wide_as_a_table_is_exported_in_key_order_within_little_memory
     """active_projects is every column of projects: sorted whole (or a top-N at a time), its
     descriptions outgrow a small DuckDB memory limit (out of memory at 32MB here, 8,197
     projects). It is written like a table, a chunk at a time in key order."""
-    from idf_etl.export import ROW_GROUP
-    from idf_etl.warehouse import create_schema
+    from idf_etl.warehouse.export import ROW_GROUP
+    from idf_etl.warehouse.schema import create_schema
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "32MB"})
     create_schema(con)
@@ -217,7 +217,7 @@ def test_a_view_as_wide_as_a_table_is_exported_in_key_order_within_little_memory
 def test_a_view_exported_by_key_has_a_key_that_names_every_row():
     """A view's key orders its export, chunk by chunk: a null or repeated key would drop or
     split rows, so it must be a table's key, in full and not null."""
-    from idf_etl.warehouse import view_columns
+    from idf_etl.warehouse.schema import view_columns
 
     keyed = [v for v in VIEWS if v.key]
     assert keyed
@@ -230,7 +230,7 @@ def test_a_view_exported_by_key_has_a_key_that_names_every_row():
 def test_a_file_is_in_key_order_only_when_every_row_follows_the_one_before(tmp_path):
     """A table the load wrote in key order is exported as it lies, once its file is checked
     in order; any other is sorted a chunk at a time (the tests above)."""
-    from idf_etl.export import _in_order
+    from idf_etl.warehouse.export import _in_order
 
     con = duckdb.connect()
 
@@ -250,7 +250,7 @@ def _filled(path: Path, projects: int) -> duckdb.DuckDBPyConnection:
     """A warehouse with `projects` projects (long descriptions, out of key order) and their
     countries, under the run's default memory limit."""
     from idf_etl.config import Settings
-    from idf_etl.warehouse import create_schema
+    from idf_etl.warehouse.schema import create_schema
 
     con = duckdb.connect(str(path), config={"memory_limit": Settings().warehouse_memory})
     create_schema(con)
@@ -284,8 +284,8 @@ def test_exports_written_on_threads_are_the_files_written_one_at_a_time(tmp_path
     and the package must list them in the same order."""
     import threading
 
-    from idf_etl import export
-    from idf_etl.export import ROW_GROUP
+    from idf_etl.warehouse import export
+    from idf_etl.warehouse.export import ROW_GROUP
 
     con = _filled(tmp_path / "w.duckdb", 2 * ROW_GROUP + 5)
     con.execute("SET threads = 2")
@@ -322,7 +322,7 @@ def test_a_dataset_that_fails_on_a_thread_fails_the_export_and_leaves_no_thread(
     nothing; the threads and their connections end with it, the settings are put back."""
     import threading
 
-    from idf_etl import export
+    from idf_etl.warehouse import export
 
     con = _filled(tmp_path / "w.duckdb", 10)
     con.execute("SET threads = 2")
@@ -344,7 +344,7 @@ def test_exports_that_run_out_of_memory_together_are_written_one_at_a_time(
     datasets are written again one at a time, and the files are the same."""
     import threading
 
-    from idf_etl import export
+    from idf_etl.warehouse import export
 
     con = _filled(tmp_path / "w.duckdb", 50)
     one = export_tables(con, tmp_path / "one")

@@ -16,12 +16,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.publish import OLDEST_READER, readable_by_oldest_reader
-from idf_etl.warehouse import TABLES, VIEWS
-from test_pipeline import run
-from test_upgrade import v1_warehouse
+from idf_etl.warehouse.publish import OLDEST_READER, readable_by_oldest_reader
+from idf_etl.warehouse.schema import TABLES, VIEWS
+from tests.pipeline.test_pipeline import run
+from tests.warehouse.test_upgrade import v1_warehouse
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 CLIENTS = REPO / ".cache" / "duckdb-clients"
 # Every object an analyst sees; the client also lists what the file holds, so nothing is missed.
 OBJECTS = sorted([t.name for t in TABLES] + [v.name for v in VIEWS] + ["schema_info"])
@@ -119,8 +119,8 @@ def test_the_readme_cli_line_opens_the_warehouse(published):
 
 
 def test_a_new_warehouse_is_written_in_the_old_storage_format(tmp_path):
-    from idf_etl.publish import Publisher
-    from idf_etl.warehouse import create_schema
+    from idf_etl.warehouse.publish import Publisher
+    from idf_etl.warehouse.schema import create_schema
 
     publisher = Publisher(tmp_path)
     con = duckdb.connect(str(publisher.prepare()))

@@ -9,11 +9,11 @@ import duckdb
 import pytest
 
 from idf_etl.errors import LoadError
-from idf_etl.migrations import MIGRATIONS, SCHEMA_VERSION
-from idf_etl.warehouse import TABLES, VIEWS, create_schema, stored_version
-from test_pipeline import query, run
+from idf_etl.warehouse.migrations import MIGRATIONS, SCHEMA_VERSION
+from idf_etl.warehouse.schema import TABLES, VIEWS, create_schema, stored_version
+from tests.pipeline.test_pipeline import query, run
 
-V1 = Path(__file__).parent / "fixtures" / "warehouse_v1" / "idf.duckdb.gz"
+V1 = Path(__file__).parents[1] / "fixtures" / "warehouse_v1" / "idf.duckdb.gz"
 
 
 def v1_warehouse(data_dir: Path) -> Path:
@@ -52,7 +52,7 @@ def test_each_migration_has_the_next_number():
 
 
 def test_a_declared_column_without_its_migration_is_refused(tmp_path, monkeypatch):
-    import idf_etl.warehouse as warehouse
+    import idf_etl.warehouse.schema as warehouse
 
     con = duckdb.connect(str(v1_warehouse(tmp_path)))
     runs = warehouse.table("runs")

@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from idf_etl import __version__
-from idf_etl.cli_options import (
+from idf_etl.cli.options import (
     EXIT_FAILURES,
     EXIT_LOCKED,
     EXIT_OK,
@@ -33,12 +33,12 @@ from idf_etl.cli_options import (
     crawl_options,
     log_options,
 )
-from idf_etl.cli_warehouse import commands as warehouse_commands
+from idf_etl.cli.progress import reporter, reporters
+from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
-from idf_etl.jobs import output_indent, parse_input
-from idf_etl.lock import RunLock
-from idf_etl.outcomes import FetchSummary, no_report
-from idf_etl.progress import reporter, reporters
+from idf_etl.fetch.outcomes import FetchSummary, no_report
+from idf_etl.parse.inputs import output_indent, parse_input
+from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
 from idf_etl.workers import map_isolated, pool_size
 
@@ -135,8 +135,8 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
 
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    from idf_etl.fetch import fetch_site
-    from idf_etl.pipeline import too_many_failures
+    from idf_etl.fetch.site import fetch_site
+    from idf_etl.pipeline.run import too_many_failures
 
     settings = crawl.settings()
     with (
@@ -181,7 +181,7 @@ def run(
 
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
-    from idf_etl.pipeline import run_pipeline
+    from idf_etl.pipeline.run import run_pipeline
 
     settings = crawl.settings()
     stages = ("parse",) if from_raw else ("fetch", "parse")

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from idf_etl.fetch.outcomes import QUIET, Reporter
 from idf_etl.logs import plural
-from idf_etl.outcomes import QUIET, Reporter
 
 log = logging.getLogger("idf_etl.progress")
 

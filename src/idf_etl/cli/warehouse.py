@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from idf_etl.cli_options import (
+from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
@@ -28,8 +28,8 @@ from idf_etl.cli_options import (
     settings_for,
 )
 from idf_etl.errors import ConfigError, IdfEtlError
-from idf_etl.lock import RunLock
 from idf_etl.logs import plural
+from idf_etl.pipeline.lock import RunLock
 
 # The logger the commands had in cli.py: --log-json lines name it, and stay the same.
 log = logging.getLogger("idf_etl.cli")
@@ -59,8 +59,8 @@ def status(
 
     Example: idf-etl status --data-dir data
     """
-    from idf_etl.monitor import status_report
-    from idf_etl.publish import open_published
+    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.status import status_report
 
     con = open_published(settings_for(config, data_dir).clean_dir)
     try:
@@ -97,9 +97,9 @@ def check(
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
-    from idf_etl.monitor import CHECK_UNKNOWN, status_report
-    from idf_etl.monitor import check as check_report
-    from idf_etl.publish import open_published
+    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.status import CHECK_UNKNOWN, status_report
+    from idf_etl.warehouse.status import check as check_report
 
     try:
         con = open_published(settings_for(config, data_dir).clean_dir)
@@ -137,7 +137,7 @@ def sql(
     """
     import duckdb
 
-    from idf_etl.publish import open_sandboxed
+    from idf_etl.warehouse.publish import open_sandboxed
 
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
@@ -191,7 +191,7 @@ def restore(
 
     Example: idf-etl restore --data-dir data && idf-etl run --data-dir data
     """
-    from idf_etl.publish import Publisher
+    from idf_etl.warehouse.publish import Publisher
 
     settings = settings_for(config, data_dir)
     with RunLock(settings.data_dir):
@@ -226,7 +226,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
     Example: idf-etl fsck --data-dir data
     """
-    from idf_etl.fsck import check_data_dir
+    from idf_etl.pipeline.fsck import check_data_dir
 
     settings = settings_for(config, data_dir)
     with RunLock(settings.data_dir):
@@ -258,8 +258,8 @@ def report(
 
     Example: idf-etl report --out /tmp/idf-report.html
     """
-    from idf_etl.publish import open_published
-    from idf_etl.report import REPORT_NAME, write_report
+    from idf_etl.report.build import REPORT_NAME, write_report
+    from idf_etl.warehouse.publish import open_published
 
     settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)
@@ -278,7 +278,7 @@ def schema() -> None:
 
     Example: idf-etl schema > docs/data-dictionary.md
     """
-    from idf_etl.warehouse import data_dictionary_markdown
+    from idf_etl.warehouse.schema import data_dictionary_markdown
 
     typer.echo(data_dictionary_markdown(), nl=False)
 

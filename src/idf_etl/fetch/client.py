@@ -32,7 +32,7 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.hostgate import HostGate, describe_transport_error, retry_after_seconds
+from idf_etl.fetch.pacing import HostGate, describe_transport_error, retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")

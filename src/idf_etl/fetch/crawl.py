@@ -27,14 +27,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from idf_etl.config import Settings
-from idf_etl.discover import canonical_link, page_head
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.nodes import page_node_links
-from idf_etl.outcomes import FetchSummary, Outcome, Reporter, no_report
-from idf_etl.polite import PoliteClient, Response
+from idf_etl.fetch.client import PoliteClient, Response
+from idf_etl.fetch.discovery import Pages, StartPoints
+from idf_etl.fetch.link_lists import canonical_link, page_head
+from idf_etl.fetch.outcomes import FetchSummary, Outcome, Reporter, no_report
+from idf_etl.parse.head import page_node_links
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.records import LANGS
-from idf_etl.startpoints import Pages, StartPoints
 from idf_etl.urls import host_allowed
 
 

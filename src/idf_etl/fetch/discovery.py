@@ -13,11 +13,11 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from idf_etl.config import Settings
-from idf_etl.discover import gunzip, is_gzip, looks_like_sitemap, page_links, parse_sitemap
-from idf_etl.discover import read_url_list as read_url_file
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.outcomes import FetchSummary, Reporter
-from idf_etl.polite import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
+from idf_etl.fetch.client import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
+from idf_etl.fetch.link_lists import gunzip, is_gzip, looks_like_sitemap, page_links, parse_sitemap
+from idf_etl.fetch.link_lists import read_url_list as read_url_file
+from idf_etl.fetch.outcomes import FetchSummary, Reporter
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
 
 Pages = dict[str, str | None]

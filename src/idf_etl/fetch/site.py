@@ -14,10 +14,10 @@ import asyncio
 from urllib.parse import urlsplit
 
 from idf_etl.config import Settings
-from idf_etl.crawl import Crawler
 from idf_etl.errors import FetchError
-from idf_etl.outcomes import FetchSummary, Reporter, no_report
-from idf_etl.polite import PoliteClient, Response
+from idf_etl.fetch.client import PoliteClient, Response
+from idf_etl.fetch.crawl import Crawler
+from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import normalise_url
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import duckdb
 
-from idf_etl.grouping import PageKeys, project_keys
-from idf_etl.projects import Merger, move_history, regroup
+from idf_etl.load.grouping import PageKeys, project_keys
+from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
-from idf_etl.rows import Issue, Row, query_dicts, scalar, upsert
+from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
 
 
 @dataclass

@@ -32,7 +32,7 @@ from typing import Any
 
 import duckdb
 
-from idf_etl.rows import query_dicts, scalar, upsert
+from idf_etl.warehouse.rows import query_dicts, scalar, upsert
 
 _IDENTITY = ("stage", "code", "url", "field")
 _COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")

@@ -22,11 +22,11 @@ from itertools import groupby
 
 import duckdb
 
-from idf_etl.countries import english_name
-from idf_etl.grouping import IdConflict, PageKeys, project_keys
-from idf_etl.merge import disagreement_queries, merge_query, numbered, text_sql
-from idf_etl.rows import Issue, query_dicts, scalar
-from idf_etl.warehouse import table
+from idf_etl.load.grouping import IdConflict, PageKeys, project_keys
+from idf_etl.load.merge import disagreement_queries, merge_query, numbered, text_sql
+from idf_etl.parse.countries import english_name
+from idf_etl.warehouse.rows import Issue, query_dicts, scalar
+from idf_etl.warehouse.schema import table
 
 _READ_ROWS = 5_000  # project pages read from DuckDB at a time while regrouping
 

@@ -16,17 +16,17 @@ from typing import Literal
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from idf_etl.decoding import decode
 from idf_etl.errors import ParseError
-from idf_etl.markup import (
+from idf_etl.parse.decoding import decode
+from idf_etl.parse.head import HeadLink, head_links
+from idf_etl.parse.markup import (
     BOILERPLATE_SELECTORS,
     HIDDEN_CLASS_HINTS,
     LABEL_CLASS_HINTS,
     MAIN_SELECTORS,
     VALUE_CLASS_HINTS,
 )
-from idf_etl.nodes import HeadLink, head_links
-from idf_etl.vocabulary import LABELS, fold
+from idf_etl.parse.vocabulary import LABELS, fold
 
 Role = Literal["label", "value", "heading", "separator"] | None
 

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
+from idf_etl.parse.vocabulary import fold
 from idf_etl.records import LANGS
-from idf_etl.vocabulary import fold
 
 # Names seen on the site (or in UN usage) that neither CLDR nor ISO spells this way.
 ALIASES: dict[str, str] = {

@@ -10,16 +10,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from idf_etl.blocks import Block, Page
-from idf_etl.countries import is_country_line
-from idf_etl.normalise import (
+from idf_etl.parse.blocks import Block, Page
+from idf_etl.parse.countries import is_country_line
+from idf_etl.parse.normalise import (
     parse_coverage,
     parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
-from idf_etl.vocabulary import (
+from idf_etl.parse.vocabulary import (
     AMOUNT_SHAPE,
     DESCRIPTION_END,
     LABEL_LANG,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from idf_etl.decoding import charset_of
 from idf_etl.errors import ParseError
-from idf_etl.parse import parse_page
+from idf_etl.parse.decoding import charset_of
+from idf_etl.parse.page import parse_page
 from idf_etl.rawstore import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
 
@@ -47,7 +47,7 @@ def output_indent(jsonl: bool) -> int | None:
 def read_input(source: str) -> tuple[bytes, str | None, str | None]:
     """The bytes of a file or URL, the URL they came from, and the charset the server named."""
     if source.startswith(("http://", "https://")):
-        from idf_etl.fetch import fetch_url
+        from idf_etl.fetch.site import fetch_url
 
         response = fetch_url(source)
         return response.body, response.url, charset_of(response.headers.get("content-type", ""))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from idf_etl.vocabulary import (
+from idf_etl.parse.vocabulary import (
     COVERAGE,
     PROJECT_TYPES,
     REGIONS,

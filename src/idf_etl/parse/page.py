@@ -12,11 +12,11 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from idf_etl.blocks import Page, read_page
-from idf_etl.countries import split_countries
-from idf_etl.extract import Extracted, extract
-from idf_etl.nodes import node_id, translations
-from idf_etl.normalise import (
+from idf_etl.parse.blocks import Page, read_page
+from idf_etl.parse.countries import split_countries
+from idf_etl.parse.extract import Extracted, extract
+from idf_etl.parse.head import node_id, translations
+from idf_etl.parse.normalise import (
     parse_budget,
     parse_coverage,
     parse_project_type,
@@ -24,8 +24,8 @@ from idf_etl.normalise import (
     parse_status,
     parse_year,
 )
+from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 from idf_etl.records import LANGS, OtherPage, Problem, ProjectRecord
-from idf_etl.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 
 # Bump when a change to parsing can change a record: stored with every page.
 PARSER_VERSION = "1.1.0"

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.errors import LoadError, StoreError
-from idf_etl.publish import WAREHOUSE_NAME, Publisher, check_opens
 from idf_etl.rawstore import RawStore
+from idf_etl.warehouse.publish import WAREHOUSE_NAME, Publisher, check_opens
 
 
 @dataclass

@@ -23,25 +23,27 @@ import duckdb
 
 from idf_etl import __version__
 from idf_etl.config import Settings
-from idf_etl.countries import country_index
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
-from idf_etl.export import export_tables
-from idf_etl.jobs import parse_stored_page
-from idf_etl.load import Loader, ParsedPage
-from idf_etl.lock import RunLock
-from idf_etl.migrations import SCHEMA_VERSION
-from idf_etl.outcomes import FetchSummary, Reporter, no_report
-from idf_etl.parse import PARSER_VERSION
-from idf_etl.problems import ProblemCounts, settle_problem, track_problems
-from idf_etl.publish import Publisher
+from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
+from idf_etl.parse.countries import country_index
+from idf_etl.parse.inputs import parse_stored_page
+from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
-from idf_etl.report import REPORT_NAME, write_report
-from idf_etl.rows import Issue, scalar, upsert
-from idf_etl.run_summary import RunResult, StageClock
-from idf_etl.warehouse import create_schema
+from idf_etl.report.build import REPORT_NAME, write_report
+from idf_etl.warehouse.export import export_tables
+from idf_etl.warehouse.migrations import SCHEMA_VERSION
+from idf_etl.warehouse.publish import Publisher
+from idf_etl.warehouse.rows import Issue, scalar, upsert
+from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(
+    "idf_etl.pipeline"
+)  # a --log-json contract: fixed, whatever the module is called
 T = TypeVar("T")
 WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see run_pipeline)
 
@@ -61,7 +63,7 @@ def run_pipeline(
         summary = None
         if not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
-            from idf_etl.fetch import fetch_site
+            from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
             summary = fetch_site(settings, store, fetch_reporter, revalidate)

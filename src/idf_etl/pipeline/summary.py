@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-from idf_etl.load import LoadStats
+from idf_etl.fetch.outcomes import FetchSummary
+from idf_etl.load.loader import LoadStats
+from idf_etl.load.problems import ProblemCounts
 from idf_etl.logs import plural
-from idf_etl.outcomes import FetchSummary
-from idf_etl.problems import ProblemCounts
 
 
 @dataclass

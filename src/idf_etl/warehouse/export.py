@@ -21,11 +21,13 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.migrations import SCHEMA_VERSION
-from idf_etl.rows import scalar
-from idf_etl.warehouse import TABLES, VIEWS, Column, view_columns
+from idf_etl.warehouse.migrations import SCHEMA_VERSION
+from idf_etl.warehouse.rows import scalar
+from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(
+    "idf_etl.export"
+)  # a --log-json contract: fixed, whatever the module is called
 
 # The facts are IOM's, published on its sites; the package says where they come from.
 LICENSE = {

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from idf_etl.warehouse import table
+from idf_etl.warehouse.schema import table
 
 Row = dict[str, Any]
 

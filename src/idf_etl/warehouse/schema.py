@@ -4,7 +4,7 @@ The shape is data: the tables in warehouse_tables.py, the views in
 warehouse_views.py. `create_schema` builds it (with COMMENT ON for every table
 and column), `data_dictionary_markdown` renders it for the README, and a test
 checks that the two agree. The declarations are re-exported here, so
-`from idf_etl.warehouse import TABLES, table, create_schema` keeps working.
+`from idf_etl.warehouse.schema import TABLES, table, create_schema` keeps working.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import duckdb
 
 from idf_etl.errors import LoadError
-from idf_etl.migrations import SCHEMA_VERSION, pending
-from idf_etl.warehouse_tables import (
+from idf_etl.warehouse.migrations import SCHEMA_VERSION, pending
+from idf_etl.warehouse.tables import (
     ENUMS,
     PROJECT_KEY_COMMENT,
     TABLES,
@@ -22,7 +22,7 @@ from idf_etl.warehouse_tables import (
     sql_list,
     table,
 )
-from idf_etl.warehouse_views import VIEWS, View, view_columns
+from idf_etl.warehouse.views import VIEWS, View, view_columns
 
 __all__ = [
     "ENUMS",

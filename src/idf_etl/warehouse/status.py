@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 
 from idf_etl.logs import plural
-from idf_etl.rows import query_dicts
+from idf_etl.warehouse.rows import query_dicts
 
 # Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3

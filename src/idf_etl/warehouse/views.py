@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from idf_etl.warehouse_tables import TABLES, Column, table
+from idf_etl.warehouse.tables import TABLES, Column, table
 
 # Columns of open_issues, in this order (the problems table's, less the resolution).
 _OPEN_ISSUES = (

@@ -17,7 +17,7 @@ from pathlib import Path
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-PAGES = Path(__file__).parent / "fixtures" / "pages"
+PAGES = Path(__file__).parents[1] / "fixtures" / "pages"
 
 SITEMAP_PAGES = {
     "/project/armenia-georgia": "a_en_field_divs.html",

@@ -1,0 +1,11 @@
+"""CLI: the `idf-etl` command line, thin wiring over the library.
+
+Start at `app.py` (the app, `main`, and the pipeline's commands).
+
+- `app.py`       the app and `main`; the commands parse, fetch and run; errors to exit codes
+- `options.py`   what several commands share: options (one decorator) and exit codes
+- `warehouse.py` the commands over a data directory: status, check, sql, restore, fsck, report, schema
+- `progress.py`  what a person (or a log) sees while a run works
+
+This `__init__` imports nothing.
+"""

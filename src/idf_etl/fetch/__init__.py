@@ -1,0 +1,15 @@
+"""Fetch: find the project pages and download them, politely, into the raw store.
+
+Start at `site.py` (`fetch_site`, `fetch_url`: what the CLI and the pipeline call).
+
+- `site.py`       the stage's entries: a whole crawl, or one URL
+- `crawl.py`      what to ask for: which pages, which to leave alone, what each answer means
+- `discovery.py`  the start points (sitemaps, listings, URL lists) fetched and read into pages to check
+- `link_lists.py` pure readers of link lists: sitemap XML, listing pages, URL list files
+- `client.py`     how we ask: robots.txt, redirects, retries with backoff, deadlines, size caps
+- `pacing.py`     one host's pace, Retry-After, and naming a transport error
+- `outcomes.py`   what a fetch did: one outcome per page, the summary of a crawl
+
+This `__init__` imports nothing, so importing a module of this package pays
+only for that module.
+"""

@@ -1,0 +1,12 @@
+"""Load: parsed pages into the warehouse being built, merged into projects, with history and problems.
+
+Start at `loader.py` (`Loader`: the pipeline feeds it parsed pages a batch at a time).
+
+- `loader.py`   pages, project pages, merged projects, changes and issues, written in batches
+- `grouping.py` which pages are one project: by project id, else by Drupal node
+- `merge.py`    one project row from its pages (one per language), and where they disagree
+- `projects.py` the projects table rebuilt from project_pages for the projects a run touched
+- `problems.py` problems as a lifecycle: opened, re-confirmed, resolved across runs
+
+This `__init__` imports nothing.
+"""

@@ -1,0 +1,11 @@
+"""Pipeline: the stages run together as one locked, all-or-nothing run.
+
+Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
+
+- `run.py`     fetch (or the raw store), parse on every core, load, publish, record the run
+- `summary.py` what a run did, for a person (its summary line) and a machine (`--json`)
+- `lock.py`    one run at a time per data directory
+- `fsck.py`    `idf-etl fsck`: check the raw store, its manifest and the published warehouse
+
+This `__init__` imports nothing.
+"""

@@ -1,0 +1,15 @@
+"""Warehouse: the DuckDB file analysts open, its declared shape, and how it is published.
+
+Start at `schema.py` (create or upgrade a warehouse) and `tables.py` (the data dictionary).
+
+- `tables.py`     every table and column with its type and meaning, as data
+- `views.py`      every view's query and the meaning of its columns, as data
+- `schema.py`     create or upgrade a warehouse from that shape; the README's dictionary
+- `migrations.py` numbered changes that bring an older warehouse up to this release
+- `rows.py`       rows in and out: bulk upsert by key, rows as dicts, issue rows
+- `publish.py`    the built warehouse and its exports published atomically; releases kept
+- `export.py`     every table and view as CSV and Parquet, and datapackage.json
+- `status.py`     what an operator asks each morning: is the data fresh, what is open
+
+This `__init__` imports nothing.
+"""
