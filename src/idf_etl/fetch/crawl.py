@@ -247,7 +247,13 @@ class Crawler:
         self, candidate: Candidate, stored: StoredPage | None, response: Response
     ) -> Outcome:
         url = candidate.url
-        canonical = canonical_link(response.body, response.url)
+        try:
+            canonical = canonical_link(response.body, response.url)
+            # The head only: a parse of the whole page would cost more than storing it.
+            links = page_node_links(page_head(response.body), response.url).translations
+        except Exception as exc:  # the body is stored as it came; the parse stage judges it
+            canonical, links = None, {}
+            self.report("problem", url, f"head links unreadable: {type(exc).__name__}: {exc}")
         if canonical and canonical != url and host_allowed(canonical, self.allowed):
             self._done.add(canonical)  # one page, fetched once per run
         else:
@@ -261,8 +267,6 @@ class Crawler:
             canonical_url=canonical,
             sitemap_lastmod=candidate.lastmod,
         )
-        # The head only: a parse of the whole page would cost more than storing it.
-        links = page_node_links(page_head(response.body), response.url).translations
         self.store.set_translations(url, links)
         self._follow_translations(url, links, vouched=not changed)
         if stored is None or stored.sha256 is None:
