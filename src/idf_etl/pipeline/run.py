@@ -25,6 +25,7 @@ from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
@@ -84,7 +85,8 @@ def run_pipeline(
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
-            result = _load(con, settings, store, summary, started, clock, parse_reporter)
+            with interruptible(con):  # Ctrl-C ends a long statement at once
+                result = _load(con, settings, store, summary, started, clock, parse_reporter)
             result.notes = publisher.notes + result.notes
             for note in result.notes:
                 log.warning("run: note: %s", note)
