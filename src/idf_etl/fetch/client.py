@@ -32,6 +32,7 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
+from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
 from idf_etl.fetch.pacing import HostGate, describe_transport_error, retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url
 
@@ -104,7 +105,7 @@ class PoliteClient:
             max_keepalive_connections=s.concurrency * hosts,
         )
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": s.user_agent},
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=None),
             limits=limits,
             follow_redirects=False,
@@ -362,14 +363,10 @@ async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
     # Content-Length that lies is caught by counting the bytes, below.
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise FetchError(f"{url}: body of {int(declared):,} bytes exceeds the {limit:,}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise FetchError(f"{url}: body exceeds the {limit:,}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    decoder = BodyDecoder(url, response.headers.get("content-encoding"), limit)
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+    return decoder.finish()
 
 
 def _named(exc: BaseException) -> str:

@@ -65,6 +65,7 @@ class Crawler:
         self._queued: set[str] = set()
         self._queue: asyncio.Queue[Candidate] = asyncio.Queue()
         self._page_requests = 0
+        self._timed_out = False
 
     async def run(self, revalidate: bool | None = None) -> FetchSummary:
         s, summary = self.settings, self.summary
@@ -90,7 +91,7 @@ class Crawler:
             self.report("discovered", "", str(len(pages)))
             await self._fetch_all(pages)
         summary.requests, summary.bytes = client.requests, client.bytes
-        if client.out_of_time() and summary.left:
+        if (client.out_of_time() or self._timed_out) and summary.left:
             summary.halt(
                 f"run_timeout ({s.run_timeout:g}s) reached: stopped fetching, "
                 f"{len(summary.left)} pages left for the next run"
@@ -221,6 +222,8 @@ class Crawler:
         except (HostUnavailable, OutOfTime) as exc:
             if isinstance(exc, HostUnavailable):
                 summary.halt(str(exc))
+            else:
+                self._timed_out = True  # a wait that would end past the deadline counts too
             summary.left.append((url, str(exc)))
             return Outcome.NOT_REQUESTED
         except FetchRefused as exc:

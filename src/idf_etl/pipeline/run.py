@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -80,8 +81,13 @@ def run_pipeline(
         # run's memory would grow with the warehouse; bounded, it spills to disk instead.
         # One thread: its statements here are a batch each, where more threads cost more
         # than they give, and the parse workers have the cores (bench/bench_load.py).
+        try:
+            building = publisher.prepare()
+        except BaseException:
+            _discard(publisher)
+            raise
         con = duckdb.connect(
-            str(publisher.prepare()),
+            str(building),
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
@@ -105,6 +111,7 @@ def run_pipeline(
                 os.replace(report, settings.clean_dir / REPORT_NAME)
         except duckdb.OutOfMemoryException as exc:
             con.close()
+            _discard(publisher)
             reason = str(exc).splitlines()[0]
             raise LoadError(
                 f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
@@ -113,11 +120,18 @@ def run_pipeline(
             ) from exc
         except BaseException:
             con.close()
+            _discard(publisher)
             raise
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     result.stages = clock.stages
     return result
+
+
+def _discard(publisher: Publisher) -> None:
+    """A failed run's half-built release goes at once: on a full disk, its space is what
+    the next run needs (an interrupted run's is removed by the next one)."""
+    shutil.rmtree(publisher.building, ignore_errors=True)
 
 
 def _load(
