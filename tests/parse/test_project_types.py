@@ -213,9 +213,9 @@ def test_whatever_the_letters_a_known_label_keeps_its_family(letters, number, la
 )
 def test_whatever_the_wording_known_letters_give_a_family(letters, number, label):
     family, problem = project_type_family(label, f"{letters}.{number:04d}")
-    assert family is not None
     known = parse_project_type(label)
     assert family == (known or TYPE_LETTERS[letters])
+    assert (problem is None) == (known == TYPE_LETTERS[letters])
 
 
 def test_a_page_through_the_cli_gets_the_letters_family(tmp_path):
