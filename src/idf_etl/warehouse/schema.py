@@ -1,7 +1,7 @@
 """Create or upgrade the DuckDB warehouse from its declared shape; render that shape for the README.
 
-The shape is data: the tables in warehouse_tables.py, the views in
-warehouse_views.py. `create_schema` builds it (with COMMENT ON for every table
+The shape is data: the tables in tables.py, the views in
+views.py. `create_schema` builds it (with COMMENT ON for every table
 and column), `data_dictionary_markdown` renders it for the README, and a test
 checks that the two agree. The declarations are re-exported here, so
 `from idf_etl.warehouse.schema import TABLES, table, create_schema` keeps working.
@@ -108,7 +108,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
     if missing:
         raise LoadError(
             f"the warehouse lacks the declared column(s) {', '.join(missing)}: "
-            "add a migration for them in idf_etl/migrations.py"
+            "add a migration for them in idf_etl/warehouse/migrations.py"
         )
 
 
