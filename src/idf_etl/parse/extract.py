@@ -14,11 +14,11 @@ from idf_etl.parse.blocks import Block, Page
 from idf_etl.parse.countries import is_country_line
 from idf_etl.parse.normalise import (
     parse_coverage,
-    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
+from idf_etl.parse.project_types import parse_project_type
 from idf_etl.parse.vocabulary import (
     AMOUNT_SHAPE,
     DESCRIPTION_END,

@@ -11,10 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 from idf_etl.parse.vocabulary import (
     COVERAGE,
-    PROJECT_TYPES,
     REGIONS,
     STATUS,
-    TYPE_PREFIX_MIN,
     YEAR,
     fold,
 )
@@ -33,21 +31,6 @@ def parse_coverage(text: str) -> str | None:
 def parse_region(text: str) -> str | None:
     """'Amérique latine et Caraïbes' -> 'Latin America and the Caribbean'; unknown -> None."""
     return REGIONS.get(fold(text))
-
-
-def parse_project_type(text: str) -> str | None:
-    """'Migration de main-d'œuvre' / 'TCMMCB' -> the canonical English type; unknown -> None.
-
-    A value the site cut short ('... y creación de capac') matches the one known
-    name it begins, when it is long enough to tell.
-    """
-    key = fold(text)
-    if key in PROJECT_TYPES:
-        return PROJECT_TYPES[key]
-    if len(key) < TYPE_PREFIX_MIN:
-        return None
-    found = {canonical for name, canonical in PROJECT_TYPES.items() if name.startswith(key)}
-    return found.pop() if len(found) == 1 else None
 
 
 def parse_year(text: str) -> int | None:

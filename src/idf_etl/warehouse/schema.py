@@ -1,8 +1,8 @@
-"""Create or upgrade the DuckDB warehouse from its declared shape; render that shape for the README.
+"""Create or upgrade the DuckDB warehouse from its declared shape; render that shape for the docs.
 
-The shape is data: the tables in warehouse_tables.py, the views in
-warehouse_views.py. `create_schema` builds it (with COMMENT ON for every table
-and column), `data_dictionary_markdown` renders it for the README, and a test
+The shape is data: the tables in tables.py, the views in
+views.py. `create_schema` builds it (with COMMENT ON for every table
+and column), `data_dictionary_markdown` renders it for docs/warehouse.md, and a test
 checks that the two agree. The declarations are re-exported here, so
 `from idf_etl.warehouse.schema import TABLES, table, create_schema` keeps working.
 """
@@ -118,7 +118,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
     if missing:
         raise LoadError(
             f"the warehouse lacks the declared column(s) {', '.join(missing)}: "
-            "add a migration for them in idf_etl/migrations.py"
+            "add a migration for them in idf_etl/warehouse/migrations.py"
         )
 
 
@@ -141,7 +141,7 @@ def _quote(text: str) -> str:
 
 
 def data_dictionary_markdown() -> str:
-    """The data dictionary as Markdown, for the README."""
+    """The data dictionary as Markdown, for docs/warehouse.md."""
     out = []
     for t in TABLES:
         key = f" Key: `{', '.join(t.key)}`." if t.key else ""
