@@ -1,6 +1,6 @@
 """Finding project pages: sitemaps, listing pages, head links, URL list files.
 
-Pure functions over bodies: the crawler (crawl.py, startpoints.py) downloads,
+Pure functions over bodies: the crawler (crawl.py, discovery.py) downloads,
 these only read what was downloaded.
 """
 

@@ -1,4 +1,4 @@
-"""What a fetch did: one Outcome per page, and the FetchSummary of a whole crawl.
+"""What a fetch did: one FetchOutcome per page, and the FetchSummary of a whole crawl.
 
 Shared by the crawler, the pipeline, the CLI and the progress display, so each
 outcome is named once, here, and nobody matches its words by hand.
@@ -13,7 +13,7 @@ from enum import StrEnum
 from idf_etl.logs import plural
 
 
-class Outcome(StrEnum):
+class FetchOutcome(StrEnum):
     """What happened to one page URL in a crawl."""
 
     NEW = "new"  # downloaded, first body we hold
@@ -29,13 +29,20 @@ class Outcome(StrEnum):
 
 
 # Outcomes too common to log a line each: nothing new happened.
-QUIET = frozenset({Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED, Outcome.DUPLICATE})
+QUIET = frozenset(
+    {
+        FetchOutcome.SKIPPED,
+        FetchOutcome.UNCHANGED,
+        FetchOutcome.NOT_MODIFIED,
+        FetchOutcome.DUPLICATE,
+    }
+)
 
-Reporter = Callable[[str, str, str], None]
-"""reporter(event, url, detail): event is 'discovered', 'page' or 'problem'."""
+Progress = Callable[[str, str, str], None]
+"""progress(event, url, detail): event is 'discovered', 'page' or 'problem'."""
 
 
-def no_report(event: str, url: str, detail: str) -> None:
+def no_progress(event: str, url: str, detail: str) -> None:
     pass
 
 
@@ -63,7 +70,7 @@ class FetchSummary:
     # reason -> the origin (scheme://host) it concerns, for the halts that are one host's.
     halt_origins: dict[str, str] = field(default_factory=dict)
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: FetchOutcome) -> None:
         """Count a page's outcome (failures and refusals count through their lists)."""
         name = outcome.name.lower()
         if name in _COUNTED:

@@ -24,7 +24,7 @@ import duckdb
 from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
-from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.load.loader import Loader, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
@@ -53,8 +53,8 @@ def run_pipeline(
     *,
     from_raw: bool = False,
     revalidate: bool | None = None,
-    fetch_reporter: Reporter = no_report,
-    parse_reporter: Reporter = no_report,
+    fetch_progress: Progress = no_progress,
+    parse_progress: Progress = no_progress,
 ) -> RunResult:
     """One whole run under the data directory's lock."""
     started = datetime.now(UTC)
@@ -66,7 +66,7 @@ def run_pipeline(
             from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
-            summary = fetch_site(settings, store, fetch_reporter, revalidate)
+            summary = fetch_site(settings, store, fetch_progress, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
@@ -84,7 +84,7 @@ def run_pipeline(
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
-            result = _load(con, settings, store, summary, started, clock, parse_reporter)
+            result = _load(con, settings, store, summary, started, clock, parse_progress)
             result.notes = publisher.notes + result.notes
             for note in result.notes:
                 log.warning("run: note: %s", note)
@@ -125,7 +125,7 @@ def _load(
     summary: FetchSummary | None,
     started: datetime,
     clock: StageClock,
-    reporter: Reporter,
+    progress: Progress,
 ) -> RunResult:
     from_raw = summary is None
     upgraded = create_schema(con)
@@ -150,17 +150,17 @@ def _load(
         if from_raw
         else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
     )
-    reporter("discovered", "", str(todo))
+    progress("discovered", "", str(todo))
     workers = pool_size(settings.parse_workers, todo)
     # Parsing and loading are one stage: each batch is written as soon as it is parsed.
     clock.start("parse")
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-    for parsed in batched(parse_stored(store, pages, reporter, workers), size):
+    for parsed in batched(parse_stored(store, pages, progress, workers), size):
         loader.load_pages(parsed)
     clock.start("merge")
     if not from_raw:  # a re-parse of everything wrote each page's status with its row
         for stored in batched(store.pages(), size):
-            loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+            loader.refresh_page_states({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
     stats = loader.finish()
     problems = track_problems(
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
@@ -287,7 +287,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def parse_stored(
-    store: RawStore, pages: Iterable[StoredPage], reporter: Reporter, workers: int = 1
+    store: RawStore, pages: Iterable[StoredPage], progress: Progress, workers: int = 1
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -296,7 +296,7 @@ def parse_stored(
     must never stop the run (it becomes an `issues` row, its previous data kept).
     """
     job = partial(parse_stored_page, store.objects)
-    for page, outcome in map_isolated(job, pages, workers, warm=country_index):
+    for page, returned in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
@@ -305,7 +305,7 @@ def parse_stored(
             gone=bool(page.gone),
         )
         try:
-            result.record = outcome.unwrap()
+            result.record = returned.unwrap()
         except StoreError as exc:
             # No readable body: set aside for a fresh download, and no hash either, so the
             # page is parsed again once repaired.
@@ -317,7 +317,7 @@ def parse_stored(
             result.error = f"cannot parse the stored page: {exc}"
         except Exception as exc:  # a parser bug on one page: reported, never fatal
             result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
-        reporter("page", page.url, "error" if result.record is None else result.record.kind)
+        progress("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
 
 

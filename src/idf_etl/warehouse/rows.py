@@ -1,6 +1,6 @@
 """Rows in and out of the warehouse: bulk upsert by a table's key, rows as dicts, issue rows.
 
-Shared by the load (load.py, projects.py), the problem lifecycle and the
+Shared by the load (load/loader.py, load/projects.py), the problem lifecycle and the
 status commands, so none of them imports another's stage.
 """
 
