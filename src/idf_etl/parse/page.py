@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from idf_etl.parse.blocks import Page, read_page
 from idf_etl.parse.countries import split_countries
@@ -25,7 +24,8 @@ from idf_etl.parse.normalise import (
     parse_year,
 )
 from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
-from idf_etl.records import LANGS, OtherPage, Problem, ProjectRecord
+from idf_etl.records import OtherPage, Problem, ProjectRecord
+from idf_etl.urls import url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
 PARSER_VERSION = "1.1.0"
@@ -222,14 +222,7 @@ def detect_language(page: Page, found: Extracted, url: str | None) -> str | None
         return best
     if found.label_langs:
         return found.label_langs.most_common(1)[0][0]
-    for hint in (page.html_lang, _url_lang(url)):
+    for hint in (page.html_lang, url_language(url) if url else None):
         if hint and hint[:2].lower() in STOPWORDS:
             return hint[:2].lower()
     return best if scores[best] > 0 else None
-
-
-def _url_lang(url: str | None) -> str | None:
-    if not url:
-        return None
-    first = urlsplit(url).path.strip("/").split("/", 1)[0]
-    return first if first in LANGS else LANGS[0]
