@@ -125,7 +125,7 @@ class ProjectRecord(BaseModel):
         str | None,
         Stored(
             "VARCHAR",
-            "project type, the fund's category in English (vocabulary.PROJECT_TYPE_NAMES); "
+            "project type, the fund's category in English (project_types.PROJECT_TYPE_FAMILIES); "
             "null when the type is unknown",
             merged=True,
         ),

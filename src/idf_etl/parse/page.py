@@ -18,11 +18,11 @@ from idf_etl.parse.head import node_id, translations
 from idf_etl.parse.normalise import (
     parse_budget,
     parse_coverage,
-    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
+from idf_etl.parse.project_types import parse_project_type, project_type_family
 from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.urls import url_language
@@ -93,6 +93,15 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         )
         for t in found.unlabelled
     ]
+    problems += [
+        Problem(
+            code="value_too_long",
+            field=name,
+            message=f"{name} {text!r} is longer than any {name} we read "
+            f"({len(text)} characters); left empty, not cut",
+        )
+        for name, text in found.too_long
+    ]
 
     def closed(
         field: str, parse: Callable[[str], str | None], what: str
@@ -115,7 +124,6 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
     status, status_label = closed("status", parse_status, "status")
     coverage, coverage_label = closed("coverage", parse_coverage, "coverage")
     region, region_label = closed("idf_region", parse_region, "region")
-    project_type, project_type_label = closed("project_type", parse_project_type, "project_type")
     budget = None
     if (budget_label := raw.get("budget_usd")) is not None:
         budget = parse_budget(budget_label)
@@ -141,6 +149,14 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
                 )
             )
     project_id = _checked_id(raw.get("project_id"), PROJECT_ID, "project_id", problems)
+    project_type_label = raw.get("project_type")
+    project_type, type_problem = project_type_family(project_type_label, project_id)
+    if type_problem is not None:
+        problems.append(
+            Problem(code=type_problem[0], field="project_type", message=type_problem[1])
+        )
+    elif project_type_label is not None and project_type is None:
+        closed("project_type", parse_project_type, "project_type")  # words the problem
     prima_id = _checked_id(raw.get("prima_id"), PRIMA_ID, "prima_id", problems)
     states = split_countries("\n".join(found.states))
     problems += [
