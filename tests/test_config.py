@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,12 @@ def test_any_setting_from_the_command_line():
     )
     with pytest.raises(ConfigError, match="NAME=VALUE"):
         parse_assignments(["speed=3"])
+
+
+def test_the_version_is_written_once_and_the_user_agent_names_it():
+    # pyproject.toml is the one place: the package, `--version` and the User-Agent read it.
+    import idf_etl
+
+    installed = metadata.version("idf-etl")
+    assert idf_etl.__version__ == installed
+    assert f"idf-etl/{installed} (+http" in load_settings(None, environ={}).user_agent
