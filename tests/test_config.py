@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,12 @@ def test_a_typo_of_any_setting_is_answered_with_that_setting():
             with pytest.raises(ConfigError) as raised:
                 load_settings(None, environ={f"IDF_ETL_{slip.upper()}": "1"})
             assert f"IDF_ETL_{name.upper()}" in str(raised.value), (slip, str(raised.value))
+
+
+def test_the_version_is_written_once_and_the_user_agent_names_it():
+    # pyproject.toml is the one place: the package, `--version` and the User-Agent read it.
+    import idf_etl
+
+    installed = metadata.version("idf-etl")
+    assert idf_etl.__version__ == installed
+    assert f"idf-etl/{installed} (+http" in load_settings(None, environ={}).user_agent

@@ -26,7 +26,13 @@ ENV_PREFIX = "IDF_ETL_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 SECTIONS = ("fetch",)
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
-DEFAULT_USER_AGENT = f"idf-etl/0.1 (+{CONTACT_URL}; development-fund open data)"
+
+
+def default_user_agent() -> str:
+    """Who we are (with the version we run), and how to reach us."""
+    from idf_etl import __version__
+
+    return f"idf-etl/{__version__} (+{CONTACT_URL}; development-fund open data)"
 
 
 class Settings(BaseModel):
@@ -51,7 +57,7 @@ class Settings(BaseModel):
     read_timeout: float = Field(30.0, gt=0)
     request_timeout: float = Field(120.0, gt=0, description="one request, connect to last byte")
     run_timeout: float = Field(4 * 3600.0, gt=0, description="seconds of fetching per run")
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = Field(default_factory=default_user_agent)
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     max_retries: int = Field(4, ge=0, le=20)

@@ -320,21 +320,7 @@ class Loader:
         self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
 
     def _write_issues(self) -> None:
-        rows = [
-            {
-                "run_id": self.run_id,
-                "found_at": self.now,
-                "stage": i.stage,
-                "severity": i.severity,
-                "url": i.url,
-                "project_id": i.project_id,
-                "code": i.code,
-                "field": i.field,
-                "message": i.message,
-                "project_key": i.project_key or self._keys.get(i.url or ""),
-            }
-            for i in self.issues
-        ]
+        rows = [i.row(self.run_id, self.now, self._keys.get(i.url or "")) for i in self.issues]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()
