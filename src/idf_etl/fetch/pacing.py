@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from idf_etl.errors import OutOfTime
 
 
-class HostGate:
+class HostPace:
     """One host's share of politeness: so many requests in flight, so far apart."""
 
     def __init__(self, concurrency: int, interval: float, deadline: float | None = None) -> None:
