@@ -42,7 +42,10 @@ _SHORT_LIMIT = {
     "budget_usd": 60,
     "project_type": 200,
     "states": 600,
+    "other_states": 600,
 }
+# Fields that hold a list of country names, which may run over several blocks.
+COUNTRY_FIELDS = ("states", "other_states")
 # An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
 _ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{3,24}$")
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
@@ -56,7 +59,8 @@ class Extracted:
 
     title: str | None = None
     values: dict[str, str | None] = field(default_factory=dict)
-    states: list[str] = field(default_factory=list)
+    # country-list field -> its lines as written ("states", "other_states")
+    countries: dict[str, list[str]] = field(default_factory=dict)
     description: str | None = None
     template: str | None = None  # "labelled" | "unlabelled" | None
     label_langs: Counter[str] = field(default_factory=Counter)
@@ -144,9 +148,9 @@ def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None])
         seen[key] += 1
         if name is None:
             continue
-        if name == "states":
-            out.states.extend(values)
-            out.values.setdefault("states", " ".join(values) or None)
+        if name in COUNTRY_FIELDS:
+            out.countries.setdefault(name, []).extend(values)
+            out.values.setdefault(name, " ".join(values) or None)
         elif name not in out.values or out.values[name] is None:
             out.values[name] = values[0] if values else None
     # Markup-labelled fields after the last known one are labels we do not know,
@@ -179,7 +183,7 @@ def _values_after(
 ) -> tuple[list[str], int]:
     """The value blocks that belong to the label at `pos`, and the index after them."""
     label = blocks[pos]
-    multi = "states" in candidates
+    multi = any(c in COUNTRY_FIELDS for c in candidates)
     values: list[str] = []
     i = pos + 1
     while i < len(blocks):
@@ -207,13 +211,17 @@ def _plausible(block: Block, label: Block, candidates: tuple[str, ...], so_far: 
         return False
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
-        return not ("states" in candidates and _prose(block) and not is_country_line(block.text))
+        return not (
+            any(c in COUNTRY_FIELDS for c in candidates)
+            and _prose(block)
+            and not is_country_line(block.text)
+        )
     if block.role in ("label", "heading") and label.role == "label":
         return False
     if label.indent and block.indent < label.indent:
         # "  • Label" with its value indented below; an unindented line is the description.
         return False
-    if "states" in candidates:
+    if any(c in COUNTRY_FIELDS for c in candidates):
         if so_far:
             return is_country_line(block.text)
         if is_country_line(block.text):
@@ -326,7 +334,7 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
             i += 1
             break
         elif "project_type" not in values and "coverage" not in values and is_country_line(text):
-            out.states.append(text)
+            out.countries.setdefault("states", []).append(text)
         elif (
             "project_type" not in values
             and "coverage" not in values
@@ -338,11 +346,11 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
         else:
             break
         i += 1
-    found = set(values) | ({"states"} if out.states else set())
+    found = set(values) | set(out.countries)
     if len(found) < 3 or not ({"idf_region", "project_id", "prima_id"} & found):
         return None
-    if out.states:
-        values["states"] = " ".join(out.states)
+    if "states" in out.countries:
+        values["states"] = " ".join(out.countries["states"])
     out.description = _description(blocks, i, None)
     return out
 

@@ -149,15 +149,17 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
     elif project_type_label is not None and project_type is None:
         closed("project_type", parse_project_type, "project_type")  # words the problem
     prima_id = _checked_id(raw.get("prima_id"), PRIMA_ID, "prima_id", problems)
-    states = split_countries("\n".join(found.states))
+    states = split_countries("\n".join(found.countries.get("states", ())))
+    other_states = split_countries("\n".join(found.countries.get("other_states", ())))
     problems += [
         Problem(
             code="unmatched_country",
-            field="states",
+            field=field,
             message=f"{name!r} matches no country name we know; add it to countries.ALIASES "
             "if it is one",
         )
-        for name in states.unmatched
+        for field, countries in (("states", states), ("other_states", other_states))
+        for name in countries.unmatched
     ]
     if project_id is None:
         problems.append(
@@ -189,6 +191,8 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         year=years["year"],
         states=list(states.codes),
         state_names=[*states.names, *states.unmatched],
+        other_states=list(other_states.codes),
+        other_state_names=[*other_states.names, *other_states.unmatched],
         description=found.description,
         template=found.template,
         problems=problems,
