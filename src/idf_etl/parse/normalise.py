@@ -33,8 +33,16 @@ def parse_region(text: str) -> str | None:
     return REGIONS.get(fold(text))
 
 
+# "2019/20", "2019-20": two years, the second written short; never a date ("2019-03" is March).
+_SHORT_SPAN = re.compile(r"(?<!\d)(19[89]\d|20\d\d)\s*[-/–—]\s*(\d\d)(?![\d/.-])")
+
+
 def parse_year(text: str) -> int | None:
-    """The single year in a date-ish value ('2023', '15/03/2023', 'mars 2023'); else None."""
+    """The single year in a date-ish value ('2023', '15/03/2023', 'mars 2023'); else None
+    (no year, or two: '2019-2020', '2019/20')."""
+    for match in _SHORT_SPAN.finditer(text):
+        if int(match[2]) > int(match[1]) % 100:
+            return None
     years = set(YEAR.findall(text))
     return int(years.pop()) if len(years) == 1 else None
 

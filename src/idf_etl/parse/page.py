@@ -93,6 +93,15 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         )
         for t in found.unlabelled
     ]
+    problems += [
+        Problem(
+            code="value_too_long",
+            field=name,
+            message=f"{name} {text!r} is longer than any {name} we read "
+            f"({len(text)} characters); left empty, not cut",
+        )
+        for name, text in found.too_long
+    ]
 
     def closed(
         field: str, parse: Callable[[str], str | None], what: str

@@ -77,7 +77,17 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
         return 1 if "runs" in names else None
     # fetchall, not fetchone: see rows.scalar (which this module cannot import).
     rows = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
-    return int(rows[0][0]) if rows else 1
+    if not rows:
+        return 1
+    written = str(rows[0][0]).strip()
+    if not written.isdigit():
+        # A hand edit or a damaged file: guessing a version would run the wrong migrations.
+        raise LoadError(
+            f"the warehouse's schema_info holds schema_version {rows[0][0]!r}, not a number; "
+            "set it to the version the file has (UPDATE schema_info SET value = '4' ...) or "
+            "restore a kept release (idf-etl restore)"
+        )
+    return int(written)
 
 
 def _create_types(con: duckdb.DuckDBPyConnection) -> None:
