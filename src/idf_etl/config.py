@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from idf_etl.errors import ConfigError
 from idf_etl.records import LANGS
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -41,9 +42,7 @@ class Settings(BaseModel):
     sitemaps_from_robots: bool = True
     languages: list[str] = Field(default_factory=lambda: [str(lang) for lang in LANGS])
     allowed_hosts: list[str] = Field(default_factory=list)
-    page_patterns: list[str] = Field(
-        default_factory=lambda: [r"^/(?:(?:fr|es)/)?projects?/[^/]+$", r"^/(?:fr|es)/node/\d+$"]
-    )
+    page_patterns: list[str] = Field(default_factory=lambda: list(PROJECT_PAGE_PATTERNS))
     rate: float = Field(1.0, ge=0, description="requests per second per host; 0 = no limit")
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight per host")
     connect_timeout: float = Field(10.0, gt=0)

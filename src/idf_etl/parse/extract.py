@@ -115,8 +115,9 @@ def label_key(block: Block) -> str | None:
     return key if key in LABELS else None
 
 
-def extract(page: Page) -> Extracted:
-    """Everything the page says about a project, as written."""
+def extract(page: Page, project_path: bool = False) -> Extracted:
+    """Everything the page says about a project, as written. `project_path`: the page is
+    at a project page's place on the site, so a title and one value by shape will do."""
     blocks = page.blocks
     labelled = [i for i, b in enumerate(blocks) if label_key(b) is not None]
     keys = Counter(label_key(blocks[i]) for i in labelled)
@@ -125,7 +126,11 @@ def extract(page: Page) -> Extracted:
         # The same label over and over: a listing of projects, not a project page.
         result.listing = max(keys.values()) >= _LISTING_REPEATS
         return result
-    return _read_unlabelled(page) or Extracted(title=_first_title(page))
+    return (
+        _read_unlabelled(page)
+        or _read_label_less(page, project_path)
+        or Extracted(title=_first_title(page))
+    )
 
 
 # -- labelled pages (templates A and B, and most HTML) ---------------------------
@@ -386,6 +391,74 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
         values["states"] = " ".join(out.countries["states"])
     out.description = _description(blocks, i, None)
     return out
+
+
+# -- the label-less layout: a title, a line or two of bare values, the description --
+
+# Value lines read between the title and the description.
+_LABEL_LESS_LINES = 4
+
+
+def _read_label_less(page: Page, project_path: bool) -> Extracted | None:
+    """iom.int's label-less layout: the title, then one or two lines with no label (a
+    project type, a line of country names), then the description. At a project page's
+    place one value recognised by shape or vocabulary will do; elsewhere (a file with no
+    URL) only the layout itself does: a text rendering's indented lines, each recognised."""
+    blocks = page.blocks
+    for title_at in _title_positions(page):
+        title = (page.title_hint or blocks[title_at].text) if title_at >= 0 else page.title_hint
+        out = Extracted(template="unlabelled", title=title)
+        lines, end = _value_lines(page, title_at + 1)
+        placed = 0
+        for text in lines:
+            if _place_unlabelled(text, out):
+                placed += 1
+            elif "states" not in out.countries and _country_list(text):
+                out.countries["states"] = [text]
+                out.values["states"] = text
+                placed += 1
+            else:
+                out.unlabelled.append(text)
+        out.description = _description(blocks, end, title)
+        strict = (
+            not page.is_html
+            and 0 < len(lines) <= 2
+            and not out.unlabelled
+            and out.description is not None
+        )
+        if placed and (project_path or strict):
+            return out
+    return None
+
+
+def _title_positions(page: Page) -> list[int]:
+    """Where the title may be: the page's <h1> (-1 when it is not among the blocks), else
+    in a text rendering an unindented line with indented lines below it."""
+    blocks = page.blocks
+    if page.title_hint:
+        found = [i for i, b in enumerate(blocks) if b.text == page.title_hint]
+        return found[:1] or [-1]
+    return [
+        i
+        for i in range(len(blocks) - 1)
+        if blocks[i].text and blocks[i].indent == 0 and blocks[i + 1].indent > 0
+    ]
+
+
+def _value_lines(page: Page, start: int) -> tuple[list[str], int]:
+    """The short lines below the title (in a text rendering: indented), and where they end."""
+    lines: list[str] = []
+    i = start
+    while i < len(page.blocks) and len(lines) < _LABEL_LESS_LINES:
+        block = page.blocks[i]
+        if block.role == "separator" or not block.text or label_key(block) is not None:
+            i += 1
+            continue
+        if _prose(block) or (not page.is_html and block.indent == 0):
+            break
+        lines.append(block.text)
+        i += 1
+    return lines, i
 
 
 def _first_title(page: Page) -> str | None:

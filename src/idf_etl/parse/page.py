@@ -9,7 +9,7 @@ No network, no global state: the same bytes always give the same record, so
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from idf_etl.parse.blocks import Page, read_page
@@ -26,6 +26,7 @@ from idf_etl.parse.normalise import (
 from idf_etl.parse.project_types import parse_project_type, project_type_family
 from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
 from idf_etl.records import LANGS, OtherPage, Problem, ProjectRecord
+from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path
 
 # Bump when a change to parsing can change a record: stored with every page.
 PARSER_VERSION = "1.1.0"
@@ -43,13 +44,17 @@ def parse_page(
     source: str = "<input>",
     url: str | None = None,
     charset: str | None = None,
+    patterns: Iterable[str] = PROJECT_PAGE_PATTERNS,
 ) -> ProjectRecord | OtherPage:
     """Read one page (HTML or a plain-text rendering) into a project record or an 'other' page.
 
+    `patterns`: the paths where a page is a project's (`page_patterns`); a page there
+    (by its URL, else its canonical link) needs fewer signs to be read as a project.
     Raises ParseError when the input cannot be read as a page at all.
     """
     page = read_page(data, charset)
-    found = extract(page)
+    canonical = next((link.href for link in page.links if link.rel == "canonical"), None)
+    found = extract(page, at_project_path(url or canonical, patterns))
     lang = detect_language(page, found, url)
     record: ProjectRecord | OtherPage
     if found.template is None:
