@@ -336,6 +336,13 @@ def _read_unlabelled(page: Page) -> Extracted | None:
         for i in range(len(blocks) - 1)
         if blocks[i].text and blocks[i].text == blocks[i + 1].text
     ]
+    # Older pages print the title once: it is the line just above the first value.
+    starts += [
+        i + 1
+        for i in range(len(blocks) - 1)
+        if blocks[i].text
+        and (parse_region(blocks[i + 1].text) or PROJECT_ID.match(blocks[i + 1].text))
+    ]
     for start in sorted(set(starts)):
         # Skip further repeats of the title.
         title = blocks[start - 1].text
