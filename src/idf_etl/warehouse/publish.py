@@ -277,6 +277,30 @@ def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True)
 
 
+def open_warehouse(
+    data_dir: str | os.PathLike[str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the published warehouse, for a notebook or a script.
+
+    It is found the way `idf-etl status` and `sql` find it: `data_dir`, else the
+    IDF_ETL_DATA_DIR variable, else the pipeline file's data_dir (`config`, else
+    IDF_ETL_CONFIG, else pipelines/iom_idf.toml under the current directory). The
+    connection sees one release; a run publishing meanwhile does not disturb it.
+
+        con = idf_etl.open_warehouse("data")
+        con.sql("SELECT project_id, title FROM projects").fetchall()
+    """
+    from idf_etl.config import load_settings
+
+    settings = load_settings(
+        Path(config) if config is not None else None,
+        {"data_dir": Path(data_dir) if data_dir is not None else None},
+        origins={"data_dir": "open_warehouse(data_dir=...)"},
+    )
+    return open_published(settings.clean_dir)
+
+
 def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:
     """A read-only window on the published warehouse that cannot touch any other file:
     no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this."""
