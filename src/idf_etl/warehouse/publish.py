@@ -110,6 +110,12 @@ class Publisher:
 
     def restore(self, name: str | None = None) -> Path:
         """Point `current` at a kept release: `name`, or the newest older one that opens."""
+        release = self.to_restore(name)
+        self._point_current_at(release)
+        return release
+
+    def to_restore(self, name: str | None = None) -> Path:
+        """The kept release `restore(name)` would publish (it opens); nothing changed yet."""
         current = self.current_release()
         kept = self.kept()
         if name is not None:
@@ -126,7 +132,6 @@ class Publisher:
             except LoadError as exc:
                 problems.append(str(exc))
                 continue
-            self._point_current_at(release)
             return release
         raise LoadError(
             "no kept release to go back to opens"
@@ -139,6 +144,15 @@ class Publisher:
         """Publish nothing: the next run starts from an empty warehouse (kept releases stay)."""
         self.current.unlink(missing_ok=True)
         _fsync_dir(self.clean_dir)
+
+    def current_opens(self) -> bool:
+        """Whether the published warehouse opens (a restore would replace a healthy one)."""
+        current = self.current_release()
+        try:
+            check_opens(current / WAREHOUSE_NAME, current) if current else None
+        except LoadError:
+            return False
+        return current is not None
 
     def current_release(self) -> Path | None:
         return self.current.resolve() if self.current.is_symlink() else None
