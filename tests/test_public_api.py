@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import types
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,6 +15,8 @@ import pytest
 import idf_etl
 import idf_etl.errors
 from tests.helpers.cli import clean_env
+
+REPO = Path(__file__).parent.parent
 
 # The whole public surface, in ruff's (isort-style) order: changing it is a decision.
 PUBLIC = [
@@ -183,3 +186,40 @@ def test_a_library_warning_is_silent_without_logging_set_up(tmp_path):
     )
     assert proc.returncode == 0
     assert proc.stderr == ""
+
+
+def _python_block(text: str, after: str) -> str:
+    """The first ```python block after `after` in a page."""
+    return text.split(after, 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_python_lines_run_as_written(published, tmp_path):
+    # As a reader runs them: from a checkout whose pipeline file names the data directory.
+    data, _, _ = published
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "iom_idf.toml").write_text(f"[fetch]\ndata_dir = {str(data)!r}\n")
+    block = _python_block((REPO / "README.md").read_text(), "From Python")
+    assert "idf_etl.open_warehouse()" in block
+    lines = block.strip().splitlines()
+    shown = "\n".join([*lines[:-1], f"print(len({lines[-1].split('#')[0].strip()}))"])
+    proc = _fresh(shown, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        assert int(proc.stdout) == con.execute("SELECT count(*) FROM projects").fetchone()[0]
+
+
+def test_the_scheduler_lines_in_the_docs_run_as_written(demo_site, tmp_path):
+    _, base = demo_site
+    host = base.split("://", 1)[1]
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "iom_idf.toml").write_text(
+        "[fetch]\n"
+        f"start_urls = ['{base}/sitemap.xml']\nsitemaps = []\nlistings = []\n"
+        f"allowed_hosts = ['{host}']\nrate = 0\ndata_dir = 'data'\nreport = false\n"
+    )
+    block = _python_block((REPO / "docs" / "operating.md").read_text(), "From a scheduler")
+    proc = _fresh(block + "\nprint(result.run_id, result.outcome)\n", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "success"]
+    assert proc.stderr == ""  # no logging set up: the library printed nothing
+    assert (tmp_path / "data" / "clean" / "idf.duckdb").exists()

@@ -175,7 +175,7 @@ _LIST_FIELDS = {name for name, f in Settings.model_fields.items() if "list" in s
 
 
 def load_settings(
-    path: Path | None = None,
+    path: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     origins: dict[str, str] | None = None,
@@ -291,9 +291,9 @@ def close_names(name: str, known: Any) -> list[str]:
     return difflib.get_close_matches(folded, sorted(known), n=3, cutoff=0.6)
 
 
-def _config_path(path: Path | None, env: Any) -> Path | None:
+def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
     if path is not None:
-        return path
+        return Path(path)
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None

@@ -308,7 +308,7 @@ def open_warehouse(
     from idf_etl.config import load_settings
 
     settings = load_settings(
-        Path(config) if config is not None else None,
+        config,
         {"data_dir": Path(data_dir) if data_dir is not None else None},
         origins={"data_dir": "open_warehouse(data_dir=...)"},
     )
