@@ -3,10 +3,12 @@ and what a notebook or a scheduler needs is there, `import idf_etl` staying ligh
 
 import inspect
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
 import types
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -223,3 +225,29 @@ def test_the_scheduler_lines_in_the_docs_run_as_written(demo_site, tmp_path):
     assert proc.stdout.split() == ["1", "success"]
     assert proc.stderr == ""  # no logging set up: the library printed nothing
     assert (tmp_path / "data" / "clean" / "idf.duckdb").exists()
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_its_types_licence_and_metadata(tmp_path):
+    # What pip installs is the wheel, not this tree: build it as a release would.
+    uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
+    proc = subprocess.run(
+        [uv, "build", "--wheel", "--out-dir", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("idf_etl-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = zf.read(metadata).decode()
+    assert "idf_etl/py.typed" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert "idf_etl/report/templates/report.html.j2" in names
+    assert "License-Expression: MIT" in meta
+    assert "Classifier: Typing :: Typed" in meta
+    assert "Project-URL: Source, https://github.com/idf-etl/idf-etl" in meta
+    assert f"Version: {idf_etl.__version__}" in meta
+    assert not any(n.startswith(("tests/", "bench/", "demo/")) for n in names)
