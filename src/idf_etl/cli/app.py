@@ -23,7 +23,6 @@ from typing import Annotated
 
 import typer
 
-from idf_etl import __version__
 from idf_etl.cli.inputs import read_file_or_url
 from idf_etl.cli.options import (
     EXIT_FAILURES,
@@ -54,6 +53,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from idf_etl import __version__
+
         typer.echo(f"idf-etl {__version__}")
         raise typer.Exit()
 
@@ -96,6 +97,7 @@ def parse(
         typer.Option(
             "--workers",
             min=1,
+            metavar="N",
             envvar="IDF_ETL_PARSE_WORKERS",
             help="Processes that read and parse the inputs, a few at a time each "
             "(default: the cores; 1: this process only).",

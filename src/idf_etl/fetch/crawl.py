@@ -30,12 +30,10 @@ from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
-from idf_etl.fetch.link_lists import canonical_link, page_head
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
-from idf_etl.parse.head import page_node_links
+from idf_etl.parse.head import page_head, read_head
 from idf_etl.rawstore import RawStore, StoredPage
-from idf_etl.records import LANGS
-from idf_etl.urls import host_allowed
+from idf_etl.urls import host_allowed, url_language
 
 
 @dataclass(frozen=True)
@@ -107,9 +105,8 @@ class Crawler:
         if not host_allowed(url, self.allowed):
             return False
         path = urlsplit(url).path
-        lang = path.strip("/").split("/", 1)[0]
-        lang = lang if lang in LANGS else LANGS[0]
-        return lang in self.settings.languages and any(p.search(path) for p in self.patterns)
+        in_language = url_language(url) in self.settings.languages
+        return in_language and any(p.search(path) for p in self.patterns)
 
     def _revalidation_due(self) -> bool:
         last = self.store.get_meta("last_revalidation")
@@ -222,7 +219,7 @@ class Crawler:
             response = await self.client.get(url, headers=headers)
         except (HostUnavailable, OutOfTime) as exc:
             if isinstance(exc, HostUnavailable):
-                summary.halt(str(exc))
+                summary.halt(str(exc), exc.origin)
             summary.left.append((url, str(exc)))
             return FetchOutcome.NOT_REQUESTED
         except FetchRefused as exc:
@@ -249,7 +246,9 @@ class Crawler:
         self, candidate: Candidate, stored: StoredPage | None, response: Response
     ) -> FetchOutcome:
         url = candidate.url
-        canonical = canonical_link(response.body, response.url)
+        # The head only: a parse of the whole page would cost more than storing it.
+        head = read_head(page_head(response.body), response.url)
+        canonical = head.canonical
         if canonical and canonical != url and host_allowed(canonical, self.allowed):
             self._done.add(canonical)  # one page, fetched once per run
         else:
@@ -263,8 +262,7 @@ class Crawler:
             canonical_url=canonical,
             sitemap_lastmod=candidate.lastmod,
         )
-        # The head only: a parse of the whole page would cost more than storing it.
-        links = page_node_links(page_head(response.body), response.url).translations
+        links = head.translations
         self.store.set_translations(url, links)
         self._follow_translations(url, links, vouched=not changed)
         if stored is None or stored.sha256 is None:

@@ -16,6 +16,7 @@ once whole, so the run stays all-or-nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from idf_etl.load.grouping import PageKeys, project_keys
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
+
+log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
 
 
 @dataclass
@@ -311,24 +314,13 @@ class Loader:
         project_id: str | None = None,
         field_name: str | None = None,
     ) -> None:
+        if severity == "error":  # data missing: said where `-q` still shows it
+            where = url or project_id or "the run"
+            log.warning("%s: %s: %s: %s", stage, code, where, message, extra={"url": url})
         self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
 
     def _write_issues(self) -> None:
-        rows = [
-            {
-                "run_id": self.run_id,
-                "found_at": self.now,
-                "stage": i.stage,
-                "severity": i.severity,
-                "url": i.url,
-                "project_id": i.project_id,
-                "code": i.code,
-                "field": i.field,
-                "message": i.message,
-                "project_key": i.project_key or self._keys.get(i.url or ""),
-            }
-            for i in self.issues
-        ]
+        rows = [i.row(self.run_id, self.now, self._keys.get(i.url or "")) for i in self.issues]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()
