@@ -8,6 +8,7 @@ the flag), because that is where the person has to go to fix it.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -174,7 +175,7 @@ _LIST_FIELDS = {name for name, f in Settings.model_fields.items() if "list" in s
 
 
 def load_settings(
-    path: Path | None = None,
+    path: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     origins: dict[str, str] | None = None,
@@ -195,9 +196,11 @@ def load_settings(
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in Settings.model_fields:
+            close = [ENV_PREFIX + c.upper() for c in close_names(name, Settings.model_fields)]
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise ConfigError(
-                f"unknown environment variable {key}: IDF_ETL_<NAME> sets a setting, and there "
-                f"is no setting {name!r} (known: {', '.join(sorted(Settings.model_fields))})"
+                f"unknown environment variable {key}: {hint}(IDF_ETL_<NAME> sets the setting "
+                f"<name>, one of: {', '.join(sorted(Settings.model_fields))})"
             )
         if raw.strip() == "" and name not in _LIST_FIELDS:
             raise ConfigError(f"environment variable {key} is empty: unset it or give a value")
@@ -243,19 +246,15 @@ def read_config_file(file: Path) -> dict[str, tuple[Any, str]]:
         if isinstance(value, dict):
             if key not in SECTIONS:
                 raise ConfigError(
-                    f"config file {file}: unknown section [{key}] (known: "
-                    + ", ".join(f"[{s}]" for s in SECTIONS)
-                    + ")"
+                    f"config file {file}: "
+                    + unknown_name("section", f"[{key}]", [f"[{s}]" for s in SECTIONS], quote=False)
                 )
             found.update({k: (v, f"{file} [{key}]") for k, v in value.items()})
         else:
             found[key] = (value, str(file))
     for key, (_, where) in found.items():
         if key not in Settings.model_fields:
-            raise ConfigError(
-                f"{where}: unknown setting {key!r} "
-                f"(known: {', '.join(sorted(Settings.model_fields))})"
-            )
+            raise ConfigError(f"{where}: " + unknown_name("setting", key, Settings.model_fields))
     return found
 
 
@@ -264,17 +263,37 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for item in assignments:
         name, sep, raw = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in Settings.model_fields:
-            known = ", ".join(sorted(Settings.model_fields))
-            raise ConfigError(f"--set {item!r}: expected NAME=VALUE with NAME one of: {known}")
+        name = name.strip().lower().replace("-", "_")  # as IDF_ETL_<NAME>: case does not matter
+        if not sep or not name:
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. --set rate=0.5")
+        if name not in Settings.model_fields:
+            raise ConfigError(
+                f"--set {item!r}: " + unknown_name("setting", name, Settings.model_fields)
+            )
         values[name] = _split(raw) if name in _LIST_FIELDS else raw
     return values
 
 
-def _config_path(path: Path | None, env: Any) -> Path | None:
+def unknown_name(kind: str, name: str, known: Any, quote: bool = True) -> str:
+    """ "unknown setting 'rat'; did you mean 'rate'?", else the names there are."""
+    names = sorted(known)
+    said = repr(name) if quote else name
+    close = close_names(name, names)
+    if close:
+        return f"unknown {kind} {said}; did you mean {' or '.join(map(repr if quote else str, close))}?"
+    return f"unknown {kind} {said} (known: {', '.join(names)})"
+
+
+def close_names(name: str, known: Any) -> list[str]:
+    """The known names `name` may be a slip of (difflib), closest first; case and dashes
+    forgiven (`Read-Timeout`)."""
+    folded = name.strip().lower().replace("-", "_")
+    return difflib.get_close_matches(folded, sorted(known), n=3, cutoff=0.6)
+
+
+def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
     if path is not None:
-        return path
+        return Path(path)
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None

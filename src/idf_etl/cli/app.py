@@ -97,6 +97,7 @@ def parse(
         typer.Option(
             "--workers",
             min=1,
+            metavar="N",
             envvar="IDF_ETL_PARSE_WORKERS",
             help="Processes that read and parse the inputs, a few at a time each "
             "(default: the cores; 1: this process only).",

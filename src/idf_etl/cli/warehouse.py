@@ -24,8 +24,8 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
-    log_options,
     settings_for,
+    warehouse_log_options,
 )
 from idf_etl.errors import ConfigError, IdfEtlError
 from idf_etl.logs import plural
@@ -38,7 +38,7 @@ commands = typer.Typer()
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def status(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -74,7 +74,7 @@ def status(
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def check(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -114,7 +114,7 @@ def check(
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def sql(
     query: Annotated[
         str, typer.Argument(metavar="QUERY", help="A read-only SQL query; - reads it from stdin.")
@@ -168,12 +168,13 @@ def sql(
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def restore(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     release: Annotated[
-        str | None, typer.Option("--release", help="The kept release to publish (a name).")
+        str | None,
+        typer.Option("--release", metavar="NAME", help="The kept release to publish (see --list)."),
     ] = None,
     empty: Annotated[
         bool,
@@ -209,13 +210,22 @@ def restore(
                 err=True,
             )
             return
-        chosen = publisher.restore(release)
-    was = current.name if current else "nothing"
-    typer.echo(f"restore: published {chosen.name} (was {was})", err=True)
+        chosen = publisher.to_restore(release)
+        was = current.name if current else "nothing"
+        # Said before it is done: a restore of a healthy warehouse is a choice to undo runs.
+        healthy = " (which opens: it is not damaged)" if publisher.current_opens() else ""
+        typer.echo(f"restore: replacing {was}{healthy} with {chosen.name}", err=True)
+        publisher.restore(chosen.name)
+    typer.echo(
+        f"restore: published {chosen.name} (was {was}); `idf-etl restore --release {was}` goes back"
+        if current
+        else f"restore: published {chosen.name}",
+        err=True,
+    )
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Check the raw store, its manifest and the published warehouse; repair what can be.
 
@@ -237,7 +247,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def report(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,

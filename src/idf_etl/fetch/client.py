@@ -205,7 +205,7 @@ class PoliteClient:
 
     def _check_blocked(self, origin: str) -> None:
         if origin in self.blocked:
-            raise HostUnavailable(self.blocked[origin])
+            raise HostUnavailable(self.blocked[origin], origin)
 
     async def _send(
         self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
@@ -240,7 +240,7 @@ class PoliteClient:
                     f"{host} asked us to wait {wait:.0f}s ({reason} with Retry-After), "
                     f"more than backoff_max ({s.backoff_max:g}s)",
                 )
-                raise HostUnavailable(self.blocked[origin])
+                raise HostUnavailable(self.blocked[origin], origin)
             if attempt == s.max_retries:
                 break
             delay = wait if wait is not None else self._backoff(attempt)

@@ -219,7 +219,7 @@ class Crawler:
             response = await self.client.get(url, headers=headers)
         except (HostUnavailable, OutOfTime) as exc:
             if isinstance(exc, HostUnavailable):
-                summary.halt(str(exc))
+                summary.halt(str(exc), exc.origin)
             summary.left.append((url, str(exc)))
             return FetchOutcome.NOT_REQUESTED
         except FetchRefused as exc:

@@ -162,7 +162,7 @@ class StartPoints:
         try:
             response = await self.client.get(url, limit=limit, accept=accept)
         except HostUnavailable as exc:
-            self.summary.halt(str(exc))  # the host's cause, named once for all its URLs
+            self.summary.halt(str(exc), exc.origin)  # the host's cause, once for all its URLs
             return None
         except OutOfTime:
             raise

@@ -67,6 +67,8 @@ class FetchSummary:
     refusals: list[tuple[str, str]] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
     halts: list[str] = field(default_factory=list)
+    # reason -> the origin (scheme://host) it concerns, for the halts that are one host's.
+    halt_origins: dict[str, str] = field(default_factory=dict)
 
     def count(self, outcome: FetchOutcome) -> None:
         """Count a page's outcome (failures and refusals count through their lists)."""
@@ -74,10 +76,13 @@ class FetchSummary:
         if name in _COUNTED:
             setattr(self, name, getattr(self, name) + 1)
 
-    def halt(self, reason: str) -> None:
-        """The crawl as a whole did not do its job: the run must not read as a success."""
+    def halt(self, reason: str, origin: str | None = None) -> None:
+        """The crawl as a whole did not do its job: the run must not read as a success.
+        `origin`: the host it concerns, when it is one host's (its problem is that host's)."""
         if reason not in self.halts:
             self.halts.append(reason)
+            if origin is not None:
+                self.halt_origins[reason] = origin
 
     @property
     def failed(self) -> int:
@@ -105,6 +110,7 @@ class FetchSummary:
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
+        del data["halt_origins"]  # `--json` keeps its keys; the issues carry the hosts
         data.update(fetched=self.fetched, failed=self.failed, refused=self.refused)
         return data
 

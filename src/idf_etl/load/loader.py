@@ -16,6 +16,7 @@ once whole, so the run stays all-or-nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from idf_etl.load.grouping import PageKeys, project_keys
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
+
+log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
 
 
 @dataclass
@@ -311,6 +314,9 @@ class Loader:
         project_id: str | None = None,
         field_name: str | None = None,
     ) -> None:
+        if severity == "error":  # data missing: said where `-q` still shows it
+            where = url or project_id or "the run"
+            log.warning("%s: %s: %s: %s", stage, code, where, message, extra={"url": url})
         self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
 
     def _write_issues(self) -> None:

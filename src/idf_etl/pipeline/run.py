@@ -295,7 +295,8 @@ def parse_stored(
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
     for reason in summary.halts:
-        yield Issue("fetch", "error", "crawl_incomplete", reason, None)
+        # A host's halt is that host's problem: two hosts down are two open problems.
+        yield Issue("fetch", "error", "crawl_incomplete", reason, summary.halt_origins.get(reason))
     for url, reason in summary.left:
         yield Issue("fetch", "warning", "not_fetched", f"left for the next run: {reason}", url)
     for url, reason in summary.failures:
