@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from idf_etl.errors import ConfigError
 from idf_etl.records import LANGS
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
+from idf_etl.version import package_version
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -31,9 +32,7 @@ CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 
 def default_user_agent() -> str:
     """Who we are (with the version we run), and how to reach us."""
-    from idf_etl import __version__
-
-    return f"idf-etl/{__version__} (+{CONTACT_URL}; development-fund open data)"
+    return f"idf-etl/{package_version()} (+{CONTACT_URL}; development-fund open data)"
 
 
 class Settings(BaseModel):
