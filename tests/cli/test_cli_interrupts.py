@@ -5,7 +5,6 @@ damaged (#22, classes 7 and 8). The CLI as a subprocess; SIGINT sent to it alone
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,35 +18,6 @@ from tests.helpers.cli import clean_env
 from tests.helpers.raw_server import RawServer, http
 
 pytestmark = pytest.mark.slow
-
-DEMO = Path(__file__).parents[2] / "demo"
-
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """A data directory with one published run of the demo site (built once a module)."""
-    sys.path.insert(0, str(DEMO))
-    from serve import serve
-
-    root = tmp_path_factory.mktemp("site")
-    shutil.copytree(DEMO / "site", root / "site")
-    server, base = serve(root / "site")
-    data = tmp_path_factory.mktemp("published") / "data"
-    try:
-        proc = idf("run", "--start-url", f"{base}/sitemap.xml", "--data-dir", str(data),
-                   "--rate", "0", "--set", "report=false", cwd=data.parent)  # fmt: skip
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return data
-
-
-@pytest.fixture
-def data(published, tmp_path):
-    copy = tmp_path / "data"
-    shutil.copytree(published, copy, symlinks=True)
-    return copy
 
 
 def idf(*args, cwd, timeout=300):
