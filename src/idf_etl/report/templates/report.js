@@ -29,8 +29,9 @@
       var numeric = button.dataset.type === "number";
       var key = function (row) {
         var cell = row.cells[column];
-        if (numeric) {  // the first number in the cell: "$1,250,000", "2019–2021"
-          var found = cell.textContent.replace(/,/g, "").match(/\d+(\.\d+)?/);
+        if (numeric) {  // data-sort if the cell has one, else its first number: "$1,250,000"
+          var text = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent;
+          var found = text.replace(/,/g, "").match(/\d+(\.\d+)?/);
           return found ? parseFloat(found[0]) : null;
         }
         return fold(cell.textContent.trim());
