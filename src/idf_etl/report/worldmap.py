@@ -118,7 +118,7 @@ def world_map(rows: Sequence[Row]) -> alt.LayerChart:
     )
     shapes = (
         alt.Chart(world)
-        .mark_geoshape(stroke="#ffffff", strokeWidth=0.4, invalid="show")
+        .mark_geoshape(stroke="#ffffff", strokeWidth=0.4, invalid="show", aria=False)
         .transform_lookup(
             lookup="id",
             from_=alt.LookupData(alt.InlineData(values=values), "iso2", ["budget", "has"]),
@@ -134,7 +134,7 @@ def world_map(rows: Sequence[Row]) -> alt.LayerChart:
     if dots:
         layers.append(
             alt.Chart(alt.InlineData(values=dots))
-            .mark_circle(size=60, opacity=1, stroke="#1d2733", strokeWidth=0.8, invalid="show")
+            .mark_circle(size=60, opacity=1, stroke="#1d2733", strokeWidth=0.8, invalid="show", aria=False)
             .encode(
                 longitude="lon:Q",
                 latitude="lat:Q",

@@ -1,3 +1,16 @@
+// Printing opens every folded table and query, and folds them again after.
+(function () {
+  "use strict";
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("details"), function (d) { return !d.open; });
+    opened.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+  });
+}());
+
 // The projects table: search (accents and case ignored) and sort by any column. No libraries.
 (function () {
   "use strict";
