@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser screenshot docs clean
+.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -33,10 +33,11 @@ test: install ## run the whole test suite (what CI runs)
 test-fast: install ## the inner loop: every test but the slow end-to-end ones
 	$(BIN)/pytest -q -n 3 -m "not slow"
 
-lint: install ## ruff, mypy and the documentation site (strict)
+lint: install ## ruff, mypy, the import layers (import-linter) and the documentation site (strict)
 	$(BIN)/ruff check src tests bench demo
 	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/mkdocs build --strict --quiet
 
 demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it
@@ -69,6 +70,22 @@ browser: ## install Debian's chromium for the report's browser tests, if it is m
 		(timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq chromium >/dev/null) \
 		|| echo "browser: apt-get could not install chromium; the browser tests will be skipped"; \
 	else echo "browser: no chromium and no apt-get as root; the browser tests will be skipped"; fi
+
+# The CSV export's spreadsheet tests open the files in LibreOffice Calc (headless), and the
+# release-pruning tests set the clock back with faketime: Debian's packages, installed as
+# `browser` installs chromium; without them those tests skip and say why.
+spreadsheet: ## install LibreOffice Calc (headless) for the CSV export's spreadsheet tests, if missing
+	@$(MAKE) --no-print-directory apt-tool TOOL=soffice PACKAGE=libreoffice-calc-nogui WHAT="spreadsheet"
+
+faketime: ## install faketime for the tests that run the CLI with the clock set back, if missing
+	@$(MAKE) --no-print-directory apt-tool TOOL=faketime PACKAGE=faketime WHAT="faketime"
+
+apt-tool:
+	@if command -v $(TOOL) >/dev/null; then echo "$(WHAT): $$(command -v $(TOOL))"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq $(PACKAGE) >/dev/null) \
+		|| echo "$(WHAT): apt-get could not install $(PACKAGE); those tests will be skipped"; \
+	else echo "$(WHAT): no $(TOOL) and no apt-get as root; those tests will be skipped"; fi
 
 screenshot: install ## the docs' pictures of the report (whole, and at phone and laptop widths): make demo first
 	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png --full-page

@@ -3,7 +3,7 @@
 This is the one list of a project page's fields. Each field the warehouse keeps
 says how (`Stored`): its column in `project_pages`, and with `merged=True` also
 a column of `projects` (merged across languages, every change kept in
-`project_changes`). warehouse_tables.py declares both tables from it, load.py fills,
+`project_changes`). warehouse/tables.py declares both tables from it, load/ fills,
 merges and diffs them from it; docs/development.md, "Adding a field", says what else a
 new field needs (a migration).
 
@@ -125,7 +125,7 @@ class ProjectRecord(BaseModel):
         str | None,
         Stored(
             "VARCHAR",
-            "project type, the fund's category in English (vocabulary.PROJECT_TYPE_NAMES); "
+            "project type, the fund's category in English (project_types.PROJECT_TYPE_FAMILIES); "
             "null when the type is unknown",
             merged=True,
         ),
@@ -134,6 +134,18 @@ class ProjectRecord(BaseModel):
         int | None,
         Stored("INTEGER", "Drupal node id of the page (shortlink, hreflang or /fr/node/N URL)"),
     ] = None
+    other_states: Annotated[
+        list[str],
+        Stored(
+            "VARCHAR[]",
+            "other countries benefiting at time of allocation, ISO 3166-1 alpha-2",
+            merged=True,
+        ),
+    ] = Field(default_factory=list)
+    other_state_names: Annotated[
+        list[str],
+        Stored("VARCHAR[]", "other countries benefiting at time of allocation, as written"),
+    ] = Field(default_factory=list)
     # Read by the parser for the crawler, not kept in the warehouse: no `Stored`.
     translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)

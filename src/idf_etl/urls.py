@@ -1,4 +1,5 @@
-"""URL normalisation and the host allow-list: one page, one URL, on hosts we were told to crawl."""
+"""URL normalisation, the host allow-list and a URL path's language: one page, one URL, on
+hosts we were told to crawl."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from idf_etl.records import LANGS
+
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|share)$", re.IGNORECASE
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Paths of project pages on the site (the `page_patterns` setting's default): a
+# project's own page in each language, and Drupal's node URLs of its translations.
+PROJECT_PAGE_PATTERNS: tuple[str, ...] = (
+    r"^/(?:(?:fr|es)/)?projects?/[^/]+$",
+    r"^/(?:fr|es)/node/\d+$",
+)
 
 
 def normalise_url(url: str, base: str | None = None) -> str | None:
@@ -77,3 +86,21 @@ def page_number(url: str) -> int | None:
         if key == "page" and value.isdigit():
             return int(value)
     return None
+
+
+def at_project_path(url: str | None, patterns: Iterable[str] = PROJECT_PAGE_PATTERNS) -> bool:
+    """True when the URL's path matches one of the page patterns (a project page's place)."""
+    if not url:
+        return False
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return any(re.search(pattern, path) for pattern in patterns)
+
+
+def url_language(url: str) -> str:
+    """The language a URL's path names: its first segment (`/fr/...`, `/es/...`), else the
+    site's default language, which has no prefix (`/project/x` is English)."""
+    first = urlsplit(url).path.strip("/").split("/", 1)[0]
+    return first if first in LANGS else LANGS[0]

@@ -88,6 +88,8 @@ _labels("any", "prima_id", "Prima ID", "PRIMA ID")
 _labels("en", "project_id", "Projects ID", "Project ID")
 _labels("fr", "project_id", "Projet ID", "ID du projet")
 _labels("es", "project_id", "Proyecto ID", "ID del proyecto")
+# Written in English on every language's pages seen so far.
+_labels("any", "other_states", "Other Countries Benefiting at Time of Allocation")
 _labels(
     "en",
     "states",
@@ -172,98 +174,6 @@ REGIONS: dict[str, str] = {
         "Mundo": "Global",
     }.items()
 }
-
-# Project types: the fund's categories, one canonical English name each, with the
-# French and Spanish names and abbreviations the site prints. Sources: the first
-# eight are the types the site's own pages print (in en/fr/es, "TCMMCB", the cut
-# Spanish one; CD-coded projects say "Community Development" or the full name);
-# the last five are the focus areas the fund publishes for its two funding lines
-# (iom.int FAQ and eligibility criteria, developmentfund.iom.int guidance note).
-# Their French and Spanish names not seen on a page are IOM's usual terms. A type
-# not listed here keeps its label, gets no canonical name, and is reported.
-PROJECT_TYPE_NAMES: dict[str, tuple[str, ...]] = {
-    "Community and Economic Development": (
-        "Community Development",  # CD.0085's page; CD.0002's page says the full name
-        "Développement communautaire",
-        "Desarrollo comunitario",
-        "Développement communautaire et économique",
-        "Desarrollo económico y comunitario",
-        "Desarrollo comunitario y económico",
-    ),
-    "Transfer of Migrant Knowledge and Resources": (
-        "Transfert des connaissances et des ressources des migrants",
-        "Transferencia de conocimientos y recursos de los migrantes",
-    ),
-    "Labour Migration": (
-        "Labor Migration",
-        "Migration de main-d'œuvre",
-        "Migration de main-d'oeuvre",
-        "Migración laboral",
-    ),
-    "Return and Reintegration Assistance for Migrants and Governments": (
-        "Aide au retour et à la réintégration à l'intention des migrants et des gouvernements",
-        "Asistencia para el retorno y la reintegración de migrantes y gobiernos",
-        "Return and Reintegration",
-        "AVRR",
-    ),
-    "Migration Policy Activities": (
-        "Activités de politique migratoire",
-        "Actividades de política migratoria",
-        "Policy and Legal Framework Development",
-    ),
-    "Migration Research and Publications": (
-        "Recherche et publications sur la migration",
-        "Investigación y publicaciones sobre migración",
-        "Research and Assessment",
-    ),
-    "Technical Cooperation on Migration Management and Capacity Building": (
-        "TCMMCB",
-        "Coopération technique en matière de gestion des migrations et de renforcement des capacités",
-        "Cooperación técnica en gestión de la migración y creación de capacidad",
-    ),
-    "Facilitated Migration": (
-        "Services de migration assistée",
-        "Migration facilitée",
-        "Migración facilitada",
-        "Servicios de migración asistida",
-    ),
-    "Counter-Trafficking": (
-        "Lutte contre la traite",
-        "Lutte contre la traite des personnes",
-        "Lucha contra la trata",
-        "Lucha contra la trata de personas",
-        "CT",
-    ),
-    "Immigration and Border Management": (
-        "Border Management",
-        "Gestion de l'immigration et des frontières",
-        "Gestión de la inmigración y de fronteras",
-        "IBM",
-    ),
-    "Migration Health": (
-        "Migration and Health",
-        "Migration et santé",
-        "Migración y salud",
-    ),
-    "Migration, Environment and Climate Change": (
-        "Migration, environnement et changement climatique",
-        "Migración, medio ambiente y cambio climático",
-        "MECC",
-    ),
-    "Inter-governmental Dialogue and Cooperation": (
-        "Enhancement of inter-governmental dialogue and cooperation",
-        "Dialogue et coopération intergouvernementaux",
-        "Diálogo y cooperación intergubernamentales",
-    ),
-}
-PROJECT_TYPES: dict[str, str] = {
-    fold(name): canonical
-    for canonical, names in PROJECT_TYPE_NAMES.items()
-    for name in (canonical, *names)
-}
-# The site cuts long values ("... y creación de capac"): a folded prefix this long
-# that starts exactly one known name is that name.
-TYPE_PREFIX_MIN = 30
 
 # Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
 PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")

@@ -6,7 +6,7 @@ file's version from `schema_info` and applies every newer migration here, in
 order, in one transaction, then rewrites comments and views (they hold no
 data). A new warehouse is created at the latest version directly, so each
 migration must leave an old file with exactly the columns the declarations in
-warehouse_tables.py / records.py give a new one: tests/test_upgrade.py checks it on
+tables.py / records.py give a new one: tests/test_upgrade.py checks it on
 a file the previous release wrote.
 
 Adding a column: declare it (a record field with `Stored`, or a `Column` in
@@ -82,6 +82,19 @@ MIGRATIONS += (
 # The table is declared in warehouse_tables.TABLES (created when missing); the first run after
 # the upgrade seeds it from `issues` (problems.track_problems).
 MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
+MIGRATIONS += (
+    Migration(
+        5,
+        "other countries benefiting at time of allocation, a field of its own (#23)",
+        (
+            "ALTER TABLE project_pages ADD COLUMN other_states VARCHAR[]",
+            "ALTER TABLE project_pages ADD COLUMN other_state_names VARCHAR[]",
+            "ALTER TABLE projects ADD COLUMN other_states VARCHAR[]",
+            # What a merge gives a project with none: no change is recorded for them.
+            "UPDATE projects SET other_states = []",
+        ),
+    ),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
