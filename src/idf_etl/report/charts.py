@@ -150,7 +150,7 @@ def starts_and_ends(rows: Sequence[Row]) -> alt.Chart:
     step = count_axis("", max(started, ended), most=4)["axis"]["values"][1]
     up, down = (max(-(-n // step), 1 if n else 0) * step for n in (started, ended))
     ticks = list(range(-down, up + 1, step))
-    y = {
+    y: dict[str, Any] = {
         "title": "Projects (ended: below)",
         "axis": alt.Axis(values=ticks, format="d", labelExpr="abs(datum.value)"),
         "scale": alt.Scale(domain=[ticks[0], ticks[-1]], nice=False),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from idf_etl.report import charts, worldmap
-from idf_etl.report.queries import QUERIES
+from idf_etl.report.queries import NO_YEAR, QUERIES
 from idf_etl.version import package_version
 
 Row = dict[str, Any]
@@ -169,7 +169,7 @@ def _table(rows: Sequence[Row], columns: dict[str, Callable[[Any], str]]) -> lis
 
 def _no_year_note(rows: Sequence[Row]) -> list[str]:
     """The projects the time axis cannot place, said under it."""
-    undated = [r for r in rows if r["year"] == charts.NO_YEAR]
+    undated = [r for r in rows if r["year"] == NO_YEAR]
     if not undated:
         return []
     projects = sum(r["projects"] for r in undated)

@@ -82,7 +82,7 @@ def colour_scale(rows: Sequence[Row]) -> tuple[float, float] | None:
     return (low, high if high > low else low * 10)
 
 
-def world_map(rows: Sequence[Row]) -> alt.LayerChart:
+def world_map(rows: Sequence[Row]) -> alt.TopLevelMixin:
     """Each country shaded by the budget it benefits from (`rows`: iso2, country, projects,
     budget_usd), on a grey world. The legend is drawn by the page, outside the SVG, so its
     text keeps its size when the map is shrunk to a phone's width."""
@@ -94,9 +94,7 @@ def world_map(rows: Sequence[Row]) -> alt.LayerChart:
         }
         for r in rows
     ]
-    world = alt.InlineData(
-        values=topology(), format=alt.DataFormat(type="topojson", feature="countries")
-    )
+    world = alt.InlineData(values=topology(), format={"type": "topojson", "feature": "countries"})
     domain = colour_scale(rows)
     # One shape per country: grey when it has no projects, a darker grey when its projects
     # give no budget, else shaded by its budget (`has` and `budget` are looked up by id).
@@ -134,7 +132,9 @@ def world_map(rows: Sequence[Row]) -> alt.LayerChart:
     if dots:
         layers.append(
             alt.Chart(alt.InlineData(values=dots))
-            .mark_circle(size=60, opacity=1, stroke="#1d2733", strokeWidth=0.8, invalid="show", aria=False)
+            .mark_circle(
+                size=60, opacity=1, stroke="#1d2733", strokeWidth=0.8, invalid="show", aria=False
+            )
             .encode(
                 longitude="lon:Q",
                 latitude="lat:Q",

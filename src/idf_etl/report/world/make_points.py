@@ -14,13 +14,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pycountry
 
 HERE = Path(__file__).parent
 
 
-def _arcs(topology: dict) -> list[list[tuple[float, float]]]:
+def _arcs(topology: dict[str, Any]) -> list[list[tuple[float, float]]]:
     """The topology's arcs in longitude/latitude (they are quantised and delta-encoded)."""
     (sx, sy), (tx, ty) = topology["transform"]["scale"], topology["transform"]["translate"]
     out = []
