@@ -33,10 +33,11 @@ test: install ## run the whole test suite (what CI runs)
 test-fast: install ## the inner loop: every test but the slow end-to-end ones
 	$(BIN)/pytest -q -n 3 -m "not slow"
 
-lint: install ## ruff, mypy and the documentation site (strict)
+lint: install ## ruff, mypy, the import layers (import-linter) and the documentation site (strict)
 	$(BIN)/ruff check src tests bench demo
 	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/mkdocs build --strict --quiet
 
 demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from idf_etl.errors import ConfigError
 from idf_etl.records import LANGS
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
+from idf_etl.version import package_version
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -30,9 +32,7 @@ CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 
 def default_user_agent() -> str:
     """Who we are (with the version we run), and how to reach us."""
-    from idf_etl import __version__
-
-    return f"idf-etl/{__version__} (+{CONTACT_URL}; development-fund open data)"
+    return f"idf-etl/{package_version()} (+{CONTACT_URL}; development-fund open data)"
 
 
 class Settings(BaseModel):
@@ -48,9 +48,7 @@ class Settings(BaseModel):
     sitemaps_from_robots: bool = True
     languages: list[str] = Field(default_factory=lambda: [str(lang) for lang in LANGS])
     allowed_hosts: list[str] = Field(default_factory=list)
-    page_patterns: list[str] = Field(
-        default_factory=lambda: [r"^/(?:(?:fr|es)/)?projects?/[^/]+$", r"^/(?:fr|es)/node/\d+$"]
-    )
+    page_patterns: list[str] = Field(default_factory=lambda: list(PROJECT_PAGE_PATTERNS))
     rate: float = Field(1.0, ge=0, description="requests per second per host; 0 = no limit")
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight per host")
     connect_timeout: float = Field(10.0, gt=0)
@@ -175,7 +173,7 @@ _LIST_FIELDS = {name for name, f in Settings.model_fields.items() if "list" in s
 
 
 def load_settings(
-    path: Path | None = None,
+    path: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     origins: dict[str, str] | None = None,
@@ -291,9 +289,9 @@ def close_names(name: str, known: Any) -> list[str]:
     return difflib.get_close_matches(folded, sorted(known), n=3, cutoff=0.6)
 
 
-def _config_path(path: Path | None, env: Any) -> Path | None:
+def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
     if path is not None:
-        return path
+        return Path(path)
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None

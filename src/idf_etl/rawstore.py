@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from idf_etl.errors import StoreError
-from idf_etl.parse.decoding import charset_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -83,10 +82,6 @@ class StoredPage:
     changed_at: str | None
     gone: int
     error: str | None
-
-    @property
-    def charset(self) -> str | None:
-        return charset_of(self.content_type or "")
 
 
 def object_path(objects: Path, sha256: str) -> Path:

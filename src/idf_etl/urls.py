@@ -13,6 +13,12 @@ _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|share)$", re.IGNORECASE
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Paths of project pages on the site (the `page_patterns` setting's default): a
+# project's own page in each language, and Drupal's node URLs of its translations.
+PROJECT_PAGE_PATTERNS: tuple[str, ...] = (
+    r"^/(?:(?:fr|es)/)?projects?/[^/]+$",
+    r"^/(?:fr|es)/node/\d+$",
+)
 
 
 def normalise_url(url: str, base: str | None = None) -> str | None:
@@ -80,6 +86,17 @@ def page_number(url: str) -> int | None:
         if key == "page" and value.isdigit():
             return int(value)
     return None
+
+
+def at_project_path(url: str | None, patterns: Iterable[str] = PROJECT_PAGE_PATTERNS) -> bool:
+    """True when the URL's path matches one of the page patterns (a project page's place)."""
+    if not url:
+        return False
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return any(re.search(pattern, path) for pattern in patterns)
 
 
 def url_language(url: str) -> str:

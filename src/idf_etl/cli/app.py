@@ -53,9 +53,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from idf_etl import __version__
+        from idf_etl.version import package_version
 
-        typer.echo(f"idf-etl {__version__}")
+        typer.echo(f"idf-etl {package_version()}")
         raise typer.Exit()
 
 

@@ -88,6 +88,8 @@ _labels("any", "prima_id", "Prima ID", "PRIMA ID")
 _labels("en", "project_id", "Projects ID", "Project ID")
 _labels("fr", "project_id", "Projet ID", "ID du projet")
 _labels("es", "project_id", "Proyecto ID", "ID del proyecto")
+# Written in English on every language's pages seen so far.
+_labels("any", "other_states", "Other Countries Benefiting at Time of Allocation")
 _labels(
     "en",
     "states",

@@ -34,6 +34,7 @@ from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import REPORT_NAME, write_report
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
 from idf_etl.warehouse.publish import Publisher
 from idf_etl.warehouse.rows import Issue, upsert
@@ -184,7 +185,8 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     workers = pool_size(run.settings.parse_workers, todo)
     run.clock.start("parse")
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-    for parsed in batched(parse_stored(store, pages, run.progress, workers), size):
+    patterns = tuple(run.settings.page_patterns)
+    for parsed in batched(parse_stored(store, pages, run.progress, workers, patterns), size):
         loader.load_pages(parsed)
     return workers
 
@@ -259,7 +261,11 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def parse_stored(
-    store: RawStore, pages: Iterable[StoredPage], progress: Progress, workers: int = 1
+    store: RawStore,
+    pages: Iterable[StoredPage],
+    progress: Progress,
+    workers: int = 1,
+    patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -267,7 +273,7 @@ def parse_stored(
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
     """
-    job = partial(parse_stored_page, store.objects)
+    job = partial(parse_stored_page, store.objects, patterns=patterns)
     for page, returned in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,

@@ -12,9 +12,9 @@ import altair as alt
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from idf_etl import __version__
 from idf_etl.report import charts
 from idf_etl.report.queries import QUERIES
+from idf_etl.version import package_version
 
 Row = dict[str, Any]
 
@@ -179,5 +179,5 @@ def render(data: dict[str, list[Row]], built_at: datetime) -> str:
         data=data,
         queries=QUERIES,
         built_at=built_at,
-        version=__version__,
+        version=package_version(),
     )

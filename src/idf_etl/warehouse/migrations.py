@@ -82,6 +82,19 @@ MIGRATIONS += (
 # The table is declared in warehouse_tables.TABLES (created when missing); the first run after
 # the upgrade seeds it from `issues` (problems.track_problems).
 MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
+MIGRATIONS += (
+    Migration(
+        5,
+        "other countries benefiting at time of allocation, a field of its own (#23)",
+        (
+            "ALTER TABLE project_pages ADD COLUMN other_states VARCHAR[]",
+            "ALTER TABLE project_pages ADD COLUMN other_state_names VARCHAR[]",
+            "ALTER TABLE projects ADD COLUMN other_states VARCHAR[]",
+            # What a merge gives a project with none: no change is recorded for them.
+            "UPDATE projects SET other_states = []",
+        ),
+    ),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 

@@ -4,7 +4,7 @@
     data/clean/parquet           -> current/parquet
     data/clean/csv               -> current/csv
     data/clean/datapackage.json  -> current/datapackage.json
-    data/clean/current           -> releases/20261123T093000Z-run12   (the one pointer)
+    data/clean/current           -> releases/run000012-20261123T093000Z   (the one pointer)
     data/clean/releases/<name>/  idf.duckdb, parquet/, datapackage.json of one run
 
 A run builds its release in releases/.building, checkpoints and closes the
@@ -12,6 +12,10 @@ database, then renames the directory into place and swaps `current` with one
 rename: after a kill at any moment the three published names point into the
 same release. Analysts keep opening data/clean/idf.duckdb; a reader already
 connected keeps its old snapshot (its release stays on disk until pruned).
+
+Releases are ordered by run number, never by the clock: the name's time is for people
+(a clock set back or forward names a release wrongly, and decides nothing). Names an
+earlier idf-etl gave (`20261123T093000Z-run12`) are read the same way.
 
 DuckDB finds its write-ahead log beside the file's real path, so each release
 has its own; a stray WAL (someone opened the warehouse read-write and died) is
@@ -27,6 +31,7 @@ idf-etl wrote, needs it set: the latter is converted once, whole.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +49,17 @@ OLDEST_READER = "1.1.0"
 STORAGE_VERSION = f"v{OLDEST_READER}"
 # The storage format number in such a file's header (DuckDB 1.1 reads only this one).
 _READABLE_FORMAT = 64
+
+
+# The run number in a release's name: run000012-<time> now, <time>-run12 before.
+_RUN_NUMBER = re.compile(r"^run(\d+)-|-run(\d+)$")
+
+
+def run_number(release: Path) -> int:
+    """The run that published `release`, from its name; 0 when it names none (a warehouse
+    adopted from the layout before releases, or published outside a run)."""
+    match = _RUN_NUMBER.search(release.name)
+    return int(match[1] or match[2]) if match else 0
 
 
 def _wal(path: Path) -> Path:
@@ -100,8 +116,12 @@ class Publisher:
         if _wal(database).exists():
             raise LoadError(f"{_wal(database)} is still there after CHECKPOINT; not publishing")
         _fsync_tree(self.building)
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}" + (f"-run{run_id}" if run_id else "")
+        # The run number first and zero-padded: `ls` lists releases in the order they are
+        # kept in. The time only tells people when (and keeps two names apart).
+        name = f"run{run_id or 0:06d}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
         release = self.releases / name
+        while release.exists():  # the same run published twice in one clock tick
+            release = release.with_name(release.name + "x")
         os.replace(self.building, release)
         _fsync_dir(self.releases)
         self._point_current_at(release)
@@ -124,7 +144,7 @@ class Publisher:
                 known = ", ".join(r.name for r in kept) or "none"
                 raise LoadError(f"no kept release named {name!r} (kept: {known})")
         else:
-            candidates = [r for r in kept if current is None or r.name < current.name]
+            candidates = [r for r in kept if current is None or run_number(r) < run_number(current)]
         problems = []
         for release in candidates:
             try:
@@ -158,11 +178,20 @@ class Publisher:
         return self.current.resolve() if self.current.is_symlink() else None
 
     def kept(self) -> list[Path]:
-        """Kept releases, newest first."""
+        """Kept releases, newest (highest run number) first, and last those a `restore`
+        went back past: a release of a run number the current one has reached but is not
+        (after a restore to run 3, the next run is run 4 again) is on a line given up."""
         if not self.releases.exists():
             return []
         found = [p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return sorted(found, key=lambda p: p.name, reverse=True)
+        current = self.current_release()
+        reached = run_number(current) if current is not None else None
+
+        def order(release: Path) -> tuple[bool, int, bool, str]:
+            given_up = reached is not None and release != current and run_number(release) >= reached
+            return (not given_up, run_number(release), release == current, release.name)
+
+        return sorted(found, key=order, reverse=True)
 
     # -- the pointer and the fixed links --
 
@@ -289,6 +318,30 @@ def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
         )
     check_opens(path, path)
     return duckdb.connect(str(path), read_only=True)
+
+
+def open_warehouse(
+    data_dir: str | os.PathLike[str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the published warehouse, for a notebook or a script.
+
+    It is found the way `idf-etl status` and `sql` find it: `data_dir`, else the
+    IDF_ETL_DATA_DIR variable, else the pipeline file's data_dir (`config`, else
+    IDF_ETL_CONFIG, else pipelines/iom_idf.toml under the current directory). The
+    connection sees one release; a run publishing meanwhile does not disturb it.
+
+        con = idf_etl.open_warehouse("data")
+        con.sql("SELECT project_id, title FROM projects").fetchall()
+    """
+    from idf_etl.config import load_settings
+
+    settings = load_settings(
+        config,
+        {"data_dir": Path(data_dir) if data_dir is not None else None},
+        origins={"data_dir": "open_warehouse(data_dir=...)"},
+    )
+    return open_published(settings.clean_dir)
 
 
 def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
