@@ -27,6 +27,7 @@ from idf_etl.cli.options import (
     warehouse_log_options,
 )
 from idf_etl.errors import ConfigError, IdfEtlError
+from idf_etl.interrupts import Interrupted, interruptible
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
 
@@ -147,12 +148,15 @@ def sql(
         return
     con = open_sandboxed(clean_dir)
     try:
-        try:
-            relation = con.execute(query)
-        except duckdb.Error as exc:
-            raise ConfigError(f"query failed: {exc}") from exc
-        names = [d[0] for d in relation.description or []]
-        rows = relation.fetchall()
+        with interruptible(con):  # Ctrl-C ends a long query at once
+            try:
+                relation = con.execute(query)
+                names = [d[0] for d in relation.description or []]
+                rows = relation.fetchall()
+            except duckdb.InterruptException:
+                raise Interrupted from None
+            except duckdb.Error as exc:
+                raise ConfigError(f"query failed: {exc}") from exc
     finally:
         con.close()
     if json_out:
