@@ -35,9 +35,10 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
     something else unescaped).
     """
     url = url.strip()
-    if base is not None:
-        url = urljoin(base, url)
     try:
+        # urljoin raises on some odd URLs too ('http://[::1' in a Location header).
+        if base is not None:
+            url = urljoin(base, url)
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
@@ -138,7 +139,7 @@ def with_page(url: str, page: int) -> str:
 def page_number(url: str) -> int | None:
     """The ?page=N of a listing URL, if any."""
     for key, value in parse_qsl(urlsplit(url).query):
-        if key == "page" and value.isdigit():
+        if key == "page" and value.isascii() and value.isdigit():  # int() refuses "\u00b2"
             return int(value)
     return None
 

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from idf_etl.cli.failures import file_system_message, is_file_system_error
 from idf_etl.cli.inputs import read_file_or_url
 from idf_etl.cli.options import (
     EXIT_FAILURES,
@@ -37,6 +38,7 @@ from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
 from idf_etl.fetch.outcomes import FetchSummary, no_progress
+from idf_etl.interrupts import EXIT_INTERRUPTED, Interrupted, watch_interrupts
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -212,8 +214,11 @@ app.add_typer(warehouse_commands)
 
 def main() -> None:
     """Console-script entry point."""
+    watch_interrupts()
     try:
         app(prog_name="idf-etl", standalone_mode=True)
+    except (Interrupted, KeyboardInterrupt):
+        _interrupted()
     except LockError as exc:
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_LOCKED)
@@ -223,3 +228,15 @@ def main() -> None:
     except IdfEtlError as exc:  # a stage failed as a whole
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_FAILURES)
+    except Exception as exc:
+        if type(exc).__name__ == "InterruptException":  # DuckDB's, after Ctrl-C
+            _interrupted()
+        if not is_file_system_error(exc):
+            raise  # a bug: its traceback is what to report
+        log.error("idf-etl: %s", file_system_message(exc))
+        sys.exit(EXIT_FAILURES)
+
+
+def _interrupted() -> None:
+    log.error("idf-etl: interrupted; what was published before is unchanged")
+    sys.exit(EXIT_INTERRUPTED)

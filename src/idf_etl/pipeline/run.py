@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ import duckdb
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
+from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
@@ -103,12 +105,18 @@ def _build_and_publish(run: _Run) -> RunResult:
     # run's memory would grow with the warehouse; bounded, it spills to disk instead.
     # One thread: its statements here are a batch each, where more threads cost more
     # than they give, and the parse workers have the cores (bench/bench_load.py).
+    try:
+        building = publisher.prepare()
+    except BaseException:
+        _discard(publisher)
+        raise
     con = duckdb.connect(
-        str(publisher.prepare()),
+        str(building),
         config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
     )
     try:
-        result = _load(con, run)
+        with interruptible(con):  # Ctrl-C ends a long statement at once
+            result = _load(con, run)
         result.notes = publisher.notes + result.notes
         for note in result.notes:
             log.warning("run: note: %s", note)
@@ -128,6 +136,7 @@ def _build_and_publish(run: _Run) -> RunResult:
         return result
     except duckdb.OutOfMemoryException as exc:
         con.close()
+        _discard(publisher)
         reason = str(exc).splitlines()[0]
         raise LoadError(
             f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
@@ -136,7 +145,14 @@ def _build_and_publish(run: _Run) -> RunResult:
         ) from exc
     except BaseException:
         con.close()
+        _discard(publisher)
         raise
+
+
+def _discard(publisher: Publisher) -> None:
+    """A failed run's half-built release goes at once: on a full disk, its space is what
+    the next run needs (an interrupted run's is removed by the next one)."""
+    shutil.rmtree(publisher.building, ignore_errors=True)
 
 
 def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:

@@ -299,12 +299,40 @@ def check_opens(path: Path, shown: Path) -> None:
             con.execute("SELECT count(*) FROM runs").fetchall()
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0]
+        if (held := _lock_holder(str(exc))) is not None:
+            raise LoadError(
+                f"the warehouse {shown} is open read-write in another process ({held}), "
+                "which locks it; it is not damaged. Close that connection and try again "
+                "(analysts: open it read-only, `duckdb -readonly` or read_only=True)"
+            ) from exc
+        if _FILE_SYSTEM.search(first_line):
+            raise LoadError(
+                f"cannot open the warehouse {shown}: {first_line}; it is not damaged. "
+                "Check the file's permissions and the file system it is on"
+            ) from exc
         raise LoadError(
             f"the warehouse {shown} is damaged ({first_line}); nothing was changed. "
             "`idf-etl restore` puts back the newest earlier warehouse that opens (kept under "
             "clean/releases/); `idf-etl restore --empty` then `idf-etl run --from-raw` "
             "rebuilds pages and projects from the raw store instead"
         ) from exc
+
+
+# DuckDB's words for a file another process holds ('Could not set lock on file "...":
+# Conflicting lock is held in /usr/bin/python3 (PID 4242)'), and for a file it may not open.
+_LOCKED = re.compile(
+    r"Could not set lock on file.*?Conflicting lock is held in (.+?) \(PID (\d+)\)"
+)
+_FILE_SYSTEM = re.compile(r"Permission denied|Read-only file system|No space left", re.I)
+
+
+def _lock_holder(message: str) -> str | None:
+    """'python3.11, PID 4242' when DuckDB says another process holds the file's lock."""
+    if (match := _LOCKED.search(message)) is not None:
+        return f"{Path(match.group(1)).name}, PID {match.group(2)}"
+    if "Could not set lock on file" in message:
+        return "DuckDB did not say which"
+    return None
 
 
 def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -344,20 +372,22 @@ def open_warehouse(
     return open_published(settings.clean_dir)
 
 
-def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only window on the published warehouse that cannot touch any other file:
-    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this."""
+    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this.
+    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer)."""
     open_published(clean_dir).close()
-    return duckdb.connect(
+    con = duckdb.connect(
         str(Path(clean_dir) / WAREHOUSE_NAME),
         read_only=True,
-        config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "lock_configuration": True,
-        },
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    # allowed_paths can only be set once the database is started, before access is shut.
+    if writable is not None:
+        con.execute("SET allowed_paths = ?", [[str(writable)]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def _fsync_dir(directory: Path) -> None:
