@@ -22,7 +22,7 @@ def test_an_old_manifest_is_rewritten_once_keeping_the_later_download(tmp_path):
                 (LOWER, "a" * 64, "2024-01-01"),
                 (RAW, "b" * 64, "2024-02-01"),
                 (PLAIN, "c" * 64, "2024-01-01"),
-            ],  # fmt: skip
+            ],
         )
         store.set_translations(PLAIN, {"es": LOWER})
         store._db.execute("DELETE FROM meta WHERE key = 'url_form'")  # as an older release left it
