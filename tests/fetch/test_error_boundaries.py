@@ -260,3 +260,13 @@ def test_crawl_delay_wait_stops_at_the_deadline_and_leaves_the_rest(fast_setting
     assert 1 <= summary.fetched < 4
     assert summary.fetched + len(summary.left) == 4, summary.left
     assert any("run_timeout" in h for h in summary.halts)
+
+
+def test_a_url_list_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    from idf_etl.errors import ConfigError
+    from idf_etl.fetch.link_lists import read_url_list
+
+    path = tmp_path / "urls.txt"
+    path.write_bytes(b"http://127.0.0.1/a\n\xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8; save it as UTF-8"):
+        read_url_list(path)
