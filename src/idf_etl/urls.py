@@ -50,7 +50,7 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
     if host is None:
         return None
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _escapes(re.sub(r"/{2,}", "/", parts.path or "/"), _PATH_SAFE)
+    path = _without_dots(_escapes(re.sub(r"/{2,}", "/", parts.path or "/"), _PATH_SAFE))
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     pairs = []
@@ -89,6 +89,24 @@ def _escapes(text: str, safe: frozenset[str]) -> str:
         out.append(char if byte < 0x80 and char in safe else f"%{byte:02X}")
         i += 1
     return "".join(out)
+
+
+def _without_dots(path: str) -> str:
+    """The path with "." and ".." segments resolved (RFC 3986, 5.2.4), as a browser does;
+    after unescaping, so "%2e%2e" is ".." too."""
+    segments = path.split("/")
+    if not any(s in (".", "..") for s in segments):
+        return path
+    out: list[str] = []
+    for segment in segments[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    if segments[-1] in (".", ".."):
+        out.append("")  # "/a/b/.." is the folder "/a/"
+    return "/" + "/".join(out)
 
 
 def _query_part(text: str) -> str:

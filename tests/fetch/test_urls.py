@@ -161,6 +161,10 @@ def test_normalise_is_idempotent(path, query):
         ("https://iom.int/p?q=a%26b", "https://iom.int/p?q=a%26b"),  # "&" inside a value
         ("https://BÜCHER.example/x", "https://xn--bcher-kva.example/x"),
         ("https://xn--bcher-kva.example/x", "https://xn--bcher-kva.example/x"),
+        ("https://iom.int/project/%2e%2e/x", "https://iom.int/x"),  # dots, escaped or not
+        ("https://iom.int/a/./b/../c", "https://iom.int/a/c"),
+        ("https://iom.int/..", "https://iom.int/"),
+        ("https://iom.int/a..b/.c", "https://iom.int/a..b/.c"),
     ],
 )
 def test_percent_encoding_has_one_spelling(url, want):
