@@ -385,6 +385,11 @@ class RawStore:
                 yield StoredPage(**dict(row))
             after = rows[-1]["url"]
 
+    def urls(self) -> Iterator[str]:
+        """Every URL the manifest knows, stored body or not (which site this store holds)."""
+        for (url,) in self._db.execute("SELECT url FROM pages").fetchall():
+            yield str(url)
+
     def count(self) -> int:
         return int(
             self._db.execute("SELECT count(*) FROM pages WHERE sha256 IS NOT NULL").fetchone()[0]
