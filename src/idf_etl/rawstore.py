@@ -125,6 +125,12 @@ class RawStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            # The disk, not the file: full, read-only, no permission, an I/O error. Said as
+            # such by the CLI (cli/failures.py); calling it damaged would send users to fsck.
+            self._db.close()
+            exc.add_note(str(self.manifest))  # SQLite does not say which file
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
