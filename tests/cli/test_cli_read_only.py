@@ -60,7 +60,7 @@ def test_a_data_dir_that_is_a_file_is_named_as_such(tmp_path):
 
 
 def test_reading_a_published_warehouse_changes_no_file(published, tmp_path):
-    data = published
+    data, _, _ = published
     before = tree(data)
     for args in (
         ["status"],

@@ -22,7 +22,7 @@ CHECK_MISTAKES = {
 @pytest.mark.parametrize("case", CHECK_MISTAKES, ids=list(CHECK_MISTAKES))
 def test_a_check_used_wrongly_is_unknown_to_a_monitor(published, tmp_path, case):
     args, words = CHECK_MISTAKES[case]
-    proc = idf_etl("check", "--data-dir", str(published), *args, cwd=tmp_path)
+    proc = idf_etl("check", "--data-dir", str(published[0]), *args, cwd=tmp_path)
     assert proc.returncode == 3, (proc.stdout, proc.stderr)
     (line,) = proc.stdout.splitlines()
     assert line.startswith("IDF-ETL UNKNOWN - ") and words in line + proc.stderr
@@ -46,6 +46,6 @@ MISTAKES = {
 @pytest.mark.parametrize("case", MISTAKES, ids=list(MISTAKES))
 def test_a_usage_mistake_exits_2_with_one_line_and_no_traceback(published, tmp_path, case):
     args, words = MISTAKES[case]
-    proc = idf_etl(*args, "--data-dir", str(published), cwd=tmp_path)
+    proc = idf_etl(*args, "--data-dir", str(published[0]), cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert words in proc.stderr and "Traceback" not in proc.stderr

@@ -35,6 +35,7 @@ from idf_etl.cli.options import (
     log_options,
 )
 from idf_etl.cli.progress import progress_by_stage, stage_progress
+from idf_etl.cli.warehouse import CHECK_ANSWERED
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
 from idf_etl.fetch.outcomes import FetchSummary, no_progress
@@ -222,7 +223,8 @@ def main() -> None:
     except SystemExit as exc:
         # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
         # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
-        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+        usage = exc.code == EXIT_USAGE and not CHECK_ANSWERED
+        if usage and _command(sys.argv[1:]) == "check":
             print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
             sys.exit(3)
         raise

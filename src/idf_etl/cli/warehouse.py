@@ -35,6 +35,9 @@ from idf_etl.pipeline.lock import RunLock
 log = logging.getLogger("idf_etl.cli")
 
 commands = typer.Typer()
+# The verdict `check` gave in this process, if it gave one: cli.main tells a CRITICAL (exit 2)
+# from a usage error (exit 2 too, by click) with it.
+CHECK_ANSWERED: list[int] = []
 
 
 @commands.command()
@@ -121,6 +124,7 @@ def check(
     finally:
         con.close()
     typer.echo(verdict.line)
+    CHECK_ANSWERED.append(verdict.code)  # its exit 2 is CRITICAL, not a usage error
     raise typer.Exit(verdict.code)
 
 
