@@ -10,7 +10,6 @@ command, `idf-etl parse` the most often, starts without loading the others'.
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import sys
@@ -143,7 +142,11 @@ def sql(
         raise ConfigError("--csv and --json: choose one output format")
     if query == "-":
         query = sys.stdin.read()
-    con = open_sandboxed(settings_for(config, data_dir).clean_dir)
+    clean_dir = settings_for(config, data_dir).clean_dir
+    if csv_out:
+        _sql_csv(clean_dir, query)
+        return
+    con = open_sandboxed(clean_dir)
     try:
         with interruptible(con):  # Ctrl-C ends a long query at once
             try:
@@ -156,11 +159,7 @@ def sql(
                 raise ConfigError(f"query failed: {exc}") from exc
     finally:
         con.close()
-    if csv_out:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(names)
-        writer.writerows(rows)
-    elif json_out:
+    if json_out:
         for row in rows:
             typer.echo(
                 json.dumps(
@@ -169,6 +168,36 @@ def sql(
             )
     else:
         _table(names, rows)
+
+
+def _sql_csv(clean_dir: Path, query: str) -> None:
+    """The answer written by the exports' own CSV writer (one dialect), through a file the
+    sandbox may write and nothing else, then to stdout."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    from idf_etl.warehouse.export import write_csv
+    from idf_etl.warehouse.publish import open_sandboxed
+
+    with tempfile.TemporaryDirectory(prefix="idf-etl-sql-") as tmp:
+        out = Path(tmp) / "answer.csv"
+        con = open_sandboxed(clean_dir, writable=out)
+        try:
+            try:
+                relation = con.sql(query)
+                if relation is not None:  # a statement that answers nothing prints nothing
+                    write_csv(relation, out)
+            except duckdb.Error as exc:
+                raise ConfigError(f"query failed: {exc}") from exc
+        finally:
+            con.close()
+        if out.exists():
+            sys.stdout.flush()
+            with out.open("rb") as answer:
+                shutil.copyfileobj(answer, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
 
 
 @commands.command()

@@ -47,6 +47,14 @@ QUERIES: dict[str, str] = {
         ORDER BY budget_usd_total DESC NULLS LAST, country
         LIMIT {COUNTRIES_SHOWN}
     """,
+    # 3b. Every benefiting country, for the world map: its shade is the even share, so a
+    # project that benefits twenty countries does not colour each with its whole budget.
+    "countries_map": """
+        SELECT iso2, coalesce(country_name, iso2) AS country, projects,
+               budget_usd_even_share AS budget_usd, budget_usd_total
+        FROM budget_by_country
+        ORDER BY budget_usd_even_share DESC NULLS LAST, country
+    """,
     # 4. Projects started and ended (or ending) per year.
     "starts_and_ends": """
         SELECT year, event, count(*) AS projects

@@ -14,9 +14,10 @@ import logging
 import os
 import queue
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -146,21 +147,40 @@ def _export(
 ) -> dict[str, object]:
     """One table or view as Parquet and CSV; its datapackage resource."""
     parquet = staging / "parquet" / f"{name}.parquet"
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    nullable = partial(_declared_nullability, names=[c[0] for c in columns], declared=declared)
+    source = nullable(source)
     if key:
-        _write_sorted_parquet(con, source, key, parquet)
+        _write_sorted_parquet(con, source, key, parquet, nullable)
     else:
         con.sql(f"SELECT * FROM {source}").write_parquet(
             str(parquet), compression="zstd", row_group_size=ROW_GROUP
         )
     # The CSV from the Parquet just written: the same rows in the same order, read as
     # a stream (DuckDB's CSV writer over the table itself buffers far more).
-    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    as_text = ", ".join(_csv_expression(c[0], c[1]) for c in columns)
-    con.sql(f"SELECT {as_text} FROM read_parquet(?)", params=[str(parquet)]).write_csv(
-        str(staging / "csv" / f"{name}.csv"), header=True
-    )
+    rows = con.sql("SELECT * FROM read_parquet(?)", params=[str(parquet)])
+    write_csv(rows, staging / "csv" / f"{name}.csv")
     fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
     return _resource(name, comment, fields, key)
+
+
+def _declared_nullability(source: str, names: list[str], declared: dict[str, Column]) -> str:
+    """`source` with each column that may hold NULL (declared so, or not declared) said to,
+    whatever tonight's rows hold.
+
+    DuckDB writes a Parquet column REQUIRED when its statistics say it holds no NULL:
+    a nullable column with no NULL tonight would be REQUIRED tonight and OPTIONAL
+    tomorrow, and a reader's schema would change with the data. A CASE on a volatile
+    test (never true, never folded away) gives the column NULL-able statistics, the
+    values unchanged; NOT NULL columns keep their own, so they are written REQUIRED.
+    """
+    shown = [
+        name
+        if name in declared and declared[name].type.endswith("NOT NULL")
+        else f"CASE WHEN random() < 0 THEN NULL ELSE {_quoted(name)} END AS {_quoted(name)}"
+        for name in names
+    ]
+    return f"(SELECT {', '.join(shown)} FROM {source})"
 
 
 def _datasets() -> list[Dataset]:
@@ -179,7 +199,11 @@ def _datasets() -> list[Dataset]:
 
 
 def _write_sorted_parquet(
-    con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], out: Path
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    key: tuple[str, ...],
+    out: Path,
+    nullable: Callable[[str], str] = lambda source: source,
 ) -> None:
     """`source` ordered by `key` into one Parquet file, SORT_CHUNK rows at a time.
 
@@ -221,8 +245,11 @@ def _write_sorted_parquet(
         os.replace(parts[0], out)
         return
     # On one DuckDB thread (export_tables): several would each read ahead a part, all
-    # held to keep the parts' order.
-    con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
+    # held to keep the parts' order. Each part read on its own: a read of several files at
+    # once has no statistics, and every column would be written OPTIONAL, NOT NULL ones too.
+    # (A part's statistics say which columns hold no NULL in it: `nullable` again.)
+    union = " UNION ALL ".join("SELECT * FROM read_parquet(?)" for _ in parts)
+    con.sql(f"SELECT * FROM {nullable(f'({union})')}", params=parts).write_parquet(
         str(out), compression="zstd", row_group_size=ROW_GROUP
     )
     for name in parts:
@@ -261,7 +288,25 @@ def _lexical_args(values: tuple[object, ...] | list[object]) -> list[object]:
 _FORMULA_START = r"^\s*[=+\-@]|^[\t\r]"
 
 
+def write_csv(rows: duckdb.DuckDBPyRelation, out: Path) -> None:
+    """`rows` as CSV in the one dialect of every CSV idf-etl writes (the exports and
+    `idf-etl sql --csv`): a header row; a missing value an empty cell, an empty text `""`;
+    `true`/`false`; a time ISO 8601 in UTC (`2026-12-05T20:47:53Z`); a list (or struct) as
+    JSON (`["MD","RO"]`); a text a spreadsheet would run as a formula behind an apostrophe.
+    Written by DuckDB as a stream, whatever the size."""
+    shown = [
+        _csv_expression(_quoted(name), str(kind))
+        for name, kind in zip(rows.columns, rows.types, strict=True)
+    ]
+    rows.project(", ".join(shown)).write_csv(str(out), header=True)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _csv_expression(name: str, duckdb_type: str) -> str:
+    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type."""
     if duckdb_type == "VARCHAR":
         # Guarded with a leading apostrophe, the mark spreadsheets read as "this is text".
         # Only text columns: a negative number stays a number; parquet/ stays exact.
@@ -269,7 +314,7 @@ def _csv_expression(name: str, duckdb_type: str) -> str:
             f"CASE WHEN regexp_matches({name}, '{_FORMULA_START}') "
             f"THEN concat(chr(39), {name}) ELSE {name} END AS {name}"
         )
-    if duckdb_type.endswith("[]"):
+    if duckdb_type.endswith("]") or duckdb_type.startswith(("STRUCT(", "MAP(")):
         return f"to_json({name}) AS {name}"
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":
         return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS {name}"

@@ -388,20 +388,22 @@ def open_warehouse(
     return open_published(settings.clean_dir, POINT_API)
 
 
-def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only window on the published warehouse that cannot touch any other file:
-    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this."""
+    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this.
+    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer)."""
     open_published(clean_dir).close()
-    return duckdb.connect(
+    con = duckdb.connect(
         str(Path(clean_dir) / WAREHOUSE_NAME),
         read_only=True,
-        config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "lock_configuration": True,
-        },
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    # allowed_paths can only be set once the database is started, before access is shut.
+    if writable is not None:
+        con.execute("SET allowed_paths = ?", [[str(writable)]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def _fsync_dir(directory: Path) -> None:
