@@ -357,8 +357,8 @@ def open_published(clean_dir: Path, point: str = POINT_CLI) -> duckdb.DuckDBPyCo
     path = Path(clean_dir) / WAREHOUSE_NAME
     if not path.exists():
         raise LoadError(
-            f"no warehouse at {path.absolute()}: run `idf-etl run` (or `make demo`) first, or "
-            f"point at the data directory with {point}"
+            f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
+            f"directory with {point}"
         )
     check_opens(path, path.absolute())
     return duckdb.connect(str(path), read_only=True)
