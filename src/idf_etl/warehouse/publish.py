@@ -344,11 +344,12 @@ def _lock_holder(message: str) -> str | None:
 
 # How a command points at another data directory; open_warehouse names its own arguments.
 POINT_CLI = (
-    "--data-dir, IDF_ETL_DATA_DIR or the pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
+    "--data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the pipeline file's "
+    "data_dir (--config, IDF_ETL_CONFIG)"
 )
 POINT_API = (
-    "open_warehouse(data_dir=...), IDF_ETL_DATA_DIR or the pipeline file's data_dir "
-    "(open_warehouse(config=...), IDF_ETL_CONFIG)"
+    "open_warehouse(data_dir=...) (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+    "pipeline file's data_dir (open_warehouse(config=...), IDF_ETL_CONFIG)"
 )
 
 
