@@ -82,9 +82,12 @@ class PoliteClient:
         *,
         on_problem: Callable[[str, str], None] = _no_problem,
         deadline: float | None = None,
+        robots: bool = True,
     ) -> None:
-        """`deadline`: time.monotonic() after which nothing more is sent (the run's end)."""
+        """`deadline`: time.monotonic() after which nothing more is sent (the run's end);
+        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API)."""
         self.settings = settings
+        self.obey_robots = robots
         self.allowed = settings.hosts()
         self.deadline = deadline
         self.requests = 0
@@ -139,7 +142,7 @@ class PoliteClient:
                     + (f" (redirected from {url})" if current != url else "")
                 )
             origin = origin_of(current)
-            robots = await self.robots(origin)
+            robots = await self.robots(origin) if self.obey_robots else None
             self._check_blocked(origin)
             if robots is not None and not robots.can_fetch(current, self.settings.user_agent):
                 raise FetchRefused(f"{current}: disallowed by robots.txt")

@@ -2,6 +2,7 @@
 
     result = run_pipeline(settings)                 # the nightly job
     result = run_pipeline(settings, from_raw=True)  # re-parse data/raw after a parser upgrade
+    result = run_pipeline(settings, backfill=(2015, None))  # a web archive's captures
 
 The warehouse is built in a copy and published only at the end, so a run
 that dies at any point leaves the published warehouse as it was.
@@ -25,7 +26,7 @@ from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import Loader, LoadStats, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
@@ -53,15 +54,23 @@ def run_pipeline(
     *,
     from_raw: bool = False,
     revalidate: bool | None = None,
+    backfill: tuple[int | None, int | None] | None = None,
     fetch_reporter: Reporter = no_report,
     parse_reporter: Reporter = no_report,
 ) -> RunResult:
-    """One whole run under the data directory's lock."""
+    """One whole run under the data directory's lock. `backfill`: (from year, to year) of
+    the archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
     clock = StageClock()
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
-        if not from_raw:
+        if backfill is not None:
+            from idf_etl.fetch.archive import fetch_archive
+
+            clock.start("fetch")
+            summary = fetch_archive(settings, store, years=backfill, reporter=fetch_reporter)
+            log.info("backfill: %s", summary.line())
+        elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
@@ -84,7 +93,11 @@ def run_pipeline(
             config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
         )
         try:
-            result = _load(con, settings, store, summary, started, clock, parse_reporter)
+            if backfill is None:
+                load = _load
+            else:
+                from idf_etl.pipeline.backfill import load_captures as load
+            result = load(con, settings, store, summary, started, clock, parse_reporter)
             result.notes = publisher.notes + result.notes
             for note in result.notes:
                 log.warning("run: note: %s", note)
@@ -128,16 +141,8 @@ def _load(
     reporter: Reporter,
 ) -> RunResult:
     from_raw = summary is None
-    upgraded = create_schema(con)
-    con.execute("BEGIN TRANSACTION")
-    last = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
-    run_id = int(last) + 1
     mode = "from-raw" if from_raw else "network"
-    con.execute(
-        "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
-        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
-    )
+    upgraded, run_id = start_run(con, settings, started, mode)
     # A commit a batch: the building copy is published only once whole, so the run stays
     # all-or-nothing while its memory stays flat however large the raw store.
     size = settings.load_batch
@@ -165,6 +170,38 @@ def _load(
     problems = track_problems(
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
     )
+    return finish_run(con, settings, run_id, mode, summary, stats, upgraded, problems, workers)
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection, settings: Settings, started: datetime, mode: str
+) -> tuple[list[str], int]:
+    """The warehouse upgraded, the run's row begun (in a transaction left open); what the
+    upgrade did, and the run's id."""
+    upgraded = create_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    last = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
+    run_id = int(last) + 1
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
+        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
+    )
+    return upgraded, run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: int,
+    mode: str,
+    summary: FetchSummary | None,
+    stats: LoadStats,
+    upgraded: list[str],
+    problems: ProblemCounts,
+    workers: int,
+) -> RunResult:
+    """The run's row completed and committed: its outcome and counts."""
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from idf_etl.records import STORED_FIELDS
+
 
 @dataclass(frozen=True)
 class Migration:
     version: int
     why: str
     statements: tuple[str, ...] = ()
+    # Run once the declared tables exist (a new table's first rows).
+    after: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -82,6 +86,41 @@ MIGRATIONS += (
 # The table is declared in warehouse_tables.TABLES (created when missing); the first run after
 # the upgrade seeds it from `issues` (problems.track_problems).
 MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
+# DuckDB cannot change a CHECK: `runs` is rebuilt with 'backfill' among its modes (its
+# columns as version 4 declared them; every row kept).
+_RUNS_V5 = """CREATE TABLE runs (
+    run_id INTEGER NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+    mode VARCHAR NOT NULL, outcome VARCHAR, pages_discovered INTEGER, pages_fetched INTEGER,
+    pages_unchanged INTEGER, pages_gone INTEGER, fetch_failed INTEGER, fetch_refused INTEGER,
+    http_requests INTEGER, bytes_downloaded BIGINT, pages_parsed INTEGER, parse_errors INTEGER,
+    projects_total INTEGER, projects_new INTEGER, field_changes INTEGER, issues INTEGER,
+    parser_version VARCHAR, config_hash VARCHAR, idf_etl_version VARCHAR,
+    schema_version INTEGER, PRIMARY KEY (run_id),
+    CHECK (mode IN ('network', 'from-raw', 'backfill')),
+    CHECK (outcome IS NULL OR outcome IN ('success', 'failures')))"""
+_FIELDS = ", ".join(STORED_FIELDS)
+MIGRATIONS += (
+    Migration(
+        5,
+        "history dated by the page (issue 25): observations, project_versions, "
+        "project_changes.seen_in, backfill runs",
+        (
+            "ALTER TABLE runs RENAME TO runs_v4",
+            _RUNS_V5,
+            "INSERT INTO runs BY NAME SELECT * FROM runs_v4",
+            "DROP TABLE runs_v4",
+            "ALTER TABLE project_changes ADD COLUMN seen_in VARCHAR",
+            "UPDATE project_changes SET seen_in = 'live'",
+        ),
+        # Each project page as last read stands for its first observation.
+        after=(
+            "INSERT INTO observations BY NAME SELECT url, "
+            "coalesce(fetched_at, first_seen, now()) AS observed_at, 'live' AS seen_in, "
+            "CASE WHEN gone THEN 'gone' ELSE 'project' END AS kind, content_sha256, "
+            f"{_FIELDS} FROM project_pages",
+        ),
+    ),
+)
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
