@@ -17,7 +17,15 @@ def _modules(package: Path) -> list[str]:
 
 
 def test_every_stage_package_init_is_a_map_that_imports_nothing():
-    assert {p.name for p in PACKAGES} >= {"fetch", "parse", "load", "warehouse", "pipeline", "cli", "report"}
+    assert {p.name for p in PACKAGES} >= {
+        "fetch",
+        "parse",
+        "load",
+        "warehouse",
+        "pipeline",
+        "cli",
+        "report",
+    }
     for package in PACKAGES:
         tree = ast.parse((package / "__init__.py").read_text())
         doc = ast.get_docstring(tree)
@@ -46,4 +54,6 @@ def test_the_readme_layout_names_every_module_under_its_package():
     actual = {p.name for p in SRC.glob("*.py")} | {
         f"{package.name}/{module}" for package in PACKAGES for module in _modules(package)
     }
-    assert actual == named, f"README Layout: missing {sorted(actual - named)}, stale {sorted(named - actual)}"
+    assert actual == named, (
+        f"README Layout: missing {sorted(actual - named)}, stale {sorted(named - actual)}"
+    )

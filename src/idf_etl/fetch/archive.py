@@ -282,6 +282,8 @@ async def _list(
                 yield capture
         if not page.resume_key:
             return
+        if page.resume_key == params.get("resumeKey"):
+            raise FetchError(f"the CDX server gave the same resume key twice ({page.resume_key})")
         params["resumeKey"] = page.resume_key
     raise FetchError(f"more than {_MAX_CDX_PAGES} pages of captures: stopped listing")
 
