@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install pywb test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser screenshot clean
+.PHONY: install pywb test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -43,10 +43,11 @@ test: install pywb ## run the whole test suite (what CI runs)
 test-fast: install pywb ## the inner loop: every test but the slow end-to-end ones
 	$(BIN)/pytest -q -n 3 -m "not slow"
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the documentation site (strict)
 	$(BIN)/ruff check src tests bench demo
 	$(BIN)/ruff format --check src tests bench demo
 	$(BIN)/mypy
+	$(BIN)/mkdocs build --strict --quiet
 
 demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it
 	$(BIN)/python demo/run_demo.py --data-dir data
@@ -79,8 +80,29 @@ browser: ## install Debian's chromium for the report's browser tests, if it is m
 		|| echo "browser: apt-get could not install chromium; the browser tests will be skipped"; \
 	else echo "browser: no chromium and no apt-get as root; the browser tests will be skipped"; fi
 
-screenshot: install ## the README's picture of the report: make demo first
+# The CSV export's spreadsheet tests open the files in LibreOffice Calc (headless), and the
+# release-pruning tests set the clock back with faketime: Debian's packages, installed as
+# `browser` installs chromium; without them those tests skip and say why.
+spreadsheet: ## install LibreOffice Calc (headless) for the CSV export's spreadsheet tests, if missing
+	@$(MAKE) --no-print-directory apt-tool TOOL=soffice PACKAGE=libreoffice-calc-nogui WHAT="spreadsheet"
+
+faketime: ## install faketime for the tests that run the CLI with the clock set back, if missing
+	@$(MAKE) --no-print-directory apt-tool TOOL=faketime PACKAGE=faketime WHAT="faketime"
+
+apt-tool:
+	@if command -v $(TOOL) >/dev/null; then echo "$(WHAT): $$(command -v $(TOOL))"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq $(PACKAGE) >/dev/null) \
+		|| echo "$(WHAT): apt-get could not install $(PACKAGE); those tests will be skipped"; \
+	else echo "$(WHAT): no $(TOOL) and no apt-get as root; those tests will be skipped"; fi
+
+screenshot: install ## the docs' pictures of the report (whole, and at phone and laptop widths): make demo first
 	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png --full-page
+
+# The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, or a data
+# dictionary that differs from `idf-etl schema` (docs/hooks.py), fails the build.
+docs: install ## build the documentation site into site/ (mkdocs --strict)
+	$(BIN)/mkdocs build --strict --quiet
 
 bench-load: install ## run --from-raw over 3,000/10,000/30,000 stored pages (pages/s, peak RSS), workers 1 vs all (best of 3), the nightly unchanged run, loader rows/s
 	$(UV) run --frozen --group bench python bench/bench_load.py

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from idf_etl.config import load_settings
+from idf_etl.config import load_settings, parse_assignments
 from idf_etl.errors import ConfigError
 
 REPO = Path(__file__).parent.parent
@@ -64,7 +65,6 @@ def test_missing_config_file(tmp_path):
 
 
 def test_any_setting_from_the_command_line():
-    from idf_etl.config import parse_assignments
 
     values = parse_assignments(["read_timeout=60", "languages=en,fr", "max-retries=1"])
     settings = load_settings(REPO / "pipelines" / "iom_idf.toml", values, environ={})
@@ -73,5 +73,34 @@ def test_any_setting_from_the_command_line():
         ["en", "fr"],
         1,
     )
-    with pytest.raises(ConfigError, match="NAME=VALUE"):
+    with pytest.raises(ConfigError, match="unknown setting 'speed'"):
         parse_assignments(["speed=3"])
+    with pytest.raises(ConfigError, match="NAME=VALUE"):
+        parse_assignments(["speed"])
+
+
+def test_a_typo_of_any_setting_is_answered_with_that_setting():
+    """Every setting, every one-letter slip (a letter dropped, doubled or swapped with the
+    next): --set and IDF_ETL_<NAME> both name the setting meant."""
+    from idf_etl.config import Settings
+
+    for name in Settings.model_fields:
+        slips = {name[:i] + name[i + 1 :] for i in range(len(name))}
+        slips |= {name[:i] + name[i] + name[i:] for i in range(len(name))}
+        slips |= {name[:i] + name[i + 1] + name[i] + name[i + 2 :] for i in range(len(name) - 1)}
+        for slip in sorted(slips - set(Settings.model_fields) - {""}):
+            with pytest.raises(ConfigError, match="did you mean") as raised:
+                parse_assignments([f"{slip}=1"])
+            assert f"'{name}'" in str(raised.value), (slip, str(raised.value))
+            with pytest.raises(ConfigError) as raised:
+                load_settings(None, environ={f"IDF_ETL_{slip.upper()}": "1"})
+            assert f"IDF_ETL_{name.upper()}" in str(raised.value), (slip, str(raised.value))
+
+
+def test_the_version_is_written_once_and_the_user_agent_names_it():
+    # pyproject.toml is the one place: the package, `--version` and the User-Agent read it.
+    import idf_etl
+
+    installed = metadata.version("idf-etl")
+    assert idf_etl.__version__ == installed
+    assert f"idf-etl/{installed} (+http" in load_settings(None, environ={}).user_agent

@@ -1,4 +1,4 @@
-"""The map is the territory: every module is named in its package's map and in the README."""
+"""The map is the territory: every module is named in its package's map and in the docs' Layout."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 SRC = Path(__file__).parents[1] / "src" / "idf_etl"
-README = (Path(__file__).parents[1] / "README.md").read_text()
-LAYOUT = README.split("## Layout\n")[1].split("\n## ")[0]
+# The Layout section of the development page (docs/development.md) maps the code.
+DEVELOPMENT = (Path(__file__).parents[1] / "docs" / "development.md").read_text()
+LAYOUT = DEVELOPMENT.split("## Layout\n")[1].split("\n## ")[0]
 PACKAGES = sorted(p.parent for p in SRC.glob("*/__init__.py"))
 
 
@@ -35,7 +36,7 @@ def test_every_stage_package_init_is_a_map_that_imports_nothing():
             assert f"`{module}`" in doc, f"{package.name}/__init__.py does not name {module}"
 
 
-def test_the_readme_layout_names_every_module_under_its_package():
+def test_the_docs_layout_names_every_module_under_its_package():
     tree_block = LAYOUT.split("```\n")[1]
     named = set()
     package = ""
@@ -55,5 +56,5 @@ def test_the_readme_layout_names_every_module_under_its_package():
         f"{package.name}/{module}" for package in PACKAGES for module in _modules(package)
     }
     assert actual == named, (
-        f"README Layout: missing {sorted(actual - named)}, stale {sorted(named - actual)}"
+        f"docs/development.md Layout: missing {sorted(actual - named)}, stale {sorted(named - actual)}"
     )

@@ -8,6 +8,7 @@ the flag), because that is where the person has to go to fix it.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -25,9 +26,15 @@ ENV_PREFIX = "IDF_ETL_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 SECTIONS = ("fetch",)
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
-DEFAULT_USER_AGENT = f"idf-etl/0.1 (+{CONTACT_URL}; development-fund open data)"
 ARCHIVE_CDX = "https://web.archive.org/cdx/search/cdx"
 ARCHIVE_REPLAY = "https://web.archive.org/web"
+
+
+def default_user_agent() -> str:
+    """Who we are (with the version we run), and how to reach us."""
+    from idf_etl import __version__
+
+    return f"idf-etl/{__version__} (+{CONTACT_URL}; development-fund open data)"
 
 
 class Settings(BaseModel):
@@ -52,7 +59,7 @@ class Settings(BaseModel):
     read_timeout: float = Field(30.0, gt=0)
     request_timeout: float = Field(120.0, gt=0, description="one request, connect to last byte")
     run_timeout: float = Field(4 * 3600.0, gt=0, description="seconds of fetching per run")
-    user_agent: str = DEFAULT_USER_AGENT
+    user_agent: str = Field(default_factory=default_user_agent)
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     max_retries: int = Field(4, ge=0, le=20)
@@ -202,7 +209,7 @@ _LIST_FIELDS = {name for name, f in Settings.model_fields.items() if "list" in s
 
 
 def load_settings(
-    path: Path | None = None,
+    path: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     origins: dict[str, str] | None = None,
@@ -223,9 +230,11 @@ def load_settings(
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in Settings.model_fields:
+            close = [ENV_PREFIX + c.upper() for c in close_names(name, Settings.model_fields)]
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise ConfigError(
-                f"unknown environment variable {key}: IDF_ETL_<NAME> sets a setting, and there "
-                f"is no setting {name!r} (known: {', '.join(sorted(Settings.model_fields))})"
+                f"unknown environment variable {key}: {hint}(IDF_ETL_<NAME> sets the setting "
+                f"<name>, one of: {', '.join(sorted(Settings.model_fields))})"
             )
         if raw.strip() == "" and name not in _LIST_FIELDS:
             raise ConfigError(f"environment variable {key} is empty: unset it or give a value")
@@ -271,19 +280,15 @@ def read_config_file(file: Path) -> dict[str, tuple[Any, str]]:
         if isinstance(value, dict):
             if key not in SECTIONS:
                 raise ConfigError(
-                    f"config file {file}: unknown section [{key}] (known: "
-                    + ", ".join(f"[{s}]" for s in SECTIONS)
-                    + ")"
+                    f"config file {file}: "
+                    + unknown_name("section", f"[{key}]", [f"[{s}]" for s in SECTIONS], quote=False)
                 )
             found.update({k: (v, f"{file} [{key}]") for k, v in value.items()})
         else:
             found[key] = (value, str(file))
     for key, (_, where) in found.items():
         if key not in Settings.model_fields:
-            raise ConfigError(
-                f"{where}: unknown setting {key!r} "
-                f"(known: {', '.join(sorted(Settings.model_fields))})"
-            )
+            raise ConfigError(f"{where}: " + unknown_name("setting", key, Settings.model_fields))
     return found
 
 
@@ -292,17 +297,37 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for item in assignments:
         name, sep, raw = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in Settings.model_fields:
-            known = ", ".join(sorted(Settings.model_fields))
-            raise ConfigError(f"--set {item!r}: expected NAME=VALUE with NAME one of: {known}")
+        name = name.strip().lower().replace("-", "_")  # as IDF_ETL_<NAME>: case does not matter
+        if not sep or not name:
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. --set rate=0.5")
+        if name not in Settings.model_fields:
+            raise ConfigError(
+                f"--set {item!r}: " + unknown_name("setting", name, Settings.model_fields)
+            )
         values[name] = _split(raw) if name in _LIST_FIELDS else raw
     return values
 
 
-def _config_path(path: Path | None, env: Any) -> Path | None:
+def unknown_name(kind: str, name: str, known: Any, quote: bool = True) -> str:
+    """ "unknown setting 'rat'; did you mean 'rate'?", else the names there are."""
+    names = sorted(known)
+    said = repr(name) if quote else name
+    close = close_names(name, names)
+    if close:
+        return f"unknown {kind} {said}; did you mean {' or '.join(map(repr if quote else str, close))}?"
+    return f"unknown {kind} {said} (known: {', '.join(names)})"
+
+
+def close_names(name: str, known: Any) -> list[str]:
+    """The known names `name` may be a slip of (difflib), closest first; case and dashes
+    forgiven (`Read-Timeout`)."""
+    folded = name.strip().lower().replace("-", "_")
+    return difflib.get_close_matches(folded, sorted(known), n=3, cutoff=0.6)
+
+
+def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
     if path is not None:
-        return path
+        return Path(path)
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None

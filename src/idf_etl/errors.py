@@ -19,7 +19,12 @@ class FetchRefused(FetchError):
 
 class HostUnavailable(FetchError):
     """Nothing more is asked of a host in this run: its robots.txt could not be read,
-    or it asked for a pause longer than backoff_max."""
+    or it asked for a pause longer than backoff_max. `origin` names the host (scheme://host),
+    so that two hosts down are two problems, not one."""
+
+    def __init__(self, message: str, origin: str | None = None) -> None:
+        super().__init__(message)
+        self.origin = origin
 
 
 class OutOfTime(FetchError):

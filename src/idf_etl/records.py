@@ -3,8 +3,8 @@
 This is the one list of a project page's fields. Each field the warehouse keeps
 says how (`Stored`): its column in `project_pages`, and with `merged=True` also
 a column of `projects` (merged across languages, every change kept in
-`project_changes`). warehouse_tables.py declares both tables from it, load.py fills,
-merges and diffs them from it; README.md, "Adding a field", says what else a
+`project_changes`). warehouse/tables.py declares both tables from it, load/ fills,
+merges and diffs them from it; docs/development.md, "Adding a field", says what else a
 new field needs (a migration).
 
 The canonical values (languages, statuses, coverages, regions) live here too,
@@ -125,7 +125,7 @@ class ProjectRecord(BaseModel):
         str | None,
         Stored(
             "VARCHAR",
-            "project type, the fund's category in English (vocabulary.PROJECT_TYPE_NAMES); "
+            "project type, the fund's category in English (project_types.PROJECT_TYPE_FAMILIES); "
             "null when the type is unknown",
             merged=True,
         ),

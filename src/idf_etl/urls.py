@@ -1,10 +1,13 @@
-"""URL normalisation and the host allow-list: one page, one URL, on hosts we were told to crawl."""
+"""URL normalisation, the host allow-list and a URL path's language: one page, one URL, on
+hosts we were told to crawl."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from idf_etl.records import LANGS
 
 _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|share)$", re.IGNORECASE
@@ -77,3 +80,10 @@ def page_number(url: str) -> int | None:
         if key == "page" and value.isdigit():
             return int(value)
     return None
+
+
+def url_language(url: str) -> str:
+    """The language a URL's path names: its first segment (`/fr/...`, `/es/...`), else the
+    site's default language, which has no prefix (`/project/x` is English)."""
+    first = urlsplit(url).path.strip("/").split("/", 1)[0]
+    return first if first in LANGS else LANGS[0]

@@ -1,12 +1,12 @@
 """Parse on every core: an order-keeping map over a process pool, where one input fails alone.
 
-    for item, outcome in map_isolated(parse_one, items, workers=4):
-        value = outcome.unwrap()    # parse_one(item), or the exception it raised, raised here
+    for item, returned in map_isolated(parse_one, items, workers=4):
+        value = returned.unwrap()    # parse_one(item), or the exception it raised, raised here
 
 Parsing is a pure function of bytes, so any process can do it. Inputs go to the
 pool in small chunks and come back in input order, with AHEAD chunks per worker
 in flight at most, so memory stays flat however many inputs there are. An
-exception is the outcome of its own input. A worker that dies (a crash in a C
+exception is the result of its own input. A worker that dies (a crash in a C
 extension, the OOM killer) or outlives the time bound takes its whole chunk
 down, so that chunk runs again one input at a time in a fresh pool, and only
 the input that kills or stalls a worker fails. workers=1 runs everything in
@@ -90,7 +90,7 @@ def pool_size(workers: int | None, inputs: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome(Generic[R]):
+class ItemResult(Generic[R]):
     """What one input gave: a value, or the exception raised for it."""
 
     value: R | None = None
@@ -110,8 +110,8 @@ def map_isolated(
     warm: Callable[[], object] | None = None,
     seconds_per_input: float = SECONDS_PER_INPUT,
     fork: bool = False,
-) -> Iterator[tuple[T, Outcome[R]]]:
-    """(item, fn(item)'s outcome) for each item, in order; `fn` runs in `workers` processes.
+) -> Iterator[tuple[T, ItemResult[R]]]:
+    """(item, fn(item)'s result) for each item, in order; `fn` runs in `workers` processes.
 
     `fn` and the items must pickle (a module-level function, plain data); the
     items are read lazily, a few chunks ahead of what the caller has consumed.
@@ -124,11 +124,11 @@ def map_isolated(
     """
     if workers <= 1:
         for item in items:
-            yield item, _outcome(fn, item)
+            yield item, _call(fn, item)
         return
     pool = _Pool(fn, workers, warm, seconds_per_input, fork)
     source = iter(items)
-    pending: deque[tuple[list[T], Future[list[Outcome[R]]]]] = deque()
+    pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
     try:
         while True:
             while len(pending) < workers * AHEAD and (chunk := list(islice(source, CHUNK))):
@@ -136,33 +136,33 @@ def map_isolated(
             if not pending:
                 return
             chunk, future = pending.popleft()
-            outcomes = pool.result(future, len(chunk))
-            if outcomes is None:  # the pool broke: find the input that broke it
-                outcomes = [pool.run_alone(item) for item in chunk]
+            results = pool.result(future, len(chunk))
+            if results is None:  # the pool broke: find the input that broke it
+                results = [pool.run_alone(item) for item in chunk]
                 pending = deque((c, pool.submit(c)) for c, _ in pending)
-            yield from zip(chunk, outcomes, strict=True)
+            yield from zip(chunk, results, strict=True)
     finally:
         pool.stop(kill=bool(pending))
 
 
-def _outcome(fn: Callable[[T], R], item: T) -> Outcome[R]:
+def _call(fn: Callable[[T], R], item: T) -> ItemResult[R]:
     try:
-        return Outcome(value=fn(item))
+        return ItemResult(value=fn(item))
     except Exception as exc:
-        return Outcome(error=exc)
+        return ItemResult(error=exc)
 
 
-def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[Outcome[R]]:
-    """In a worker: each input's outcome, every exception made fit to travel back."""
-    outcomes = [_outcome(fn, item) for item in chunk]
-    for i, outcome in enumerate(outcomes):
-        if outcome.error is not None:
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
+    """In a worker: each input's result, every exception made fit to travel back."""
+    results = [_call(fn, item) for item in chunk]
+    for i, returned in enumerate(results):
+        if returned.error is not None:
             try:
-                pickle.dumps(outcome.error)
+                pickle.dumps(returned.error)
             except Exception:
-                error = outcome.error
-                outcomes[i] = Outcome(error=ParseError(f"{type(error).__name__}: {error}"))
-    return outcomes
+                error = returned.error
+                results[i] = ItemResult(error=ParseError(f"{type(error).__name__}: {error}"))
+    return results
 
 
 class _Pool(Generic[T, R]):
@@ -195,28 +195,30 @@ class _Pool(Generic[T, R]):
             initargs=(os.getpid(), self.warm),
         )
 
-    def submit(self, chunk: list[T]) -> Future[list[Outcome[R]]]:
+    def submit(self, chunk: list[T]) -> Future[list[ItemResult[R]]]:
         try:
             return self.executor.submit(_run_chunk, self.fn, chunk)
         except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
-            broken: Future[list[Outcome[R]]] = Future()
+            broken: Future[list[ItemResult[R]]] = Future()
             broken.set_exception(exc)
             return broken
 
-    def result(self, future: Future[list[Outcome[R]]], inputs: int) -> list[Outcome[R]] | None:
-        """The chunk's outcomes, or None when the pool broke (a worker died or stalled)."""
+    def result(
+        self, future: Future[list[ItemResult[R]]], inputs: int
+    ) -> list[ItemResult[R]] | None:
+        """The chunk's results, or None when the pool broke (a worker died or stalled)."""
         try:
             return future.result(timeout=self.seconds_per_input * inputs)
         except (BrokenProcessPool, FutureTimeout):
             self.restart()
             return None
 
-    def run_alone(self, item: T) -> Outcome[R]:
+    def run_alone(self, item: T) -> ItemResult[R]:
         """One input with nothing else in flight: if the pool breaks now, this input broke it."""
-        outcomes = self.result(self.submit([item]), 1)
-        if outcomes is not None:
-            return outcomes[0]
-        return Outcome(
+        results = self.result(self.submit([item]), 1)
+        if results is not None:
+            return results[0]
+        return ItemResult(
             error=ParseError(
                 "the parser's worker process died or ran over "
                 f"{self.seconds_per_input:.0f}s on this input; the other inputs are unaffected"

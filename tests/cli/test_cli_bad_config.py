@@ -31,7 +31,7 @@ CASES = {
         [],
         {},
         "[fetch]\nrate = 0\n[fecth]\nrate = 1\n",
-        ["unknown section [fecth]", "pipeline.toml"],
+        ["unknown section [fecth]; did you mean [fetch]?", "pipeline.toml"],
     ),
     "unknown key": (
         [],
@@ -44,6 +44,24 @@ CASES = {
         {"IDF_ETL_SPEED": "3"},
         None,
         ["unknown environment variable IDF_ETL_SPEED"],
+    ),
+    "typo of a variable": (
+        [],
+        {"IDF_ETL_RAET": "3"},
+        None,
+        ["unknown environment variable IDF_ETL_RAET", "did you mean IDF_ETL_RATE or"],
+    ),
+    "typo of a key": (
+        [],
+        {},
+        "[fetch]\nconcurency = 3\n",
+        ["unknown setting 'concurency'; did you mean 'concurrency'?", "pipeline.toml [fetch]"],
+    ),
+    "typo of --set": (
+        ["--set", "rat=1"],
+        {},
+        None,
+        ["--set 'rat=1': unknown setting 'rat'; did you mean 'rate'?"],
     ),
     "allow-host as a URL": (
         ["--allow-host", "http://127.0.0.1:8000/"],

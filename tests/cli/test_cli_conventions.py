@@ -175,3 +175,31 @@ def test_demo_prints_a_command_a_person_can_copy(tmp_path):
     program = line.split()[1]
     assert program.endswith("/idf-etl") and Path(program).exists()
     assert "idf_etl" not in line and "-m" not in line.split()
+
+
+COMMANDS = (
+    "parse",
+    "fetch",
+    "run",
+    "status",
+    "check",
+    "sql",
+    "restore",
+    "fsck",
+    "report",
+    "schema",
+)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_names_no_python_types_and_only_page_commands_talk_of_pages(tmp_path, command):
+    """Typer writes `<bool>` after flags and `<list[str]>` after arguments unless told not to:
+    no command's help shows one; -v logs every page only where pages are read."""
+    proc = idf_etl(command, "--help", cwd=tmp_path, env=clean_env(COLUMNS="200"))
+    assert proc.returncode == 0, proc.stderr
+    assert not re.search(r"<(bool|str|list\[str\]|int|float|path)>", proc.stdout), proc.stdout
+    verbose = next((line for line in proc.stdout.splitlines() if "--verbose" in line), "")
+    if command in ("parse", "fetch", "run"):
+        assert "every page" in verbose
+    elif verbose:
+        assert "page" not in verbose, verbose

@@ -134,4 +134,6 @@ def test_set_flag_reaches_the_settings_and_bad_names_are_usage_errors(tmp_path):
     proc = fetch(tmp_path, "--set", "concurrency=0")
     assert proc.returncode == 2 and "concurrency" in proc.stderr
     proc = fetch(tmp_path, "--set", "nonsense=1")
-    assert proc.returncode == 2 and "NAME=VALUE" in proc.stderr
+    assert proc.returncode == 2 and "unknown setting 'nonsense' (known: " in proc.stderr
+    proc = fetch(tmp_path, "--set", "rat=1")
+    assert proc.returncode == 2 and "unknown setting 'rat'; did you mean 'rate'?" in proc.stderr

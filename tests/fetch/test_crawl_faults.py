@@ -12,7 +12,7 @@ import pytest
 from werkzeug import Response
 
 from idf_etl.errors import FetchError
-from idf_etl.fetch.outcomes import Outcome
+from idf_etl.fetch.outcomes import FetchOutcome
 from idf_etl.fetch.pacing import describe_transport_error
 from idf_etl.fetch.site import fetch_site, fetch_url
 from idf_etl.rawstore import RawStore
@@ -350,4 +350,4 @@ def test_far_fewer_pages_than_last_time_is_a_failed_crawl(server, fast_settings)
 
 
 def test_outcomes_are_one_enum():
-    assert {o.value for o in Outcome} >= {"new", "changed", "skipped", "failed", "gone"}
+    assert {o.value for o in FetchOutcome} >= {"new", "changed", "skipped", "failed", "gone"}

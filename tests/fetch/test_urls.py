@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from idf_etl.fetch.link_lists import parse_lastmod, parse_sitemap
 from idf_etl.fetch.pacing import retry_after_seconds
-from idf_etl.urls import host_allowed, normalise_url, with_page
+from idf_etl.records import LANGS
+from idf_etl.urls import host_allowed, normalise_url, url_language, with_page
 
 
 @pytest.mark.parametrize(
@@ -76,3 +79,16 @@ def test_lastmod_forms():
     assert parse_lastmod("2024-05-01") == "2024-05-01T00:00:00+00:00"
     assert parse_lastmod("2024-05-01T10:00:00Z") == "2024-05-01T10:00:00+00:00"
     assert parse_lastmod("May 2024") is None
+
+
+@given(
+    lang=st.sampled_from([*LANGS, "de", "", "node", "project"]),
+    rest=st.lists(st.text(alphabet="abcdefghij-0123456789", min_size=1), max_size=3),
+)
+def test_a_url_path_names_its_language_once_for_the_crawler_and_the_parser(lang, rest):
+    # The crawler (is_page) and the parser (detect_language) both ask url_language: a
+    # first segment that is a language is it; anything else is the unprefixed default.
+    path = "/".join(["", lang, *rest]) if lang else "/" + "/".join(rest)
+    got = url_language("https://www.iom.int" + path)
+    assert got == (lang if lang in LANGS else LANGS[0])
+    assert got in LANGS

@@ -191,3 +191,18 @@ def test_many_problems_are_tracked_a_chunk_at_a_time_with_the_same_result(con, m
         ("http://x/0", 1, 1, 1, 2),
         ("http://x/0", 1, 1, 1, 2),
     ]
+
+
+def test_an_issue_row_has_the_issues_table_columns_whoever_writes_it():
+    # The loader's issues and the pipeline's report_failed row are both Issue.row: one shape.
+    from idf_etl.warehouse.rows import Issue
+    from idf_etl.warehouse.schema import table
+
+    row = Issue("load", "warning", "report_failed", "it broke").row(3, datetime.now(UTC))
+    columns = {c.name for c in table("issues").columns}
+    assert set(row) == columns
+    assert row["project_key"] is None
+    keyed = Issue("parse", "error", "x", "m", url="u").row(3, datetime.now(UTC), "k1")
+    assert keyed["project_key"] == "k1"
+    own = Issue("parse", "error", "x", "m", project_key="own").row(3, datetime.now(UTC), "k1")
+    assert own["project_key"] == "own"

@@ -8,9 +8,8 @@ import hashlib
 import pytest
 from werkzeug import Request, Response
 
-from idf_etl.fetch.link_lists import page_head
 from idf_etl.fetch.site import fetch_site
-from idf_etl.parse.head import page_node_links
+from idf_etl.parse.head import page_head, read_head
 from idf_etl.rawstore import RawStore
 
 
@@ -167,7 +166,7 @@ def test_the_crawler_reads_translations_from_the_head_alone():
         b'<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
         b"</head><body><link rel='alternate' hreflang='de' href='/de/node/5'></body></html>"
     )
-    links = page_node_links(page_head(html), "https://www.iom.int/project/x")
+    links = read_head(page_head(html), "https://www.iom.int/project/x")
     assert links.translations == {
         "fr": "https://www.iom.int/fr/node/5",
         "es": "https://www.iom.int/es/node/5",

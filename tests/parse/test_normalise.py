@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 from idf_etl.parse.normalise import (
     parse_budget,
     parse_coverage,
-    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
-from idf_etl.parse.vocabulary import PROJECT_TYPE_NAMES, PROJECT_TYPES
+from idf_etl.parse.project_types import PROJECT_TYPE_NAMES, PROJECT_TYPES, parse_project_type
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,11 @@ markup Drupal's field template produces (field--label-*, field__label, field__it
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from idf_etl import parse_page
-from idf_etl.parse.head import page_node_links
+from idf_etl.parse.head import page_head, read_head
 from tests.helpers.drupal_pages import drupal_page as page
 from tests.helpers.drupal_pages import field_html
 
@@ -146,7 +148,7 @@ def test_node_id_and_translations_from_the_head():
         "fr": "https://www.iom.int/fr/node/187686",
         "es": "https://www.iom.int/es/node/187686",
     }
-    assert page_node_links(drupal_page([], HEAD), url).node_id == 187686
+    assert read_head(drupal_page([], HEAD), url).node_id == 187686
 
 
 @pytest.mark.parametrize(
@@ -194,10 +196,37 @@ def test_project_type_is_canonical_and_kept_as_written(written, canonical):
 
 
 def test_unknown_project_type_is_a_problem():
-    fields = [field_html(lbl, v, "above") for lbl, v, f, _ in FIELDS if f != "project_type"]
+    # No id letters to fall back on: an older id.
+    fields = [
+        field_html(lbl, "T97-805" if f == "project_id" else v, "above")
+        for lbl, v, f, _ in FIELDS
+        if f != "project_type"
+    ]
     record = parse_page(drupal_page([*fields, field_html("Project Type", "Fish farming", "above")]))
     assert record.project_type == "Fish farming"
     assert record.project_type_canonical is None
     assert [p.field for p in record.problems if p.code == "unknown_project_type"] == [
         "project_type"
     ]
+
+
+@given(
+    quote=st.sampled_from(['"', "'", ""]),
+    query=st.sampled_from(["", "?a=1&amp;b=2", "?b=2&amp;a=1"]),
+    extra=st.sampled_from(["", ' type="text/html"', " data-x=1"]),
+)
+def test_the_crawler_and_the_parser_read_one_canonical_link_the_same_way(quote, query, extra):
+    # One reader of <link>: the crawler's canonical (one fetch per page) and its translations
+    # come from read_head, the parser's node id and translations from head_links.
+    href = f"/project/one{query}"
+    head = (
+        f"<link{extra} rel={quote}canonical{quote} href={quote}{href}{quote}>"
+        '<link rel="alternate" hreflang="fr" href="/fr/node/7">'
+        '<link rel="shortlink" href="/node/7">'
+    )
+    html = f"<html><head>{head}</head><body><p>x</p></body></html>".encode()
+    facts = read_head(page_head(html), "https://www.iom.int/project/one")
+    want = "https://www.iom.int/project/one" + ("?a=1&b=2" if query else "")
+    assert facts.canonical == want
+    assert facts.node_id == 7
+    assert facts.translations == {"fr": "https://www.iom.int/fr/node/7"}

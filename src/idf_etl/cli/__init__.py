@@ -6,6 +6,7 @@ Start at `app.py` (the app, `main`, and the pipeline's commands).
 - `options.py`   what several commands share: options (one decorator) and exit codes
 - `warehouse.py` the commands over a data directory: status, check, sql, restore, fsck, report, schema
 - `progress.py`  what a person (or a log) sees while a run works
+- `inputs.py`    what `idf-etl parse` reads: a file, or an http(s) URL fetched politely
 
 This `__init__` imports nothing.
 """

@@ -1,15 +1,15 @@
 """The `idf-etl` command line: thin wiring over the library, errors mapped to exit codes.
 
 Here: the app, the pipeline's commands (parse, fetch, run) and `main`; the
-commands over a published warehouse are in cli_warehouse.py, the shared options
-in cli_options.py.
+commands over a published warehouse are in warehouse.py, the shared options
+in options.py.
 
 Each command imports the stage it runs in its body: `idf-etl parse` starts in
 0.33 s instead of 0.55 without DuckDB, httpx and the pipeline, and so does the
 fork server of `run`'s parse workers, which loads this module when the command
 runs as `idf-etl` (workers.py).
 
-Exit codes (cli_options.py): 0 success; 1 finished, but some inputs failed; 2 bad
+Exit codes (options.py): 0 success; 1 finished, but some inputs failed; 2 bad
 usage or configuration; 3 another run holds the lock. (`check` uses Nagios' codes.)
 """
 
@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from idf_etl import __version__
+from idf_etl.cli.inputs import read_file_or_url
 from idf_etl.cli.options import (
     EXIT_FAILURES,
     EXIT_LOCKED,
@@ -33,10 +33,10 @@ from idf_etl.cli.options import (
     crawl_options,
     log_options,
 )
-from idf_etl.cli.progress import reporter, reporters
+from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
-from idf_etl.fetch.outcomes import FetchSummary, no_report
+from idf_etl.fetch.outcomes import FetchSummary, no_progress
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -53,6 +53,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from idf_etl import __version__
+
         typer.echo(f"idf-etl {__version__}")
         raise typer.Exit()
 
@@ -95,6 +97,7 @@ def parse(
         typer.Option(
             "--workers",
             min=1,
+            metavar="N",
             envvar="IDF_ETL_PARSE_WORKERS",
             help="Processes that read and parse the inputs, a few at a time each "
             "(default: the cores; 1: this process only).",
@@ -106,11 +109,11 @@ def parse(
     Example: idf-etl parse --jsonl data/page.html https://www.iom.int/project/some-project
     """
     failed = 0
-    job = partial(parse_input, jsonl=jsonl)
+    job = partial(parse_input, jsonl=jsonl, read=read_file_or_url)
     workers = pool_size(workers, len(inputs))
-    for source, outcome in map_isolated(job, inputs, workers, fork=True):
+    for source, returned in map_isolated(job, inputs, workers, fork=True):
         try:
-            text = outcome.unwrap()
+            text = returned.unwrap()
         except Exception as exc:  # any failure stays with its input; the others still print
             failed += 1
             message = str(exc) if isinstance(exc, IdfEtlError) else f"{type(exc).__name__}: {exc}"
@@ -142,9 +145,9 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     with (
         RunLock(settings.data_dir),
         RawStore(settings.raw_dir) as store,
-        reporter("fetch", bars=_bars()) as report,
+        stage_progress("fetch", bars=_bars()) as progress,
     ):
-        summary = fetch_site(settings, store, report, crawl.revalidate)
+        summary = fetch_site(settings, store, progress, crawl.revalidate)
     log.info("fetch: %s", summary.line())
     _echo_halts(summary)
     if json_summary:
@@ -185,13 +188,13 @@ def run(
 
     settings = crawl.settings()
     stages = ("parse",) if from_raw else ("fetch", "parse")
-    with reporters(*stages, bars=_bars()) as report:
+    with progress_by_stage(*stages, bars=_bars()) as progress:
         result = run_pipeline(
             settings,
             from_raw=from_raw,
             revalidate=crawl.revalidate,
-            fetch_reporter=report.get("fetch", no_report),
-            parse_reporter=report["parse"],
+            fetch_progress=progress.get("fetch", no_progress),
+            parse_progress=progress["parse"],
         )
     log.info("run %s", result.line())
     log.info("run: seconds by stage: %s", result.stages_line())
@@ -253,14 +256,15 @@ def backfill(
     settings = crawl.settings(
         {"archive_cdx": (cdx, "--cdx"), "archive_replay": (replay, "--replay")}
     )
-    with reporters("archive", "parse", bars=_bars()) as report:
+    with progress_by_stage("archive", "parse", bars=_bars()) as progress:
         result = run_pipeline(
             settings,
             backfill=(from_year, to_year),
-            fetch_reporter=report["archive"],
-            parse_reporter=report["parse"],
+            fetch_progress=progress["archive"],
+            parse_progress=progress["parse"],
         )
     log.info("backfill %s", result.line())
+    log.info("backfill: seconds by stage: %s", result.stages_line())
     _echo_halts(result.fetch)
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
@@ -268,7 +272,7 @@ def backfill(
         raise typer.Exit(EXIT_FAILURES)
 
 
-# status, check, sql, restore, fsck, report and schema (cli_warehouse.py): merged in
+# status, check, sql, restore, fsck, report and schema (cli/warehouse.py): merged in
 # without a name, so they are top-level commands listed after the three above.
 app.add_typer(warehouse_commands)
 

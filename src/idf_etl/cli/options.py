@@ -6,7 +6,8 @@
     def run(crawl: CrawlOptions, from_raw: bool = False) -> None: ...
 
 `crawl_options` adds --config, --start-url, --data-dir, ... to a command and
-hands them to it as one CrawlOptions; `log_options` adds -v/-q/--log-json and
+hands them to it as one CrawlOptions; `log_options` (`warehouse_log_options` on the
+commands that read no pages) adds -v/-q/--log-json and
 sets logging up before the command's body runs (sqlite-utils does the same
 with click decorators; typer reads the signature we give the wrapper).
 """
@@ -21,11 +22,33 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
+import typer.core
 
 from idf_etl.config import Settings, load_settings, parse_assignments
 from idf_etl.logs import setup_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_type_label(display: Callable[..., str | None]) -> Callable[..., str | None]:
+    """Typer (0.29) writes `<bool>` after every flag in --help (-h and --revalidate included),
+    though a flag takes no value, and `<list[str]>` after an argument already named by its
+    metavar: shown as nothing, as click does. For every parameter at once, so a new one cannot
+    bring it back (tests/cli/test_cli_conventions.py reads every command's help)."""
+
+    @functools.wraps(display)
+    def shown(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) or getattr(self, "param_type_name", "") == "argument":
+            return None
+        return display(self, ctx)
+
+    return shown
+
+
+for _kind in ("TyperOption", "TyperArgument"):
+    if hasattr(getattr(typer.core, _kind, None), "display_type_rich"):
+        _cls = getattr(typer.core, _kind)
+        _cls.display_type_rich = _no_type_label(_cls.display_type_rich)
 
 # 0 success; 1 finished, but some inputs failed; 2 bad usage or configuration;
 # 3 another run holds the lock (cli.main maps errors to them).
@@ -177,17 +200,13 @@ def _setup(verbose: int, quiet: int, log_json: bool) -> None:
     setup_logging(verbose, quiet, log_json)
 
 
-VerboseOpt = Annotated[
-    int,
-    typer.Option(
-        "--verbose",
-        "-v",
-        count=True,
-        metavar="",
-        show_default=False,
-        help="More detail: -v logs every page.",
-    ),
-]
+def _verbose_option(help_text: str) -> Any:
+    return Annotated[
+        int,
+        typer.Option("--verbose", "-v", count=True, metavar="", show_default=False, help=help_text),
+    ]
+
+
 QuietOpt = Annotated[
     int,
     typer.Option(
@@ -207,18 +226,31 @@ LogJsonOpt = Annotated[
 ]
 
 
-def log_options(command: F) -> F:
-    """Add -v/--verbose, -q/--quiet and --log-json; logging is set up before the body runs."""
-    params = [
-        inspect.Parameter(
-            "verbose", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=VerboseOpt
-        ),
-        inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=QuietOpt),
-        inspect.Parameter(
-            "log_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=LogJsonOpt
-        ),
-    ]
-    return _with_params(command, params, _setup, into=None)
+def _log_options(verbose_help: str) -> Callable[[F], F]:
+    def decorate(command: F) -> F:
+        params = [
+            inspect.Parameter(
+                "verbose",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=0,
+                annotation=_verbose_option(verbose_help),
+            ),
+            inspect.Parameter(
+                "quiet", inspect.Parameter.KEYWORD_ONLY, default=0, annotation=QuietOpt
+            ),
+            inspect.Parameter(
+                "log_json", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=LogJsonOpt
+            ),
+        ]
+        return _with_params(command, params, _setup, into=None)
+
+    return decorate
+
+
+# Add -v/--verbose, -q/--quiet and --log-json; logging is set up before the body runs.
+# The commands that read pages (parse, fetch, run) log each one at -v; the others do not.
+log_options = _log_options("More detail: -v logs every page.")
+warehouse_log_options = _log_options("More detail: -v adds debug messages.")
 
 
 def _with_params(

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from idf_etl.fetch.outcomes import QUIET, Reporter
+from idf_etl.fetch.outcomes import QUIET, Progress
 from idf_etl.logs import plural
 
 log = logging.getLogger("idf_etl.progress")
@@ -18,10 +18,10 @@ _QUIET_OUTCOMES = {*QUIET, "project", "other"}
 
 
 @contextmanager
-def reporters(
+def progress_by_stage(
     *stages: str, stream: TextIO = sys.stderr, bars: bool | None = None, every: int = 100
-) -> Iterator[dict[str, Reporter]]:
-    """One Reporter per stage: one Rich progress display with a bar per stage (by default
+) -> Iterator[dict[str, Progress]]:
+    """One Progress per stage: one Rich progress display with a bar per stage (by default
     when `stream` is a terminal), log lines otherwise."""
     if stream.isatty() if bars is None else bars:
         with _bars(stages, stream) as shown:
@@ -31,15 +31,15 @@ def reporters(
 
 
 @contextmanager
-def reporter(
+def stage_progress(
     stage: str, stream: TextIO = sys.stderr, *, bars: bool | None = None
-) -> Iterator[Reporter]:
-    """A Reporter for a single stage."""
-    with reporters(stage, stream=stream, bars=bars) as one:
+) -> Iterator[Progress]:
+    """A Progress for a single stage."""
+    with progress_by_stage(stage, stream=stream, bars=bars) as one:
         yield one[stage]
 
 
-def _plain(stage: str, every: int) -> Reporter:
+def _plain(stage: str, every: int) -> Progress:
     done = 0
 
     def plain(event: str, url: str, detail: str) -> None:
@@ -59,38 +59,38 @@ def _plain(stage: str, every: int) -> Reporter:
 
 
 @contextmanager
-def _bars(stages: tuple[str, ...], stream: TextIO) -> Iterator[dict[str, Reporter]]:
+def _bars(stages: tuple[str, ...], stream: TextIO) -> Iterator[dict[str, Progress]]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.progress import Progress as Display
 
-    with Progress(
+    with Display(
         TextColumn("[bold]{task.fields[stage]}[/bold]"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.description}"),
         console=Console(file=stream),
-    ) as progress:
+    ) as display:
 
-        def bar(stage: str) -> Reporter:
-            task = progress.add_task("waiting", total=None, stage=stage)
+        def bar(stage: str) -> Progress:
+            task = display.add_task("waiting", total=None, stage=stage)
 
-            def report(event: str, url: str, detail: str) -> None:
+            def on_event(event: str, url: str, detail: str) -> None:
                 if event == "discovered":
-                    progress.update(task, total=int(detail), description="")
+                    display.update(task, total=int(detail), description="")
                 elif event == "page":
-                    progress.update(task, advance=1, description=detail)
+                    display.update(task, advance=1, description=detail)
                 elif event == "problem":
                     log.warning(
                         "%s: %s: %s", stage, url, detail, extra={"stage": stage, "url": url}
                     )
 
-            return report
+            return on_event
 
         yield {stage: bar(stage) for stage in stages}

@@ -1,10 +1,10 @@
 """The commands over a data directory's published warehouse and store: status, check,
 sql, restore, fsck, report, schema.
 
-They are registered on `cli.app` (cli.py adds this Typer without a name, so they
+They are registered on `cli.app` (app.py adds this Typer without a name, so they
 are top-level commands listed after parse, fetch and run). Each opens what it
 needs, calls the library once and prints the result. Each imports the part of
-the library it calls (DuckDB with it) in its body, as cli.py's commands do: any
+the library it calls (DuckDB with it) in its body, as app.py's commands do: any
 command, `idf-etl parse` the most often, starts without loading the others'.
 """
 
@@ -24,21 +24,21 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
-    log_options,
     settings_for,
+    warehouse_log_options,
 )
 from idf_etl.errors import ConfigError, IdfEtlError
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
 
-# The logger the commands had in cli.py: --log-json lines name it, and stay the same.
+# The logger the commands had in cli.py (now cli/app.py): --log-json lines name it, and stay the same.
 log = logging.getLogger("idf_etl.cli")
 
 commands = typer.Typer()
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def status(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -60,21 +60,21 @@ def status(
     Example: idf-etl status --data-dir data
     """
     from idf_etl.warehouse.publish import open_published
-    from idf_etl.warehouse.status import status_report
+    from idf_etl.warehouse.status import status_facts
 
     con = open_published(settings_for(config, data_dir).clean_dir)
     try:
-        report = status_report(con, runs)
+        facts = status_facts(con, runs)
     finally:
         con.close()
     if as_json:
-        typer.echo(json.dumps(report, default=_json_value, ensure_ascii=False))
+        typer.echo(json.dumps(facts, default=_json_value, ensure_ascii=False))
         return
-    _print_status(report, problems)
+    _print_status(facts, problems)
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def check(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -98,8 +98,7 @@ def check(
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
     from idf_etl.warehouse.publish import open_published
-    from idf_etl.warehouse.status import CHECK_UNKNOWN, status_report
-    from idf_etl.warehouse.status import check as check_report
+    from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
     try:
         con = open_published(settings_for(config, data_dir).clean_dir)
@@ -107,7 +106,7 @@ def check(
         typer.echo(f"IDF-ETL UNKNOWN - {exc}")
         raise typer.Exit(CHECK_UNKNOWN) from exc
     try:
-        verdict = check_report(status_report(con), warn_hours, critical_hours)
+        verdict = check_freshness(status_facts(con), warn_hours, critical_hours)
     finally:
         con.close()
     typer.echo(verdict.line)
@@ -115,7 +114,7 @@ def check(
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def sql(
     query: Annotated[
         str, typer.Argument(metavar="QUERY", help="A read-only SQL query; - reads it from stdin.")
@@ -169,12 +168,13 @@ def sql(
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def restore(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     release: Annotated[
-        str | None, typer.Option("--release", help="The kept release to publish (a name).")
+        str | None,
+        typer.Option("--release", metavar="NAME", help="The kept release to publish (see --list)."),
     ] = None,
     empty: Annotated[
         bool,
@@ -210,13 +210,22 @@ def restore(
                 err=True,
             )
             return
-        chosen = publisher.restore(release)
-    was = current.name if current else "nothing"
-    typer.echo(f"restore: published {chosen.name} (was {was})", err=True)
+        chosen = publisher.to_restore(release)
+        was = current.name if current else "nothing"
+        # Said before it is done: a restore of a healthy warehouse is a choice to undo runs.
+        healthy = " (which opens: it is not damaged)" if publisher.current_opens() else ""
+        typer.echo(f"restore: replacing {was}{healthy} with {chosen.name}", err=True)
+        publisher.restore(chosen.name)
+    typer.echo(
+        f"restore: published {chosen.name} (was {was}); `idf-etl restore --release {was}` goes back"
+        if current
+        else f"restore: published {chosen.name}",
+        err=True,
+    )
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     """Check the raw store, its manifest and the published warehouse; repair what can be.
 
@@ -230,15 +239,15 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
     settings = settings_for(config, data_dir)
     with RunLock(settings.data_dir):
-        report = check_data_dir(settings.data_dir)
-    for line in report.lines():
+        findings = check_data_dir(settings.data_dir)
+    for line in findings.lines():
         typer.echo(f"fsck: {line}", err=True)
-    if report.damaged:
+    if findings.damaged:
         raise typer.Exit(EXIT_FAILURES)
 
 
 @commands.command()
-@log_options
+@warehouse_log_options
 def report(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
@@ -283,20 +292,20 @@ def schema() -> None:
     typer.echo(data_dictionary_markdown(), nl=False)
 
 
-def _print_status(report: dict[str, Any], problems: int) -> None:
+def _print_status(facts: dict[str, Any], problems: int) -> None:
     """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
-    open_rows = report["oldest_open_problems"]
+    open_rows = facts["oldest_open_problems"]
     for title, rows in (
-        ("recent runs", report["recent_runs"]),
+        ("recent runs", facts["recent_runs"]),
         ("open problems, oldest first", open_rows[:problems]),
-        ("warehouse", [report["warehouse"]]),
+        ("warehouse", [facts["warehouse"]]),
     ):
         typer.echo(f"\n{title}:")
         _table(list(rows[0]) if rows else ["none"], [tuple(r.values()) for r in rows])
     if len(open_rows) > problems:
         more = len(open_rows) - problems
         typer.echo(f'... and {more:,} more: idf-etl sql "SELECT * FROM open_issues"')
-    last, success = report["last_run"], report["last_success"]
+    last, success = facts["last_run"], facts["last_success"]
     typer.echo("")
     if last:
         typer.echo(
@@ -307,11 +316,11 @@ def _print_status(report: dict[str, Any], problems: int) -> None:
     if success:
         typer.echo(
             f"last successful run: {success['run_id']}, finished "
-            f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({report['hours_since_success']:.1f} h ago)"
+            f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({facts['hours_since_success']:.1f} h ago)"
         )
     else:
         typer.echo("last successful run: none yet")
-    counts = report["open_problems"]
+    counts = facts["open_problems"]
     typer.echo(
         f"open problems: {plural(counts.get('error', 0), 'error')}, "
         f"{plural(counts.get('warning', 0), 'warning')}"

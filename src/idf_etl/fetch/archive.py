@@ -1,6 +1,6 @@
 """A web archive's captures of the project pages, listed (CDX) and fetched (replay) politely.
 
-    summary = fetch_archive(settings, store, years=(2015, 2020), reporter=report)
+    summary = fetch_archive(settings, store, years=(2015, 2020), progress=report)
 
 For every allowed host and `archive_paths` prefix the CDX server lists the
 captures (`{cdx}?url=HOST/PATH*&output=json`); the Internet Archive answers a
@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urlsplit
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
-from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import host_allowed, normalise_url
 
@@ -189,10 +189,10 @@ def fetch_archive(
     store: RawStore,
     *,
     years: tuple[int | None, int | None] = (None, None),
-    reporter: Reporter = no_report,
+    progress: Progress = no_progress,
 ) -> FetchSummary:
     """List the archive's captures and fetch the new ones into the raw store."""
-    return asyncio.run(_fetch_archive(settings, store, years, reporter))
+    return asyncio.run(_fetch_archive(settings, store, years, progress))
 
 
 def archive_settings(settings: Settings) -> Settings:
@@ -207,14 +207,14 @@ async def _fetch_archive(
     settings: Settings,
     store: RawStore,
     years: tuple[int | None, int | None],
-    reporter: Reporter,
+    progress: Progress,
 ) -> FetchSummary:
     started = time.monotonic()
     summary = FetchSummary()
     deadline = started + settings.run_timeout
 
     def problem(url: str, message: str) -> None:
-        reporter("problem", url, message)
+        progress("problem", url, message)
 
     # No robots.txt: the CDX server and replay are the archive's API, whose terms are its
     # pace (429 with Retry-After), which the client keeps; pywb answers /robots.txt with a
@@ -233,10 +233,10 @@ async def _fetch_archive(
             except FetchError as exc:
                 summary.halt(f"the captures of {query} could not be listed: {exc}")
         summary.discovered = len(captures)
-        reporter("discovered", "", str(len(captures)))
+        progress("discovered", "", str(len(captures)))
         try:
             await _fetch_all(
-                client, settings, store, sorted(captures.values(), key=_order), summary, reporter
+                client, settings, store, sorted(captures.values(), key=_order), summary, progress
             )
         finally:
             summary.requests, summary.bytes = client.requests, client.bytes
@@ -294,7 +294,7 @@ async def _fetch_all(
     store: RawStore,
     captures: list[Capture],
     summary: FetchSummary,
-    reporter: Reporter,
+    progress: Progress,
 ) -> None:
     """Each capture once: known ones skipped, a known digest reused, the rest fetched. One
     at a time: the archive's pace is the limit, not our concurrency."""
@@ -305,7 +305,7 @@ async def _fetch_all(
         row = known.get((capture.url, capture.timestamp))
         if row is not None and row["outcome"] in DONE:
             summary.unchanged += 1
-            reporter("page", capture.url, "unchanged")
+            progress("page", capture.url, "unchanged")
             continue
         record = {
             "url": capture.url,
@@ -347,7 +347,7 @@ async def _fetch_all(
                     bodies[capture.digest] = sha
                 summary.new += 1
         store.record_capture(archive, {**record, "outcome": outcome})
-        reporter("page", capture.url, outcome)
+        progress("page", capture.url, outcome)
 
 
 async def _replay(client: PoliteClient, archive: str, capture: Capture) -> tuple[bytes, str]:

@@ -4,7 +4,7 @@
         response = await client.get(url, headers={"If-None-Match": etag})
 
 Only http(s) on allowed hosts; robots.txt obeyed; per-host rate and
-concurrency (HostGate); retries with backoff and jitter that honour
+concurrency (HostPace); retries with backoff and jitter that honour
 Retry-After; redirects followed by hand, each hop checked; bodies streamed
 under a size cap and a content-type check; every request bounded by a total
 deadline (connect + headers + body) and by the run's deadline. Every httpx
@@ -32,7 +32,7 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.fetch.pacing import HostGate, describe_transport_error, retry_after_seconds
+from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -94,7 +94,7 @@ class PoliteClient:
         self.bytes = 0
         self.blocked: dict[str, str] = {}  # origin -> why nothing more is asked of it
         self._problem = on_problem
-        self._gates: dict[str, HostGate] = {}
+        self._paces: dict[str, HostPace] = {}
         self._robots: dict[str, Protego | None] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
         self._client: httpx.AsyncClient | None = None
@@ -169,7 +169,7 @@ class PoliteClient:
             if robots is not None:
                 delay = robots.crawl_delay(self.settings.user_agent)
                 if delay:
-                    self._gate(origin).slow_down(float(delay))
+                    self._pace(origin).slow_down(float(delay))
             self._robots[origin] = robots
             return robots
 
@@ -208,7 +208,7 @@ class PoliteClient:
 
     def _check_blocked(self, origin: str) -> None:
         if origin in self.blocked:
-            raise HostUnavailable(self.blocked[origin])
+            raise HostUnavailable(self.blocked[origin], origin)
 
     async def _send(
         self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
@@ -216,11 +216,11 @@ class PoliteClient:
         """One request with retries: transport errors, timeouts, 429 and 5xx, with backoff."""
         s = self.settings
         origin = origin_of(url)
-        gate = self._gate(url)
+        pace = self._pace(url)
         reason = detail = ""
         for attempt in range(s.max_retries + 1):
             wait: float | None = None
-            async with gate.slot():
+            async with pace.slot():
                 self._check_blocked(origin)  # another request may have paused the host
                 try:
                     response = await self._attempt(url, headers, limit, accept)
@@ -243,13 +243,13 @@ class PoliteClient:
                     f"{host} asked us to wait {wait:.0f}s ({reason} with Retry-After), "
                     f"more than backoff_max ({s.backoff_max:g}s)",
                 )
-                raise HostUnavailable(self.blocked[origin])
+                raise HostUnavailable(self.blocked[origin], origin)
             if attempt == s.max_retries:
                 break
             delay = wait if wait is not None else self._backoff(attempt)
             if self.deadline is not None and time.monotonic() + delay >= self.deadline:
                 raise OutOfTime(f"{url}: run_timeout reached before retrying ({reason})")
-            gate.pause(delay)
+            pace.pause(delay)
             self._problem(url, f"{reason}; retry {attempt + 1}/{s.max_retries} in {delay:.1f}s")
             await asyncio.sleep(delay)
         tries = f"{s.max_retries + 1} {'try' if s.max_retries == 0 else 'tries'}"
@@ -280,12 +280,12 @@ class PoliteClient:
         delay: float = min(s.backoff_max, s.backoff_base * 2.0**attempt)
         return delay * random.uniform(0.5, 1.5)  # jitter: clients that failed together spread out
 
-    def _gate(self, url: str) -> HostGate:
+    def _pace(self, url: str) -> HostPace:
         origin = origin_of(url)
-        if origin not in self._gates:
+        if origin not in self._paces:
             rate = self.settings.rate
-            self._gates[origin] = HostGate(self.settings.concurrency, 1 / rate if rate else 0.0)
-        return self._gates[origin]
+            self._paces[origin] = HostPace(self.settings.concurrency, 1 / rate if rate else 0.0)
+        return self._paces[origin]
 
 
 def _next_hop(response: Response, visited: list[str]) -> str:

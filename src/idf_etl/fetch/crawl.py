@@ -1,8 +1,8 @@
 """The crawl's decisions: which pages to ask for, which to leave alone, and what it all means.
 
 How to ask (politeness, retries, deadlines, limits) is the PoliteClient's
-business (polite.py); what the start points list is StartPoints'
-(startpoints.py). Here:
+business (client.py); what the start points list is StartPoints'
+(discovery.py). Here:
 
 - incremental: a page whose sitemap <lastmod> has not moved is not requested;
   every revalidate_days every known page is asked again, conditionally;
@@ -30,12 +30,10 @@ from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
-from idf_etl.fetch.link_lists import canonical_link, page_head
-from idf_etl.fetch.outcomes import FetchSummary, Outcome, Reporter, no_report
-from idf_etl.parse.head import page_node_links
+from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
+from idf_etl.parse.head import page_head, read_head
 from idf_etl.rawstore import RawStore, StoredPage
-from idf_etl.records import LANGS
-from idf_etl.urls import host_allowed
+from idf_etl.urls import host_allowed, url_language
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,12 @@ def lastmod_unmoved(stored: StoredPage, lastmod: str | None) -> bool:
 class Crawler:
     """Discover and fetch every project page the settings point at."""
 
-    def __init__(self, settings: Settings, store: RawStore, reporter: Reporter = no_report) -> None:
+    def __init__(
+        self, settings: Settings, store: RawStore, progress: Progress = no_progress
+    ) -> None:
         self.settings = settings
         self.store = store
-        self.report = reporter
+        self.progress = progress
         self.summary = FetchSummary()
         self.allowed = settings.hosts()
         self.patterns = [re.compile(p) for p in settings.page_patterns]
@@ -72,12 +72,12 @@ class Crawler:
         summary.revalidation = self._revalidation_due() if revalidate is None else revalidate
         client = PoliteClient(
             s,
-            on_problem=lambda url, message: self.report("problem", url, message),
+            on_problem=lambda url, message: self.progress("problem", url, message),
             deadline=started + s.run_timeout,
         )
         async with client:
             self.client = client
-            discovery = StartPoints(s, client, summary, self.report, self.is_page)
+            discovery = StartPoints(s, client, summary, self.progress, self.is_page)
             pages = await discovery.discover()
             summary.discovered = len(pages)
             self._check_discovery(len(pages), discovery_failed=bool(summary.failures))
@@ -87,7 +87,7 @@ class Crawler:
                 for page in self.store.pages():
                     if not page.gone and self.is_page(page.url):
                         pages.setdefault(page.url, None)
-            self.report("discovered", "", str(len(pages)))
+            self.progress("discovered", "", str(len(pages)))
             await self._fetch_all(pages)
         summary.requests, summary.bytes = client.requests, client.bytes
         if client.out_of_time() and summary.left:
@@ -105,9 +105,8 @@ class Crawler:
         if not host_allowed(url, self.allowed):
             return False
         path = urlsplit(url).path
-        lang = path.strip("/").split("/", 1)[0]
-        lang = lang if lang in LANGS else LANGS[0]
-        return lang in self.settings.languages and any(p.search(path) for p in self.patterns)
+        in_language = url_language(url) in self.settings.languages
+        return in_language and any(p.search(path) for p in self.patterns)
 
     def _revalidation_due(self) -> bool:
         last = self.store.get_meta("last_revalidation")
@@ -165,7 +164,7 @@ class Crawler:
         while True:
             candidate = await self._queue.get()
             try:
-                self.report("page", candidate.url, await self._fetch_page(candidate))
+                self.progress("page", candidate.url, await self._fetch_page(candidate))
             finally:
                 self._queue.task_done()
 
@@ -184,15 +183,15 @@ class Crawler:
             if fresh and self._enqueue(Candidate(target, vouched=vouched)):
                 self.summary.translations += 1
 
-    async def _fetch_page(self, candidate: Candidate) -> Outcome:
+    async def _fetch_page(self, candidate: Candidate) -> FetchOutcome:
         outcome = await self._decide_and_fetch(candidate)
         self.summary.count(outcome)
         return outcome
 
-    async def _decide_and_fetch(self, candidate: Candidate) -> Outcome:
+    async def _decide_and_fetch(self, candidate: Candidate) -> FetchOutcome:
         url, summary = candidate.url, self.summary
         if url in self._done:
-            return Outcome.DUPLICATE
+            return FetchOutcome.DUPLICATE
         self._done.add(url)
         stored = self.store.get(url)
         have_body = stored is not None and stored.sha256 is not None and not stored.gone
@@ -203,12 +202,12 @@ class Crawler:
             and (candidate.vouched or lastmod_unmoved(stored, candidate.lastmod))
         ):
             self._follow_translations(url, self.store.translations(url), vouched=True)
-            return Outcome.SKIPPED
+            return FetchOutcome.SKIPPED
         if self.settings.max_pages is not None and self._page_requests >= self.settings.max_pages:
-            return Outcome.NOT_REQUESTED
+            return FetchOutcome.NOT_REQUESTED
         if self.client.out_of_time():
             summary.left.append((url, "run_timeout reached before it was requested"))
-            return Outcome.NOT_REQUESTED
+            return FetchOutcome.NOT_REQUESTED
         self._page_requests += 1
         headers = {}
         if stored is not None and have_body:
@@ -220,14 +219,14 @@ class Crawler:
             response = await self.client.get(url, headers=headers)
         except (HostUnavailable, OutOfTime) as exc:
             if isinstance(exc, HostUnavailable):
-                summary.halt(str(exc))
+                summary.halt(str(exc), exc.origin)
             summary.left.append((url, str(exc)))
-            return Outcome.NOT_REQUESTED
+            return FetchOutcome.NOT_REQUESTED
         except FetchRefused as exc:
             summary.refusals.append((url, str(exc)))
-            self.report("problem", url, f"refused: {exc}")
+            self.progress("problem", url, f"refused: {exc}")
             self.store.record_failure(url, f"refused: {exc}")
-            return Outcome.REFUSED
+            return FetchOutcome.REFUSED
         except FetchError as exc:
             return self._page_failed(url, str(exc))
         if response.status == 304 and have_body:
@@ -235,19 +234,21 @@ class Crawler:
                 url, headers=response.headers, sitemap_lastmod=candidate.lastmod
             )
             self._follow_translations(url, self.store.translations(url), vouched=True)
-            return Outcome.NOT_MODIFIED
+            return FetchOutcome.NOT_MODIFIED
         if response.status in (404, 410):
             self.store.record_gone(url, response.status)
-            return Outcome.GONE
+            return FetchOutcome.GONE
         if response.status != 200:
             return self._page_failed(url, f"{url}: HTTP {response.status}")
         return self._store(candidate, stored, response)
 
     def _store(
         self, candidate: Candidate, stored: StoredPage | None, response: Response
-    ) -> Outcome:
+    ) -> FetchOutcome:
         url = candidate.url
-        canonical = canonical_link(response.body, response.url)
+        # The head only: a parse of the whole page would cost more than storing it.
+        head = read_head(page_head(response.body), response.url)
+        canonical = head.canonical
         if canonical and canonical != url and host_allowed(canonical, self.allowed):
             self._done.add(canonical)  # one page, fetched once per run
         else:
@@ -261,16 +262,15 @@ class Crawler:
             canonical_url=canonical,
             sitemap_lastmod=candidate.lastmod,
         )
-        # The head only: a parse of the whole page would cost more than storing it.
-        links = page_node_links(page_head(response.body), response.url).translations
+        links = head.translations
         self.store.set_translations(url, links)
         self._follow_translations(url, links, vouched=not changed)
         if stored is None or stored.sha256 is None:
-            return Outcome.NEW
-        return Outcome.CHANGED if changed else Outcome.UNCHANGED
+            return FetchOutcome.NEW
+        return FetchOutcome.CHANGED if changed else FetchOutcome.UNCHANGED
 
-    def _page_failed(self, url: str, reason: str) -> Outcome:
+    def _page_failed(self, url: str, reason: str) -> FetchOutcome:
         """A failed page: counted and kept in the manifest (its stored body stays)."""
         self.summary.failures.append((url, reason))
         self.store.record_failure(url, reason)
-        return Outcome.FAILED
+        return FetchOutcome.FAILED

@@ -1,7 +1,7 @@
 """Reading the start points into the pages to check: sitemaps, listings, URL lists.
 
 What is requested here goes through the PoliteClient; what the bodies say is
-read by the pure functions of discover.py. Discovery is bounded (max_sitemaps,
+read by the pure functions of link_lists.py. Discovery is bounded (max_sitemaps,
 max_sitemap_urls, max_listing_pages), and a crawl whose start points could not
 be read says so instead of reporting an empty site.
 """
@@ -17,7 +17,7 @@ from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
 from idf_etl.fetch.link_lists import gunzip, is_gzip, looks_like_sitemap, page_links, parse_sitemap
 from idf_etl.fetch.link_lists import read_url_list as read_url_file
-from idf_etl.fetch.outcomes import FetchSummary, Reporter
+from idf_etl.fetch.outcomes import FetchSummary, Progress
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
 
 Pages = dict[str, str | None]
@@ -32,13 +32,13 @@ class StartPoints:
         settings: Settings,
         client: PoliteClient,
         summary: FetchSummary,
-        report: Reporter,
+        progress: Progress,
         is_page: Callable[[str], bool],
     ) -> None:
         self.settings = settings
         self.client = client
         self.summary = summary
-        self.report = report
+        self.progress = progress
         self.is_page = is_page
         self.tried = 0  # sitemaps and listings asked for
         self.read = 0  # ... and read
@@ -162,7 +162,7 @@ class StartPoints:
         try:
             response = await self.client.get(url, limit=limit, accept=accept)
         except HostUnavailable as exc:
-            self.summary.halt(str(exc))  # the host's cause, named once for all its URLs
+            self.summary.halt(str(exc), exc.origin)  # the host's cause, once for all its URLs
             return None
         except OutOfTime:
             raise
@@ -182,8 +182,8 @@ class StartPoints:
         # A sitemap we cannot read hides every page it lists: a failure, not a note.
         reason = f"{what} unreadable: {exc}"
         self.summary.failures.append((url, reason))
-        self.report("problem", url, reason)
+        self.progress("problem", url, reason)
 
     def refuse(self, url: str, reason: str) -> None:
         self.summary.refusals.append((url, reason))
-        self.report("problem", url, f"refused: {reason}")
+        self.progress("problem", url, f"refused: {reason}")

@@ -1,6 +1,7 @@
-"""Finding project pages: sitemaps, listing pages, head links, URL list files.
+"""Finding project pages: sitemaps, listing pages, URL list files (a page's head links
+are read by parse/head.py, for the crawler too).
 
-Pure functions over bodies: the crawler (crawl.py, startpoints.py) downloads,
+Pure functions over bodies: the crawler (crawl.py, discovery.py) downloads,
 these only read what was downloaded.
 """
 
@@ -101,31 +102,6 @@ def page_links(html: bytes, base: str) -> list[str]:
         if (url := normalise_url(href, base)) is not None:
             seen.setdefault(url, None)
     return list(seen)
-
-
-_CANONICAL = re.compile(rb"""<link\b[^>]*?\brel\s*=\s*["']?canonical\b[^>]*>""", re.IGNORECASE)
-_HREF = re.compile(rb"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
-
-
-def page_head(html: bytes) -> bytes:
-    """The bytes before </head> (at most 200 KB): all the crawler reads of a page."""
-    # Regular expressions over the <head>, not a parse: they run on every fetched
-    # page, and a full parse of a 60 KB page costs more than the rest of storing it.
-    end = html.find(b"</head>", 0, 200_000)
-    return html[:end] if end >= 0 else html[:200_000]
-
-
-def _href(tag: bytes, base: str) -> str | None:
-    if (href := _HREF.search(tag)) is None:
-        return None
-    raw = next(g for g in href.groups() if g is not None)
-    return normalise_url(raw.decode("utf-8", "replace").replace("&amp;", "&"), base)
-
-
-def canonical_link(html: bytes, base: str) -> str | None:
-    """The page's <link rel="canonical">, normalised, if it has one."""
-    match = _CANONICAL.search(page_head(html))
-    return None if match is None else _href(match.group(0), base)
 
 
 def read_url_list(path: Path) -> list[str]:

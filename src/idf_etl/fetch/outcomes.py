@@ -1,4 +1,4 @@
-"""What a fetch did: one Outcome per page, and the FetchSummary of a whole crawl.
+"""What a fetch did: one FetchOutcome per page, and the FetchSummary of a whole crawl.
 
 Shared by the crawler, the pipeline, the CLI and the progress display, so each
 outcome is named once, here, and nobody matches its words by hand.
@@ -13,7 +13,7 @@ from enum import StrEnum
 from idf_etl.logs import plural
 
 
-class Outcome(StrEnum):
+class FetchOutcome(StrEnum):
     """What happened to one page URL in a crawl."""
 
     NEW = "new"  # downloaded, first body we hold
@@ -29,13 +29,20 @@ class Outcome(StrEnum):
 
 
 # Outcomes too common to log a line each: nothing new happened.
-QUIET = frozenset({Outcome.SKIPPED, Outcome.UNCHANGED, Outcome.NOT_MODIFIED, Outcome.DUPLICATE})
+QUIET = frozenset(
+    {
+        FetchOutcome.SKIPPED,
+        FetchOutcome.UNCHANGED,
+        FetchOutcome.NOT_MODIFIED,
+        FetchOutcome.DUPLICATE,
+    }
+)
 
-Reporter = Callable[[str, str, str], None]
-"""reporter(event, url, detail): event is 'discovered', 'page' or 'problem'."""
+Progress = Callable[[str, str, str], None]
+"""progress(event, url, detail): event is 'discovered', 'page' or 'problem'."""
 
 
-def no_report(event: str, url: str, detail: str) -> None:
+def no_progress(event: str, url: str, detail: str) -> None:
     pass
 
 
@@ -60,17 +67,22 @@ class FetchSummary:
     refusals: list[tuple[str, str]] = field(default_factory=list)
     left: list[tuple[str, str]] = field(default_factory=list)
     halts: list[str] = field(default_factory=list)
+    # reason -> the origin (scheme://host) it concerns, for the halts that are one host's.
+    halt_origins: dict[str, str] = field(default_factory=dict)
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: FetchOutcome) -> None:
         """Count a page's outcome (failures and refusals count through their lists)."""
         name = outcome.name.lower()
         if name in _COUNTED:
             setattr(self, name, getattr(self, name) + 1)
 
-    def halt(self, reason: str) -> None:
-        """The crawl as a whole did not do its job: the run must not read as a success."""
+    def halt(self, reason: str, origin: str | None = None) -> None:
+        """The crawl as a whole did not do its job: the run must not read as a success.
+        `origin`: the host it concerns, when it is one host's (its problem is that host's)."""
         if reason not in self.halts:
             self.halts.append(reason)
+            if origin is not None:
+                self.halt_origins[reason] = origin
 
     @property
     def failed(self) -> int:
@@ -98,6 +110,7 @@ class FetchSummary:
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
+        del data["halt_origins"]  # `--json` keeps its keys; the issues carry the hosts
         data.update(fetched=self.fetched, failed=self.failed, refused=self.refused)
         return data
 

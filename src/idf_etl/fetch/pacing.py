@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 
-class HostGate:
+class HostPace:
     """One host's share of politeness: so many requests in flight, so far apart."""
 
     def __init__(self, concurrency: int, interval: float) -> None:

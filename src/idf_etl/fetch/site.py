@@ -3,8 +3,8 @@
     summary = fetch_site(settings, store)      # discover and download into the raw store
     response = fetch_url("https://...")        # one page, politely (`idf-etl parse URL`)
 
-The work is split by concern: polite.py asks (robots.txt, pace, retries,
-deadlines, limits), startpoints.py reads sitemaps and listings, crawl.py
+The work is split by concern: client.py asks (robots.txt, pace, retries,
+deadlines, limits), discovery.py reads sitemaps and listings, crawl.py
 decides what to ask for and what the answers mean (outcomes.py names them).
 """
 
@@ -17,7 +17,7 @@ from idf_etl.config import Settings
 from idf_etl.errors import FetchError
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.crawl import Crawler
-from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import normalise_url
 
@@ -25,7 +25,7 @@ from idf_etl.urls import normalise_url
 def fetch_site(
     settings: Settings,
     store: RawStore,
-    reporter: Reporter = no_report,
+    progress: Progress = no_progress,
     revalidate: bool | None = None,
 ) -> FetchSummary:
     """Discover the pages the settings point at and fetch the new and changed ones.
@@ -33,7 +33,7 @@ def fetch_site(
     `revalidate`: ask for every known page again (conditionally); None: when
     the last such pass is older than revalidate_days.
     """
-    return asyncio.run(Crawler(settings, store, reporter).run(revalidate))
+    return asyncio.run(Crawler(settings, store, progress).run(revalidate))
 
 
 def fetch_url(url: str, settings: Settings | None = None) -> Response:

@@ -2,7 +2,7 @@
 
 Pages are grouped by their project id when they show one, otherwise by the
 Drupal node they belong to (translations of one node share its id, see
-nodes.py), otherwise each page is a project of its own. The key:
+parse/head.py), otherwise each page is a project of its own. The key:
 
 - `TK.0035`: the project id, when any page of the project shows it;
 - `node:www.iom.int/187686`: host and node id, when no page of the node shows

@@ -6,7 +6,7 @@ not grow with the raw store:
 
     loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True)
     for batch in parsed_batches: loader.load_pages(batch)     # pages, project pages
-    for batch in stored_batches: loader.refresh_status(batch)  # gone flags, last sightings
+    for batch in stored_batches: loader.refresh_page_states(batch)  # gone flags, last sightings
     stats = loader.finish()                                    # group, merge projects
 
 With `commit_batches` each batch is committed: DuckDB holds a transaction's
@@ -16,6 +16,7 @@ once whole, so the run stays all-or-nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,8 @@ from idf_etl.load.history import (
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
+
+log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
 
 
 @dataclass
@@ -63,7 +66,7 @@ class LoadStats:
 
 
 # url -> (gone, checked_at) of a stored page, as the raw store knows it
-Status = dict[str, tuple[bool, datetime | None]]
+PageStates = dict[str, tuple[bool, datetime | None]]
 
 
 class Loader:
@@ -109,10 +112,10 @@ class Loader:
         ).fetchall()
         return {url for (url,) in rows}
 
-    def load(self, parsed: list[ParsedPage], status: Status) -> LoadStats:
-        """A whole load in one call: `load_pages`, `refresh_status`, `finish`."""
+    def load(self, parsed: list[ParsedPage], states: PageStates) -> LoadStats:
+        """A whole load in one call: `load_pages`, `refresh_page_states`, `finish`."""
         self.load_pages(parsed)
-        self.refresh_status(status)
+        self.refresh_page_states(states)
         return self.finish()
 
     def touch(self, observed: Iterable[str], merge: Iterable[str] = ()) -> None:
@@ -159,16 +162,16 @@ class Loader:
         self._write_issues()
         self._batch_written()
 
-    def refresh_status(self, status: Status) -> None:
+    def refresh_page_states(self, states: PageStates) -> None:
         """Gone flags and last sightings of stored pages, one batch at a time: they change
         without a new body. A page parsed in this run has them already; one that no longer
         reads as a project leaves its previous row untouched."""
-        urls = list(status)
+        urls = list(states)
         self.con.execute(
             """UPDATE pages SET gone = s.gone
                FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone) s
                WHERE pages.url = s.url AND pages.gone <> s.gone""",
-            [urls, [status[u][0] for u in urls]],
+            [urls, [states[u][0] for u in urls]],
         )
         # In DuckDB: read into Python, every stored project page would cross over each run
         # to move a date. Only the site confirming a page moves last_seen; a 404 does not.
@@ -183,7 +186,7 @@ class Loader:
                  AND (project_pages.gone <> s.gone OR (NOT s.gone AND
                       s.checked_at > coalesce(last_seen, '-infinity'::TIMESTAMPTZ)))
                RETURNING project_key""",
-            [urls, [status[u][0] for u in urls], [status[u][1] for u in urls], self.run_id],
+            [urls, [states[u][0] for u in urls], [states[u][1] for u in urls], self.run_id],
         ).fetchall()
         self.stats.rows_written += len(moved)
         self._affected.update(key for (key,) in moved if key)
@@ -353,24 +356,13 @@ class Loader:
         project_id: str | None = None,
         field_name: str | None = None,
     ) -> None:
+        if severity == "error":  # data missing: said where `-q` still shows it
+            where = url or project_id or "the run"
+            log.warning("%s: %s: %s: %s", stage, code, where, message, extra={"url": url})
         self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
 
     def _write_issues(self) -> None:
-        rows = [
-            {
-                "run_id": self.run_id,
-                "found_at": self.now,
-                "stage": i.stage,
-                "severity": i.severity,
-                "url": i.url,
-                "project_id": i.project_id,
-                "code": i.code,
-                "field": i.field,
-                "message": i.message,
-                "project_key": i.project_key or self._keys.get(i.url or ""),
-            }
-            for i in self.issues
-        ]
+        rows = [i.row(self.run_id, self.now, self._keys.get(i.url or "")) for i in self.issues]
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()

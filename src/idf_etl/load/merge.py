@@ -1,6 +1,6 @@
 """One project row from its pages (one per language), and where those pages disagree.
 
-The rule (README): pages still on the site before gone ones, then English,
+The rule (docs/warehouse.md): pages still on the site before gone ones, then English,
 French, Spanish; each field from the first page that has it. Values read as
 written in each language (the type's label, the title) are expected to
 differ; canonical ones are not.

@@ -15,6 +15,11 @@ parsing is a pure function of them), or checked its cause and found it gone.
   whose raw store no longer records a failure for the URL; otherwise left as
   they are (a run from the raw store does not look at the site).
 
+A host's `crawl_incomplete` carries the host (scheme://host) as its URL, so two hosts
+down are two problems. Before, it had none: an open one from then is taken over by
+the first sighting on the host its message names (its first sighting and count kept),
+never resolved and opened again (`_take_over_hostless`).
+
 A resolved problem that comes back is reopened as a new episode (first seen
 again now); the `issues` table keeps every earlier sighting.
 
@@ -29,6 +34,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -99,7 +105,7 @@ def track_problems(
         known = _problems(con, list(seen))
         changed = []
         for key, issue in seen.items():
-            row = known.get(key)
+            row = known.get(key) or _take_over_hostless(con, issue, run_id)
             if row is not None and row["resolved_at"] is None and row["last_run_id"] == run_id:
                 continue  # already counted from an earlier chunk of this run's issues
             counts.opened += row is None or row["resolved_at"] is not None
@@ -179,6 +185,27 @@ def _sighting(
         "resolved_at": None,
         "resolved_run_id": None,
     }
+
+
+def _take_over_hostless(
+    con: duckdb.DuckDBPyConnection, issue: dict[str, Any], run_id: int
+) -> dict[str, Any] | None:
+    """The open host-less `crawl_incomplete` problem of a warehouse from before hosts were
+    its identity, when `issue` is a host's and the old problem's message names that host:
+    that problem's row (now this one's; the old row is deleted). Else None."""
+    if issue["code"] != "crawl_incomplete" or not issue.get("url"):
+        return None
+    host = urlsplit(issue["url"]).netloc
+    for row in query_dicts(
+        con,
+        """SELECT * FROM problems WHERE code = 'crawl_incomplete' AND url IS NULL
+           AND resolved_at IS NULL AND last_run_id < ?""",
+        [run_id],
+    ):
+        if host and host in (row["message"] or ""):
+            con.execute("DELETE FROM problems WHERE problem_id = ?", [row["problem_id"]])
+            return row
+    return None
 
 
 def _problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:

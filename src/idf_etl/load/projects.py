@@ -1,6 +1,6 @@
 """The projects table from project_pages: which pages make one project, and its merged row.
 
-The load (load.py) writes project pages a batch at a time and remembers the
+The load (loader.py) writes project pages a batch at a time and remembers the
 projects they touched; at the end of the run this module
 
 1. `regroup`s every project page (grouping.py) without holding the table in

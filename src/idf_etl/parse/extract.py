@@ -11,14 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from idf_etl.parse.blocks import Block, Page
-from idf_etl.parse.countries import is_country_line
+from idf_etl.parse.countries import is_country_line, split_countries
 from idf_etl.parse.normalise import (
     parse_coverage,
-    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
+from idf_etl.parse.project_types import parse_project_type
 from idf_etl.parse.vocabulary import (
     AMOUNT_SHAPE,
     DESCRIPTION_END,
@@ -45,6 +45,7 @@ _SHORT_LIMIT = {
 }
 # An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
 _ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{3,24}$")
+_ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{25,}$")  # id-like, too long
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 # A label repeated this often means a listing of several projects, not one project.
 _LISTING_REPEATS = 3
@@ -62,6 +63,9 @@ class Extracted:
     label_langs: Counter[str] = field(default_factory=Counter)
     unknown_labels: list[str] = field(default_factory=list)
     unlabelled: list[str] = field(default_factory=list)  # values no label or shape places
+    # (field, text): a label's value longer than any value of that field we read; the
+    # field is left empty with a problem, never filled with part of it.
+    too_long: list[tuple[str, str]] = field(default_factory=list)
     listing: bool = False
 
 
@@ -137,13 +141,16 @@ def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None])
         if key in LABEL_LANG:
             out.label_langs[LABEL_LANG[key]] += 1
         candidates = LABELS[key]
-        values, nxt = _values_after(blocks, pos, candidates)
+        values, nxt, too_long = _values_after(blocks, pos, candidates)
         consumed.update(range(pos + 1, nxt))
         end = max(end, nxt)
         name = _choose_field(candidates, values, seen[key], counts[key], out.values)
         seen[key] += 1
         if name is None:
             continue
+        if too_long is not None and name not in out.values:
+            out.too_long.append((name, too_long))
+            consumed.add(nxt)
         if name == "states":
             out.states.extend(values)
             out.values.setdefault("states", " ".join(values) or None)
@@ -176,8 +183,9 @@ def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None])
 
 def _values_after(
     blocks: list[Block], pos: int, candidates: tuple[str, ...]
-) -> tuple[list[str], int]:
-    """The value blocks that belong to the label at `pos`, and the index after them."""
+) -> tuple[list[str], int, str | None]:
+    """The value blocks that belong to the label at `pos`, the index after them, and the
+    text of a first value refused only for its length (None when there is none)."""
     label = blocks[pos]
     multi = "states" in candidates
     values: list[str] = []
@@ -187,7 +195,11 @@ def _values_after(
         if block.role == "separator":
             # "-" between items: a value never continues past it.
             break
-        if label_key(block) is not None or not _plausible(block, label, candidates, values):
+        if label_key(block) is not None:
+            break
+        if not _plausible(block, label, candidates, values):
+            if not values and _plausible(block, label, candidates, values, any_length=True):
+                return values, i, block.text
             break
         if (shaped := shape_fields(block.text)) and not shaped & set(candidates):
             # An empty field followed by one whose label is hidden: "Prima ID" then
@@ -197,17 +209,25 @@ def _values_after(
         i += 1
         if not multi:
             break
-    return values, i
+    return values, i, None
 
 
-def _plausible(block: Block, label: Block, candidates: tuple[str, ...], so_far: list[str]) -> bool:
-    """Could this block be the value of that label? (The trap: the description.)"""
-    if set(candidates) <= {"project_id", "prima_id"} and not _ID_LIKE.match(block.text):
+def _plausible(
+    block: Block,
+    label: Block,
+    candidates: tuple[str, ...],
+    so_far: list[str],
+    any_length: bool = False,
+) -> bool:
+    """Could this block be the value of that label? (The trap: the description.)
+    `any_length`: would it be, were it short enough (then it is read as too long)."""
+    id_shape = _ID_TOKEN if any_length else _ID_LIKE
+    if set(candidates) <= {"project_id", "prima_id"} and not id_shape.match(block.text):
         # Ids are one token of letters and digits; anything else is another field's value.
         return False
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
-        return not ("states" in candidates and _prose(block) and not is_country_line(block.text))
+        return not ("states" in candidates and _prose(block) and not _country_list(block.text))
     if block.role in ("label", "heading") and label.role == "label":
         return False
     if label.indent and block.indent < label.indent:
@@ -216,11 +236,12 @@ def _plausible(block: Block, label: Block, candidates: tuple[str, ...], so_far: 
     if "states" in candidates:
         if so_far:
             return is_country_line(block.text)
-        if is_country_line(block.text):
+        if _country_list(block.text):
             return True
-        return len(block.text) <= 200 and not _PROSE_END.search(block.text)
+        return (any_length or len(block.text) <= 200) and not _PROSE_END.search(block.text)
     limit = max(_SHORT_LIMIT.get(c, 200) for c in candidates)
-    return len(block.text) <= limit and not _PROSE_END.search(block.text.rstrip(")"))
+    fits = any_length or len(block.text) <= limit
+    return fits and not _PROSE_END.search(block.text.rstrip(")"))
 
 
 def _choose_field(
@@ -242,6 +263,18 @@ def _choose_field(
         if name != "status" and name not in filled:
             return name
     return None
+
+
+def _country_list(text: str) -> bool:
+    """A list of country names of any length, a few of them unknown ("Armenia, Atlantis"):
+    read whole, the unknown ones reported, never dropped for its length. Prose that names
+    countries has a sentence's end, or more words that are no name than names."""
+    if is_country_line(text):
+        return True
+    if _PROSE_END.search(text):
+        return False
+    parsed = split_countries(text)
+    return len(parsed.codes) >= 2 and len(parsed.unmatched) < len(parsed.codes)
 
 
 def _prose(block: Block) -> bool:

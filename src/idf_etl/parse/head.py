@@ -1,4 +1,5 @@
-"""Drupal node ids and translation links: the key every language of one project shares.
+"""A page's `<head>` links, read once for the parser and the crawler: Drupal node ids,
+translation links (the key every language of one project shares) and the canonical URL.
 
 The site is Drupal: one project is one node with a translation per language.
 Drupal core names the node in `<link rel="shortlink" href="/node/N">`, the
@@ -9,7 +10,8 @@ carry none of these; then it has no node id.
     links = head_links(tree)                      # while parsing (blocks.html_page)
     node_id(links, url)        -> 187686 | None
     translations(links, url)   -> {"fr": "https://.../fr/node/187686", ...}
-    page_node_links(html, url) -> NodeLinks       # for the crawler, from raw HTML
+    canonical(links, url)      -> "https://.../project/x" | None
+    read_head(html, url)       -> HeadFacts       # for the crawler: page_head(body) only
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ class HeadLink:
 
 
 @dataclass(frozen=True)
-class NodeLinks:
-    """What a page says about its node: the id and its translations' URLs by language."""
+class HeadFacts:
+    """What a page's head says: its node id, its translations' URLs by language, its
+    canonical URL."""
 
     node_id: int | None = None
     translations: dict[str, str] = field(default_factory=dict)
+    canonical: str | None = None
 
 
 def head_links(tree: LexborHTMLParser) -> tuple[HeadLink, ...]:
@@ -91,11 +95,26 @@ def translations(links: tuple[HeadLink, ...], url: str | None) -> dict[str, str]
     return out
 
 
-def page_node_links(html: str | bytes, url: str | None) -> NodeLinks:
-    """Node id and translations straight from a page's HTML (what the crawler follows)."""
-    tree = LexborHTMLParser(html)
-    links = head_links(tree)
-    return NodeLinks(node_id(links, url), translations(links, url))
+def canonical(links: tuple[HeadLink, ...], url: str | None) -> str | None:
+    """The page's `<link rel="canonical">` as an absolute, normalised URL, if it has one."""
+    for link in links:
+        if link.rel == "canonical":
+            return normalise_url(link.href, url) if url else normalise_url(link.href)
+    return None
+
+
+def page_head(html: bytes) -> bytes:
+    """The bytes before </head> (at most 200 KB): all the crawler reads of a page."""
+    # A parse of the head only: it runs on every fetched page, and a parse of the
+    # whole (60 KB) page costs more than the rest of storing it.
+    end = html.find(b"</head>", 0, 200_000)
+    return html[:end] if end >= 0 else html[:200_000]
+
+
+def read_head(html: str | bytes, url: str | None) -> HeadFacts:
+    """Node id, translations and canonical URL straight from (the head of) a page's HTML."""
+    links = head_links(LexborHTMLParser(html))
+    return HeadFacts(node_id(links, url), translations(links, url), canonical(links, url))
 
 
 def _same_site(href: str, url: str | None) -> bool:

@@ -1,14 +1,16 @@
 """What a parse worker runs: one stored page, or one input of `idf-etl parse`, to its result.
 
 Each job is a module-level function of plain data (it crosses to a worker
-process) and this module imports no more than the parser and the raw store (the
-fetcher only for a URL given to `idf-etl parse`), so the worker pool (workers.py)
-starts fast.
+process) and this module imports no more than the parser and the raw store, so
+the worker pool (workers.py) starts fast. Reading an input is the caller's: a
+file by default, and `idf-etl parse` passes a reader that also fetches http(s)
+URLs (cli/inputs.py), so the parse stage never imports the fetcher.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from idf_etl.errors import ParseError
@@ -16,6 +18,9 @@ from idf_etl.parse.decoding import charset_of
 from idf_etl.parse.page import parse_page
 from idf_etl.rawstore import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
+
+Reader = Callable[[str], tuple[bytes, str | None, str | None]]
+"""read(source) -> (bytes, the URL they came from, the charset the server named)."""
 
 
 def parse_stored_page(objects: Path, page: StoredPage) -> ProjectRecord | OtherPage:
@@ -31,9 +36,9 @@ def parse_stored_page(objects: Path, page: StoredPage) -> ProjectRecord | OtherP
     )
 
 
-def parse_input(source: str, jsonl: bool) -> str:
-    """One input of `idf-etl parse` (a file or an http(s) URL) as its JSON text."""
-    data, url, charset = read_input(source)
+def parse_input(source: str, jsonl: bool, read: Reader | None = None) -> str:
+    """One input of `idf-etl parse` as its JSON text; `read` gets its bytes (a file by default)."""
+    data, url, charset = (read or read_file)(source)
     record = parse_page(data, source=source, url=url, charset=charset)
     return json.dumps(
         record.model_dump(mode="json"), ensure_ascii=False, indent=output_indent(jsonl)
@@ -44,13 +49,8 @@ def output_indent(jsonl: bool) -> int | None:
     return None if jsonl else 2
 
 
-def read_input(source: str) -> tuple[bytes, str | None, str | None]:
-    """The bytes of a file or URL, the URL they came from, and the charset the server named."""
-    if source.startswith(("http://", "https://")):
-        from idf_etl.fetch.site import fetch_url
-
-        response = fetch_url(source)
-        return response.body, response.url, charset_of(response.headers.get("content-type", ""))
+def read_file(source: str) -> tuple[bytes, str | None, str | None]:
+    """The bytes of a file (no URL, no charset named)."""
     try:
         return Path(source).read_bytes(), None, None
     except OSError as exc:

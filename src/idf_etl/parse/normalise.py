@@ -11,10 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 from idf_etl.parse.vocabulary import (
     COVERAGE,
-    PROJECT_TYPES,
     REGIONS,
     STATUS,
-    TYPE_PREFIX_MIN,
     YEAR,
     fold,
 )
@@ -35,23 +33,16 @@ def parse_region(text: str) -> str | None:
     return REGIONS.get(fold(text))
 
 
-def parse_project_type(text: str) -> str | None:
-    """'Migration de main-d'œuvre' / 'TCMMCB' -> the canonical English type; unknown -> None.
-
-    A value the site cut short ('... y creación de capac') matches the one known
-    name it begins, when it is long enough to tell.
-    """
-    key = fold(text)
-    if key in PROJECT_TYPES:
-        return PROJECT_TYPES[key]
-    if len(key) < TYPE_PREFIX_MIN:
-        return None
-    found = {canonical for name, canonical in PROJECT_TYPES.items() if name.startswith(key)}
-    return found.pop() if len(found) == 1 else None
+# "2019/20", "2019-20": two years, the second written short; never a date ("2019-03" is March).
+_SHORT_SPAN = re.compile(r"(?<!\d)(19[89]\d|20\d\d)\s*[-/–—]\s*(\d\d)(?![\d/.-])")
 
 
 def parse_year(text: str) -> int | None:
-    """The single year in a date-ish value ('2023', '15/03/2023', 'mars 2023'); else None."""
+    """The single year in a date-ish value ('2023', '15/03/2023', 'mars 2023'); else None
+    (no year, or two: '2019-2020', '2019/20')."""
+    for match in _SHORT_SPAN.finditer(text):
+        if int(match[2]) > int(match[1]) % 100:
+            return None
     years = set(YEAR.findall(text))
     return int(years.pop()) if len(years) == 1 else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from typing import Any
 
 from idf_etl.parse.blocks import Page, read_page
 from idf_etl.parse.countries import split_countries
@@ -19,13 +19,14 @@ from idf_etl.parse.head import node_id, translations
 from idf_etl.parse.normalise import (
     parse_budget,
     parse_coverage,
-    parse_project_type,
     parse_region,
     parse_status,
     parse_year,
 )
+from idf_etl.parse.project_types import parse_project_type, project_type_family
 from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
-from idf_etl.records import LANGS, OtherPage, Problem, ProjectRecord
+from idf_etl.records import OtherPage, Problem, ProjectRecord
+from idf_etl.urls import url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
 PARSER_VERSION = "1.1.0"
@@ -36,6 +37,9 @@ _STOPWORD_LANGS: dict[str, tuple[str, ...]] = {}
 for _lang, _words in STOPWORDS.items():
     for _word in _words:
         _STOPWORD_LANGS[_word] = (*_STOPWORD_LANGS.get(_word, ()), _lang)
+
+# A page's values by field, as written (extract.Extracted.values).
+Raw = dict[str, str | None]
 
 
 def parse_page(
@@ -78,8 +82,43 @@ def _other_reason(found: Extracted) -> str:
 
 
 def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectRecord:
+    """The record from what was found, a function per field family; each adds the problems
+    it finds, in the order a reader meets the fields."""
     raw = found.values
-    problems: list[Problem] = [
+    problems = _layout_problems(found)
+    closed = _closed_values(raw, problems)
+    budget = _budget(raw, problems)
+    years = _years(raw, problems)
+    ids = _ids_and_type(raw, problems)
+    places = _states(found, problems)
+    if ids["project_id"] is None:
+        problems.append(
+            Problem(
+                code="missing_project_id",
+                field="project_id",
+                message="the page gives no project id; it is merged with its other "
+                "languages by its Drupal node id, or kept as a project of its own",
+            )
+        )
+    return ProjectRecord(
+        source=source,
+        lang=lang,
+        title=found.title,
+        description=found.description,
+        template=found.template,
+        **ids,
+        **closed,
+        **budget,
+        **years,
+        **places,
+        problems=problems,
+    )
+
+
+def _layout_problems(found: Extracted) -> list[Problem]:
+    """What the page's layout left over: unknown labels, values without one, values too
+    long to be what their label says."""
+    problems = [
         Problem(
             code="unknown_label", message=f"text between the fields that is no known label: {t!r}"
         )
@@ -93,29 +132,60 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         )
         for t in found.unlabelled
     ]
+    problems += [
+        Problem(
+            code="value_too_long",
+            field=name,
+            message=f"{name} {text!r} is longer than any {name} we read "
+            f"({len(text)} characters); left empty, not cut",
+        )
+        for name, text in found.too_long
+    ]
+    return problems
 
-    def closed(
-        field: str, parse: Callable[[str], str | None], what: str
-    ) -> tuple[str | None, str | None]:
-        written = raw.get(field)
-        if written is None:
-            return None, None
-        value = parse(written)
-        if value is None:
-            problems.append(
-                Problem(
-                    code=f"unknown_{what}",
-                    field=field,
-                    message=f"{what} {written!r} is not a known value: its canonical value is "
-                    "left empty (add the word to vocabulary.py if it is a real one)",
-                )
+
+def _closed(
+    raw: Raw,
+    field: str,
+    parse: Callable[[str], str | None],
+    what: str,
+    problems: list[Problem],
+) -> tuple[str | None, str | None]:
+    """A value from a closed vocabulary: (canonical, as written); a word we do not know
+    keeps its label and leaves the canonical value empty, with a problem."""
+    written = raw.get(field)
+    if written is None:
+        return None, None
+    value = parse(written)
+    if value is None:
+        problems.append(
+            Problem(
+                code=f"unknown_{what}",
+                field=field,
+                message=f"{what} {written!r} is not a known value: its canonical value is "
+                "left empty (add the word to vocabulary.py if it is a real one)",
             )
-        return value, written
+        )
+    return value, written
 
-    status, status_label = closed("status", parse_status, "status")
-    coverage, coverage_label = closed("coverage", parse_coverage, "coverage")
-    region, region_label = closed("idf_region", parse_region, "region")
-    project_type, project_type_label = closed("project_type", parse_project_type, "project_type")
+
+def _closed_values(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
+    """Status, coverage and region: each canonical value beside its label."""
+    status, status_label = _closed(raw, "status", parse_status, "status", problems)
+    coverage, coverage_label = _closed(raw, "coverage", parse_coverage, "coverage", problems)
+    region, region_label = _closed(raw, "idf_region", parse_region, "region", problems)
+    return {
+        "status": status,
+        "status_label": status_label,
+        "coverage": coverage,
+        "coverage_label": coverage_label,
+        "idf_region": region,
+        "idf_region_label": region_label,
+    }
+
+
+def _budget(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
+    """The amount in USD when it reads without guessing, beside the label as written."""
     budget = None
     if (budget_label := raw.get("budget_usd")) is not None:
         budget = parse_budget(budget_label)
@@ -128,6 +198,11 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
                     "without guessing; left empty",
                 )
             )
+    return {"budget_usd": budget, "budget_label": budget_label}
+
+
+def _years(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
+    """start_year, end_year and year: a single year each, or empty with a problem."""
     years: dict[str, int | None] = {}
     for field in ("start_year", "end_year", "year"):
         written = raw.get(field)
@@ -140,8 +215,34 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
                     message=f"{field} {written!r} holds no single year; left empty",
                 )
             )
+    return years
+
+
+def _ids_and_type(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
+    """The project id and PRIMA id, checked against their shapes, and the project type's
+    family (read from its label, or from the id's letters)."""
     project_id = _checked_id(raw.get("project_id"), PROJECT_ID, "project_id", problems)
+    project_type_label = raw.get("project_type")
+    project_type, type_problem = project_type_family(project_type_label, project_id)
+    if type_problem is not None:
+        problems.append(
+            Problem(code=type_problem[0], field="project_type", message=type_problem[1])
+        )
+    elif project_type_label is not None and project_type is None:
+        # The vocabulary's reading of it, for the problem's words.
+        _closed(raw, "project_type", parse_project_type, "project_type", problems)
     prima_id = _checked_id(raw.get("prima_id"), PRIMA_ID, "prima_id", problems)
+    return {
+        "project_id": project_id,
+        "prima_id": prima_id,
+        "project_type": project_type_label,
+        "project_type_canonical": project_type,
+    }
+
+
+def _states(found: Extracted, problems: list[Problem]) -> dict[str, Any]:
+    """The benefiting member states as ISO codes, and their names as written (those we
+    cannot match kept by name, with a problem each)."""
     states = split_countries("\n".join(found.states))
     problems += [
         Problem(
@@ -152,40 +253,7 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         )
         for name in states.unmatched
     ]
-    if project_id is None:
-        problems.append(
-            Problem(
-                code="missing_project_id",
-                field="project_id",
-                message="the page gives no project id; it is merged with its other "
-                "languages by its Drupal node id, or kept as a project of its own",
-            )
-        )
-    return ProjectRecord(
-        source=source,
-        lang=lang,
-        title=found.title,
-        project_id=project_id,
-        prima_id=prima_id,
-        status=status,
-        status_label=status_label,
-        project_type=project_type_label,
-        project_type_canonical=project_type,
-        budget_usd=budget,
-        budget_label=budget_label,
-        coverage=coverage,
-        coverage_label=coverage_label,
-        idf_region=region,
-        idf_region_label=region_label,
-        start_year=years["start_year"],
-        end_year=years["end_year"],
-        year=years["year"],
-        states=list(states.codes),
-        state_names=[*states.names, *states.unmatched],
-        description=found.description,
-        template=found.template,
-        problems=problems,
-    )
+    return {"states": list(states.codes), "state_names": [*states.names, *states.unmatched]}
 
 
 def _checked_id(
@@ -222,14 +290,7 @@ def detect_language(page: Page, found: Extracted, url: str | None) -> str | None
         return best
     if found.label_langs:
         return found.label_langs.most_common(1)[0][0]
-    for hint in (page.html_lang, _url_lang(url)):
+    for hint in (page.html_lang, url_language(url) if url else None):
         if hint and hint[:2].lower() in STOPWORDS:
             return hint[:2].lower()
     return best if scores[best] > 0 else None
-
-
-def _url_lang(url: str | None) -> str | None:
-    if not url:
-        return None
-    first = urlsplit(url).path.strip("/").split("/", 1)[0]
-    return first if first in LANGS else LANGS[0]

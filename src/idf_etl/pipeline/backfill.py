@@ -15,22 +15,21 @@ order (load/history.py): what the site shows today is never overwritten.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
 import duckdb
 
-from idf_etl.config import Settings
 from idf_etl.fetch.archive import capture_time
-from idf_etl.fetch.outcomes import FetchSummary, Reporter
 from idf_etl.load.history import LIVE, observation_row, record_observations
 from idf_etl.load.loader import Loader, ParsedPage
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.run import batched, fetch_issues, finish_run, parse_stored, start_run
-from idf_etl.pipeline.summary import RunResult, StageClock
+from idf_etl.pipeline.ledger import close_run, config_hash, open_run
+from idf_etl.pipeline.run import _Run, batched, fetch_issues, parse_stored, run_outcome
+from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.records import STORED_FIELDS, ProjectRecord
 from idf_etl.warehouse.rows import Row
+from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import pool_size
 
 # Captures whose outcome gives an observation (a body, or the page gone then).
@@ -135,17 +134,14 @@ def _copy(value: object) -> object:
     return list(value) if isinstance(value, list | tuple) else value
 
 
-def load_captures(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    store: RawStore,
-    summary: FetchSummary | None,
-    started: datetime,
-    clock: StageClock,
-    reporter: Reporter,
-) -> RunResult:
-    """A backfill's load: the archive's captures not yet observed, parsed and observed."""
-    upgraded, run_id = start_run(con, settings, started, "backfill")
+def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
+    """A backfill's load, in one transaction committed a batch at a time: its ledger row,
+    the captures not yet observed parsed and observed, the touched projects merged and
+    their history rebuilt, the problems settled."""
+    settings, store, summary, started = run.settings, run.store, run.summary, run.started
+    upgraded = create_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    run_id = open_run(con, started, "backfill", config_hash(settings))
     archive = settings.archive_replay
     size = settings.load_batch
     loader = Loader(
@@ -154,18 +150,31 @@ def load_captures(
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
     todo = pending_captures(con, store, archive)
-    reporter("discovered", "", str(len(todo)))
+    run.progress("discovered", "", str(len(todo)))
     workers = pool_size(settings.parse_workers, len(todo))
-    clock.start("parse")
+    run.clock.start("parse")
     # A 404 capture has no body: its "parse" fails at once and it is observed as gone.
-    for pages in batched(parse_stored(store, todo, reporter, workers), size):
+    for pages in batched(parse_stored(store, todo, run.progress, workers), size):
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
         load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
         loader.commit_batch()
-    clock.start("merge")
+    run.clock.start("merge")
     stats = loader.finish()
+    # Fetch problems are the live site's to settle: a backfill does not look at it.
     problems = track_problems(con, run_id, started, network=False, failing_urls=set())
-    return finish_run(
-        con, settings, run_id, "backfill", summary, stats, upgraded, problems, workers
+    outcome = run_outcome(summary, stats, settings.failure_threshold)
+    close_run(con, run_id, outcome, summary, stats)
+    con.execute("COMMIT")
+    return RunResult(
+        run_id,
+        "backfill",
+        outcome,
+        summary,
+        stats,
+        "",
+        0.0,
+        upgraded,
+        problems,
+        parse_workers=workers,
     )

@@ -21,7 +21,7 @@ from idf_etl.warehouse.publish import WAREHOUSE_NAME, Publisher, check_opens
 
 
 @dataclass
-class FsckReport:
+class FsckFindings:
     checked: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     unrepaired: list[str] = field(default_factory=list)
@@ -44,49 +44,49 @@ class FsckReport:
         ]
 
 
-def check_data_dir(data_dir: Path) -> FsckReport:
+def check_data_dir(data_dir: Path) -> FsckFindings:
     """Check (and repair what can be repaired in) one data directory."""
-    report = FsckReport()
+    findings = FsckFindings()
     raw, clean = Path(data_dir) / "raw", Path(data_dir) / "clean"
     published = clean / WAREHOUSE_NAME
-    warehouse_ok = _check_warehouse(clean, report)
+    warehouse_ok = _check_warehouse(clean, findings)
     store: RawStore | None
     try:
         store = RawStore(raw)
     except StoreError as exc:
-        report.checked.append(f"manifest: {exc}")
-        store = _rebuild_manifest(raw, published if warehouse_ok else None, report)
+        findings.checked.append(f"manifest: {exc}")
+        store = _rebuild_manifest(raw, published if warehouse_ok else None, findings)
     if store is None:
-        return report
+        return findings
     with store:
-        _check_bodies(store, report)
-    return report
+        _check_bodies(store, findings)
+    return findings
 
 
-def _check_warehouse(clean: Path, report: FsckReport) -> bool:
+def _check_warehouse(clean: Path, findings: FsckFindings) -> bool:
     published = clean / WAREHOUSE_NAME
     publisher = Publisher(clean)
     for release in publisher.kept():
         try:
             check_opens(release / WAREHOUSE_NAME, release / WAREHOUSE_NAME)
         except LoadError:
-            report.checked.append(f"kept release {release.name}: damaged (not usable by restore)")
+            findings.checked.append(f"kept release {release.name}: damaged (not usable by restore)")
     if not published.exists():
-        report.checked.append(f"warehouse: none published at {published}")
+        findings.checked.append(f"warehouse: none published at {published}")
         return False
     try:
         check_opens(published, published)
     except LoadError as exc:
-        report.unrepaired.append(str(exc))
+        findings.unrepaired.append(str(exc))
         return False
-    report.checked.append(f"warehouse {published}: opens")
+    findings.checked.append(f"warehouse {published}: opens")
     return True
 
 
-def _rebuild_manifest(raw: Path, warehouse: Path | None, report: FsckReport) -> RawStore | None:
+def _rebuild_manifest(raw: Path, warehouse: Path | None, findings: FsckFindings) -> RawStore | None:
     manifest = raw / "manifest.sqlite"
     if warehouse is None:
-        report.unrepaired.append(
+        findings.unrepaired.append(
             f"the manifest {manifest} is damaged and there is no readable warehouse to rebuild "
             "it from: restore a warehouse first (`idf-etl restore`), then run fsck again"
         )
@@ -103,7 +103,7 @@ def _rebuild_manifest(raw: Path, warehouse: Path | None, report: FsckReport) -> 
         ).fetchall()
     store = RawStore(raw)
     store.restore_rows(rows)
-    report.repaired.append(
+    findings.repaired.append(
         f"the manifest was damaged: moved aside to manifest.sqlite.damaged-{stamp} and rebuilt "
         f"from the warehouse ({len(rows)} pages; their validators are lost, so the next fetch "
         "downloads each page once)"
@@ -111,7 +111,7 @@ def _rebuild_manifest(raw: Path, warehouse: Path | None, report: FsckReport) -> 
     return store
 
 
-def _check_bodies(store: RawStore, report: FsckReport) -> None:
+def _check_bodies(store: RawStore, findings: FsckFindings) -> None:
     leftovers = list(store.objects.glob("*/.tmp-*"))
     for tmp in leftovers:
         tmp.unlink()
@@ -124,22 +124,22 @@ def _check_bodies(store: RawStore, report: FsckReport) -> None:
             store.get_body(sha)  # sets a damaged or missing body aside itself
         except StoreError as exc:
             bad[sha] = str(exc)
-    report.checked.append(
+    findings.checked.append(
         f"{len(on_disk | wanted)} stored bodies against their sha256, "
         f"{len(wanted)} referenced by the manifest"
     )
     if waiting:
-        report.checked.append(
+        findings.checked.append(
             f"{len(waiting)} bodies set aside earlier wait for the next fetch to download them"
         )
     if leftovers:
-        report.checked.append(f"removed {len(leftovers)} temporary files of interrupted runs")
+        findings.checked.append(f"removed {len(leftovers)} temporary files of interrupted runs")
     for sha, reason in bad.items():
         pages = store.urls_of(sha)
         if pages:
-            report.repaired.append(
+            findings.repaired.append(
                 f"{reason}: set aside under {store.damaged.name}/; the next fetch downloads "
                 f"{', '.join(pages)} again (its previous data stays in the warehouse)"
             )
         else:
-            report.repaired.append(f"{reason}: no page uses it; set aside")
+            findings.repaired.append(f"{reason}: no page uses it; set aside")

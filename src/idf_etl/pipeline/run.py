@@ -10,10 +10,10 @@ that dies at any point leaves the published warehouse as it was.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
@@ -22,23 +22,22 @@ from typing import TypeVar
 
 import duckdb
 
-from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
-from idf_etl.fetch.outcomes import FetchSummary, Reporter, no_report
+from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import REPORT_NAME, write_report
 from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.publish import Publisher
-from idf_etl.warehouse.rows import Issue, scalar, upsert
+from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
 
@@ -55,11 +54,11 @@ def run_pipeline(
     from_raw: bool = False,
     revalidate: bool | None = None,
     backfill: tuple[int | None, int | None] | None = None,
-    fetch_reporter: Reporter = no_report,
-    parse_reporter: Reporter = no_report,
+    fetch_progress: Progress = no_progress,
+    parse_progress: Progress = no_progress,
 ) -> RunResult:
     """One whole run under the data directory's lock. `backfill`: (from year, to year) of
-    the archive's captures to read instead of the site (pipeline/backfill.py)."""
+    a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
     clock = StageClock()
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
@@ -68,14 +67,14 @@ def run_pipeline(
             from idf_etl.fetch.archive import fetch_archive
 
             clock.start("fetch")
-            summary = fetch_archive(settings, store, years=backfill, reporter=fetch_reporter)
+            summary = fetch_archive(settings, store, years=backfill, progress=fetch_progress)
             log.info("backfill: %s", summary.line())
         elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
-            summary = fetch_site(settings, store, fetch_reporter, revalidate)
+            summary = fetch_site(settings, store, fetch_progress, revalidate)
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
@@ -83,169 +82,134 @@ def run_pipeline(
         if from_raw and pool_size(settings.parse_workers, store.count()) > 1:
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
-        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
-        # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
-        # run's memory would grow with the warehouse; bounded, it spills to disk instead.
-        # One thread: its statements here are a batch each, where more threads cost more
-        # than they give, and the parse workers have the cores (bench/bench_load.py).
-        con = duckdb.connect(
-            str(publisher.prepare()),
-            config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
-        )
-        try:
-            if backfill is None:
-                load = _load
-            else:
-                from idf_etl.pipeline.backfill import load_captures as load
-            result = load(con, settings, store, summary, started, clock, parse_reporter)
-            result.notes = publisher.notes + result.notes
-            for note in result.notes:
-                log.warning("run: note: %s", note)
-            report = None
-            if settings.report and result.outcome == "success":
-                clock.start("report")
-                report = stage_report(con, settings.clean_dir, result, started)
-            clock.start("export")
-            # One setting for the cores a run may use: parse_workers=1 keeps it all in one
-            # thread, for debugging.
-            threads = settings.parse_workers or default_workers()
-            export_tables(con, publisher.building, settings.start_points(), threads)
-            clock.start("publish")
-            result.published = str(publisher.publish(con, result.run_id))
-            if report is not None:
-                os.replace(report, settings.clean_dir / REPORT_NAME)
-        except duckdb.OutOfMemoryException as exc:
-            con.close()
-            reason = str(exc).splitlines()[0]
-            raise LoadError(
-                f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
-                f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
-                "or in the pipeline file; the published warehouse is unchanged"
-            ) from exc
-        except BaseException:
-            con.close()
-            raise
+        run = _Run(settings, store, summary, started, clock, parse_progress, backfill is not None)
+        result = _build_and_publish(run)
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     result.stages = clock.stages
     return result
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    store: RawStore,
-    summary: FetchSummary | None,
-    started: datetime,
-    clock: StageClock,
-    reporter: Reporter,
-) -> RunResult:
+@dataclass(frozen=True)
+class _Run:
+    """What the stages after the fetch share: one run's settings, store and clock."""
+
+    settings: Settings
+    store: RawStore
+    summary: FetchSummary | None  # None: a re-parse (--from-raw)
+    started: datetime
+    clock: StageClock
+    progress: Progress  # the parse stage's
+    backfill: bool = False  # a web archive's captures, not the site
+
+
+def _build_and_publish(run: _Run) -> RunResult:
+    """Load into a copy of the published warehouse, stage the report and the exports
+    beside it, and publish them; the published warehouse is untouched until then."""
+    settings, clock = run.settings, run.clock
+    publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
+    # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
+    # run's memory would grow with the warehouse; bounded, it spills to disk instead.
+    # One thread: its statements here are a batch each, where more threads cost more
+    # than they give, and the parse workers have the cores (bench/bench_load.py).
+    con = duckdb.connect(
+        str(publisher.prepare()),
+        config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
+    )
+    try:
+        if run.backfill:
+            from idf_etl.pipeline.backfill import load_captures
+
+            result = load_captures(con, run)
+        else:
+            result = _load(con, run)
+        result.notes = publisher.notes + result.notes
+        for note in result.notes:
+            log.warning("run: note: %s", note)
+        report = None
+        if settings.report and result.outcome == "success":
+            clock.start("report")
+            report = stage_report(con, settings.clean_dir, result, run.started)
+        clock.start("export")
+        # One setting for the cores a run may use: parse_workers=1 keeps it all in one
+        # thread, for debugging.
+        threads = settings.parse_workers or default_workers()
+        export_tables(con, publisher.building, settings.start_points(), threads)
+        clock.start("publish")
+        result.published = str(publisher.publish(con, result.run_id))
+        if report is not None:
+            os.replace(report, settings.clean_dir / REPORT_NAME)
+        return result
+    except duckdb.OutOfMemoryException as exc:
+        con.close()
+        reason = str(exc).splitlines()[0]
+        raise LoadError(
+            f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
+            f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
+            "or in the pipeline file; the published warehouse is unchanged"
+        ) from exc
+    except BaseException:
+        con.close()
+        raise
+
+
+def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
+    """The run's load, in one transaction committed a batch at a time: its ledger row,
+    the stale pages parsed and loaded, the projects merged, the problems settled."""
+    settings, store, summary, started = run.settings, run.store, run.summary, run.started
     from_raw = summary is None
+    upgraded = create_schema(con)
+    con.execute("BEGIN TRANSACTION")
     mode = "from-raw" if from_raw else "network"
-    upgraded, run_id = start_run(con, settings, started, mode)
+    run_id = open_run(con, started, mode, config_hash(settings))
     # A commit a batch: the building copy is published only once whole, so the run stays
     # all-or-nothing while its memory stays flat however large the raw store.
     size = settings.load_batch
     loader = Loader(con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size)
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
+    workers = _parse_and_load(run, loader)
+    run.clock.start("merge")
+    if not from_raw:  # a re-parse of everything wrote each page's status with its row
+        for stored in batched(store.pages(), size):
+            loader.refresh_page_states({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+    stats = loader.finish()
+    problems = track_problems(
+        con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
+    )
+    outcome = run_outcome(summary, stats, settings.failure_threshold)
+    close_run(con, run_id, outcome, summary, stats)
+    con.execute("COMMIT")
+    return RunResult(
+        run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
+    )
+
+
+def _parse_and_load(run: _Run, loader: Loader) -> int:
+    """Parse the stale stored pages on every core and load them a batch at a time, each
+    batch written as soon as it is parsed. Returns the parse processes used."""
+    store, from_raw, size = run.store, run.summary is None, run.settings.load_batch
     # Counted first for the progress line; a re-parse of everything needs no check.
     todo = (
         store.count()
         if from_raw
         else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
     )
-    reporter("discovered", "", str(todo))
-    workers = pool_size(settings.parse_workers, todo)
-    # Parsing and loading are one stage: each batch is written as soon as it is parsed.
-    clock.start("parse")
+    run.progress("discovered", "", str(todo))
+    workers = pool_size(run.settings.parse_workers, todo)
+    run.clock.start("parse")
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-    for parsed in batched(parse_stored(store, pages, reporter, workers), size):
+    for parsed in batched(parse_stored(store, pages, run.progress, workers), size):
         loader.load_pages(parsed)
-    clock.start("merge")
-    if not from_raw:  # a re-parse of everything wrote each page's status with its row
-        for stored in batched(store.pages(), size):
-            loader.refresh_status({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
-    stats = loader.finish()
-    problems = track_problems(
-        con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
-    )
-    return finish_run(con, settings, run_id, mode, summary, stats, upgraded, problems, workers)
+    return workers
 
 
-def start_run(
-    con: duckdb.DuckDBPyConnection, settings: Settings, started: datetime, mode: str
-) -> tuple[list[str], int]:
-    """The warehouse upgraded, the run's row begun (in a transaction left open); what the
-    upgrade did, and the run's id."""
-    upgraded = create_schema(con)
-    con.execute("BEGIN TRANSACTION")
-    last = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
-    run_id = int(last) + 1
-    con.execute(
-        "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
-        "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config_hash(settings), __version__, SCHEMA_VERSION],
-    )
-    return upgraded, run_id
-
-
-def finish_run(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    run_id: int,
-    mode: str,
-    summary: FetchSummary | None,
-    stats: LoadStats,
-    upgraded: list[str],
-    problems: ProblemCounts,
-    workers: int,
-) -> RunResult:
-    """The run's row completed and committed: its outcome and counts."""
+def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float) -> str:
+    """'failures' when the crawl halted or more pages failed than `threshold` allows."""
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
     halted = bool(summary and summary.halts)
-    outcome = (
-        "failures"
-        if halted or too_many_failures(failed, checked, settings.failure_threshold)
-        else "success"
-    )
-    con.execute(
-        """UPDATE runs SET finished_at = ?, outcome = ?, pages_discovered = ?, pages_fetched = ?,
-               pages_unchanged = ?, pages_gone = ?, fetch_failed = ?, fetch_refused = ?,
-               http_requests = ?, bytes_downloaded = ?, pages_parsed = ?, parse_errors = ?,
-               projects_total = ?, projects_new = ?, field_changes = ?, issues = ?
-           WHERE run_id = ?""",
-        [
-            datetime.now(UTC),
-            outcome,
-            *(
-                (
-                    summary.discovered,
-                    summary.fetched,
-                    summary.unchanged + summary.not_modified + summary.skipped,
-                    summary.gone,
-                    summary.failed,
-                    summary.refused,
-                    summary.requests,
-                    summary.bytes,
-                )
-                if summary
-                else (None,) * 8
-            ),
-            stats.pages_parsed,
-            stats.parse_errors,
-            stats.projects_total,
-            stats.projects_new,
-            stats.field_changes,
-            stats.issues,
-            run_id,
-        ],
-    )
-    con.execute("COMMIT")
-    return RunResult(
-        run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
-    )
+    return "failures" if halted or too_many_failures(failed, checked, threshold) else "success"
 
 
 def stage_report(
@@ -271,9 +235,10 @@ def stage_report(
         result.notes.append(f"report.html was not refreshed: {exc}")
         log.warning("run: note: %s", result.notes[-1])
         message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
-        issue = _issue_row(result.run_id, started, "report_failed", message)
+        # 'load' is the last stage the issues table knows; the code says what failed.
+        issue = Issue("load", "warning", "report_failed", message).row(result.run_id, started)
         upsert(con, "issues", [issue])
-        con.execute("UPDATE runs SET issues = issues + 1 WHERE run_id = ?", [result.run_id])
+        count_late_issue(con, result.run_id)
         result.load.issues += 1
         _add_problems(result, settle_problem(con, result.run_id, started, "report_failed", issue))
         return None
@@ -289,21 +254,6 @@ def _add_problems(result: RunResult, late: ProblemCounts) -> None:
     result.problems.opened += late.opened
     result.problems.resolved += late.resolved
     result.problems.still_open = late.still_open
-
-
-def _issue_row(run_id: int, found_at: datetime, code: str, message: str) -> dict[str, object]:
-    # 'load' is the last stage the issues table knows; the code says what failed.
-    return {
-        "run_id": run_id,
-        "found_at": found_at,
-        "stage": "load",
-        "severity": "warning",
-        "code": code,
-        "url": None,
-        "project_id": None,
-        "field": None,
-        "message": message,
-    }
 
 
 def stale_batches(
@@ -324,7 +274,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def parse_stored(
-    store: RawStore, pages: Iterable[StoredPage], reporter: Reporter, workers: int = 1
+    store: RawStore, pages: Iterable[StoredPage], progress: Progress, workers: int = 1
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -333,7 +283,7 @@ def parse_stored(
     must never stop the run (it becomes an `issues` row, its previous data kept).
     """
     job = partial(parse_stored_page, store.objects)
-    for page, outcome in map_isolated(job, pages, workers, warm=country_index):
+    for page, returned in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
@@ -342,7 +292,7 @@ def parse_stored(
             gone=bool(page.gone),
         )
         try:
-            result.record = outcome.unwrap()
+            result.record = returned.unwrap()
         except StoreError as exc:
             # No readable body: set aside for a fresh download, and no hash either, so the
             # page is parsed again once repaired.
@@ -354,13 +304,14 @@ def parse_stored(
             result.error = f"cannot parse the stored page: {exc}"
         except Exception as exc:  # a parser bug on one page: reported, never fatal
             result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
-        reporter("page", page.url, "error" if result.record is None else result.record.kind)
+        progress("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
 
 
 def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
     for reason in summary.halts:
-        yield Issue("fetch", "error", "crawl_incomplete", reason, None)
+        # A host's halt is that host's problem: two hosts down are two open problems.
+        yield Issue("fetch", "error", "crawl_incomplete", reason, summary.halt_origins.get(reason))
     for url, reason in summary.left:
         yield Issue("fetch", "warning", "not_fetched", f"left for the next run: {reason}", url)
     for url, reason in summary.failures:
@@ -374,10 +325,6 @@ def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
 def too_many_failures(failed: int, checked: int, threshold: float) -> bool:
     """More failures than `threshold` (a share) of the pages checked allows."""
     return failed > threshold * max(1, checked)
-
-
-def config_hash(settings: Settings) -> str:
-    return hashlib.sha256(settings.model_dump_json().encode()).hexdigest()[:16]
 
 
 def _time(value: str | None) -> datetime | None:

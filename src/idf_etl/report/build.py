@@ -4,7 +4,7 @@
 
 `con` is a DuckDB connection the report only reads from: the CLI opens the
 published warehouse read-only; `idf-etl run` passes the copy it is about to
-publish (see pipeline.py), so the report and the warehouse beside it always
+publish (see pipeline/run.py), so the report and the warehouse beside it always
 hold the same data. Every query is in queries.py, the charts in charts.py, the
 page in templates/. No stage of the pipeline depends on this package.
 """

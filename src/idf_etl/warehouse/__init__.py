@@ -4,7 +4,7 @@ Start at `schema.py` (create or upgrade a warehouse) and `tables.py` (the data d
 
 - `tables.py`     every table and column with its type and meaning, as data
 - `views.py`      every view's query and the meaning of its columns, as data
-- `schema.py`     create or upgrade a warehouse from that shape; the README's dictionary
+- `schema.py`     create or upgrade a warehouse from that shape; the docs' data dictionary
 - `migrations.py` numbered changes that bring an older warehouse up to this release
 - `rows.py`       rows in and out: bulk upsert by key, rows as dicts, issue rows
 - `publish.py`    the built warehouse and its exports published atomically; releases kept

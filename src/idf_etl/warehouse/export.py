@@ -256,7 +256,19 @@ def _lexical_args(values: tuple[object, ...] | list[object]) -> list[object]:
     return [v for value in values[:-1] for v in (value, value)] + list(values[-1:])
 
 
+# A text cell a spreadsheet would run as a formula (OWASP's CSV injection list: a leading
+# =, +, -, @, tab or carriage return; also after leading spaces, which Excel skips).
+_FORMULA_START = r"^\s*[=+\-@]|^[\t\r]"
+
+
 def _csv_expression(name: str, duckdb_type: str) -> str:
+    if duckdb_type == "VARCHAR":
+        # Guarded with a leading apostrophe, the mark spreadsheets read as "this is text".
+        # Only text columns: a negative number stays a number; parquet/ stays exact.
+        return (
+            f"CASE WHEN regexp_matches({name}, '{_FORMULA_START}') "
+            f"THEN concat(chr(39), {name}) ELSE {name} END AS {name}"
+        )
     if duckdb_type.endswith("[]"):
         return f"to_json({name}) AS {name}"
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":

@@ -6,7 +6,7 @@ file's version from `schema_info` and applies every newer migration here, in
 order, in one transaction, then rewrites comments and views (they hold no
 data). A new warehouse is created at the latest version directly, so each
 migration must leave an old file with exactly the columns the declarations in
-warehouse_tables.py / records.py give a new one: tests/test_upgrade.py checks it on
+tables.py / records.py give a new one: tests/test_upgrade.py checks it on
 a file the previous release wrote.
 
 Adding a column: declare it (a record field with `Stored`, or a `Column` in

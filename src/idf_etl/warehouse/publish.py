@@ -110,6 +110,12 @@ class Publisher:
 
     def restore(self, name: str | None = None) -> Path:
         """Point `current` at a kept release: `name`, or the newest older one that opens."""
+        release = self.to_restore(name)
+        self._point_current_at(release)
+        return release
+
+    def to_restore(self, name: str | None = None) -> Path:
+        """The kept release `restore(name)` would publish (it opens); nothing changed yet."""
         current = self.current_release()
         kept = self.kept()
         if name is not None:
@@ -126,7 +132,6 @@ class Publisher:
             except LoadError as exc:
                 problems.append(str(exc))
                 continue
-            self._point_current_at(release)
             return release
         raise LoadError(
             "no kept release to go back to opens"
@@ -139,6 +144,15 @@ class Publisher:
         """Publish nothing: the next run starts from an empty warehouse (kept releases stay)."""
         self.current.unlink(missing_ok=True)
         _fsync_dir(self.clean_dir)
+
+    def current_opens(self) -> bool:
+        """Whether the published warehouse opens (a restore would replace a healthy one)."""
+        current = self.current_release()
+        try:
+            check_opens(current / WAREHOUSE_NAME, current) if current else None
+        except LoadError:
+            return False
+        return current is not None
 
     def current_release(self) -> Path | None:
         return self.current.resolve() if self.current.is_symlink() else None
@@ -275,6 +289,30 @@ def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
         )
     check_opens(path, path)
     return duckdb.connect(str(path), read_only=True)
+
+
+def open_warehouse(
+    data_dir: str | os.PathLike[str] | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A read-only DuckDB connection to the published warehouse, for a notebook or a script.
+
+    It is found the way `idf-etl status` and `sql` find it: `data_dir`, else the
+    IDF_ETL_DATA_DIR variable, else the pipeline file's data_dir (`config`, else
+    IDF_ETL_CONFIG, else pipelines/iom_idf.toml under the current directory). The
+    connection sees one release; a run publishing meanwhile does not disturb it.
+
+        con = idf_etl.open_warehouse("data")
+        con.sql("SELECT project_id, title FROM projects").fetchall()
+    """
+    from idf_etl.config import load_settings
+
+    settings = load_settings(
+        config,
+        {"data_dir": Path(data_dir) if data_dir is not None else None},
+        origins={"data_dir": "open_warehouse(data_dir=...)"},
+    )
+    return open_published(settings.clean_dir)
 
 
 def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:

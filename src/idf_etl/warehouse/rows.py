@@ -1,6 +1,6 @@
 """Rows in and out of the warehouse: bulk upsert by a table's key, rows as dicts, issue rows.
 
-Shared by the load (load.py, projects.py), the problem lifecycle and the
+Shared by the load (load/loader.py, load/projects.py), the problem lifecycle and the
 status commands, so none of them imports another's stage.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import duckdb
@@ -29,6 +30,22 @@ class Issue:
     project_id: str | None = None
     field: str | None = None
     project_key: str | None = None
+
+    def row(self, run_id: int, found_at: datetime, project_key: str | None = None) -> Row:
+        """The `issues` row: what the run adds to what was found (`project_key` when the
+        issue does not name its own)."""
+        return {
+            "run_id": run_id,
+            "found_at": found_at,
+            "stage": self.stage,
+            "severity": self.severity,
+            "url": self.url,
+            "project_id": self.project_id,
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+            "project_key": self.project_key or project_key,
+        }
 
 
 def upsert(

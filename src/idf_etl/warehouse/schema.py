@@ -1,8 +1,8 @@
-"""Create or upgrade the DuckDB warehouse from its declared shape; render that shape for the README.
+"""Create or upgrade the DuckDB warehouse from its declared shape; render that shape for the docs.
 
-The shape is data: the tables in warehouse_tables.py, the views in
-warehouse_views.py. `create_schema` builds it (with COMMENT ON for every table
-and column), `data_dictionary_markdown` renders it for the README, and a test
+The shape is data: the tables in tables.py, the views in
+views.py. `create_schema` builds it (with COMMENT ON for every table
+and column), `data_dictionary_markdown` renders it for docs/warehouse.md, and a test
 checks that the two agree. The declarations are re-exported here, so
 `from idf_etl.warehouse.schema import TABLES, table, create_schema` keeps working.
 """
@@ -81,7 +81,17 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
         return 1 if "runs" in names else None
     # fetchall, not fetchone: see rows.scalar (which this module cannot import).
     rows = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
-    return int(rows[0][0]) if rows else 1
+    if not rows:
+        return 1
+    written = str(rows[0][0]).strip()
+    if not written.isdigit():
+        # A hand edit or a damaged file: guessing a version would run the wrong migrations.
+        raise LoadError(
+            f"the warehouse's schema_info holds schema_version {rows[0][0]!r}, not a number; "
+            "set it to the version the file has (UPDATE schema_info SET value = '4' ...) or "
+            "restore a kept release (idf-etl restore)"
+        )
+    return int(written)
 
 
 def _create_types(con: duckdb.DuckDBPyConnection) -> None:
@@ -112,7 +122,7 @@ def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
     if missing:
         raise LoadError(
             f"the warehouse lacks the declared column(s) {', '.join(missing)}: "
-            "add a migration for them in idf_etl/migrations.py"
+            "add a migration for them in idf_etl/warehouse/migrations.py"
         )
 
 
@@ -135,7 +145,7 @@ def _quote(text: str) -> str:
 
 
 def data_dictionary_markdown() -> str:
-    """The data dictionary as Markdown, for the README."""
+    """The data dictionary as Markdown, for docs/warehouse.md."""
     out = []
     for t in TABLES:
         key = f" Key: `{', '.join(t.key)}`." if t.key else ""

@@ -1,6 +1,6 @@
 """What an operator or a monitor asks every morning: is the data fresh, and what is open?
 
-`status_report` reads the published warehouse once and returns plain data:
+`status_facts` reads the published warehouse once and returns plain data:
 `idf-etl status` prints it as tables, `status --json` as one JSON object, and
 `idf-etl check` turns it into a Nagios-style verdict (OK, WARNING, CRITICAL).
 """
@@ -20,7 +20,7 @@ from idf_etl.warehouse.rows import query_dicts
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
 
 
-def status_report(
+def status_facts(
     con: duckdb.DuckDBPyConnection, runs: int = 5, now: datetime | None = None
 ) -> dict[str, Any]:
     """Last runs, the last successful one and its age, open problems, the warehouse's size."""
@@ -70,17 +70,17 @@ class Verdict:
     line: str
 
 
-def check(report: dict[str, Any], warn_hours: float, critical_hours: float) -> Verdict:
+def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: float) -> Verdict:
     """OK while the last successful run is recent; WARNING past `warn_hours` or when the last
     run failed; CRITICAL past `critical_hours` or when no run ever succeeded."""
-    age = report["hours_since_success"]
-    last = report["last_run"]
-    errors = report["open_problems"].get("error", 0)
+    age = facts["hours_since_success"]
+    last = facts["last_run"]
+    errors = facts["open_problems"].get("error", 0)
     perf = f"hours_since_success={age if age is not None else 'U'};{warn_hours};{critical_hours} open_errors={errors}"
     if age is None:
         return Verdict(CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful run yet | {perf}")
     said = (
-        f"last successful run {last_success_id(report)} finished {age:.1f} h ago; "
+        f"last successful run {last_success_id(facts)} finished {age:.1f} h ago; "
         f"{plural(errors, 'open error')}"
     )
     if age > critical_hours:
@@ -97,6 +97,6 @@ def check(report: dict[str, Any], warn_hours: float, critical_hours: float) -> V
     return Verdict(CHECK_OK, f"IDF-ETL OK - {said} | {perf}")
 
 
-def last_success_id(report: dict[str, Any]) -> int | None:
-    success = report["last_success"]
+def last_success_id(facts: dict[str, Any]) -> int | None:
+    success = facts["last_success"]
     return None if success is None else int(success["run_id"])

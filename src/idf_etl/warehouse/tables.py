@@ -1,7 +1,7 @@
 """The warehouse's tables, kept as data: every column with its type and meaning.
 
-This is the data dictionary's core: warehouse.py creates these tables (with
-COMMENT ON for every table and column) and renders them for the README. A new
+This is the data dictionary's core: schema.py creates these tables (with
+COMMENT ON for every table and column) and renders them for docs/warehouse.md. A new
 column is a `Column` here plus a migration (migrations.py). Renaming a column
 breaks every analyst's queries: add, never rename.
 """

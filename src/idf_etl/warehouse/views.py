@@ -1,6 +1,6 @@
 """The warehouse's views, kept as data: each one's query and the meaning of its columns.
 
-warehouse.py recreates them (and their comments) on every run; they hold no data.
+schema.py recreates them (and their comments) on every run; they hold no data.
 """
 
 from __future__ import annotations

@@ -1,0 +1,193 @@
+"""Values are read whole or not at all: a whole page through parse_page, against what a
+person reads in the same text. A value the parser cannot take whole is empty with a
+problem that names its field, never part of it, never silently nothing."""
+
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from idf_etl.parse.countries import country_code
+from idf_etl.parse.page import parse_page
+from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.parse.test_countries import SITE_NAMES
+
+URL = "https://developmentfund.iom.int/project/labour-mobility-ghana"
+LIST_ENDS = {"en": " and ", "fr": " et ", "es": " y "}
+SEPARATORS = [", ", "; ", " • ", " | ", "\n"]
+
+
+def page_with(value_fields: list[str]) -> str:
+    fixed = [field_html("Project ID", "GH.0001"), field_html("Project Status", "Active")]
+    return drupal_page([*fixed, *value_fields, field_html("IDF Region", "Africa")])
+
+
+def project(text: str):
+    record = parse_page(text, url=URL)
+    assert record.kind == "project", record
+    return record
+
+
+# One spelling per country, and only names that are not a list of other names themselves
+# ("Bosnia & Herzegovina" is one name; "Saint Kitts and Nevis" is one too, but a person
+# reading "Saint Kitts and Nevis" in a list could not tell it from two without knowing it).
+def _one_per_country() -> dict[str, list[str]]:
+    by_code: dict[str, list[str]] = {}
+    for name in SITE_NAMES:
+        code = country_code(name)
+        if code is not None:
+            by_code.setdefault(code, []).append(name)
+    return by_code
+
+
+BY_CODE = _one_per_country()
+
+
+@st.composite
+def country_lists(draw):
+    codes = draw(st.lists(st.sampled_from(sorted(BY_CODE)), min_size=1, max_size=200, unique=True))
+    names = [draw(st.sampled_from(BY_CODE[c])) for c in codes]
+    how = draw(st.sampled_from(["items", "joined", "joined_with_end"]))
+    return (
+        codes,
+        names,
+        how,
+        draw(st.sampled_from(SEPARATORS)),
+        draw(st.sampled_from(["en", "fr", "es"])),
+    )
+
+
+def _written(names: list[str], how: str, sep: str, lang: str) -> str:
+    if how == "items":
+        return '</div><div class="field__item">'.join(html.escape(n) for n in names)
+    if how == "joined_with_end" and len(names) > 1:
+        return html.escape(sep.join(names[:-1]) + LIST_ENDS[lang] + names[-1])
+    return html.escape(sep.join(names))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(country_lists())
+def test_every_country_of_a_list_of_any_length_comes_back_in_order(case):
+    codes, names, how, sep, lang = case
+    text = _written(names, how, sep, lang)
+    record = project(page_with([field_html("Benefiting Member States", text)]))
+    problems = [p for p in record.problems if p.field == "states"]
+    # Whole: every code, in the page's order, and nothing reported.
+    assert record.states == codes, (text[:300], record.states, problems)
+    assert not problems
+
+
+def test_forty_five_names_496_characters_are_all_read():
+    # The reported case: 45 names in one value, 496 characters; 30 names worked.
+    codes = [c for c in sorted(BY_CODE) if all(ch.isalpha() or ch == " " for ch in BY_CODE[c][0])]
+    names, chosen = [], []
+    for code in codes:
+        if len(", ".join([*names, BY_CODE[code][0]])) > 496 or len(names) == 45:
+            continue
+        names.append(BY_CODE[code][0])
+        chosen.append(code)
+    text = ", ".join(names)
+    assert len(names) >= 40 and len(text) > 400
+    record = project(page_with([field_html("Benefiting Member States", text)]))
+    assert record.states == chosen
+    assert not [p for p in record.problems if p.field == "states"]
+
+
+# -- amounts: as the site writes them ("400000.00", "150,000") --------------------------
+
+
+@st.composite
+def site_amounts(draw):
+    cents = draw(st.integers(min_value=0, max_value=10**12))
+    whole, frac = divmod(cents, 100)
+    form = draw(st.sampled_from(["plain_cents", "grouped", "grouped_cents"]))
+    if form == "plain_cents":
+        text = f"{whole}.{frac:02d}"  # 400000.00
+    elif form == "grouped":
+        cents = whole * 100
+        text = f"{whole:,}"  # 150,000
+    else:
+        text = f"{whole:,}.{frac:02d}"  # 1,234,567.50
+    return Decimal(cents) / 100, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(site_amounts())
+def test_an_amount_as_the_site_writes_it_round_trips_exactly(case):
+    amount, text = case
+    record = project(page_with([field_html("Budget Amount (USD)", text)]))
+    assert record.budget_usd == amount and record.budget_label == text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789 ,.$USDmilon", min_size=1, max_size=40))
+def test_any_budget_text_is_an_amount_or_empty_with_a_problem(text):
+    text = text.strip()
+    if not text:
+        return
+    record = project(page_with([field_html("Budget Amount (USD)", html.escape(text))]))
+    flagged = [p for p in record.problems if p.field == "budget_usd"]
+    assert (record.budget_usd is None) == bool(flagged)
+
+
+# -- years --------------------------------------------------------------------------------
+
+MONTHS = {"en": "March", "fr": "mars", "es": "marzo"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1980, max_value=2100),
+    st.sampled_from(["{y}", "{d}/{m}/{y}", "{y}-{m}-{d}", "{month} {y}", "{d} {month} {y}"]),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.sampled_from(sorted(MONTHS)),
+)
+def test_a_written_date_gives_its_year(year, form, month, day, lang):
+    text = form.format(y=year, m=f"{month:02d}", d=f"{day:02d}", month=MONTHS[lang])
+    record = project(page_with([field_html("End Date", text)]))
+    assert record.end_year == year, text
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(min_value=1980, max_value=2094),
+    st.integers(min_value=1, max_value=5),
+    st.sampled_from(["{a}/{b2}", "{a}-{b2}", "{a}–{b}", "{a} - {b}", "{a} to {b}", "FY{a}/{b2}"]),
+)
+def test_two_years_are_empty_with_a_problem_never_the_first(first, span, form):
+    second = first + span
+    if second % 100 <= first % 100 and "b2" in form:
+        second = first + 1  # "1999/00": the short form only reads forward within a century
+        if second % 100 == 0:
+            return
+    text = form.format(a=first, b=second, b2=f"{second % 100:02d}")
+    record = project(page_with([field_html("End Date", text)]))
+    assert record.end_year is None, text
+    assert [p.code for p in record.problems if p.field == "end_year"] == ["unparsable_year"]
+
+
+# -- any field: too long for what it holds is empty with a problem, never cut ---------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            ("Budget Amount (USD)", "budget_usd"),
+            ("End Date", "end_year"),
+            ("Start Date", "start_year"),
+        ]
+    ),
+    st.integers(min_value=70, max_value=600),
+)
+def test_a_text_value_longer_than_its_field_is_empty_with_a_problem(label, size):
+    name, field = label
+    value = ("USD 200,000.00 from the partner and 2024 " * 20)[:size].rstrip(" .,")
+    text = "\n".join(["Project ID", "GH.0001", "-", name, value, "-", "Status", "Active"])
+    record = parse_page(text, url=URL)
+    assert getattr(record, field) is None
+    assert {p.field for p in record.problems if p.code == "value_too_long"} == {field}
