@@ -48,11 +48,13 @@ _MAX_CDX_PAGES = 10_000  # a CDX server that pages for ever is stopped here
 class Capture:
     """One capture as the CDX server lists it."""
 
-    url: str  # the original URL, normalised
+    url: str  # the original URL, normalised: the page it is a capture of
     timestamp: str  # 14 digits, UTC
     status: int | None
     digest: str | None
     mime: str
+    original: str = ""  # as the archive has it: what replay is asked for
+    listed: str = ""  # the timestamp as the CDX server wrote it (replay is asked with it)
 
     @property
     def captured_at(self) -> datetime:
@@ -142,7 +144,8 @@ def _read_array(text: str) -> CdxPage:
 def capture_of(row: dict[str, str]) -> Capture | None:
     """A CDX row as a Capture (both servers' field names); None when it lacks a usable
     URL or timestamp."""
-    url = normalise_url(row.get("original") or row.get("url") or "")
+    original = (row.get("original") or row.get("url") or "").strip()
+    url = normalise_url(original)
     timestamp = full_timestamp(row.get("timestamp", ""))
     if url is None or timestamp is None:
         return None
@@ -155,6 +158,8 @@ def capture_of(row: dict[str, str]) -> Capture | None:
         status=int(status) if status.isdigit() else None,
         digest=None if digest in ("", "-") else digest,
         mime=mime,
+        original=original,
+        listed=row.get("timestamp", "").strip(),
     )
 
 
@@ -270,6 +275,12 @@ async def _list(
         if response.status != 200:
             raise FetchError(f"the CDX server answered HTTP {response.status}")
         page = read_cdx(response.body)
+        if page.unreadable and not page.rows:
+            first = response.body[:80].decode("utf-8", "replace").splitlines()[0:1]
+            raise FetchError(
+                f"the CDX server's answer is not a list of captures (it begins {first!r}); "
+                "is --cdx the archive's CDX endpoint?"
+            )
         if page.unreadable:
             summary.failures.append(
                 (url, f"{page.unreadable} line(s) of the CDX answer were not captures")
@@ -353,13 +364,17 @@ async def _fetch_all(
 async def _replay(client: PoliteClient, archive: str, capture: Capture) -> tuple[bytes, str]:
     """A capture's original bytes and content type; FetchError when the archive gives
     anything else (another capture after a redirect, an error)."""
-    asked = f"{archive}/{capture.timestamp}id_/{capture.url}"
-    response: Response = await client.get(asked)
+    # The URL as the archive has it: the normalised one may not be a key of its index.
+    asked = f"{archive}/{capture.listed or capture.timestamp}id_/{capture.original or capture.url}"
+    # Not followed: a replay redirects to the nearest capture it has, another one than asked
+    # (and the URL inside its path is not one our normalisation may touch).
+    response: Response = await client.get(asked, follow=False)
+    if 300 <= response.status < 400:
+        location = response.headers.get("location", "")
+        moved = re.search(r"/(\d{4,14})id_/", location)
+        raise FetchError(
+            f"{asked}: the archive gave another capture ({moved.group(1) if moved else location})"
+        )
     if response.status != 200:
         raise FetchError(f"{asked}: the archive answered HTTP {response.status}")
-    if response.url != asked:
-        moved = re.search(r"/(\d{4,14})id_/", response.url)
-        raise FetchError(
-            f"{asked}: the archive gave another capture ({moved.group(1) if moved else response.url})"
-        )
     return response.body, response.headers.get("content-type", "")

@@ -131,8 +131,10 @@ class PoliteClient:
         *,
         limit: int | None = None,
         accept: tuple[str, ...] = ACCEPTED_TYPES,
+        follow: bool = True,
     ) -> Response:
-        """GET with redirects followed by hand (each hop checked against hosts and robots.txt)."""
+        """GET with redirects followed by hand (each hop checked against hosts and robots.txt);
+        `follow=False`: a redirect is the answer."""
         visited = [url]
         current = url
         for _ in range(self.settings.max_redirects + 1):
@@ -149,7 +151,7 @@ class PoliteClient:
             response = await self._send(
                 current, headers or {}, limit or self.settings.max_bytes, accept
             )
-            if response.status not in _REDIRECTS:
+            if response.status not in _REDIRECTS or not follow:
                 return response
             current = _next_hop(response, visited)
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")

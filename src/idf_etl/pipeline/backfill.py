@@ -102,7 +102,7 @@ def load_observations(
     project_pages row from their latest capture; their projects' history is rebuilt."""
     record_observations(con, rows)
     urls = sorted({row["url"] for row in rows})
-    con.execute(
+    written = con.execute(
         f"""INSERT OR REPLACE INTO project_pages BY NAME
             SELECT l.url, {", ".join("l." + f for f in STORED_FIELDS)}, p.project_key,
                    l.content_sha256, l.observed_at AS fetched_at, ? AS parser_version,
@@ -115,8 +115,24 @@ def load_observations(
                   FROM observations WHERE kind IN ('project', 'gone') GROUP BY url) a USING (url)
             LEFT JOIN project_pages p USING (url)
             WHERE l.url NOT IN (SELECT url FROM observations
-                                WHERE seen_in = '{LIVE}' AND kind = 'project')""",
+                                WHERE seen_in = '{LIVE}' AND kind = 'project')
+            RETURNING url""",
         [parser_version, urls],
+    ).fetchall()
+    # And their `pages` rows (a project page has one: the live load looks for it there),
+    # unless the site's own crawl wrote one.
+    only_archived = [url for (url,) in written]
+    con.execute(
+        "DELETE FROM pages WHERE url IN (SELECT unnest(?::VARCHAR[])) "
+        "AND parsed_run_id IN (SELECT run_id FROM runs WHERE mode = 'backfill')",
+        [only_archived],
+    )
+    con.execute(
+        """INSERT OR IGNORE INTO pages BY NAME
+           SELECT url, 'project' AS kind, lang, title, content_sha256, fetched_at,
+                  parser_version, ?::INTEGER AS parsed_run_id, true AS gone
+           FROM project_pages WHERE url IN (SELECT unnest(?::VARCHAR[]))""",
+        [loader.run_id, only_archived],
     )
     keys = [
         key
