@@ -92,7 +92,7 @@ class Wayback:
         )
         self._wait()
 
-    def _wait(self, seconds: float = 30) -> None:
+    def _wait(self, seconds: float = 120) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             assert self._process.poll() is None, (self.root / "wayback.log").read_text()
