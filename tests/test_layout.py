@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "idf_etl"
 # The Layout section of the development page (docs/development.md) maps the code.
@@ -58,3 +64,51 @@ def test_the_docs_layout_names_every_module_under_its_package():
     assert actual == named, (
         f"docs/development.md Layout: missing {sorted(actual - named)}, stale {sorted(named - actual)}"
     )
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "broken"),
+    [
+        # an import inside a function counts: parse workers must not load DuckDB
+        ("parse/extract.py", "def _probe():\n    import duckdb\n", "Parse and its workers"),
+        ("parse/page.py", "from idf_etl.fetch.site import fetch_url\n", "Parse and its workers"),
+        ("rawstore.py", "import httpx\n", "Parse and its workers"),
+        ("fetch/crawl.py", "from idf_etl.cli.options import EXIT_OK\n", "No stage imports the CLI"),
+        ("warehouse/status.py", "from idf_etl.parse.head import read_head\n", "The warehouse"),
+        ("report/build.py", "from idf_etl.pipeline.run import run_pipeline\n", "The report"),
+        ("load/merge.py", "from idf_etl.fetch.outcomes import FetchSummary\n", "Layers"),
+        ("records.py", "from idf_etl.urls import url_language\n", "Layers"),
+    ],
+)
+def test_make_lint_catches_an_import_across_the_layers(tmp_path, module, line, broken):
+    # The contracts are not vacuous: one bad import in a copy of the package breaks one.
+    shutil.copytree(SRC, tmp_path / "src" / "idf_etl", ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path / "src" / "idf_etl" / module
+    target.write_text(target.read_text() + "\n" + line)
+    shutil.copy(SRC.parents[1] / "pyproject.toml", tmp_path)
+    lint = Path(sys.executable).parent / "lint-imports"
+    proc = subprocess.run(
+        [str(lint), "--no-cache", "--no-logo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "src")},
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    # The contract's line in the summary (a long name wraps): that one, not another, broke.
+    named = rf"^{re.escape(broken)}(?:(?!KEPT).)*?BROKEN"
+    assert re.search(named, proc.stdout, re.M | re.S), proc.stdout[-3000:]
+
+
+def test_the_package_as_it_is_keeps_every_contract():
+    lint = Path(sys.executable).parent / "lint-imports"
+    proc = subprocess.run(
+        [str(lint), "--no-cache", "--no-logo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=SRC.parents[1],
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "0 broken" in proc.stdout

@@ -59,14 +59,10 @@ def __getattr__(name: str) -> typing.Any:
     # Looked up on first use, not on import: reading the installed metadata costs ~10 ms,
     # which `import idf_etl` (a parse worker's start) does not pay.
     if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
+        from idf_etl.version import package_version
 
-        try:
-            value = version("idf-etl")  # pyproject.toml's, the one place it is written
-        except PackageNotFoundError:  # a source tree on sys.path, never installed
-            value = "0+unknown"
-        globals()[name] = value
-        return value
+        globals()[name] = package_version()
+        return globals()[name]
     raise AttributeError(f"module 'idf_etl' has no attribute {name!r}")
 
 

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from idf_etl.errors import ConfigError
 from idf_etl.records import LANGS
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
+from idf_etl.version import package_version
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
 ENV_PREFIX = "IDF_ETL_"
@@ -32,9 +34,7 @@ ARCHIVE_REPLAY = "https://web.archive.org/web"
 
 def default_user_agent() -> str:
     """Who we are (with the version we run), and how to reach us."""
-    from idf_etl import __version__
-
-    return f"idf-etl/{__version__} (+{CONTACT_URL}; development-fund open data)"
+    return f"idf-etl/{package_version()} (+{CONTACT_URL}; development-fund open data)"
 
 
 class Settings(BaseModel):
@@ -50,9 +50,7 @@ class Settings(BaseModel):
     sitemaps_from_robots: bool = True
     languages: list[str] = Field(default_factory=lambda: [str(lang) for lang in LANGS])
     allowed_hosts: list[str] = Field(default_factory=list)
-    page_patterns: list[str] = Field(
-        default_factory=lambda: [r"^/(?:(?:fr|es)/)?projects?/[^/]+$", r"^/(?:fr|es)/node/\d+$"]
-    )
+    page_patterns: list[str] = Field(default_factory=lambda: list(PROJECT_PAGE_PATTERNS))
     rate: float = Field(1.0, ge=0, description="requests per second per host; 0 = no limit")
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight per host")
     connect_timeout: float = Field(10.0, gt=0)
@@ -121,6 +119,8 @@ class Settings(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"is empty: no page would be read; give some of {', '.join(LANGS)}")
         unknown = set(value) - set(LANGS)
         if unknown:
             raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
@@ -182,6 +182,10 @@ class Settings(BaseModel):
     def _data_dir(cls, value: Any) -> Any:
         if str(value).strip() == "":
             raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
+        if Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(
+                "is a file, not a directory; give the data directory (DIR/raw, DIR/clean)"
+            )
         return value
 
     @property
@@ -241,7 +245,9 @@ def load_settings(
         values[name] = _split(raw) if name in _LIST_FIELDS else raw
         source[name] = f"environment variable {key}"
     for name, value in (overrides or {}).items():
-        if value not in (None, [], ()):
+        # An empty list from a flag is a flag not given; from `--set NAME=` it is meant.
+        said = (origins or {}).get(name, f"--set {name}").startswith("--set")
+        if value is not None and (said or value not in ([], ())):
             values[name] = value
             source[name] = (origins or {}).get(name, f"--set {name}")
     # Start points given on their own replace the configured ones and bring their hosts.
@@ -344,6 +350,9 @@ def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str
         name = str(error["loc"][0]) if error["loc"] else "settings"
         where = source.get(name, "the defaults")
         message = str(error["msg"]).removeprefix("Value error, ")
-        shown = f" = {values[name]!r}" if name in values else ""
+        value = values.get(name)
+        shown = (
+            "" if name not in values else f" = {str(value) if isinstance(value, Path) else value!r}"
+        )
         problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
     return "; ".join(problems)

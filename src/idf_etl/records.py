@@ -134,6 +134,18 @@ class ProjectRecord(BaseModel):
         int | None,
         Stored("INTEGER", "Drupal node id of the page (shortlink, hreflang or /fr/node/N URL)"),
     ] = None
+    other_states: Annotated[
+        list[str],
+        Stored(
+            "VARCHAR[]",
+            "other countries benefiting at time of allocation, ISO 3166-1 alpha-2",
+            merged=True,
+        ),
+    ] = Field(default_factory=list)
+    other_state_names: Annotated[
+        list[str],
+        Stored("VARCHAR[]", "other countries benefiting at time of allocation, as written"),
+    ] = Field(default_factory=list)
     # Read by the parser for the crawler, not kept in the warehouse: no `Stored`.
     translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)

@@ -7,10 +7,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -19,128 +16,7 @@ import pytest
 from idf_etl.load.problems import track_problems
 from idf_etl.report.build import write_report
 from idf_etl.warehouse.schema import create_schema
-
-REPO = Path(__file__).parents[2]
-sys.path.insert(0, str(REPO / "demo"))
-from browser import ARGS, find_chromium  # noqa: E402
-
-ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
-MOLDOVA = "/project/moldova-diaspora-homeland-partnerships"  # CE.0333's only page
-
-
-def idf(*args, data_dir, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "idf_etl", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=data_dir.parent,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
-
-
-def run(base, data_dir, *extra, check=True):
-    return idf(
-        "run",
-        "--start-url",
-        f"{base}/sitemap.xml",
-        "--rate",
-        "0",
-        *extra,
-        data_dir=data_dir,
-        check=check,
-    )
-
-
-def edit(site: Path, path: str, old: str, new: str) -> None:
-    file = site / (path.strip("/") + ".html")
-    text = file.read_text()
-    assert old in text, old
-    file.write_text(text.replace(old, new))
-    stamps = json.loads((site / "lastmod.json").read_text())
-    stamps[path] = "2024-06-01"
-    (site / "lastmod.json").write_text(json.dumps(stamps))
-
-
-def query(data_dir, sql):
-    with duckdb.connect(str(data_dir / "clean" / "idf.duckdb"), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
-@pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory):
-    """The demo site through two real runs, with a budget revision, a status change, a
-    country nobody knows and a page removed in between: data/ with the published warehouse
-    and its report."""
-    from serve import serve
-
-    root = tmp_path_factory.mktemp("report")
-    site = root / "site"
-    shutil.copytree(REPO / "demo" / "site", site)
-    server, base = serve(site)
-    data = root / "data"
-    try:
-        run(base, data, check=False)  # the demo's broken page makes the first run exit 1
-        edit(site, ARMENIA, "400000.00", "450000.00")
-        edit(site, ARMENIA, "Active", "Completed")
-        edit(site, ARMENIA, "Armenia Georgia<", "Armenia Georgia Atlantis<")  # a problem
-        (site / (MOLDOVA.strip("/") + ".html")).unlink()
-        stamps = json.loads((site / "lastmod.json").read_text())
-        del stamps[MOLDOVA]
-        (site / "lastmod.json").write_text(json.dumps(stamps))
-        run(base, data, "--revalidate", check=False)
-    finally:
-        server.shutdown()
-        server.server_close()
-    return data
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = find_chromium()
-    if chromium is None:
-        pytest.skip("no chromium on PATH: `make browser` installs Debian's (as root, with apt)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=ARGS)
-        yield b
-        b.close()
-
-
-class Visit:
-    """A page opened from disk, with everything it logged and every request it tried."""
-
-    def __init__(self, browser, path: Path) -> None:
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        # Every request is recorded; anything but the file itself is refused, so a
-        # reference to the network shows up here instead of leaving the machine.
-        self.page.route("**/*", self._route)
-        self.page.goto(path.as_uri())
-        self.page.wait_for_load_state("load")
-
-    def _console(self, message) -> None:
-        if message.type in ("error", "warning"):
-            self.errors.append(f"console {message.type}: {message.text}")
-
-    def _route(self, route) -> None:
-        self.requests.append(route.request.url)
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            route.abort()
-
-
-def digits(text: str) -> Decimal:
-    return Decimal(re.sub(r"[^0-9.]", "", text))
+from tests.helpers.report import Visit, digits, idf, query, run
 
 
 @pytest.mark.slow
@@ -156,7 +32,7 @@ def test_the_run_writes_a_report_that_reads_right_in_a_browser(demo_warehouse, b
 
     # Every chart drawn: an inline SVG per figure, each with marks in it.
     figures = page.locator("figure")
-    assert figures.count() == 7
+    assert figures.count() == 8
     for i in range(figures.count()):
         marks = figures.nth(i).locator("svg g[class*='role-mark'] > path")
         assert marks.count() > 0, figures.nth(i).get_attribute("aria-label")
@@ -273,7 +149,7 @@ def test_an_empty_warehouse_gives_a_page_with_nothing_to_chart(tmp_path):
         info = write_report(con, tmp_path / "report.html")
     html = info.path.read_text()
     assert "<figure" not in html
-    assert html.count("Nothing to show yet.") == 7
+    assert html.count("Nothing to show yet.") == 8
     assert "No field has changed yet" in html
 
 

@@ -7,6 +7,7 @@ Start at `app.py` (the app, `main`, and the pipeline's commands).
 - `warehouse.py` the commands over a data directory: status, check, sql, restore, fsck, report, schema
 - `progress.py`  what a person (or a log) sees while a run works
 - `inputs.py`    what `idf-etl parse` reads: a file, or an http(s) URL fetched politely
+- `failures.py`  a file-system error (no space, read-only, no permission) as one line to act on
 
 This `__init__` imports nothing.
 """

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from idf_etl.cli.failures import file_system_message, is_file_system_error
 from idf_etl.cli.inputs import read_file_or_url
 from idf_etl.cli.options import (
     EXIT_FAILURES,
@@ -37,6 +38,7 @@ from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError
 from idf_etl.fetch.outcomes import FetchSummary, no_progress
+from idf_etl.interrupts import EXIT_INTERRUPTED, Interrupted, watch_interrupts
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -53,9 +55,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from idf_etl import __version__
+        from idf_etl.version import package_version
 
-        typer.echo(f"idf-etl {__version__}")
+        typer.echo(f"idf-etl {package_version()}")
         raise typer.Exit()
 
 
@@ -139,6 +141,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     from idf_etl.fetch.site import fetch_site
+    from idf_etl.pipeline.provenance import check_same_site
     from idf_etl.pipeline.run import too_many_failures
 
     settings = crawl.settings()
@@ -147,6 +150,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         RawStore(settings.raw_dir) as store,
         stage_progress("fetch", bars=_bars()) as progress,
     ):
+        check_same_site(settings, store)
         summary = fetch_site(settings, store, progress, crawl.revalidate)
     log.info("fetch: %s", summary.line())
     _echo_halts(summary)
@@ -279,8 +283,18 @@ app.add_typer(warehouse_commands)
 
 def main() -> None:
     """Console-script entry point."""
+    watch_interrupts()
     try:
         app(prog_name="idf-etl", standalone_mode=True)
+    except SystemExit as exc:
+        # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
+        # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
+        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+            print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
+            sys.exit(3)
+        raise
+    except (Interrupted, KeyboardInterrupt):
+        _interrupted()
     except LockError as exc:
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_LOCKED)
@@ -290,3 +304,20 @@ def main() -> None:
     except IdfEtlError as exc:  # a stage failed as a whole
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_FAILURES)
+    except Exception as exc:
+        if type(exc).__name__ == "InterruptException":  # DuckDB's, after Ctrl-C
+            _interrupted()
+        if not is_file_system_error(exc):
+            raise  # a bug: its traceback is what to report
+        log.error("idf-etl: %s", file_system_message(exc))
+        sys.exit(EXIT_FAILURES)
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
+
+
+def _interrupted() -> None:
+    log.error("idf-etl: interrupted; what was published before is unchanged")
+    sys.exit(EXIT_INTERRUPTED)

@@ -32,6 +32,7 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
+from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url
 
@@ -107,7 +108,7 @@ class PoliteClient:
             max_keepalive_connections=s.concurrency * hosts,
         )
         self._client = httpx.AsyncClient(
-            headers={"User-Agent": s.user_agent},
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=None),
             limits=limits,
             follow_redirects=False,
@@ -133,8 +134,27 @@ class PoliteClient:
         accept: tuple[str, ...] = ACCEPTED_TYPES,
         follow: bool = True,
     ) -> Response:
-        """GET with redirects followed by hand (each hop checked against hosts and robots.txt);
-        `follow=False`: a redirect is the answer."""
+        """GET with redirects followed by hand (each hop checked against hosts and robots.txt;
+        `follow=False`: a redirect is the answer).
+
+        Whatever one URL's answer raises is that URL's FetchError (an error boundary per
+        URL): a header, body or redirect nobody expected never stops the crawl.
+        """
+        try:
+            return await self._get(url, headers or {}, limit, accept, follow)
+        except FetchError:
+            raise
+        except Exception as exc:
+            raise FetchError(f"{url}: unexpected answer ({_named(exc)})") from exc
+
+    async def _get(
+        self,
+        url: str,
+        headers: dict[str, str],
+        limit: int | None,
+        accept: tuple[str, ...],
+        follow: bool = True,
+    ) -> Response:
         visited = [url]
         current = url
         for _ in range(self.settings.max_redirects + 1):
@@ -148,9 +168,7 @@ class PoliteClient:
             self._check_blocked(origin)
             if robots is not None and not robots.can_fetch(current, self.settings.user_agent):
                 raise FetchRefused(f"{current}: disallowed by robots.txt")
-            response = await self._send(
-                current, headers or {}, limit or self.settings.max_bytes, accept
-            )
+            response = await self._send(current, headers, limit or self.settings.max_bytes, accept)
             if response.status not in _REDIRECTS or not follow:
                 return response
             current = _next_hop(response, visited)
@@ -169,11 +187,29 @@ class PoliteClient:
                 return self._robots[origin]
             robots = await self._read_robots(origin)
             if robots is not None:
-                delay = robots.crawl_delay(self.settings.user_agent)
-                if delay:
-                    self._pace(origin).slow_down(float(delay))
+                self._obey_crawl_delay(origin, robots)
             self._robots[origin] = robots
             return robots
+
+    def _obey_crawl_delay(self, origin: str, robots: Protego) -> None:
+        """Crawl-delay paces the host; one longer than the run has left pauses it for the run
+        (as a long Retry-After does), said once, instead of a wait past the deadline."""
+        try:
+            delay = float(robots.crawl_delay(self.settings.user_agent) or 0)
+        except (TypeError, ValueError, OverflowError):
+            return  # Protego reads the number; anything else there is no delay
+        if delay <= 0 or delay != delay:
+            return
+        left = None if self.deadline is None else self.deadline - time.monotonic()
+        if left is not None and delay >= left:
+            self._block(
+                origin,
+                f"robots.txt of {urlsplit(origin).netloc} asks for Crawl-delay {delay:g}s, more "
+                f"than the {max(0.0, left):.0f}s left of run_timeout "
+                f"({self.settings.run_timeout:g}s)",
+            )
+            return
+        self._pace(origin).slow_down(delay)
 
     async def _read_robots(self, origin: str) -> Protego | None:
         url = f"{origin}/robots.txt"
@@ -191,12 +227,17 @@ class PoliteClient:
                 raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
         except OutOfTime:
             raise
-        except FetchError as exc:
-            detail = str(exc).removeprefix(f"{url}: ")
+        except Exception as exc:  # FetchError, or whatever else this answer raised
+            detail = str(exc) if isinstance(exc, FetchError) else _named(exc)
+            detail = detail.removeprefix(f"{url}: ")
             self._block(origin, f"robots.txt of {host} could not be read ({detail})")
             return Protego.parse(_DISALLOW_ALL)
         if response.status == 200:
-            return Protego.parse(response.body.decode("utf-8", "replace"))
+            try:
+                return Protego.parse(response.body.decode("utf-8", "replace"))
+            except Exception as exc:  # RFC 9309: unparseable is unreadable, not 'no rules'
+                self._block(origin, f"robots.txt of {host} could not be read ({_named(exc)})")
+                return Protego.parse(_DISALLOW_ALL)
         if 400 <= response.status < 500:
             return None  # no robots.txt: no rules
         self._block(origin, f"robots.txt of {host} could not be read (HTTP {response.status})")
@@ -226,6 +267,12 @@ class PoliteClient:
                 self._check_blocked(origin)  # another request may have paused the host
                 try:
                     response = await self._attempt(url, headers, limit, accept)
+                except httpx.DecodingError as exc:
+                    # The body is not what its Content-Encoding says: asking again will not
+                    # change that, so no retry.
+                    raise FetchError(
+                        f"{url}: body is not what its Content-Encoding says ({exc})"
+                    ) from exc
                 except httpx.TransportError as exc:
                     reason, detail = describe_transport_error(exc)
                 except TimeoutError:
@@ -286,7 +333,9 @@ class PoliteClient:
         origin = origin_of(url)
         if origin not in self._paces:
             rate = self.settings.rate
-            self._paces[origin] = HostPace(self.settings.concurrency, 1 / rate if rate else 0.0)
+            self._paces[origin] = HostPace(
+                self.settings.concurrency, 1 / rate if rate else 0.0, self.deadline
+            )
         return self._paces[origin]
 
 
@@ -319,14 +368,17 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
 
 
 async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = response.headers.get("content-length", "").strip()
+    # ASCII digits only: int() refuses some characters isdigit() takes ('\u00b2'); a
+    # Content-Length that lies is caught by counting the bytes, below.
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise FetchError(f"{url}: body of {int(declared):,} bytes exceeds the {limit:,}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise FetchError(f"{url}: body exceeds the {limit:,}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    decoder = BodyDecoder(url, response.headers.get("content-encoding"), limit)
+    async for chunk in response.aiter_raw():
+        decoder.feed(chunk)
+    return decoder.finish()
+
+
+def _named(exc: BaseException) -> str:
+    detail = str(exc).strip()
+    return f"{type(exc).__name__}{': ' + detail if detail else ''}"

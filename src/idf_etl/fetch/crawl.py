@@ -65,6 +65,7 @@ class Crawler:
         self._queued: set[str] = set()
         self._queue: asyncio.Queue[Candidate] = asyncio.Queue()
         self._page_requests = 0
+        self._timed_out = False
 
     async def run(self, revalidate: bool | None = None) -> FetchSummary:
         s, summary = self.settings, self.summary
@@ -90,7 +91,7 @@ class Crawler:
             self.progress("discovered", "", str(len(pages)))
             await self._fetch_all(pages)
         summary.requests, summary.bytes = client.requests, client.bytes
-        if client.out_of_time() and summary.left:
+        if (client.out_of_time() or self._timed_out) and summary.left:
             summary.halt(
                 f"run_timeout ({s.run_timeout:g}s) reached: stopped fetching, "
                 f"{len(summary.left)} pages left for the next run"
@@ -220,6 +221,8 @@ class Crawler:
         except (HostUnavailable, OutOfTime) as exc:
             if isinstance(exc, HostUnavailable):
                 summary.halt(str(exc), exc.origin)
+            else:
+                self._timed_out = True  # a wait that would end past the deadline counts too
             summary.left.append((url, str(exc)))
             return FetchOutcome.NOT_REQUESTED
         except FetchRefused as exc:
@@ -246,9 +249,13 @@ class Crawler:
         self, candidate: Candidate, stored: StoredPage | None, response: Response
     ) -> FetchOutcome:
         url = candidate.url
-        # The head only: a parse of the whole page would cost more than storing it.
-        head = read_head(page_head(response.body), response.url)
-        canonical = head.canonical
+        try:
+            # The head only: a parse of the whole page would cost more than storing it.
+            head = read_head(page_head(response.body), response.url)
+            canonical, links = head.canonical, head.translations
+        except Exception as exc:  # the body is stored as it came; the parse stage judges it
+            canonical, links = None, {}
+            self.progress("problem", url, f"head links unreadable: {type(exc).__name__}: {exc}")
         if canonical and canonical != url and host_allowed(canonical, self.allowed):
             self._done.add(canonical)  # one page, fetched once per run
         else:
@@ -262,7 +269,6 @@ class Crawler:
             canonical_url=canonical,
             sitemap_lastmod=candidate.lastmod,
         )
-        links = head.translations
         self.store.set_translations(url, links)
         self._follow_translations(url, links, vouched=not changed)
         if stored is None or stored.sha256 is None:

@@ -108,6 +108,9 @@ class StartPoints:
             except FetchError as exc:
                 self._failed(url, "sitemap", exc)
                 continue
+            except Exception as exc:  # one sitemap's bytes fail that sitemap, never the crawl
+                self._failed(url, "sitemap", FetchError(f"{url}: {type(exc).__name__}: {exc}"))
+                continue
             self.read += 1
             queue += [u for u in sitemap.sitemaps if u not in seen]
             self.sitemap_urls += len(sitemap.sitemaps) + len(sitemap.pages)
@@ -140,7 +143,14 @@ class StartPoints:
                 self.read -= 1
                 await self._read_sitemaps([current], pages)
                 return
-            links = [u for u in page_links(body, current) if u not in seen_links]
+            try:
+                found = page_links(body, current)
+            except Exception as exc:  # one listing page's bytes fail that page only
+                self._failed(
+                    current, "listing", FetchError(f"{current}: {type(exc).__name__}: {exc}")
+                )
+                return
+            links = [u for u in found if u not in seen_links]
             seen_links.update(links)
             new_pages = [u for u in links if self.is_page(u)]
             for page in new_pages:

@@ -11,6 +11,7 @@ import gzip
 import io
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +36,11 @@ def is_gzip(body: bytes) -> bool:
 
 def gunzip(body: bytes, limit: int) -> bytes:
     """Decompress, refusing output past `limit` bytes (a gzip bomb is small on the wire)."""
-    with gzip.GzipFile(fileobj=io.BytesIO(body)) as gz:
-        data = gz.read(limit + 1)
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as gz:
+            data = gz.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:  # garbage or a cut-off stream after the magic
+        raise FetchError(f"not a readable gzip file ({type(exc).__name__}: {exc})") from exc
     if len(data) > limit:
         raise FetchError(f"gzip body expands past the {limit:,}-byte limit")
     return data
@@ -88,9 +92,10 @@ def parse_lastmod(text: str) -> str | None:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-    except ValueError:
+        # 9999-12-31T23:59:59-14:00 is a valid date whose UTC is past year 9999.
+        return moment.astimezone(UTC).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def page_links(html: bytes, base: str) -> list[str]:
@@ -110,6 +115,10 @@ def read_url_list(path: Path) -> list[str]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read URL list {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read URL list {path}: byte {exc.start} is not UTF-8; save it as UTF-8"
+        ) from exc
     urls = []
     for number, line in enumerate(lines, 1):
         line = re.sub(r"\s+#.*$", "", line).strip()

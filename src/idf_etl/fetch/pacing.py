@@ -11,12 +11,16 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from idf_etl.errors import OutOfTime
+
 
 class HostPace:
     """One host's share of politeness: so many requests in flight, so far apart."""
 
-    def __init__(self, concurrency: int, interval: float) -> None:
+    def __init__(self, concurrency: int, interval: float, deadline: float | None = None) -> None:
+        """`deadline`: time.monotonic() past which no wait here may end (the run's end)."""
         self.interval = interval
+        self.deadline = deadline
         self._slots = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._next_start = 0.0
@@ -33,6 +37,9 @@ class HostPace:
         async with self._slots:
             async with self._lock:
                 wait = self._next_start - time.monotonic()
+                if self.deadline is not None and time.monotonic() + wait >= self.deadline:
+                    # Waiting for our turn would outlast the run: give up now, not after.
+                    raise OutOfTime(f"run_timeout reached: the host's pace ({wait:.0f}s to wait)")
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._next_start = max(time.monotonic(), self._next_start) + self.interval
@@ -44,15 +51,15 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # float() refuses '\u00b2', which isdigit() takes
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+    except (TypeError, ValueError, OverflowError, IndexError):  # what email.utils raises
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

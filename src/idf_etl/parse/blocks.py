@@ -9,7 +9,6 @@ on value shapes where there is none.
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,7 +16,7 @@ from typing import Literal
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from idf_etl.errors import ParseError
-from idf_etl.parse.decoding import decode
+from idf_etl.parse.decoding import binary_kind, decode
 from idf_etl.parse.head import HeadLink, head_links
 from idf_etl.parse.markup import (
     BOILERPLATE_SELECTORS,
@@ -67,12 +66,8 @@ def looks_like_html(text: str) -> bool:
 
 def read_page(data: bytes | str, declared_charset: str | None = None) -> Page:
     """Decode one input and turn it into a `Page`; raise ParseError when there is nothing to read."""
-    if (
-        isinstance(data, bytes)
-        and b"\x00" in data[:1024]
-        and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    ):
-        raise ParseError("input looks binary (NUL bytes), not an HTML or text page")
+    if isinstance(data, bytes) and (kind := binary_kind(data)) is not None:
+        raise ParseError(f"input looks binary ({kind}), not an HTML or text page")
     text, decoding_problem = decode(data, declared_charset)
     if not text.strip():
         raise ParseError("input is empty")

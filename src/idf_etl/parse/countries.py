@@ -30,6 +30,7 @@ ALIASES: dict[str, str] = {
     "République du Congo": "CG",
     "República del Congo": "CG",
     "Congo-Brazzaville": "CG",
+    "Republic of Congo": "CG",
     # UN-style long forms in French and Spanish.
     "République-Unie de Tanzanie": "TZ",
     "República Unida de Tanzanía": "TZ",
@@ -104,6 +105,8 @@ def country_index() -> dict[str, str]:
         key = _key(name)
         if key and key not in _NOT_NAMES:
             index.setdefault(key, code)
+            # "Guinea Bissau" for "Guinea-Bissau": a hyphen is a space too.
+            index.setdefault(key.replace("-", " "), code)
 
     for country in pycountry.countries:
         code = country.alpha_2
@@ -126,7 +129,67 @@ def country_index() -> dict[str, str]:
     # Curated aliases win over the sources (they fix what the sources get wrong).
     for name, code in ALIASES.items():
         index[_key(name)] = code
+        index[_key(name).replace("-", " ")] = code
     return index
+
+
+def _glued(key: str) -> str:
+    """A folded name with no separators at all: what it looks like run into another."""
+    return re.sub(r"[\s'-]+", "", key)
+
+
+@cache
+def glued_index() -> dict[str, str | None]:
+    """Every known spelling with its separators removed -> code (None when two countries
+    would spell the same, so such a spelling never decides a split)."""
+    index: dict[str, str | None] = {}
+    for key, code in country_index().items():
+        glued = _glued(key)
+        if len(glued) >= 4:  # "Chad", "Iran", "Peru"; shorter ones are abbreviations
+            index[glued] = code if index.get(glued, code) == code else None
+    return index
+
+
+_MAX_RUN = 200  # letters of run-together names read, a bound on the work
+_MAX_NAME = 60  # letters of one name, ditto
+
+
+def split_run_together(text: str) -> list[tuple[str, str]] | None:
+    """Country names written with no separator ("ChileUruguay", "Costa RicaPanamá") as
+    (code, name as written) pairs, when exactly one way of cutting the text into known
+    names exists; None otherwise (never a guess: the caller reports the text)."""
+    # The text's letters folded and glued, each remembering where it was written.
+    letters: list[str] = []
+    origin: list[int] = []
+    for k, char in enumerate(text):
+        for folded in _glued(fold(char)):
+            letters.append(folded)
+            origin.append(k)
+    glued, n = "".join(letters), len(letters)
+    if not 0 < n <= _MAX_RUN:
+        return None
+    index = glued_index()
+    # ways[i]: the ways to cut glued[i:] into known names, counted up to 2 (ambiguous).
+    ways = [0] * (n + 1)
+    ways[n] = 1
+    cut = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        for j in range(i + 4, min(n, i + _MAX_NAME) + 1):
+            if ways[j] and index.get(glued[i:j]) is not None:
+                ways[i] = min(2, ways[i] + ways[j])
+                cut[i] = j
+    if ways[0] != 1:
+        return None
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < n:
+        j = cut[i]
+        end = origin[j] if j < n else len(text)
+        code = index[glued[i:j]]
+        assert code is not None
+        out.append((code, text[origin[i] : end].strip(" ,;.-")))
+        i = j
+    return out
 
 
 def country_code(name: str) -> str | None:
@@ -199,13 +262,23 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
             i += 1
             continue
         if pending:
-            unmatched.append(" ".join(pending))
+            _unsplit(" ".join(pending), found, unmatched)
             pending = []
         code = index[" ".join(k for k in keys[i : step[i]] if k)]
         found.setdefault(code, " ".join(words[i : step[i]]))
         i = step[i]
     if pending:
-        unmatched.append(" ".join(pending))
+        _unsplit(" ".join(pending), found, unmatched)
+
+
+def _unsplit(words: str, found: dict[str, str], unmatched: list[str]) -> None:
+    """Words no name matched: names run together ("ChileUruguay"), or unmatched."""
+    names = split_run_together(words)
+    if names is None:
+        unmatched.append(words)
+        return
+    for code, name in names:
+        found.setdefault(code, name)
 
 
 def is_country_line(text: str) -> bool:

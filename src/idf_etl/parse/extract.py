@@ -26,6 +26,7 @@ from idf_etl.parse.vocabulary import (
     LABELS,
     PRIMA_ID,
     PROJECT_ID,
+    PROJECT_ID_LOOSE,
     fold,
 )
 
@@ -42,7 +43,10 @@ _SHORT_LIMIT = {
     "budget_usd": 60,
     "project_type": 200,
     "states": 600,
+    "other_states": 600,
 }
+# Fields that hold a list of country names, which may run over several blocks.
+COUNTRY_FIELDS = ("states", "other_states")
 # An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
 _ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{3,24}$")
 _ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{25,}$")  # id-like, too long
@@ -57,7 +61,8 @@ class Extracted:
 
     title: str | None = None
     values: dict[str, str | None] = field(default_factory=dict)
-    states: list[str] = field(default_factory=list)
+    # country-list field -> its lines as written ("states", "other_states")
+    countries: dict[str, list[str]] = field(default_factory=dict)
     description: str | None = None
     template: str | None = None  # "labelled" | "unlabelled" | None
     label_langs: Counter[str] = field(default_factory=Counter)
@@ -111,8 +116,9 @@ def label_key(block: Block) -> str | None:
     return key if key in LABELS else None
 
 
-def extract(page: Page) -> Extracted:
-    """Everything the page says about a project, as written."""
+def extract(page: Page, project_path: bool = False) -> Extracted:
+    """Everything the page says about a project, as written. `project_path`: the page is
+    at a project page's place on the site, so a title and one value by shape will do."""
     blocks = page.blocks
     labelled = [i for i, b in enumerate(blocks) if label_key(b) is not None]
     keys = Counter(label_key(blocks[i]) for i in labelled)
@@ -121,7 +127,11 @@ def extract(page: Page) -> Extracted:
         # The same label over and over: a listing of projects, not a project page.
         result.listing = max(keys.values()) >= _LISTING_REPEATS
         return result
-    return _read_unlabelled(page) or Extracted(title=_first_title(page))
+    return (
+        _read_unlabelled(page)
+        or _read_label_less(page, project_path)
+        or Extracted(title=_first_title(page))
+    )
 
 
 # -- labelled pages (templates A and B, and most HTML) ---------------------------
@@ -151,9 +161,9 @@ def _read_labelled(page: Page, labelled: list[int], counts: Counter[str | None])
         if too_long is not None and name not in out.values:
             out.too_long.append((name, too_long))
             consumed.add(nxt)
-        if name == "states":
-            out.states.extend(values)
-            out.values.setdefault("states", " ".join(values) or None)
+        if name in COUNTRY_FIELDS:
+            out.countries.setdefault(name, []).extend(values)
+            out.values.setdefault(name, " ".join(values) or None)
         elif name not in out.values or out.values[name] is None:
             out.values[name] = values[0] if values else None
     # Markup-labelled fields after the last known one are labels we do not know,
@@ -187,7 +197,7 @@ def _values_after(
     """The value blocks that belong to the label at `pos`, the index after them, and the
     text of a first value refused only for its length (None when there is none)."""
     label = blocks[pos]
-    multi = "states" in candidates
+    multi = any(c in COUNTRY_FIELDS for c in candidates)
     values: list[str] = []
     i = pos + 1
     while i < len(blocks):
@@ -222,18 +232,23 @@ def _plausible(
     """Could this block be the value of that label? (The trap: the description.)
     `any_length`: would it be, were it short enough (then it is read as too long)."""
     id_shape = _ID_TOKEN if any_length else _ID_LIKE
-    if set(candidates) <= {"project_id", "prima_id"} and not id_shape.match(block.text):
-        # Ids are one token of letters and digits; anything else is another field's value.
-        return False
+    if set(candidates) <= {"project_id", "prima_id"}:
+        # Ids are one token of letters and digits ("CE 0148" a current id loosely
+        # written); anything else is another field's value.
+        return bool(id_shape.match(block.text) or PROJECT_ID_LOOSE.match(block.text))
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
-        return not ("states" in candidates and _prose(block) and not _country_list(block.text))
+        return not (
+            any(c in COUNTRY_FIELDS for c in candidates)
+            and _prose(block)
+            and not _country_list(block.text)
+        )
     if block.role in ("label", "heading") and label.role == "label":
         return False
     if label.indent and block.indent < label.indent:
         # "  • Label" with its value indented below; an unindented line is the description.
         return False
-    if "states" in candidates:
+    if any(c in COUNTRY_FIELDS for c in candidates):
         if so_far:
             return is_country_line(block.text)
         if _country_list(block.text):
@@ -323,6 +338,13 @@ def _read_unlabelled(page: Page) -> Extracted | None:
         for i in range(len(blocks) - 1)
         if blocks[i].text and blocks[i].text == blocks[i + 1].text
     ]
+    # Older pages print the title once: it is the line just above the first value.
+    starts += [
+        i + 1
+        for i in range(len(blocks) - 1)
+        if blocks[i].text
+        and (parse_region(blocks[i + 1].text) or PROJECT_ID.match(blocks[i + 1].text))
+    ]
     for start in sorted(set(starts)):
         # Skip further repeats of the title.
         title = blocks[start - 1].text
@@ -359,7 +381,7 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
             i += 1
             break
         elif "project_type" not in values and "coverage" not in values and is_country_line(text):
-            out.states.append(text)
+            out.countries.setdefault("states", []).append(text)
         elif (
             "project_type" not in values
             and "coverage" not in values
@@ -371,13 +393,85 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
         else:
             break
         i += 1
-    found = set(values) | ({"states"} if out.states else set())
+    found = set(values) | set(out.countries)
     if len(found) < 3 or not ({"idf_region", "project_id", "prima_id"} & found):
         return None
-    if out.states:
-        values["states"] = " ".join(out.states)
+    if "states" in out.countries:
+        values["states"] = " ".join(out.countries["states"])
     out.description = _description(blocks, i, None)
     return out
+
+
+# -- the label-less layout: a title, a line or two of bare values, the description --
+
+# Value lines read between the title and the description.
+_LABEL_LESS_LINES = 4
+
+
+def _read_label_less(page: Page, project_path: bool) -> Extracted | None:
+    """iom.int's label-less layout: the title, then one or two lines with no label (a
+    project type, a line of country names), then the description. At a project page's
+    place one value recognised by shape or vocabulary will do; elsewhere (a file with no
+    URL) only the layout itself does: a text rendering's indented lines, each recognised."""
+    blocks = page.blocks
+    for title_at in _title_positions(page):
+        title = (page.title_hint or blocks[title_at].text) if title_at >= 0 else page.title_hint
+        out = Extracted(template="unlabelled", title=title)
+        lines, end = _value_lines(page, title_at + 1)
+        placed = 0
+        for text in lines:
+            if _place_unlabelled(text, out):
+                placed += 1
+            elif "states" not in out.countries and _country_list(text):
+                out.countries["states"] = [text]
+                out.values["states"] = text
+                placed += 1
+            else:
+                out.unlabelled.append(text)
+        out.description = _description(blocks, end, title)
+        # Away from a project's address, the layout must be the whole sign: indented
+        # lines, each recognised, one a project type or id (a country alone could be a
+        # news page's dateline), then the description.
+        strict = (
+            not page.is_html
+            and 0 < len(lines) <= 2
+            and not out.unlabelled
+            and bool({"project_type", "project_id"} & set(out.values))
+            and out.description is not None
+        )
+        if placed and (project_path or strict):
+            return out
+    return None
+
+
+def _title_positions(page: Page) -> list[int]:
+    """Where the title may be: the page's <h1> (-1 when it is not among the blocks), else
+    in a text rendering an unindented line with indented lines below it."""
+    blocks = page.blocks
+    if page.title_hint:
+        found = [i for i, b in enumerate(blocks) if b.text == page.title_hint]
+        return found[:1] or [-1]
+    return [
+        i
+        for i in range(len(blocks) - 1)
+        if blocks[i].text and blocks[i].indent == 0 and blocks[i + 1].indent > 0
+    ]
+
+
+def _value_lines(page: Page, start: int) -> tuple[list[str], int]:
+    """The short lines below the title (in a text rendering: indented), and where they end."""
+    lines: list[str] = []
+    i = start
+    while i < len(page.blocks) and len(lines) < _LABEL_LESS_LINES:
+        block = page.blocks[i]
+        if block.role == "separator" or not block.text or label_key(block) is not None:
+            i += 1
+            continue
+        if _prose(block) or (not page.is_html and block.indent == 0):
+            break
+        lines.append(block.text)
+        i += 1
+    return lines, i
 
 
 def _first_title(page: Page) -> str | None:

@@ -18,13 +18,17 @@ from idf_etl.parse.decoding import charset_of
 from idf_etl.parse.page import parse_page
 from idf_etl.rawstore import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
 
 Reader = Callable[[str], tuple[bytes, str | None, str | None]]
 """read(source) -> (bytes, the URL they came from, the charset the server named)."""
 
 
-def parse_stored_page(objects: Path, page: StoredPage) -> ProjectRecord | OtherPage:
-    """The record of a stored page, from its stored bytes alone (`run`, `run --from-raw`)."""
+def parse_stored_page(
+    objects: Path, page: StoredPage, patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS
+) -> ProjectRecord | OtherPage:
+    """The record of a stored page, from its stored bytes alone (`run`, `run --from-raw`);
+    `patterns`: the run's page_patterns, the paths where a page is a project's."""
     if page.sha256 is None:
         raise ParseError(f"{page.url}: no stored body")
     body = read_body(objects, page.sha256)
@@ -33,6 +37,7 @@ def parse_stored_page(objects: Path, page: StoredPage) -> ProjectRecord | OtherP
         source=page.url,
         url=page.final_url or page.url,
         charset=charset_of(page.content_type or ""),
+        patterns=patterns,
     )
 
 

@@ -9,7 +9,7 @@ No network, no global state: the same bytes always give the same record, so
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from idf_etl.parse.blocks import Page, read_page
@@ -24,9 +24,15 @@ from idf_etl.parse.normalise import (
     parse_year,
 )
 from idf_etl.parse.project_types import parse_project_type, project_type_family
-from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
+from idf_etl.parse.vocabulary import (
+    ERROR_TITLES,
+    PRIMA_ID,
+    PROJECT_ID,
+    PROJECT_ID_LOOSE,
+    STOPWORDS,
+)
 from idf_etl.records import OtherPage, Problem, ProjectRecord
-from idf_etl.urls import url_language
+from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path, url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
 PARSER_VERSION = "1.1.0"
@@ -47,17 +53,24 @@ def parse_page(
     source: str = "<input>",
     url: str | None = None,
     charset: str | None = None,
+    patterns: Iterable[str] = PROJECT_PAGE_PATTERNS,
 ) -> ProjectRecord | OtherPage:
     """Read one page (HTML or a plain-text rendering) into a project record or an 'other' page.
 
+    `patterns`: the paths where a page is a project's (`page_patterns`); a page there
+    (by its URL, else its canonical link) needs fewer signs to be read as a project.
     Raises ParseError when the input cannot be read as a page at all.
     """
     page = read_page(data, charset)
-    found = extract(page)
+    canonical = next((link.href for link in page.links if link.rel == "canonical"), None)
+    project_path = at_project_path(url or canonical, patterns)
+    found = extract(page, project_path)
     lang = detect_language(page, found, url)
     record: ProjectRecord | OtherPage
     if found.template is None:
-        record = OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
+        record = OtherPage(
+            source=source, lang=lang, title=found.title, reason=_other_reason(found, project_path)
+        )
     elif found.listing:
         record = OtherPage(
             source=source,
@@ -73,9 +86,14 @@ def parse_page(
     return record
 
 
-def _other_reason(found: Extracted) -> str:
+def _other_reason(found: Extracted, project_path: bool) -> str:
     if found.title and ERROR_TITLES.search(found.title):
         return f"an error page ({found.title!r})"
+    if project_path:
+        return (
+            "at a project page's address, but no project field (a label, or a value "
+            "recognised by its shape) follows its title"
+        )
     return (
         "no project fields (labels or template values) found: news, FAQ, guidance or listing page"
     )
@@ -241,19 +259,24 @@ def _ids_and_type(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
 
 
 def _states(found: Extracted, problems: list[Problem]) -> dict[str, Any]:
-    """The benefiting member states as ISO codes, and their names as written (those we
-    cannot match kept by name, with a problem each)."""
-    states = split_countries("\n".join(found.states))
-    problems += [
-        Problem(
-            code="unmatched_country",
-            field="states",
-            message=f"{name!r} matches no country name we know; add it to countries.ALIASES "
-            "if it is one",
-        )
-        for name in states.unmatched
-    ]
-    return {"states": list(states.codes), "state_names": [*states.names, *states.unmatched]}
+    """The benefiting member states and the other countries benefiting at time of
+    allocation as ISO codes, and their names as written (those we cannot match kept by
+    name, with a problem each)."""
+    out: dict[str, Any] = {}
+    for field, names_field in (("states", "state_names"), ("other_states", "other_state_names")):
+        countries = split_countries("\n".join(found.countries.get(field, ())))
+        problems += [
+            Problem(
+                code="unmatched_country",
+                field=field,
+                message=f"{name!r} matches no country name we know; add it to "
+                "countries.ALIASES if it is one",
+            )
+            for name in countries.unmatched
+        ]
+        out[field] = list(countries.codes)
+        out[names_field] = [*countries.names, *countries.unmatched]
+    return out
 
 
 def _checked_id(
@@ -262,7 +285,19 @@ def _checked_id(
     if written is None:
         return None
     value = written.strip()
-    if not shape.match(value):
+    loose = PROJECT_ID_LOOSE.match(value) if shape is PROJECT_ID else None
+    if loose and not shape.match(value):
+        # One project, one key: its pages in other languages write it the usual way.
+        value = f"{loose.group(1).upper()}.{loose.group(2)}"
+        problems.append(
+            Problem(
+                code="odd_id",
+                field=field,
+                message=f"{field} {written.strip()!r} is written in an unusual form; "
+                f"read as {value!r}",
+            )
+        )
+    elif not shape.match(value):
         problems.append(
             Problem(
                 code="odd_id",

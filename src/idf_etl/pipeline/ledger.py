@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from idf_etl import __version__
 from idf_etl.config import Settings
 from idf_etl.fetch.outcomes import FetchSummary
 from idf_etl.load.loader import LoadStats
 from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.version import package_version
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 
@@ -29,7 +29,7 @@ def open_run(con: duckdb.DuckDBPyConnection, started: datetime, mode: str, confi
     con.execute(
         "INSERT INTO runs (run_id, started_at, mode, parser_version, config_hash, "
         "idf_etl_version, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [run_id, started, mode, PARSER_VERSION, config, __version__, SCHEMA_VERSION],
+        [run_id, started, mode, PARSER_VERSION, config, package_version(), SCHEMA_VERSION],
     )
     return run_id
 

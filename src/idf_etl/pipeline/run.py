@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ import duckdb
 from idf_etl.config import Settings
 from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
+from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
 from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
 from idf_etl.parse.countries import country_index
@@ -32,9 +34,11 @@ from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
 from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import REPORT_NAME, write_report
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
 from idf_etl.warehouse.publish import Publisher
 from idf_etl.warehouse.rows import Issue, upsert
@@ -63,6 +67,8 @@ def run_pipeline(
     clock = StageClock()
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
+        if not from_raw:  # the site's pages, or a web archive's captures of them
+            check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
             from idf_etl.fetch.archive import fetch_archive
 
@@ -112,17 +118,23 @@ def _build_and_publish(run: _Run) -> RunResult:
     # run's memory would grow with the warehouse; bounded, it spills to disk instead.
     # One thread: its statements here are a batch each, where more threads cost more
     # than they give, and the parse workers have the cores (bench/bench_load.py).
+    try:
+        building = publisher.prepare()
+    except BaseException:
+        _discard(publisher)
+        raise
     con = duckdb.connect(
-        str(publisher.prepare()),
+        str(building),
         config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
     )
     try:
-        if run.backfill:
-            from idf_etl.pipeline.backfill import load_captures
+        with interruptible(con):  # Ctrl-C ends a long statement at once
+            if run.backfill:
+                from idf_etl.pipeline.backfill import load_captures
 
-            result = load_captures(con, run)
-        else:
-            result = _load(con, run)
+                result = load_captures(con, run)
+            else:
+                result = _load(con, run)
         result.notes = publisher.notes + result.notes
         for note in result.notes:
             log.warning("run: note: %s", note)
@@ -134,7 +146,7 @@ def _build_and_publish(run: _Run) -> RunResult:
         # One setting for the cores a run may use: parse_workers=1 keeps it all in one
         # thread, for debugging.
         threads = settings.parse_workers or default_workers()
-        export_tables(con, publisher.building, settings.start_points(), threads)
+        export_tables(con, publisher.building, sources(con, settings), threads)
         clock.start("publish")
         result.published = str(publisher.publish(con, result.run_id))
         if report is not None:
@@ -142,6 +154,7 @@ def _build_and_publish(run: _Run) -> RunResult:
         return result
     except duckdb.OutOfMemoryException as exc:
         con.close()
+        _discard(publisher)
         reason = str(exc).splitlines()[0]
         raise LoadError(
             f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
@@ -150,7 +163,14 @@ def _build_and_publish(run: _Run) -> RunResult:
         ) from exc
     except BaseException:
         con.close()
+        _discard(publisher)
         raise
+
+
+def _discard(publisher: Publisher) -> None:
+    """A failed run's half-built release goes at once: on a full disk, its space is what
+    the next run needs (an interrupted run's is removed by the next one)."""
+    shutil.rmtree(publisher.building, ignore_errors=True)
 
 
 def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
@@ -199,7 +219,8 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     workers = pool_size(run.settings.parse_workers, todo)
     run.clock.start("parse")
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
-    for parsed in batched(parse_stored(store, pages, run.progress, workers), size):
+    patterns = tuple(run.settings.page_patterns)
+    for parsed in batched(parse_stored(store, pages, run.progress, workers, patterns), size):
         loader.load_pages(parsed)
     return workers
 
@@ -274,7 +295,11 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def parse_stored(
-    store: RawStore, pages: Iterable[StoredPage], progress: Progress, workers: int = 1
+    store: RawStore,
+    pages: Iterable[StoredPage],
+    progress: Progress,
+    workers: int = 1,
+    patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -282,7 +307,7 @@ def parse_stored(
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
     """
-    job = partial(parse_stored_page, store.objects)
+    job = partial(parse_stored_page, store.objects, patterns=patterns)
     for page, returned in map_isolated(job, pages, workers, warm=country_index):
         result = ParsedPage(
             url=page.url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,9 +13,9 @@ import altair as alt
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from idf_etl import __version__
-from idf_etl.report import charts
-from idf_etl.report.queries import QUERIES
+from idf_etl.report import charts, worldmap
+from idf_etl.report.queries import NO_YEAR, QUERIES
+from idf_etl.version import package_version
 
 Row = dict[str, Any]
 
@@ -31,6 +32,7 @@ class Section:
     rows: list[list[str]]
     svg: Markup | None = None
     notes: list[str] = field(default_factory=list)
+    legend: Markup | None = None
 
 
 def money(value: Any) -> str:
@@ -57,13 +59,125 @@ def text(value: Any) -> str:
     return str(value)
 
 
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """`1 row`, `2 rows`, `1,024 countries`: a count with its noun agreeing."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def span(start: Any, end: Any) -> str:
+    """A project's years: `2019–2021`, `? – 2024` when the start is not known, `2019 – ?`
+    when the end is not, `—` when neither is."""
+    if start is None and end is None:
+        return "—"
+    if start is None or end is None:
+        return f"{'?' if start is None else start} – {'?' if end is None else end}"
+    return f"{start}–{end}"
+
+
+def _map_section(rows: Sequence[Row]) -> Section:
+    drawn = {r["iso2"]: worldmap.drawn_as(r["iso2"]) for r in rows}
+    notes = []
+    dots = sorted(r["country"] for r in rows if drawn[r["iso2"]] == "dot")
+    if dots:
+        notes.append(f"Drawn as a dot, too small for a shape at this scale: {', '.join(dots)}.")
+    missing = sorted(r["country"] for r in rows if drawn[r["iso2"]] == "not drawn")
+    if missing:
+        notes.append(f"Not on the map (no shape or place for them): {', '.join(missing)}.")
+    svg = None
+    legend = None
+    if rows:
+        svg = Markup(fluid(worldmap.compact(charts.to_svg(worldmap.world_map(rows))), 1))
+        legend = _map_legend(rows)
+    return Section(
+        "world-map",
+        "Budget by benefiting country, on the map",
+        "Each country shaded by its even share of the budgets of the projects it benefits "
+        "from (a project benefiting several countries is split evenly between them).",
+        "countries_map",
+        [
+            "country",
+            "ISO",
+            "projects",
+            "budget (even share)",
+            "budget (whole projects)",
+            "on the map",
+        ],
+        [
+            [
+                text(r["country"]),
+                text(r["iso2"]),
+                number(r["projects"]),
+                money(r["budget_usd"]),
+                money(r["budget_usd_total"]),
+                drawn[r["iso2"]],
+            ]
+            for r in rows
+        ],
+        svg,
+        notes,
+        legend,
+    )
+
+
+def _map_legend(rows: Sequence[Row]) -> Markup:
+    """The map's key, in HTML so its text keeps its size however small the map is drawn:
+    the same two colours as the map's log scale, its ends, and the two greys."""
+    scale = worldmap.colour_scale(rows)
+    ramp = ""
+    if scale:
+        low, high = (money(round(v)) for v in scale)
+        ramp = Markup(
+            '<span class="ramp"><span>{}</span><i style="background:linear-gradient(to right,{},{})">'
+            "</i><span>{}</span></span>"
+        ).format(low, worldmap.LOW, worldmap.HIGH, high)
+    swatch = Markup('<span class="swatch"><i style="background:{}"></i>{}</span>')
+    return Markup("").join(
+        [
+            ramp,
+            swatch.format(worldmap.NO_BUDGET, "projects without a budget"),
+            swatch.format(worldmap.NO_DATA, "no project"),
+        ]
+    )
+
+
 def _svg(make: Callable[[Sequence[Row]], alt.TopLevelMixin], rows: Sequence[Row]) -> Markup | None:
     # vl-convert writes well-formed SVG with its text escaped: safe to embed as is.
-    return Markup(charts.to_svg(make(rows))) if rows else None
+    return Markup(fluid(charts.to_svg(make(rows)), GROW)) if rows else None
+
+
+# How much larger than drawn a chart may be shown on a wide screen: its 12 px labels at 16 px.
+GROW = 1.3
+_SIZE = re.compile(r'<svg ([^>]*?)width="(\d+(?:\.\d+)?)"')
+
+
+def fluid(svg: str, grow: float) -> str:
+    """The SVG sized by the page: as wide as its box, at most `grow` times the width it was
+    drawn at (its viewBox keeps its proportions)."""
+    return _SIZE.sub(
+        lambda m: (
+            f'<svg {m.group(1)}style="max-width:{round(float(m.group(2)) * grow)}px" '
+            f'width="{m.group(2)}"'
+        ),
+        svg,
+        count=1,
+    )
 
 
 def _table(rows: Sequence[Row], columns: dict[str, Callable[[Any], str]]) -> list[list[str]]:
     return [[fmt(row[name]) for name, fmt in columns.items()] for row in rows]
+
+
+def _no_year_note(rows: Sequence[Row]) -> list[str]:
+    """The projects the time axis cannot place, said under it."""
+    undated = [r for r in rows if r["year"] == NO_YEAR]
+    if not undated:
+        return []
+    projects = sum(r["projects"] for r in undated)
+    budget = sum((Decimal(r["budget_usd"] or 0) for r in undated), Decimal(0))
+    return [
+        f"Not on the time axis: {plural(projects, 'project')} with no allocation year "
+        f"({money(budget)}), listed as “no year” in the numbers."
+    ]
 
 
 def sections(data: dict[str, list[Row]]) -> list[Section]:
@@ -86,7 +200,9 @@ def sections(data: dict[str, list[Row]]) -> list[Section]:
                 {"region": text, "year": text, "projects": number, "budget_usd": money},
             ),
             _svg(charts.budget_by_region_year, region_year),
+            notes=_no_year_note(region_year),
         ),
+        _map_section(data["countries_map"]),
         Section(
             "countries",
             "Budget and projects by benefiting country",
@@ -116,7 +232,8 @@ def sections(data: dict[str, list[Row]]) -> list[Section]:
             _table(starts, {"year": str, "event": text, "projects": number}),
             _svg(charts.starts_and_ends, starts),
             notes=[
-                f"{number(unknown['no_start_year'])} projects give no start year and "
+                f"{plural(unknown['no_start_year'], 'project')} "
+                f"{'gives' if unknown['no_start_year'] == 1 else 'give'} no start year and "
                 f"{number(unknown['no_end_year'])} no end year (query years_unknown)."
             ],
         ),
@@ -184,7 +301,7 @@ def render(data: dict[str, list[Row]], built_at: datetime) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, number=number, when=when, text=text)
+    env.filters.update(money=money, number=number, when=when, text=text, plural=plural, span=span)
     by_name = {s.id: s for s in sections(data)}
     return env.get_template("report.html.j2").render(
         head=data["headline"][0],
@@ -192,5 +309,5 @@ def render(data: dict[str, list[Row]], built_at: datetime) -> str:
         data=data,
         queries=QUERIES,
         built_at=built_at,
-        version=__version__,
+        version=package_version(),
     )

@@ -14,9 +14,10 @@ import logging
 import os
 import queue
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -24,6 +25,7 @@ import duckdb
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
+from idf_etl.warehouse.status import LAST_SITE_READ
 
 log = logging.getLogger(
     "idf_etl.export"
@@ -86,7 +88,8 @@ def export_tables(
     finally:
         con.execute(f"SET threads = {int(before)}")
     run_id = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
-    package = datapackage(resources, sources, int(run_id))
+    read = con.execute(f"SELECT finished_at FROM ({LAST_SITE_READ})").fetchall()
+    package = datapackage(resources, sources, int(run_id), read[0][0] if read else None)
     (staging / "datapackage.json").write_text(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n"
     )
@@ -146,21 +149,40 @@ def _export(
 ) -> dict[str, object]:
     """One table or view as Parquet and CSV; its datapackage resource."""
     parquet = staging / "parquet" / f"{name}.parquet"
+    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    nullable = partial(_declared_nullability, names=[c[0] for c in columns], declared=declared)
+    source = nullable(source)
     if key:
-        _write_sorted_parquet(con, source, key, parquet)
+        _write_sorted_parquet(con, source, key, parquet, nullable)
     else:
         con.sql(f"SELECT * FROM {source}").write_parquet(
             str(parquet), compression="zstd", row_group_size=ROW_GROUP
         )
     # The CSV from the Parquet just written: the same rows in the same order, read as
     # a stream (DuckDB's CSV writer over the table itself buffers far more).
-    columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-    as_text = ", ".join(_csv_expression(c[0], c[1]) for c in columns)
-    con.sql(f"SELECT {as_text} FROM read_parquet(?)", params=[str(parquet)]).write_csv(
-        str(staging / "csv" / f"{name}.csv"), header=True
-    )
+    rows = con.sql("SELECT * FROM read_parquet(?)", params=[str(parquet)])
+    write_csv(rows, staging / "csv" / f"{name}.csv")
     fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
     return _resource(name, comment, fields, key)
+
+
+def _declared_nullability(source: str, names: list[str], declared: dict[str, Column]) -> str:
+    """`source` with each column that may hold NULL (declared so, or not declared) said to,
+    whatever tonight's rows hold.
+
+    DuckDB writes a Parquet column REQUIRED when its statistics say it holds no NULL:
+    a nullable column with no NULL tonight would be REQUIRED tonight and OPTIONAL
+    tomorrow, and a reader's schema would change with the data. A CASE on a volatile
+    test (never true, never folded away) gives the column NULL-able statistics, the
+    values unchanged; NOT NULL columns keep their own, so they are written REQUIRED.
+    """
+    shown = [
+        name
+        if name in declared and declared[name].type.endswith("NOT NULL")
+        else f"CASE WHEN random() < 0 THEN NULL ELSE {_quoted(name)} END AS {_quoted(name)}"
+        for name in names
+    ]
+    return f"(SELECT {', '.join(shown)} FROM {source})"
 
 
 def _datasets() -> list[Dataset]:
@@ -179,7 +201,11 @@ def _datasets() -> list[Dataset]:
 
 
 def _write_sorted_parquet(
-    con: duckdb.DuckDBPyConnection, source: str, key: tuple[str, ...], out: Path
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    key: tuple[str, ...],
+    out: Path,
+    nullable: Callable[[str], str] = lambda source: source,
 ) -> None:
     """`source` ordered by `key` into one Parquet file, SORT_CHUNK rows at a time.
 
@@ -221,8 +247,11 @@ def _write_sorted_parquet(
         os.replace(parts[0], out)
         return
     # On one DuckDB thread (export_tables): several would each read ahead a part, all
-    # held to keep the parts' order.
-    con.sql("SELECT * FROM read_parquet(?)", params=[parts]).write_parquet(
+    # held to keep the parts' order. Each part read on its own: a read of several files at
+    # once has no statistics, and every column would be written OPTIONAL, NOT NULL ones too.
+    # (A part's statistics say which columns hold no NULL in it: `nullable` again.)
+    union = " UNION ALL ".join("SELECT * FROM read_parquet(?)" for _ in parts)
+    con.sql(f"SELECT * FROM {nullable(f'({union})')}", params=parts).write_parquet(
         str(out), compression="zstd", row_group_size=ROW_GROUP
     )
     for name in parts:
@@ -261,7 +290,25 @@ def _lexical_args(values: tuple[object, ...] | list[object]) -> list[object]:
 _FORMULA_START = r"^\s*[=+\-@]|^[\t\r]"
 
 
+def write_csv(rows: duckdb.DuckDBPyRelation, out: Path) -> None:
+    """`rows` as CSV in the one dialect of every CSV idf-etl writes (the exports and
+    `idf-etl sql --csv`): a header row; a missing value an empty cell, an empty text `""`;
+    `true`/`false`; a time ISO 8601 in UTC (`2026-12-05T20:47:53Z`); a list (or struct) as
+    JSON (`["MD","RO"]`); a text a spreadsheet would run as a formula behind an apostrophe.
+    Written by DuckDB as a stream, whatever the size."""
+    shown = [
+        _csv_expression(_quoted(name), str(kind))
+        for name, kind in zip(rows.columns, rows.types, strict=True)
+    ]
+    rows.project(", ".join(shown)).write_csv(str(out), header=True)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _csv_expression(name: str, duckdb_type: str) -> str:
+    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type."""
     if duckdb_type == "VARCHAR":
         # Guarded with a leading apostrophe, the mark spreadsheets read as "this is text".
         # Only text columns: a negative number stays a number; parquet/ stays exact.
@@ -269,7 +316,7 @@ def _csv_expression(name: str, duckdb_type: str) -> str:
             f"CASE WHEN regexp_matches({name}, '{_FORMULA_START}') "
             f"THEN concat(chr(39), {name}) ELSE {name} END AS {name}"
         )
-    if duckdb_type.endswith("[]"):
+    if duckdb_type.endswith("]") or duckdb_type.startswith(("STRUCT(", "MAP(")):
         return f"to_json({name}) AS {name}"
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":
         return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS {name}"
@@ -321,10 +368,19 @@ def _resource(
     }
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def datapackage(
-    resources: list[dict[str, object]], sources: Sequence[str], run_id: int
+    resources: list[dict[str, object]],
+    sources: Sequence[str],
+    run_id: int,
+    data_as_of: datetime | None = None,
 ) -> dict[str, object]:
-    """The Data Package descriptor; its version is schema version . run number . 0."""
+    """The Data Package descriptor; its version is schema version . run number . 0, its
+    `data_as_of` the last successful read of the site (absent before the first)."""
+    as_of = {} if data_as_of is None else {"data_as_of": _utc(data_as_of)}
     return {
         "name": "iom-development-fund-projects",
         "title": "IOM Development Fund projects (idf-etl)",
@@ -332,7 +388,8 @@ def datapackage(
         "and Spanish pages by idf-etl, with their change history. CSV files are described "
         "here; parquet/ holds the same tables and views with their database types.",
         "version": f"{SCHEMA_VERSION}.{run_id}.0",
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": _utc(datetime.now(UTC)),
+        **as_of,
         "profile": "tabular-data-package",
         "licenses": [LICENSE],
         "sources": [{"title": "IOM Development Fund project pages", "path": s} for s in sources],

@@ -18,9 +18,14 @@ only the migration's number. Never edit a migration that has been released.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from idf_etl.records import STORED_FIELDS
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Migration:
     version: int
     why: str
     statements: tuple[str, ...] = ()
+    # A change SQL cannot say (run after the statements, in the same transaction).
+    rewrite: Callable[[duckdb.DuckDBPyConnection], None] | None = None
     # Run once the declared tables exist (a new table's first rows).
     after: tuple[str, ...] = ()
 
@@ -86,9 +93,58 @@ MIGRATIONS += (
 # The table is declared in warehouse_tables.TABLES (created when missing); the first run after
 # the upgrade seeds it from `issues` (problems.track_problems).
 MIGRATIONS += (Migration(4, "problems: each distinct problem once, open until its cause is gone"),)
+MIGRATIONS += (
+    Migration(
+        5,
+        "other countries benefiting at time of allocation, a field of its own (#23)",
+        (
+            "ALTER TABLE project_pages ADD COLUMN other_states VARCHAR[]",
+            "ALTER TABLE project_pages ADD COLUMN other_state_names VARCHAR[]",
+            "ALTER TABLE projects ADD COLUMN other_states VARCHAR[]",
+            # What a merge gives a project with none: no change is recorded for them.
+            "UPDATE projects SET other_states = []",
+        ),
+    ),
+)
+
+
+def renormalise_urls(con: duckdb.DuckDBPyConnection) -> None:
+    """Page URLs in this release's form (urls.normalise_url: percent-encoding in one
+    spelling), as the raw store's manifest rewrites its own when opened, so a page stored
+    before keeps its rows. Two rows that become one URL keep the later download."""
+    from idf_etl.urls import normalise_url
+
+    for table in ("pages", "project_pages"):
+        urls = [str(url) for (url,) in con.execute(f"SELECT url FROM {table}").fetchall()]
+        moves = {url: new for url in urls if (new := normalise_url(url)) not in (None, url)}
+        for old, new in moves.items():
+            con.execute(
+                f"""DELETE FROM {table} WHERE url = $new AND coalesce(fetched_at, '-infinity')
+                    <= (SELECT coalesce(fetched_at, '-infinity') FROM {table} WHERE url = $old)""",
+                {"new": new, "old": old},
+            )
+            con.execute(
+                f"""INSERT INTO {table} SELECT * REPLACE ($new AS url) FROM {table}
+                    WHERE url = $old AND NOT EXISTS (SELECT 1 FROM {table} WHERE url = $new)""",
+                {"new": new, "old": old},
+            )
+            con.execute(f"DELETE FROM {table} WHERE url = ?", [old])
+    for key, urls in con.execute("SELECT project_key, urls FROM projects").fetchall():
+        new_urls = sorted({normalise_url(u) or u for u in urls or []})
+        if new_urls != sorted(urls or []):
+            con.execute("UPDATE projects SET urls = ? WHERE project_key = ?", [new_urls, key])
+
+
+MIGRATIONS += (
+    Migration(
+        6,
+        "page URLs in one form: percent-encoding in one spelling (#23)",
+        rewrite=renormalise_urls,
+    ),
+)
 # DuckDB cannot change a CHECK: `runs` is rebuilt with 'backfill' among its modes (its
-# columns as version 4 declared them; every row kept).
-_RUNS_V5 = """CREATE TABLE runs (
+# columns as versions 4 to 6 declared them; every row kept).
+_RUNS_V7 = """CREATE TABLE runs (
     run_id INTEGER NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
     mode VARCHAR NOT NULL, outcome VARCHAR, pages_discovered INTEGER, pages_fetched INTEGER,
     pages_unchanged INTEGER, pages_gone INTEGER, fetch_failed INTEGER, fetch_refused INTEGER,
@@ -98,17 +154,16 @@ _RUNS_V5 = """CREATE TABLE runs (
     schema_version INTEGER, PRIMARY KEY (run_id),
     CHECK (mode IN ('network', 'from-raw', 'backfill')),
     CHECK (outcome IS NULL OR outcome IN ('success', 'failures')))"""
-_FIELDS = ", ".join(STORED_FIELDS)
 MIGRATIONS += (
     Migration(
-        5,
-        "history dated by the page (issue 25): observations, project_versions, "
+        7,
+        "history dated by the page (#25): observations, project_versions, "
         "project_changes.seen_in, backfill runs",
         (
-            "ALTER TABLE runs RENAME TO runs_v4",
-            _RUNS_V5,
-            "INSERT INTO runs BY NAME SELECT * FROM runs_v4",
-            "DROP TABLE runs_v4",
+            "ALTER TABLE runs RENAME TO runs_v6",
+            _RUNS_V7,
+            "INSERT INTO runs BY NAME SELECT * FROM runs_v6",
+            "DROP TABLE runs_v6",
             "ALTER TABLE project_changes ADD COLUMN seen_in VARCHAR",
             "UPDATE project_changes SET seen_in = 'live'",
         ),
@@ -117,7 +172,7 @@ MIGRATIONS += (
             "INSERT INTO observations BY NAME SELECT url, "
             "coalesce(fetched_at, first_seen, now()) AS observed_at, 'live' AS seen_in, "
             "CASE WHEN gone THEN 'gone' ELSE 'project' END AS kind, content_sha256, "
-            f"{_FIELDS} FROM project_pages",
+            f"{', '.join(STORED_FIELDS)} FROM project_pages",
         ),
     ),
 )

@@ -4,7 +4,7 @@
     data/clean/parquet           -> current/parquet
     data/clean/csv               -> current/csv
     data/clean/datapackage.json  -> current/datapackage.json
-    data/clean/current           -> releases/20261123T093000Z-run12   (the one pointer)
+    data/clean/current           -> releases/run000012-20261123T093000Z   (the one pointer)
     data/clean/releases/<name>/  idf.duckdb, parquet/, datapackage.json of one run
 
 A run builds its release in releases/.building, checkpoints and closes the
@@ -12,6 +12,10 @@ database, then renames the directory into place and swaps `current` with one
 rename: after a kill at any moment the three published names point into the
 same release. Analysts keep opening data/clean/idf.duckdb; a reader already
 connected keeps its old snapshot (its release stays on disk until pruned).
+
+Releases are ordered by run number, never by the clock: the name's time is for people
+(a clock set back or forward names a release wrongly, and decides nothing). Names an
+earlier idf-etl gave (`20261123T093000Z-run12`) are read the same way.
 
 DuckDB finds its write-ahead log beside the file's real path, so each release
 has its own; a stray WAL (someone opened the warehouse read-write and died) is
@@ -27,6 +31,7 @@ idf-etl wrote, needs it set: the latter is converted once, whole.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +49,17 @@ OLDEST_READER = "1.1.0"
 STORAGE_VERSION = f"v{OLDEST_READER}"
 # The storage format number in such a file's header (DuckDB 1.1 reads only this one).
 _READABLE_FORMAT = 64
+
+
+# The run number in a release's name: run000012-<time> now, <time>-run12 before.
+_RUN_NUMBER = re.compile(r"^run(\d+)-|-run(\d+)$")
+
+
+def run_number(release: Path) -> int:
+    """The run that published `release`, from its name; 0 when it names none (a warehouse
+    adopted from the layout before releases, or published outside a run)."""
+    match = _RUN_NUMBER.search(release.name)
+    return int(match[1] or match[2]) if match else 0
 
 
 def _wal(path: Path) -> Path:
@@ -100,8 +116,12 @@ class Publisher:
         if _wal(database).exists():
             raise LoadError(f"{_wal(database)} is still there after CHECKPOINT; not publishing")
         _fsync_tree(self.building)
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}" + (f"-run{run_id}" if run_id else "")
+        # The run number first and zero-padded: `ls` lists releases in the order they are
+        # kept in. The time only tells people when (and keeps two names apart).
+        name = f"run{run_id or 0:06d}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
         release = self.releases / name
+        while release.exists():  # the same run published twice in one clock tick
+            release = release.with_name(release.name + "x")
         os.replace(self.building, release)
         _fsync_dir(self.releases)
         self._point_current_at(release)
@@ -124,7 +144,7 @@ class Publisher:
                 known = ", ".join(r.name for r in kept) or "none"
                 raise LoadError(f"no kept release named {name!r} (kept: {known})")
         else:
-            candidates = [r for r in kept if current is None or r.name < current.name]
+            candidates = [r for r in kept if current is None or run_number(r) < run_number(current)]
         problems = []
         for release in candidates:
             try:
@@ -158,11 +178,20 @@ class Publisher:
         return self.current.resolve() if self.current.is_symlink() else None
 
     def kept(self) -> list[Path]:
-        """Kept releases, newest first."""
+        """Kept releases, newest (highest run number) first, and last those a `restore`
+        went back past: a release of a run number the current one has reached but is not
+        (after a restore to run 3, the next run is run 4 again) is on a line given up."""
         if not self.releases.exists():
             return []
         found = [p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        return sorted(found, key=lambda p: p.name, reverse=True)
+        current = self.current_release()
+        reached = run_number(current) if current is not None else None
+
+        def order(release: Path) -> tuple[bool, int, bool, str]:
+            given_up = reached is not None and release != current and run_number(release) >= reached
+            return (not given_up, run_number(release), release == current, release.name)
+
+        return sorted(found, key=order, reverse=True)
 
     # -- the pointer and the fixed links --
 
@@ -270,6 +299,17 @@ def check_opens(path: Path, shown: Path) -> None:
             con.execute("SELECT count(*) FROM runs").fetchall()
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0]
+        if (held := _lock_holder(str(exc))) is not None:
+            raise LoadError(
+                f"the warehouse {shown} is open read-write in another process ({held}), "
+                "which locks it; it is not damaged. Close that connection and try again "
+                "(analysts: open it read-only, `duckdb -readonly` or read_only=True)"
+            ) from exc
+        if _FILE_SYSTEM.search(first_line):
+            raise LoadError(
+                f"cannot open the warehouse {shown}: {first_line}; it is not damaged. "
+                "Check the file's permissions and the file system it is on"
+            ) from exc
         raise LoadError(
             f"the warehouse {shown} is damaged ({first_line}); nothing was changed. "
             "`idf-etl restore` puts back the newest earlier warehouse that opens (kept under "
@@ -278,14 +318,31 @@ def check_opens(path: Path, shown: Path) -> None:
         ) from exc
 
 
+# DuckDB's words for a file another process holds ('Could not set lock on file "...":
+# Conflicting lock is held in /usr/bin/python3 (PID 4242)'), and for a file it may not open.
+_LOCKED = re.compile(
+    r"Could not set lock on file.*?Conflicting lock is held in (.+?) \(PID (\d+)\)"
+)
+_FILE_SYSTEM = re.compile(r"Permission denied|Read-only file system|No space left", re.I)
+
+
+def _lock_holder(message: str) -> str | None:
+    """'python3.11, PID 4242' when DuckDB says another process holds the file's lock."""
+    if (match := _LOCKED.search(message)) is not None:
+        return f"{Path(match.group(1)).name}, PID {match.group(2)}"
+    if "Could not set lock on file" in message:
+        return "DuckDB did not say which"
+    return None
+
+
 def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse, for status and analysts."""
     path = Path(clean_dir) / WAREHOUSE_NAME
     if not path.exists():
         raise LoadError(
-            f"no warehouse at {path.absolute()}: run `idf-etl run` (or `make demo`) first, or "
-            "point at the data directory with --data-dir, IDF_ETL_DATA_DIR or the pipeline "
-            "file's data_dir (--config, IDF_ETL_CONFIG)"
+            f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
+            "directory with --data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+            "pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
         )
     check_opens(path, path)
     return duckdb.connect(str(path), read_only=True)
@@ -315,20 +372,22 @@ def open_warehouse(
     return open_published(settings.clean_dir)
 
 
-def open_sandboxed(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only window on the published warehouse that cannot touch any other file:
-    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this."""
+    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this.
+    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer)."""
     open_published(clean_dir).close()
-    return duckdb.connect(
+    con = duckdb.connect(
         str(Path(clean_dir) / WAREHOUSE_NAME),
         read_only=True,
-        config={
-            "enable_external_access": False,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "lock_configuration": True,
-        },
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    # allowed_paths can only be set once the database is started, before access is shut.
+    if writable is not None:
+        con.execute("SET allowed_paths = ?", [[str(writable)]])
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
 
 
 def _fsync_dir(directory: Path) -> None:

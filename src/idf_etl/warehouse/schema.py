@@ -60,6 +60,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     for m in migrations:
         for statement in m.statements:
             con.execute(statement)
+        if m.rewrite is not None:
+            m.rewrite(con)
         done.append(f"upgraded the warehouse to schema version {m.version}: {m.why}")
     _create_tables(con)
     for m in migrations:

@@ -1,3 +1,16 @@
+// Printing opens every folded table and query, and folds them again after.
+(function () {
+  "use strict";
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll("details"), function (d) { return !d.open; });
+    opened.forEach(function (d) { d.open = true; });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+  });
+}());
+
 // The projects table: search (accents and case ignored) and sort by any column. No libraries.
 (function () {
   "use strict";
@@ -29,8 +42,9 @@
       var numeric = button.dataset.type === "number";
       var key = function (row) {
         var cell = row.cells[column];
-        if (numeric) {  // the first number in the cell: "$1,250,000", "2019–2021"
-          var found = cell.textContent.replace(/,/g, "").match(/\d+(\.\d+)?/);
+        if (numeric) {  // data-sort if the cell has one, else its first number: "$1,250,000"
+          var text = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent;
+          var found = text.replace(/,/g, "").match(/\d+(\.\d+)?/);
           return found ? parseFloat(found[0]) : null;
         }
         return fold(cell.textContent.trim());

@@ -1,0 +1,107 @@
+"""Ctrl-C stops any command within a second, a DuckDB query in the middle included.
+
+    watch_interrupts()              # once, in the CLI's main
+    with interruptible(con): ...    # a DuckDB connection whose queries Ctrl-C interrupts
+
+Python runs its SIGINT handler only between bytecodes of the main thread, and a
+DuckDB query runs in C for as long as it takes: Ctrl-C would wait for it. The C
+handler also writes the signal's number to a wake-up pipe, which a watcher
+thread reads at once: it interrupts the registered connections (the query ends
+with duckdb.InterruptException, then Python's handler raises Interrupted), and if
+the process is still there GRACE seconds later, it exits. That is safe here by
+design: a run builds its warehouse in a copy that is published by one rename,
+the raw store's manifest is SQLite (journaled), and the run lock is dropped by
+the OS with the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Protocol
+
+GRACE = 0.7  # seconds between Ctrl-C and the hard exit: "within a second"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report
+
+
+class Interrupted(BaseException):
+    """Ctrl-C. Not a KeyboardInterrupt, which click would print as 'Aborted!' (exit 1)."""
+
+
+class Interruptible(Protocol):
+    def interrupt(self) -> None: ...
+
+
+_connections: set[Interruptible] = set()
+_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def interruptible(con: Interruptible) -> Iterator[None]:
+    """Ctrl-C interrupts `con`'s running query while the block runs."""
+    with _lock:
+        _connections.add(con)
+    try:
+        yield
+    finally:
+        with _lock:
+            _connections.discard(con)
+
+
+def interrupt_all() -> None:
+    with _lock:
+        connections = list(_connections)
+    for con in connections:
+        with contextlib.suppress(Exception):  # closed meanwhile: nothing to interrupt
+            con.interrupt()
+
+
+def watch_interrupts(grace: float = GRACE) -> bool:
+    """Start the watcher (main thread only; once). False when it cannot be started."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    read, write = os.pipe()
+    os.set_blocking(write, False)  # the C handler must never block on a full pipe
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:
+        os.close(read)
+        os.close(write)
+        return False
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    threading.Thread(target=_watch, args=(read, grace), name="interrupts", daemon=True).start()
+    return True
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def _watch(read: int, grace: float) -> None:
+    deadline: threading.Timer | None = None
+    while True:
+        try:
+            data = os.read(read, 64)
+        except OSError:
+            return
+        if not data:
+            return
+        if signal.SIGINT not in data:  # another signal woke the pipe
+            continue
+        interrupt_all()
+        if deadline is not None:  # a second Ctrl-C: no more waiting
+            _exit()
+        deadline = threading.Timer(grace, _exit)
+        deadline.daemon = True
+        deadline.start()
+
+
+def _exit() -> None:
+    with contextlib.suppress(Exception):
+        sys.stderr.write("idf-etl: interrupted\n")
+        sys.stderr.flush()
+    os._exit(EXIT_INTERRUPTED)

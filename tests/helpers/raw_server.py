@@ -1,0 +1,95 @@
+"""A real HTTP server on 127.0.0.1 that sends exactly the bytes it is given, for each path.
+
+    with RawServer() as srv:
+        srv.answer("/p", b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nhi")
+        srv.url("/p")
+
+No HTTP library shapes the answer: status lines, headers, lengths and bodies
+can be as wrong as a test wants (a Content-Length that lies, gzip that is not,
+a chunked body that stops). Each connection gets one answer and is closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+
+Answer = bytes | Callable[[str], bytes]
+
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+def http(
+    status: int = 200,
+    body: bytes = b"",
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    *,
+    length: bool = True,
+) -> bytes:
+    """An answer's bytes; header values are sent as UTF-8, whatever they hold."""
+    items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+    names = {name.lower() for name, _ in items}
+    if length and "content-length" not in names and "transfer-encoding" not in names:
+        items.append(("Content-Length", str(len(body))))
+    items.append(("Connection", "close"))
+    head = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in items) + "\r\n"
+    return head.encode("utf-8", "surrogateescape") + body
+
+
+class RawServer:
+    def __init__(self) -> None:
+        self.answers: dict[str, Answer] = {}
+        self.requests: list[str] = []
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(128)
+        self.port = self._sock.getsockname()[1]
+        self.host = f"127.0.0.1:{self.port}"
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._sock.close()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}{path}"
+
+    def answer(self, path: str, answer: Answer) -> None:
+        self.answers[path] = answer
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        try:
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 65536:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            line = request.split(b"\r\n", 1)[0].decode("latin-1")
+            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+            self.requests.append(path)
+            answer = self.answers.get(path, NOT_FOUND)
+            conn.sendall(answer(path) if callable(answer) else answer)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
