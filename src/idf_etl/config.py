@@ -102,6 +102,8 @@ class Settings(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"is empty: no page would be read; give some of {', '.join(LANGS)}")
         unknown = set(value) - set(LANGS)
         if unknown:
             raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
@@ -146,6 +148,10 @@ class Settings(BaseModel):
     def _data_dir(cls, value: Any) -> Any:
         if str(value).strip() == "":
             raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
+        if Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(
+                "is a file, not a directory; give the data directory (DIR/raw, DIR/clean)"
+            )
         return value
 
     @property
@@ -205,7 +211,9 @@ def load_settings(
         values[name] = _split(raw) if name in _LIST_FIELDS else raw
         source[name] = f"environment variable {key}"
     for name, value in (overrides or {}).items():
-        if value not in (None, [], ()):
+        # An empty list from a flag is a flag not given; from `--set NAME=` it is meant.
+        said = (origins or {}).get(name, f"--set {name}").startswith("--set")
+        if value is not None and (said or value not in ([], ())):
             values[name] = value
             source[name] = (origins or {}).get(name, f"--set {name}")
     # Start points given on their own replace the configured ones and bring their hosts.
@@ -308,6 +316,9 @@ def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str
         name = str(error["loc"][0]) if error["loc"] else "settings"
         where = source.get(name, "the defaults")
         message = str(error["msg"]).removeprefix("Value error, ")
-        shown = f" = {values[name]!r}" if name in values else ""
+        value = values.get(name)
+        shown = (
+            "" if name not in values else f" = {str(value) if isinstance(value, Path) else value!r}"
+        )
         problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
     return "; ".join(problems)

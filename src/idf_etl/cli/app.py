@@ -141,6 +141,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     from idf_etl.fetch.site import fetch_site
+    from idf_etl.pipeline.provenance import check_same_site
     from idf_etl.pipeline.run import too_many_failures
 
     settings = crawl.settings()
@@ -149,6 +150,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         RawStore(settings.raw_dir) as store,
         stage_progress("fetch", bars=_bars()) as progress,
     ):
+        check_same_site(settings, store)
         summary = fetch_site(settings, store, progress, crawl.revalidate)
     log.info("fetch: %s", summary.line())
     _echo_halts(summary)
@@ -217,6 +219,13 @@ def main() -> None:
     watch_interrupts()
     try:
         app(prog_name="idf-etl", standalone_mode=True)
+    except SystemExit as exc:
+        # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
+        # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
+        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+            print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
+            sys.exit(3)
+        raise
     except (Interrupted, KeyboardInterrupt):
         _interrupted()
     except LockError as exc:
@@ -235,6 +244,11 @@ def main() -> None:
             raise  # a bug: its traceback is what to report
         log.error("idf-etl: %s", file_system_message(exc))
         sys.exit(EXIT_FAILURES)
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _interrupted() -> None:
