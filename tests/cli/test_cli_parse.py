@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PAGES
+from tests.helpers.cli import idf_etl
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -172,3 +173,26 @@ def test_a_url_is_a_url_whatever_the_case_of_its_scheme(httpserver, scheme, path
     assert body == b"<html><body>x</body></html>"
     assert final == httpserver.url_for(path)
     assert charset == "utf-8"
+
+
+def test_translation_links_through_the_cli_have_one_spelling(tmp_path):
+    # Class 5 through `idf-etl parse`: hreflang links written raw or in lower-case hex
+    # come out as the one URL the crawler stores.
+    page = (
+        (PAGES / "a_en_other_countries.html")
+        .read_text()
+        .replace(
+            "</head>",
+            '<link rel="alternate" hreflang="es" href="https://www.iom.int/es/proyecto/migración">'
+            '<link rel="alternate" hreflang="fr" href="https://www.iom.int/fr/projet/migraci%c3%b3n">'
+            "</head>",
+        )
+    )
+    file = tmp_path / "page.html"
+    file.write_text(page, encoding="utf-8")
+    out = idf_etl("parse", "--jsonl", str(file), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["translations"] == {
+        "es": "https://www.iom.int/es/proyecto/migraci%C3%B3n",
+        "fr": "https://www.iom.int/fr/projet/migraci%C3%B3n",
+    }

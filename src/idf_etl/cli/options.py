@@ -162,9 +162,11 @@ class CrawlOptions:
         ),
     ] = None
 
-    def settings(self) -> Settings:
-        """The file, the environment, --set, then the named flags (later wins)."""
+    def settings(self, more: dict[str, tuple[Any, str]] | None = None) -> Settings:
+        """The file, the environment, --set, then the named flags (later wins); `more`:
+        a command's own flags, setting -> (value, flag)."""
         flags = {
+            **(more or {}),
             "start_urls": (self.start_url, "--start-url"),
             "data_dir": (self.data_dir, "--data-dir"),
             "rate": (self.rate, "--rate"),
