@@ -10,9 +10,16 @@ import pytest
 DEMO = Path(__file__).parents[2] / "demo"
 
 
+@pytest.fixture(scope="session")
+def published_dir(published):
+    """The data directory of the session's one published run of the demo site (the
+    `published` fixture of tests/conftest.py, whose name this file must not take over: the
+    CLI's convention tests read that run's stderr and --json summary too)."""
+    return published[0]
+
+
 @pytest.fixture
-def data(published, tmp_path):
-    """A copy of the session's published data directory (tests/conftest.py), to write in."""
+def data(published_dir, tmp_path):
     copy = tmp_path / "data"
-    shutil.copytree(published[0], copy, symlinks=True)
+    shutil.copytree(published_dir, copy, symlinks=True)
     return copy

@@ -23,6 +23,7 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
+    Verdict,
     settings_for,
     warehouse_log_options,
 )
@@ -35,9 +36,6 @@ from idf_etl.pipeline.lock import RunLock
 log = logging.getLogger("idf_etl.cli")
 
 commands = typer.Typer()
-# The verdict `check` gave in this process, if it gave one: cli.main tells a CRITICAL (exit 2)
-# from a usage error (exit 2 too, by click) with it.
-CHECK_ANSWERED: list[int] = []
 
 
 @commands.command()
@@ -124,8 +122,7 @@ def check(
     finally:
         con.close()
     typer.echo(verdict.line)
-    CHECK_ANSWERED.append(verdict.code)  # its exit 2 is CRITICAL, not a usage error
-    raise typer.Exit(verdict.code)
+    raise Verdict(verdict.code)
 
 
 @commands.command()
