@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS translations (
 """
 
 
+# The form the manifest's URLs are written in (urls.normalise_url's): 2 since percent-
+# encoding has one spelling (#23). A manifest in an older form is rewritten when opened.
+URL_FORM = "2"
+
+
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -128,9 +133,46 @@ class RawStore:
                 "from the published warehouse; the stored bodies are kept"
             ) from exc
         self._db.row_factory = sqlite3.Row
+        self._renormalise_urls()
 
     def close(self) -> None:
         self._db.close()
+
+    def _renormalise_urls(self) -> None:
+        """A manifest written by an older release keyed pages by URLs in an older form:
+        each is rewritten in this release's form (urls.normalise_url), once, so discovery
+        finds its pages again. Two rows that become one URL keep the later download."""
+        if self.get_meta("url_form") == URL_FORM:
+            return
+        from idf_etl.urls import normalise_url
+
+        moves = {}
+        for (url,) in self._db.execute("SELECT url FROM pages").fetchall():
+            new = normalise_url(url)
+            if new is not None and new != url:
+                moves[url] = new
+        with self._db:
+            self._db.execute("BEGIN")
+            for old, new in moves.items():
+                self._db.execute(
+                    """DELETE FROM pages WHERE url = ? AND coalesce(fetched_at, '') <=
+                       (SELECT coalesce(fetched_at, '') FROM pages WHERE url = ?)""",
+                    (new, old),
+                )
+                self._db.execute("UPDATE OR IGNORE pages SET url = ? WHERE url = ?", (new, old))
+                self._db.execute("DELETE FROM pages WHERE url = ?", (old,))
+                self._db.execute(
+                    "UPDATE OR REPLACE translations SET url = ? WHERE url = ?", (new, old)
+                )
+            for url, lang, href in self._db.execute(
+                "SELECT url, lang, href FROM translations"
+            ).fetchall():
+                if (new := normalise_url(href)) is not None and new != href:
+                    self._db.execute(
+                        "UPDATE translations SET href = ? WHERE url = ? AND lang = ?",
+                        (new, url, lang),
+                    )
+            self.set_meta("url_form", URL_FORM)
 
     def __enter__(self) -> RawStore:
         return self
@@ -336,6 +378,11 @@ class RawStore:
             for row in rows:
                 yield StoredPage(**dict(row))
             after = rows[-1]["url"]
+
+    def urls(self) -> Iterator[str]:
+        """Every URL the manifest knows, stored body or not (which site this store holds)."""
+        for (url,) in self._db.execute("SELECT url FROM pages").fetchall():
+            yield str(url)
 
     def count(self) -> int:
         return int(

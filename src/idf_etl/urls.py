@@ -4,8 +4,9 @@ hosts we were told to crawl."""
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from idf_etl.records import LANGS
 
@@ -22,10 +23,16 @@ PROJECT_PAGE_PATTERNS: tuple[str, ...] = (
 
 
 def normalise_url(url: str, base: str | None = None) -> str | None:
-    """Canonical form of an http(s) URL, or None for anything else (mailto:, javascript:, ...).
+    """Canonical form of an http(s) URL, or None for anything else (mailto:, javascript:,
+    a host that cannot be written in ASCII).
 
-    Lower-case scheme and host, no default port, no fragment, no tracking
-    parameters, remaining parameters sorted, no trailing slash (except the root).
+    Lower-case scheme and host (an international host in its ASCII form, "xn--..."),
+    no default port, no fragment, no tracking parameters, remaining parameters sorted,
+    no trailing slash (except the root), and one spelling of each character (RFC 3986,
+    6.2.2, as browsers and w3lib do): what need not be escaped is not ("%7E" -> "~"),
+    what must be is, as UTF-8 ("/proyecto/migración" -> "/proyecto/migraci%C3%B3n"), in
+    upper-case hex ("%c3%b3" -> "%C3%B3"); "%2F" and the like stay escaped (they mean
+    something else unescaped).
     """
     url = url.strip()
     try:
@@ -39,19 +46,85 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
-    host = parts.hostname.lower().rstrip(".")
+    host = _ascii_host(parts.hostname.rstrip("."))
+    if host is None:
+        return None
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = re.sub(r"/{2,}", "/", parts.path or "/")
+    path = _without_dots(_escapes(re.sub(r"/{2,}", "/", parts.path or "/"), _PATH_SAFE))
     if len(path) > 1:
         path = path.rstrip("/") or "/"
-    query = urlencode(
-        sorted(
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _TRACKING.match(k)
-        )
-    )
+    pairs = []
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if not _TRACKING.match(unquote(key)):
+            pairs.append((_query_part(key), _query_part(value)))
+    query = "&".join(f"{k}={v}" for k, v in sorted(pairs))
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+# Characters a URL may hold unescaped (RFC 3986, 2.2 and 2.3); a query's parameters are
+# split at "&" and "=", so those stay escaped inside a key or value.
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+_PATH_SAFE = _UNRESERVED | frozenset("!$&'()*+,;=:@/")
+_QUERY_SAFE = _UNRESERVED | frozenset("!$'()*+,;:@/?")
+_HEX = frozenset(string.hexdigits)
+
+
+def _escapes(text: str, safe: frozenset[str]) -> str:
+    """One spelling of each byte: unreserved bytes unescaped, other escapes in upper-case
+    hex, every byte outside `safe` escaped (UTF-8), a "%" that starts no escape escaped."""
+    if text.isascii() and "%" not in text and all(c in safe for c in text):
+        return text  # the common case, already canonical
+    raw = text.encode("utf-8", "surrogatepass")
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        byte = raw[i]
+        if byte == 0x25 and raw[i + 1 : i + 3].isascii() and _is_hex(raw[i + 1 : i + 3]):
+            value = int(raw[i + 1 : i + 3], 16)
+            out.append(chr(value) if chr(value) in _UNRESERVED else f"%{value:02X}")
+            i += 3
+            continue
+        char = chr(byte)
+        out.append(char if byte < 0x80 and char in safe else f"%{byte:02X}")
+        i += 1
+    return "".join(out)
+
+
+def _without_dots(path: str) -> str:
+    """The path with "." and ".." segments resolved (RFC 3986, 5.2.4), as a browser does;
+    after unescaping, so "%2e%2e" is ".." too."""
+    segments = path.split("/")
+    if not any(s in (".", "..") for s in segments):
+        return path
+    out: list[str] = []
+    for segment in segments[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    if segments[-1] in (".", ".."):
+        out.append("")  # "/a/b/.." is the folder "/a/"
+    return "/" + "/".join(out)
+
+
+def _query_part(text: str) -> str:
+    """A query key or value in one spelling; a space is "+" (form encoding, as the stored
+    URLs and w3lib write it)."""
+    return _escapes(text, _QUERY_SAFE).replace("%20", "+")
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host in lower case and ASCII (IDNA: "bücher.example" -> "xn--bcher-kva.example");
+    None when it cannot be written so (no request could reach it)."""
+    host = host.lower()
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
 
 
 def netloc(url: str) -> str:
@@ -105,3 +178,7 @@ def url_language(url: str) -> str:
     site's default language, which has no prefix (`/project/x` is English)."""
     first = urlsplit(url).path.strip("/").split("/", 1)[0]
     return first if first in LANGS else LANGS[0]
+
+
+def _is_hex(pair: bytes) -> bool:
+    return len(pair) == 2 and all(chr(b) in _HEX for b in pair)

@@ -119,3 +119,21 @@ def test_fund_pages_with_a_french_menu_or_blank_lines(
     assert record["coverage"] == "national"
     assert record["description"].startswith(("This is our own text", "Written for our tests"))
     assert record["problems"] == []
+
+
+def test_a_dateline_country_under_a_title_is_no_project_away_from_project_paths():
+    # A news page's rendering may put its place under its title; only a type or an id
+    # makes the layout a project page where the address says nothing.
+    text = (
+        "A Visit to the Border Posts\n\n    Ecuador\n\n"
+        "Written for the test: the ambassador saw two border posts and spoke with staff.\n"
+    )
+    assert parse_page(text).kind == "other"
+    assert parse_page(text, url="https://www.iom.int/project/x").kind == "project"
+    typed = text.replace("    Ecuador\n", "    Labour Migration\n    Ecuador\n")
+    assert parse_page(typed).kind == "project"
+
+
+def test_only_a_title_at_a_project_path_says_why_it_is_other():
+    record = parse_page("Only A Title Here\n", url="https://www.iom.int/project/x")
+    assert record.kind == "other" and "project page's address" in record.reason

@@ -236,3 +236,26 @@ def test_a_page_through_the_cli_gets_the_letters_family(tmp_path):
     assert record["project_type_canonical"] == "Immigration and Borders"
     codes = {p["code"]: p["message"] for p in record["problems"]}
     assert re.search(r"'Border Work Projects'.*'IB'", codes["project_type_from_id"])
+
+
+def _page_with_id(written: str) -> str:
+    return (
+        "A Title for an Id Test\n\n  • Project Type\n    Labour Migration\n"
+        f"  • Projects ID\n    {written}\n  • Benefiting Member States\n    Ghana\n\n"
+        "Our own words: officials of two ministries agree on one procedure together.\n"
+    )
+
+
+@given(
+    st.sampled_from(sorted(TYPE_LETTERS)),
+    st.integers(0, 9999),
+    st.booleans(),
+    st.sampled_from([".", " ", "", " . "]),
+)
+def test_an_id_written_loosely_is_one_project_id(letters, number, lower, separator):
+    # "ce.0148", "CE 0148", "CE0148": the key that joins a project's pages is "CE.0148".
+    written = f"{letters.lower() if lower else letters}{separator}{number:04d}"
+    record = parse_page(_page_with_id(written))
+    assert record.project_id == f"{letters}.{number:04d}"
+    odd = [p for p in record.problems if p.code == "odd_id"]
+    assert bool(odd) == (written != record.project_id)

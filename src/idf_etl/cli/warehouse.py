@@ -81,7 +81,9 @@ def check(
     warn_hours: Annotated[
         float,
         typer.Option(
-            "--warn-hours", metavar="HOURS", help="WARNING when the last successful run is older."
+            "--warn-hours",
+            metavar="HOURS",
+            help="WARNING when the last successful read of the site is older.",
         ),
     ] = 30,
     critical_hours: Annotated[
@@ -89,7 +91,7 @@ def check(
         typer.Option(
             "--critical-hours",
             metavar="HOURS",
-            help="CRITICAL when the last successful run is older.",
+            help="CRITICAL when the last successful read of the site is older.",
         ),
     ] = 54,
 ) -> None:
@@ -348,11 +350,11 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
         )
     if success:
         typer.echo(
-            f"last successful run: {success['run_id']}, finished "
+            f"last successful read of the site: run {success['run_id']}, finished "
             f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({facts['hours_since_success']:.1f} h ago)"
         )
     else:
-        typer.echo("last successful run: none yet")
+        typer.echo("last successful read of the site: none yet")
     counts = facts["open_problems"]
     typer.echo(
         f"open problems: {plural(counts.get('error', 0), 'error')}, "

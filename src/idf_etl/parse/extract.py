@@ -26,6 +26,7 @@ from idf_etl.parse.vocabulary import (
     LABELS,
     PRIMA_ID,
     PROJECT_ID,
+    PROJECT_ID_LOOSE,
     fold,
 )
 
@@ -231,9 +232,10 @@ def _plausible(
     """Could this block be the value of that label? (The trap: the description.)
     `any_length`: would it be, were it short enough (then it is read as too long)."""
     id_shape = _ID_TOKEN if any_length else _ID_LIKE
-    if set(candidates) <= {"project_id", "prima_id"} and not id_shape.match(block.text):
-        # Ids are one token of letters and digits; anything else is another field's value.
-        return False
+    if set(candidates) <= {"project_id", "prima_id"}:
+        # Ids are one token of letters and digits ("CE 0148" a current id loosely
+        # written); anything else is another field's value.
+        return bool(id_shape.match(block.text) or PROJECT_ID_LOOSE.match(block.text))
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
         return not (
@@ -427,10 +429,14 @@ def _read_label_less(page: Page, project_path: bool) -> Extracted | None:
             else:
                 out.unlabelled.append(text)
         out.description = _description(blocks, end, title)
+        # Away from a project's address, the layout must be the whole sign: indented
+        # lines, each recognised, one a project type or id (a country alone could be a
+        # news page's dateline), then the description.
         strict = (
             not page.is_html
             and 0 < len(lines) <= 2
             and not out.unlabelled
+            and bool({"project_type", "project_id"} & set(out.values))
             and out.description is not None
         )
         if placed and (project_path or strict):

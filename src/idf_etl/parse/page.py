@@ -24,7 +24,13 @@ from idf_etl.parse.normalise import (
     parse_year,
 )
 from idf_etl.parse.project_types import parse_project_type, project_type_family
-from idf_etl.parse.vocabulary import ERROR_TITLES, PRIMA_ID, PROJECT_ID, STOPWORDS
+from idf_etl.parse.vocabulary import (
+    ERROR_TITLES,
+    PRIMA_ID,
+    PROJECT_ID,
+    PROJECT_ID_LOOSE,
+    STOPWORDS,
+)
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path, url_language
 
@@ -57,11 +63,14 @@ def parse_page(
     """
     page = read_page(data, charset)
     canonical = next((link.href for link in page.links if link.rel == "canonical"), None)
-    found = extract(page, at_project_path(url or canonical, patterns))
+    project_path = at_project_path(url or canonical, patterns)
+    found = extract(page, project_path)
     lang = detect_language(page, found, url)
     record: ProjectRecord | OtherPage
     if found.template is None:
-        record = OtherPage(source=source, lang=lang, title=found.title, reason=_other_reason(found))
+        record = OtherPage(
+            source=source, lang=lang, title=found.title, reason=_other_reason(found, project_path)
+        )
     elif found.listing:
         record = OtherPage(
             source=source,
@@ -77,9 +86,14 @@ def parse_page(
     return record
 
 
-def _other_reason(found: Extracted) -> str:
+def _other_reason(found: Extracted, project_path: bool) -> str:
     if found.title and ERROR_TITLES.search(found.title):
         return f"an error page ({found.title!r})"
+    if project_path:
+        return (
+            "at a project page's address, but no project field (a label, or a value "
+            "recognised by its shape) follows its title"
+        )
     return (
         "no project fields (labels or template values) found: news, FAQ, guidance or listing page"
     )
@@ -271,7 +285,19 @@ def _checked_id(
     if written is None:
         return None
     value = written.strip()
-    if not shape.match(value):
+    loose = PROJECT_ID_LOOSE.match(value) if shape is PROJECT_ID else None
+    if loose and not shape.match(value):
+        # One project, one key: its pages in other languages write it the usual way.
+        value = f"{loose.group(1).upper()}.{loose.group(2)}"
+        problems.append(
+            Problem(
+                code="odd_id",
+                field=field,
+                message=f"{field} {written.strip()!r} is written in an unusual form; "
+                f"read as {value!r}",
+            )
+        )
+    elif not shape.match(value):
         problems.append(
             Problem(
                 code="odd_id",

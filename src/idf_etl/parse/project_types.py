@@ -9,9 +9,7 @@ When the site writes a type in words nobody listed, this is the file to edit.
 
 from __future__ import annotations
 
-import re
-
-from idf_etl.parse.vocabulary import fold
+from idf_etl.parse.vocabulary import PROJECT_ID_LOOSE, fold
 
 # Project types: the fund's families, one canonical English name each (the closed list
 # of ../shared/DESIGN.md, "Project ids name the project's type"), the two id letters
@@ -177,10 +175,6 @@ TYPE_LETTERS: dict[str, str] = {
 # that starts exactly one known name is that name.
 TYPE_PREFIX_MIN = 30
 
-# The letters of a current id, however the page spaces or cases them ("CE.0148",
-# "ce.0148", "CE 0148"); older ids ("T97-805") name no family.
-_ID_LETTERS = re.compile(r"^\s*([A-Za-z]{2})\s*[.\s]\s*\d{3,5}\s*$")
-
 
 def parse_project_type(text: str) -> str | None:
     """'Migration de main-d'œuvre' / 'TCMMCB' -> the canonical English family; unknown -> None.
@@ -199,7 +193,9 @@ def parse_project_type(text: str) -> str | None:
 
 def id_letters(project_id: str | None) -> str | None:
     """The two family letters of a current project id, upper case, or None."""
-    match = _ID_LETTERS.match(project_id or "")
+    # However the page spaces or cases it ("ce.0148", "CE 0148"); older ids ("T97-805")
+    # name no family.
+    match = PROJECT_ID_LOOSE.match((project_id or "").strip())
     return match.group(1).upper() if match else None
 
 

@@ -175,8 +175,12 @@ REGIONS: dict[str, str] = {
     }.items()
 }
 
+# Project types (the fund's families, their labels and id letters) are project_types.py's.
+
 # Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
 PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")
+# A current id written loosely ("ce.0148", "CE 0148", "CE0148"): read as "CE.0148".
+PROJECT_ID_LOOSE = re.compile(r"^([A-Za-z]{2})\s?[.\s]?\s?(\d{3,5})$")
 PRIMA_ID = re.compile(r"^[A-Z]{2}\d{2}P\d{4}$")
 YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)")
 # A bare amount as template C prints it: "150,000", "400000.00", "USD 1.2 million".

@@ -18,7 +18,12 @@ only the migration's number. Never edit a migration that has been released.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class Migration:
     version: int
     why: str
     statements: tuple[str, ...] = ()
+    # A change SQL cannot say (run after the statements, in the same transaction).
+    rewrite: Callable[[duckdb.DuckDBPyConnection], None] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -93,6 +100,42 @@ MIGRATIONS += (
             # What a merge gives a project with none: no change is recorded for them.
             "UPDATE projects SET other_states = []",
         ),
+    ),
+)
+
+
+def renormalise_urls(con: duckdb.DuckDBPyConnection) -> None:
+    """Page URLs in this release's form (urls.normalise_url: percent-encoding in one
+    spelling), as the raw store's manifest rewrites its own when opened, so a page stored
+    before keeps its rows. Two rows that become one URL keep the later download."""
+    from idf_etl.urls import normalise_url
+
+    for table in ("pages", "project_pages"):
+        urls = [str(url) for (url,) in con.execute(f"SELECT url FROM {table}").fetchall()]
+        moves = {url: new for url in urls if (new := normalise_url(url)) not in (None, url)}
+        for old, new in moves.items():
+            con.execute(
+                f"""DELETE FROM {table} WHERE url = $new AND coalesce(fetched_at, '-infinity')
+                    <= (SELECT coalesce(fetched_at, '-infinity') FROM {table} WHERE url = $old)""",
+                {"new": new, "old": old},
+            )
+            con.execute(
+                f"""INSERT INTO {table} SELECT * REPLACE ($new AS url) FROM {table}
+                    WHERE url = $old AND NOT EXISTS (SELECT 1 FROM {table} WHERE url = $new)""",
+                {"new": new, "old": old},
+            )
+            con.execute(f"DELETE FROM {table} WHERE url = ?", [old])
+    for key, urls in con.execute("SELECT project_key, urls FROM projects").fetchall():
+        new_urls = sorted({normalise_url(u) or u for u in urls or []})
+        if new_urls != sorted(urls or []):
+            con.execute("UPDATE projects SET urls = ? WHERE project_key = ?", [new_urls, key])
+
+
+MIGRATIONS += (
+    Migration(
+        6,
+        "page URLs in one form: percent-encoding in one spelling (#23)",
+        rewrite=renormalise_urls,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

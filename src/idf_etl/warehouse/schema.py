@@ -59,6 +59,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     for m in pending(version or SCHEMA_VERSION):
         for statement in m.statements:
             con.execute(statement)
+        if m.rewrite is not None:
+            m.rewrite(con)
         done.append(f"upgraded the warehouse to schema version {m.version}: {m.why}")
     _create_tables(con)
     _check_columns(con)

@@ -1,0 +1,82 @@
+"""The cases issue 22 names for classes 1 and 2, as a user meets them: `idf-etl run` as a
+subprocess against a real server, then the ledger read with DuckDB."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.cli.test_cli_interrupts import idf
+from tests.helpers.raw_server import RawServer, http
+
+pytestmark = pytest.mark.slow
+
+TEMPLATE = (Path(__file__).parents[1] / "fixtures" / "pages" / "c_en_devfund.html").read_bytes()
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def serve_site(srv: RawServer, count: int, robots: str = "User-agent: *\n", lastmod=None):
+    paths = [f"/project/p{i}" for i in range(count)]
+    stamp = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
+    urls = "".join(f"<url><loc>{srv.url(p)}</loc>{stamp}</url>" for p in paths)
+    srv.answer("/robots.txt", http(200, robots.encode(), {"Content-Type": "text/plain"}))
+    srv.answer(
+        "/sitemap.xml", http(200, f"<urlset>{urls}</urlset>".encode(), {"Content-Type": "text/xml"})
+    )
+    for i, path in enumerate(paths):
+        srv.answer(path, http(200, TEMPLATE.replace(b"CE.0333", f"XX.{i:04d}".encode()), HTML))
+    return paths
+
+
+def run(srv, data, *extra):
+    return idf("run", "--start-url", srv.url("/sitemap.xml"), "--data-dir", str(data),
+               "--rate", "0", "--set", "report=false", "--set", "max_retries=1", *extra,
+               cwd=data.parent)  # fmt: skip
+
+
+def ledger(data, sql, params=()):
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_crawl_delay_longer_than_run_timeout_ends_in_time_and_is_recorded(tmp_path):
+    data = tmp_path / "data"
+    with RawServer() as srv:
+        serve_site(srv, 3, robots="User-agent: *\nCrawl-delay: 100000\n")
+        started = time.monotonic()
+        proc = run(srv, data, "--set", "run_timeout=15")
+        took = time.monotonic() - started
+    assert took < 15 + 20, f"{took:.0f}s"  # the deadline, and room to start, load and publish
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Crawl-delay 100000s" in proc.stderr
+    [(outcome,)] = ledger(data, "SELECT outcome FROM runs")
+    assert outcome == "failures"
+    [(message,)] = ledger(data, "SELECT message FROM issues WHERE code = 'crawl_incomplete'")
+    assert "Crawl-delay 100000s" in message and "run_timeout" in message
+
+
+def test_a_page_whose_gzip_is_not_gzip_is_one_issue_and_the_run_publishes(tmp_path):
+    data = tmp_path / "data"
+    with RawServer() as srv:
+        paths = serve_site(srv, 4)
+        srv.answer(paths[2], http(200, b"not gzip", {**HTML, "Content-Encoding": "gzip"}))
+        proc = run(srv, data)
+        bad = srv.url(paths[2])
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert len(ledger(data, "SELECT * FROM runs")) == 1
+    assert ledger(data, "SELECT count(*) FROM projects") == [(3,)]
+    [(code, message)] = ledger(data, "SELECT code, message FROM issues WHERE url = ?", [bad])
+    assert code == "fetch_failed" and "Content-Encoding" in message
+
+
+def test_a_lastmod_out_of_range_reads_every_page(tmp_path):
+    data = tmp_path / "data"
+    with RawServer() as srv:
+        serve_site(srv, 6, lastmod="9999-12-31T23:59:59-14:00")
+        proc = run(srv, data)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ledger(data, "SELECT pages_discovered, pages_fetched FROM runs") == [(6, 6)]
