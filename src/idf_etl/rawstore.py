@@ -1,7 +1,8 @@
 """The raw store: every fetched body, content-addressed and compressed, and a manifest.
 
     data/raw/objects/ab/abcdef....gz    one gzip file per distinct body (sha256 of the body)
-    data/raw/manifest.sqlite            url -> latest body, status, validators, times
+    data/raw/manifest.sqlite            url -> latest body, status, validators, times;
+                                        and web archive captures (captures: backfill.py)
 
 Bodies are written to a temporary file and renamed into place before the
 manifest points at them, and the manifest is SQLite (one transaction per
@@ -55,6 +56,20 @@ CREATE TABLE IF NOT EXISTS translations (
     lang  TEXT NOT NULL,
     href  TEXT NOT NULL,
     PRIMARY KEY (url, lang)
+);
+-- web archive captures listed by `idf-etl backfill`: kept apart from `pages` (the live
+-- site's latest), so a nightly run never mistakes a capture for the site
+CREATE TABLE IF NOT EXISTS captures (
+    archive      TEXT NOT NULL,      -- the archive's replay URL
+    url          TEXT NOT NULL,      -- the original URL (normalised)
+    timestamp    TEXT NOT NULL,      -- the capture's time, YYYYMMDDhhmmss UTC
+    status       INTEGER,            -- HTTP status the archive captured (NULL: not a number)
+    digest       TEXT,               -- the archive's digest of the body ('-' or NULL: none)
+    content_type TEXT,
+    sha256       TEXT,               -- our stored body; NULL until fetched (or never needed)
+    outcome      TEXT NOT NULL,      -- fetched, reused (same digest), gone, skipped, failed
+    error        TEXT,               -- why skipped or failed
+    PRIMARY KEY (archive, url, timestamp)
 );
 """
 
@@ -125,6 +140,12 @@ class RawStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            # The disk, not the file: full, read-only, no permission, an I/O error. Said as
+            # such by the CLI (cli/failures.py); calling it damaged would send users to fsck.
+            self._db.close()
+            exc.add_note(str(self.manifest))  # SQLite does not say which file
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
@@ -387,6 +408,22 @@ class RawStore:
     def count(self) -> int:
         return int(
             self._db.execute("SELECT count(*) FROM pages WHERE sha256 IS NOT NULL").fetchone()[0]
+        )
+
+    # -- web archive captures (fetch/archive.py) --
+
+    def capture_rows(self, archive: str) -> dict[tuple[str, str], sqlite3.Row]:
+        """(url, timestamp) -> the capture's row, for every capture of `archive` seen so far."""
+        rows = self._db.execute("SELECT * FROM captures WHERE archive = ?", (archive,))
+        return {(r["url"], r["timestamp"]): r for r in rows}
+
+    def record_capture(self, archive: str, row: dict[str, object]) -> None:
+        """One capture's outcome, committed at once: a backfill killed after it keeps it."""
+        names = ["archive", *row]
+        self._db.execute(
+            f"INSERT OR REPLACE INTO captures ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})",
+            (archive, *row.values()),
         )
 
     def get_meta(self, key: str) -> str | None:

@@ -23,10 +23,11 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
+    Verdict,
     settings_for,
     warehouse_log_options,
 )
-from idf_etl.errors import ConfigError, IdfEtlError
+from idf_etl.errors import ConfigError, IdfEtlError, LoadError
 from idf_etl.interrupts import Interrupted, interruptible
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
@@ -43,10 +44,11 @@ def status(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     runs: Annotated[
-        int, typer.Option("--runs", metavar="N", help="How many recent runs to show.")
+        int, typer.Option("--runs", metavar="N", min=1, help="How many recent runs to show.")
     ] = 5,
     problems: Annotated[
-        int, typer.Option("--problems", metavar="N", help="How many open problems to list.")
+        int,
+        typer.Option("--problems", metavar="N", min=0, help="How many open problems to list."),
     ] = 20,
     as_json: Annotated[
         bool,
@@ -83,6 +85,7 @@ def check(
         typer.Option(
             "--warn-hours",
             metavar="HOURS",
+            min=0,
             help="WARNING when the last successful read of the site is older.",
         ),
     ] = 30,
@@ -91,6 +94,7 @@ def check(
         typer.Option(
             "--critical-hours",
             metavar="HOURS",
+            min=0,
             help="CRITICAL when the last successful read of the site is older.",
         ),
     ] = 54,
@@ -102,6 +106,12 @@ def check(
     from idf_etl.warehouse.publish import open_published
     from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
+    if warn_hours > critical_hours:
+        typer.echo(
+            f"IDF-ETL UNKNOWN - --warn-hours ({warn_hours:g}) is over --critical-hours "
+            f"({critical_hours:g}): WARNING must come first"
+        )
+        raise typer.Exit(CHECK_UNKNOWN)
     try:
         con = open_published(settings_for(config, data_dir).clean_dir)
     except IdfEtlError as exc:
@@ -112,7 +122,7 @@ def check(
     finally:
         con.close()
     typer.echo(verdict.line)
-    raise typer.Exit(verdict.code)
+    raise Verdict(verdict.code)
 
 
 @commands.command()
@@ -144,6 +154,8 @@ def sql(
         raise ConfigError("--csv and --json: choose one output format")
     if query == "-":
         query = sys.stdin.read()
+    if not query.strip():
+        raise ConfigError('the query is empty: give one, e.g. idf-etl sql "SELECT * FROM runs"')
     clean_dir = settings_for(config, data_dir).clean_dir
     if csv_out:
         _sql_csv(clean_dir, query)
@@ -228,15 +240,30 @@ def restore(
     """
     from idf_etl.warehouse.publish import Publisher
 
+    chosen_modes = [
+        flag
+        for flag, on in (
+            ("--list", list_only),
+            ("--empty", empty),
+            ("--release", release is not None),
+        )
+        if on
+    ]
+    if len(chosen_modes) > 1:
+        raise ConfigError(f"{' and '.join(chosen_modes)}: choose one")
     settings = settings_for(config, data_dir)
+    _something_there(settings.data_dir, settings.clean_dir)
+    if list_only:  # only reads: no lock taken, nothing written
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
+        current, kept = publisher.current_release(), publisher.kept()
+        if not kept:
+            raise LoadError(f"no kept releases under {publisher.releases.absolute()}")
+        for release_dir in kept:
+            typer.echo(f"{'*' if release_dir == current else ' '} {release_dir.name}")
+        return
     with RunLock(settings.data_dir):
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         current = publisher.current_release()
-        if list_only:
-            for kept in publisher.kept():
-                mark = "*" if kept == current else " "
-                typer.echo(f"{mark} {kept.name}")
-            return
         if empty:
             publisher.unpublish()
             typer.echo(
@@ -273,6 +300,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     from idf_etl.pipeline.fsck import check_data_dir
 
     settings = settings_for(config, data_dir)
+    _something_there(settings.data_dir, settings.raw_dir, settings.clean_dir)
     with RunLock(settings.data_dir):
         findings = check_data_dir(settings.data_dir)
     for line in findings.lines():
@@ -327,6 +355,19 @@ def schema() -> None:
     typer.echo(data_dictionary_markdown(), nl=False)
 
 
+def _something_there(data_dir: Path, *parts: Path) -> None:
+    """LoadError (exit 1) before anything is created when none of `parts` (the raw store, the
+    clean directory) exists: a command pointed at the wrong place says so and writes nothing."""
+    if any(part.is_dir() for part in parts):
+        return
+    looked = ", ".join(str(part.absolute()) for part in parts)
+    raise LoadError(
+        f"nothing here to work on: no {looked}. Run `idf-etl run` first, or point at the data "
+        "directory with --data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+        "pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
+    )
+
+
 def _print_status(facts: dict[str, Any], problems: int) -> None:
     """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
     open_rows = facts["oldest_open_problems"]
@@ -343,10 +384,15 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
     last, success = facts["last_run"], facts["last_success"]
     typer.echo("")
     if last:
+        fetched = (
+            "no fetch (a re-parse of stored pages)"
+            if last["mode"] == "from-raw"
+            else f"{plural(last['fetch_failed'] or 0, 'page')} failed to fetch"
+        )
         typer.echo(
             f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
-            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {plural(last['fetch_failed'] or 0, 'page')} "
-            f"failed to fetch, {last['parse_errors'] or 0:,} unreadable"
+            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {fetched}, "
+            f"{last['parse_errors'] or 0:,} unreadable"
         )
     if success:
         typer.echo(
