@@ -241,20 +241,20 @@ def types_by_region(rows: Sequence[Row]) -> alt.FacetChart:
 
 
 def changes_per_year(rows: Sequence[Row]) -> alt.Chart:
+    """Stacked by where a change was seen, on a time axis (a year without changes keeps its
+    place) with whole ticks."""
+    largest = _largest_sum(rows, "year", "field_changes")
     chart: alt.Chart = (
-        alt.Chart(_data(rows), width=WIDTH, height=140)
+        alt.Chart(alt.InlineData(values=_dated(rows)), width=WIDTH, height=140)
         .mark_bar()
         .encode(
-            x=alt.X("year:O", title="Year the change was first seen", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(
-                "sum(field_changes):Q",
-                title="Field changes",
-                axis=alt.Axis(tickMinStep=1, format="d"),
-            ),
+            x=_year_axis("Year the change was first seen"),
+            y=alt.Y("sum(field_changes):Q", **count_axis("Field changes", largest)),
             color=alt.Color(
                 "seen_in:N",
                 title="Seen in",
                 scale=alt.Scale(domain=["live site", "web archive"], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="top"),
             ),
         )
         .properties(description="Field changes per year, seen on the live site or in a web archive")
