@@ -170,6 +170,12 @@ class Settings(BaseModel):
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return value
 
+    @field_validator("data_dir", "url_list")
+    @classmethod
+    def _home(cls, value: Path | None) -> Path | None:
+        # `~/data` from a pipeline file, a variable or a notebook: no shell expanded it.
+        return value.expanduser() if value is not None else None
+
     @field_validator("url_list")
     @classmethod
     def _url_list(cls, value: Path | None) -> Path | None:

@@ -31,6 +31,7 @@ from idf_etl.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     CrawlOptions,
+    Verdict,
     crawl_options,
     log_options,
 )
@@ -289,7 +290,8 @@ def main() -> None:
     except SystemExit as exc:
         # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
         # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
-        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+        usage = exc.code == EXIT_USAGE and not isinstance(exc, Verdict)
+        if usage and _command(sys.argv[1:]) == "check":
             print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
             sys.exit(3)
         raise
