@@ -260,6 +260,11 @@ class RawStore:
                WHERE sha256=?""",
             (f"stored body unreadable: {reason}; it will be downloaded again", sha256),
         )
+        # A web archive's capture of it is fetched again by the next backfill.
+        self._db.execute(
+            "UPDATE captures SET outcome='failed', sha256=NULL, error=? WHERE sha256=?",
+            (f"stored body unreadable: {reason}", sha256),
+        )
         return int(cursor.rowcount)
 
     # -- manifest --
@@ -416,6 +421,11 @@ class RawStore:
         """(url, timestamp) -> the capture's row, for every capture of `archive` seen so far."""
         rows = self._db.execute("SELECT * FROM captures WHERE archive = ?", (archive,))
         return {(r["url"], r["timestamp"]): r for r in rows}
+
+    def capture_bodies(self) -> set[str]:
+        """The hashes of every stored capture body, of any archive."""
+        rows = self._db.execute("SELECT DISTINCT sha256 FROM captures WHERE sha256 IS NOT NULL")
+        return {str(sha) for (sha,) in rows}
 
     def record_capture(self, archive: str, row: dict[str, object]) -> None:
         """One capture's outcome, committed at once: a backfill killed after it keeps it."""

@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug import Request, Response
 
@@ -201,3 +201,87 @@ def test_any_cdx_body_is_read_or_refused_with_a_fetch_error(body):
     except FetchError:
         return
     assert all(isinstance(r, dict) for r in page.rows)
+
+
+def test_a_cdx_server_repeating_its_resume_key_is_stopped(server, fast_settings):
+    archive = Archive(server, "internet-archive")
+    server.clear()
+    row = rows(archive.base)[0]
+    answer = json.dumps([IA_HEADER, row, [], ["same-key"]])
+    server.expect_request("/cdx").respond_with_data(answer, content_type="application/json")
+    settings = settings_for(fast_settings, archive)
+    with RawStore(settings.raw_dir) as store:
+        summary = fetch_archive(settings, store)
+    assert "same resume key twice" in summary.halts[0]
+    # The first page, and the one that repeated its key; the capture listed is still fetched.
+    assert [r.path for r, _ in server.log].count("/cdx") == 2
+
+
+# What an archive may answer, drawn: CDX rows of any status, digest, type and time, and
+# replay answers of any kind (Retry-After 0: the test does not wait).
+CDX_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["/project/a", "/project/b", "/projects?page=1", "/news/x"]),
+        st.sampled_from(["20190301100000", "2019", "20200101", "2019-03", "20201301000000"]),
+        st.sampled_from(["200", "404", "410", "301", "500", "-"]),
+        st.sampled_from(["AAA", "BBB", "-", ""]),
+        st.sampled_from(["text/html", "application/pdf", "warc/revisit", "unk"]),
+    ),
+    max_size=8,
+)
+REPLAYS = st.lists(st.sampled_from([200, 404, 429, 500, 302, 301]), max_size=10)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(drawn=CDX_ROWS, replays=REPLAYS)
+def test_whatever_the_archive_answers_every_capture_is_accounted_for(
+    server, fast_settings, tmp_path_factory, drawn, replays
+):
+    base = server.url_for("").rstrip("/")
+    site = base.removeprefix("http://")
+    data = [["k", ts, f"http://{site}{path}", mime, status, digest, "1"]
+            for path, ts, status, digest, mime in drawn]  # fmt: skip
+    answers = list(replays)
+    asked: list[str] = []
+
+    def replay(request: Request) -> Response:
+        asked.append(request.path)
+        status = answers.pop(0) if answers else 200
+        headers = {"Retry-After": "0"} if status == 429 else {}
+        if status in (301, 302):
+            headers["Location"] = f"{base}/web/20000101000000id_/http://{site}/project/a"
+        return Response(PAGE, status=status, headers=headers, content_type="text/html")
+
+    server.clear()
+    server.expect_request("/cdx").respond_with_data(
+        json.dumps([IA_HEADER, *data]), content_type="application/json"
+    )
+    server.expect_request(re.compile(r"^/web/.*")).respond_with_handler(replay)
+    settings = fast_settings(
+        archive_cdx=f"{base}/cdx",
+        archive_replay=f"{base}/web",
+        archive_rate=0,
+        archive_paths=["/project"],
+        allowed_hosts=[site],
+        data_dir=tmp_path_factory.mktemp("drawn"),
+    )
+    with RawStore(settings.raw_dir) as store:
+        summary = fetch_archive(settings, store)
+        recorded = store.capture_rows(settings.archive_replay)
+        # Every listed capture has an outcome, or was left for the next backfill.
+        assert len(recorded) + summary.not_requested == summary.discovered
+        for row in recorded.values():
+            assert (row["sha256"] is not None) == (row["outcome"] in ("fetched", "reused"))
+            if row["outcome"] == "fetched":
+                assert store.get_body(row["sha256"]) == PAGE
+            assert (row["error"] is not None) == (row["outcome"] in ("skipped", "failed"))
+        # A second backfill asks replay only for what is not done.
+        done_before = len(asked)
+        again = fetch_archive(settings, store)
+        retried = sum(r["outcome"] == "failed" for r in recorded.values())
+        assert len(asked) - done_before <= retried + summary.not_requested
+        assert again.discovered == summary.discovered

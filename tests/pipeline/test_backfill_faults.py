@@ -262,3 +262,18 @@ def test_cli_refuses_bad_years_and_urls_and_a_held_lock(site, archive, tmp_path)
     with RunLock(data):
         proc = idf_etl(*base, "--cdx", f"{archive.base}/cdx", cwd=tmp_path)
     assert proc.returncode == 3 and "another idf-etl run" in proc.stderr
+
+
+def test_a_damaged_capture_body_is_set_aside_by_fsck_and_fetched_again(
+    site, archive, settings, tmp_path
+):
+    s = settings()
+    archive.add(site.url("/project/moldova"), "20170101000000", moldova(site, "150,000"))
+    run_pipeline(s, backfill=(None, None))
+    (body,) = s.raw_dir.glob("objects/*/*.gz")
+    body.write_bytes(b"not gzip")
+    proc = idf_etl("fsck", "--data-dir", str(s.data_dir), cwd=tmp_path)
+    assert "fetched again by the next backfill" in proc.stdout + proc.stderr
+    again = run_pipeline(s, backfill=(None, None))
+    assert again.fetch.fetched == 1 and len(archive.replays) == 2
+    assert query(s, "SELECT budget_usd FROM projects") == [(150000,)]

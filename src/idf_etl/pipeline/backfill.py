@@ -45,7 +45,9 @@ def pending_captures(
     seen = {
         (url, when)
         for url, when in con.execute(
-            "SELECT url, observed_at FROM observations WHERE seen_in = ?", [archive]
+            # An unreadable one is read again: its body may have been fetched again since.
+            "SELECT url, observed_at FROM observations WHERE seen_in = ? AND kind <> 'error'",
+            [archive],
         ).fetchall()
     }
     pages = []
