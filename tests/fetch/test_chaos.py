@@ -161,12 +161,14 @@ def install(srv: RawServer, plan) -> None:
 # -- the property ---------------------------------------------------------------------------
 
 
-def chaos_settings(srv: RawServer, data: Path, **extra) -> Settings:
-    return Settings(
-        start_urls=[srv.url("/sitemap.xml")], allowed_hosts=[srv.host], data_dir=data,
+def chaos_settings(srv: RawServer, data: Path, **overrides) -> Settings:
+    fast = dict(
         rate=0, concurrency=2, read_timeout=1, connect_timeout=1, request_timeout=2,
         backoff_base=0.05, backoff_max=2, max_retries=1, run_timeout=RUN_TIMEOUT,
-        parse_workers=1, report=False, min_discovered_share=0, **extra,
+    )  # fmt: skip
+    return Settings(
+        start_urls=[srv.url("/sitemap.xml")], allowed_hosts=[srv.host], data_dir=data,
+        parse_workers=1, report=False, min_discovered_share=0, **{**fast, **overrides},
     )  # fmt: skip
 
 
@@ -184,7 +186,9 @@ def chaos(tmp_path_factory):
         ])  # fmt: skip
         install(srv, good)
         baseline = tmp_path_factory.mktemp("chaos") / "data"
-        result = run_pipeline(chaos_settings(srv, baseline))
+        # Time enough for a busy machine: this run must succeed, it is what the others keep.
+        slow = dict(read_timeout=30, request_timeout=60, run_timeout=300)
+        result = run_pipeline(chaos_settings(srv, baseline, **slow))
         assert result.outcome == "success"
         assert len(projects(baseline)) == COUNT
         yield srv, baseline
@@ -207,8 +211,10 @@ def test_whatever_the_server_says_the_run_ends_in_time_accounts_for_every_url_an
     started = time.monotonic()
     result = run_pipeline(chaos_settings(srv, data), revalidate=revalidate)
     took = time.monotonic() - started
-    # The fetch is bounded by run_timeout; parse, load and publish of 4 pages are not, hence room.
-    assert took < RUN_TIMEOUT + 30, f"{took:.1f}s"
+    # The fetch is bounded by run_timeout (a request in flight is cut at it); parse, load and
+    # publish of 4 pages are not, hence room for a busy machine in the whole run's bound.
+    assert result.fetch is not None and result.fetch.seconds < RUN_TIMEOUT + 2, result.fetch
+    assert took < RUN_TIMEOUT + 120, f"{took:.1f}s"
     assert result.outcome in ("success", "failures")
     assert projects(data) >= before, "a project the warehouse had is gone"
     with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
