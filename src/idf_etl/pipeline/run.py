@@ -112,7 +112,12 @@ def _build_and_publish(run: _Run) -> RunResult:
         raise
     con = duckdb.connect(
         str(building),
-        config={"memory_limit": settings.warehouse_memory, "threads": WAREHOUSE_THREADS},
+        config={
+            "memory_limit": settings.warehouse_memory,
+            "threads": WAREHOUSE_THREADS,
+            # Spilled to the data directory's disk (never /tmp, often a small tmpfs).
+            "temp_directory": str(publisher.releases / ".spill"),
+        },
     )
     try:
         with interruptible(con):  # Ctrl-C ends a long statement at once
