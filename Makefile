@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-fast lint conformance demo run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
+.PHONY: install test test-fast lint conformance demo duckdb run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -40,8 +40,19 @@ lint: install ## ruff, mypy, the import layers (import-linter) and the documenta
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/mkdocs build --strict --quiet
 
-demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it
-	$(BIN)/python demo/run_demo.py --data-dir data
+# The demo keeps its own data directory: its 127.0.0.1 pages never mix with the live
+# site's in data/ (a run refuses a data directory that holds another site's pages).
+DEMO_DATA := demo/data
+# `make duckdb` opens DATA_DIR's warehouse in the DuckDB CLI (read-only), run by the uv the
+# Makefile uses (on PATH or .tools/bin): `make duckdb DATA_DIR=demo/data` after make demo.
+DATA_DIR ?= data
+
+demo: install ## serve the embedded sample site on 127.0.0.1 and run the real pipeline on it, into demo/data
+	$(BIN)/python demo/run_demo.py --data-dir $(DEMO_DATA)
+
+duckdb: $(UV) ## the DuckDB CLI on DATA_DIR's warehouse, read-only (make duckdb DATA_DIR=demo/data)
+	@test -f "$(DATA_DIR)/clean/idf.duckdb" || { echo "duckdb: no warehouse at $(DATA_DIR)/clean/idf.duckdb: make demo (then DATA_DIR=$(DEMO_DATA)) or make run first" >&2; exit 2; }
+	$(UV) tool run --from duckdb-cli duckdb -readonly "$(DATA_DIR)/clean/idf.duckdb"
 
 run: install ## the real job against the live site (a first full crawl takes 25-50 minutes)
 	$(BIN)/idf-etl run --config pipelines/iom_idf.toml
@@ -88,7 +99,7 @@ apt-tool:
 	else echo "$(WHAT): no $(TOOL) and no apt-get as root; those tests will be skipped"; fi
 
 screenshot: install ## the docs' pictures of the report (whole, and at phone and laptop widths): make demo first
-	$(BIN)/python demo/browser.py data/clean/report.html docs/report.png --full-page
+	$(BIN)/python demo/browser.py $(DEMO_DATA)/clean/report.html docs/report.png --full-page
 
 # The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, or a data
 # dictionary that differs from `idf-etl schema` (docs/hooks.py), fails the build.

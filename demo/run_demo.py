@@ -1,8 +1,9 @@
 """`make demo`: serve the embedded sample site on 127.0.0.1 and run the real `idf-etl run` on it, twice.
 
-    python demo/run_demo.py [--data-dir data] [--port 8765]
+    python demo/run_demo.py [--data-dir demo/data] [--port 8765]
 
-No internet needed; takes a few seconds; leaves data/clean/idf.duckdb behind.
+No internet needed; takes a few seconds; leaves demo/data/clean/idf.duckdb behind: its
+own data directory, never data/ where the live job keeps the real site's.
 The first run reads the site as it is in demo/site/; then the site changes as
 a real one does (a budget revision, a status change, a page taken down) and
 the second run records those changes in `project_changes`. A later `make
@@ -64,9 +65,20 @@ def run(base: str, data_dir: str, *extra: str) -> int:
     return subprocess.call(command)
 
 
+def closing_hints(data_dir: str, warehouse: Path) -> str:
+    """What to try next: the README's own lines (tests/test_fresh_clone.py runs them)."""
+    return (
+        f"\ndemo: the warehouse is {warehouse}. Try:\n"
+        f"  .venv/bin/idf-etl status -d {data_dir}\n"
+        f'  .venv/bin/idf-etl sql -d {data_dir} "SELECT * FROM project_changes"\n'
+        f'  .venv/bin/idf-etl sql -d {data_dir} "SELECT * FROM budget_by_region_year"\n'
+        f"  make duckdb DATA_DIR={data_dir}   # the DuckDB CLI, read-only"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--data-dir", default="demo/data")
     ap.add_argument("--port", type=int, default=8765)
     args = ap.parse_args()
     warehouse = Path(args.data_dir) / "clean" / "idf.duckdb"
@@ -92,13 +104,7 @@ def main() -> int:
         finally:
             server.shutdown()
             server.server_close()
-    print(
-        f"\ndemo: the warehouse is {warehouse}. Try:\n"
-        f"  .venv/bin/idf-etl status --data-dir {args.data_dir}\n"
-        f'  .venv/bin/idf-etl sql --data-dir {args.data_dir} "SELECT * FROM project_changes"\n'
-        f'  .venv/bin/idf-etl sql --data-dir {args.data_dir} "SELECT * FROM budget_by_region_year"\n'
-        f"  uvx --from duckdb-cli duckdb -readonly {warehouse}"
-    )
+    print(closing_hints(args.data_dir, warehouse))
     report = Path(args.data_dir) / "clean" / "report.html"
     if report.exists():
         print(f"\ndemo: the report is {report.resolve()} (open it in a browser; no network needed)")

@@ -196,12 +196,12 @@ def _python_block(text: str, after: str) -> str:
 
 
 def test_the_readme_python_lines_run_as_written(published, tmp_path):
-    # As a reader runs them: from a checkout whose pipeline file names the data directory.
+    # As a reader runs them after `make demo`: from a checkout whose demo/data holds it.
     data, _, _ = published
-    (tmp_path / "pipelines").mkdir()
-    (tmp_path / "pipelines" / "iom_idf.toml").write_text(f"[fetch]\ndata_dir = {str(data)!r}\n")
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "data").symlink_to(data)
     block = _python_block((REPO / "README.md").read_text(), "From Python")
-    assert "idf_etl.open_warehouse()" in block
+    assert 'idf_etl.open_warehouse("demo/data")' in block
     lines = block.strip().splitlines()
     shown = "\n".join([*lines[:-1], f"print(len({lines[-1].split('#')[0].strip()}))"])
     proc = _fresh(shown, tmp_path)

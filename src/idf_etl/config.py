@@ -146,6 +146,10 @@ class Settings(BaseModel):
     def _data_dir(cls, value: Any) -> Any:
         if str(value).strip() == "":
             raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
+        if Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(
+                "is a file, not a directory; give the data directory (DIR/raw, DIR/clean)"
+            )
         return value
 
     @property
@@ -308,6 +312,9 @@ def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str
         name = str(error["loc"][0]) if error["loc"] else "settings"
         where = source.get(name, "the defaults")
         message = str(error["msg"]).removeprefix("Value error, ")
-        shown = f" = {values[name]!r}" if name in values else ""
+        value = values.get(name)
+        shown = (
+            "" if name not in values else f" = {str(value) if isinstance(value, Path) else value!r}"
+        )
         problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
     return "; ".join(problems)

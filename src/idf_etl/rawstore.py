@@ -125,6 +125,12 @@ class RawStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            # The disk, not the file: full, read-only, no permission, an I/O error. Said as
+            # such by the CLI (cli/failures.py); calling it damaged would send users to fsck.
+            self._db.close()
+            exc.add_note(str(self.manifest))  # SQLite does not say which file
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(
@@ -378,6 +384,11 @@ class RawStore:
             for row in rows:
                 yield StoredPage(**dict(row))
             after = rows[-1]["url"]
+
+    def urls(self) -> Iterator[str]:
+        """Every URL the manifest knows, stored body or not (which site this store holds)."""
+        for (url,) in self._db.execute("SELECT url FROM pages").fetchall():
+            yield str(url)
 
     def count(self) -> int:
         return int(

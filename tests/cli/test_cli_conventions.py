@@ -123,7 +123,9 @@ def test_status_json_for_monitoring(published, tmp_path):
 def test_check_exits_like_a_nagios_plugin(published, tmp_path):
     data, _, _ = published
     ok = idf_etl("check", "--data-dir", str(data), cwd=tmp_path)
-    assert ok.returncode == 0 and ok.stdout.startswith("IDF-ETL OK - last successful run 1 ")
+    assert ok.returncode == 0 and ok.stdout.startswith(
+        "IDF-ETL OK - last successful read of the site (run 1) "
+    )
     assert "| hours_since_success=" in ok.stdout  # performance data for graphs
     warn = idf_etl("check", "--data-dir", str(data), "--warn-hours", "0.0001", cwd=tmp_path)
     assert warn.returncode == 1 and warn.stdout.startswith("IDF-ETL WARNING")

@@ -135,3 +135,34 @@ def test_permission_denied_is_one_line_naming_the_path(data):
             if path.is_dir() and not path.is_symlink():
                 os.chmod(path, 0o755)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_fetch_onto_a_full_disk_is_one_line_not_a_damaged_manifest(data):
+    """SQLite cannot open its journal on a full disk ('disk I/O error'): that was called a
+    damaged manifest, sending the user to fsck."""
+    from tests.helpers.raw_server import RawServer, http
+
+    script = """
+    mkdir -p "$M" && mount -t tmpfs -o size=20000k tmpfs "$M"
+    cp -a "$DATA" "$M/data"
+    room=$(df -k --output=avail "$M" | tail -1)
+    fallocate -l $(( (room - 30) * 1024 )) "$M/filler"
+    set +e
+    "$PY" -m idf_etl fetch --start-url "$START" --data-dir "$M/data" --rate 0 --revalidate
+    echo "rc=$?"
+    """
+    mount = tempfile.mkdtemp(prefix="idf-full-")
+    try:
+        with RawServer() as srv:
+            srv.answer(
+                "/sitemap.xml", http(200, b"<urlset></urlset>", {"Content-Type": "text/xml"})
+            )
+            proc = namespaced(
+                script, M=mount, DATA=str(data), PY=sys.executable, START=srv.url("/sitemap.xml")
+            )
+    finally:
+        shutil.rmtree(mount, ignore_errors=True)
+    assert proc.stdout.strip().splitlines()[-1] == "rc=1", proc.stderr[-3000:]
+    line = one_line(proc.stderr)
+    assert "manifest.sqlite" in line and "damaged" not in line and "fsck --data-dir" not in line
+    assert "free space" in line or "no space" in line.lower()

@@ -95,6 +95,13 @@ BAD_PAGE_ANSWERS = {
     "302 to a port out of range": http(302, headers={"Location": "http://127.0.0.1:99999/x"}),
     "302 to itself": http(302, headers={"Location": "/project/p1"}),
     "status 999": http(999, b"?"),
+    "gzip bomb (20 MB of zeros in 20 KB)": http(
+        200, gzip.compress(b"\0" * 20_000_000), {**HTML, "Content-Encoding": "gzip"}
+    ),
+    "a header line without a colon": b"HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 6\r\n\r\n<html>",
+    "two codings, one of them unknown": http(
+        200, b"<html>", {**HTML, "Content-Encoding": "gzip, x-what"}
+    ),
     "content type of bytes": http(200, b"<html>", {"Content-Type": "\xff\xfe;;"}),
     "Retry-After in superscript digits": http(503, headers={"Retry-After": "\u00b2"}),
     "Retry-After of a date out of range": http(
@@ -253,3 +260,13 @@ def test_crawl_delay_wait_stops_at_the_deadline_and_leaves_the_rest(fast_setting
     assert 1 <= summary.fetched < 4
     assert summary.fetched + len(summary.left) == 4, summary.left
     assert any("run_timeout" in h for h in summary.halts)
+
+
+def test_a_url_list_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    from idf_etl.errors import ConfigError
+    from idf_etl.fetch.link_lists import read_url_list
+
+    path = tmp_path / "urls.txt"
+    path.write_bytes(b"http://127.0.0.1/a\n\xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8; save it as UTF-8"):
+        read_url_list(path)

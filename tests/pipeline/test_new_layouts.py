@@ -97,3 +97,32 @@ def test_a_warehouse_from_before_other_states_upgrades_without_false_changes(dem
     assert query(data, "SELECT other_states FROM projects WHERE project_id = 'LM.0302'") == [
         (["CL", "UY"],)
     ]
+
+
+@pytest.mark.slow
+def test_one_page_written_three_ways_is_one_page_row(demo_site, tmp_path):
+    # The sitemap writes the path raw, a translation link in lower-case hex, the server
+    # answers at the upper-case one: one page, one row.
+    site, base = demo_site
+    page = (PAGES / "a_en_other_countries.html").read_text()
+    page = page.replace('lang="en"', 'lang="es"').replace("LM.0302", "LM.0303")
+    page = page.replace(
+        '<link rel="canonical" href="https://www.iom.int/project/labour-mobility-information-southern-cone">',
+        '<link rel="alternate" hreflang="es" href="/es/project/migraci%c3%b3n">',
+    )
+    (site / "es" / "project").mkdir(parents=True, exist_ok=True)
+    (site / "es" / "project" / "migraci%C3%B3n.html").write_text(page)
+    stamps = json.loads((site / "lastmod.json").read_text())
+    stamps["/es/project/migración"] = "2024-01-15"
+    (site / "lastmod.json").write_text(json.dumps(stamps, ensure_ascii=False))
+    data = tmp_path / "data"
+
+    _, summary = run(base, data)
+
+    assert summary["outcome"] == "success"
+    assert query(data, "SELECT url FROM pages WHERE url LIKE '%/es/project/%'") == [
+        (f"{base}/es/project/migraci%C3%B3n",)
+    ]
+    assert query(data, "SELECT urls FROM projects WHERE project_id = 'LM.0303'") == [
+        ([f"{base}/es/project/migraci%C3%B3n"],)
+    ]

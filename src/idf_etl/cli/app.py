@@ -141,6 +141,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     from idf_etl.fetch.site import fetch_site
+    from idf_etl.pipeline.provenance import check_same_site
     from idf_etl.pipeline.run import too_many_failures
 
     settings = crawl.settings()
@@ -149,6 +150,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         RawStore(settings.raw_dir) as store,
         stage_progress("fetch", bars=_bars()) as progress,
     ):
+        check_same_site(settings, store)
         summary = fetch_site(settings, store, progress, crawl.revalidate)
     log.info("fetch: %s", summary.line())
     _echo_halts(summary)

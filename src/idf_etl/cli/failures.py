@@ -21,13 +21,14 @@ _ADVICE = {
     errno.EROFS: "that file system is read-only: remount it read-write, or point --data-dir "
     "at a writable one",
     errno.EACCES: "permission denied: run as the user who owns the data directory, or give "
-    "this user write access to it (chown/chmod)",
+    "this user access to it (chown/chmod)",
     errno.EPERM: "operation not permitted: run as the user who owns the data directory",
     errno.EMFILE: "too many open files: raise the limit (ulimit -n)",
     errno.ENOENT: "it is not there: check the path (--data-dir, --config)",
     errno.EISDIR: "it is a directory, where a file was expected: check the path",
     errno.ENOTDIR: "a part of the path is a file, where a directory was expected",
-    errno.EIO: "the device reported an I/O error: check the disk (dmesg), then run `idf-etl fsck`",
+    errno.EIO: "an I/O error: check the free space (df) and the device (dmesg), then run "
+    "`idf-etl fsck`",
 }
 _DONE = "what was published before is unchanged"
 # The same causes as SQLite and DuckDB word them.
@@ -36,6 +37,7 @@ _WORDED = (
     (re.compile(r"read-only file system|readonly database", re.I), errno.EROFS),
     (re.compile(r"permission denied|unable to open database file", re.I), errno.EACCES),
     (re.compile(r"quota", re.I), errno.EDQUOT),
+    (re.compile(r"disk I/O error|Input/output error", re.I), errno.EIO),
 )
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 
@@ -65,7 +67,8 @@ def file_system_message(exc: BaseException, where: str | None = None) -> str:
         if quoted:
             path = quoted.group(1)
         elif type(exc).__name__ == "OperationalError":  # SQLite's: the raw store's manifest
-            path = where or "the raw store's manifest (DATA_DIR/raw/manifest.sqlite)"
+            notes = getattr(exc, "__notes__", None)  # its path, where the store could add it
+            path = notes[0] if notes else where or "the raw store's manifest (raw/manifest.sqlite)"
         else:
             path = where
         what = text

@@ -26,7 +26,7 @@ from idf_etl.cli.options import (
     settings_for,
     warehouse_log_options,
 )
-from idf_etl.errors import ConfigError, IdfEtlError
+from idf_etl.errors import ConfigError, IdfEtlError, LoadError
 from idf_etl.interrupts import Interrupted, interruptible
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
@@ -81,7 +81,9 @@ def check(
     warn_hours: Annotated[
         float,
         typer.Option(
-            "--warn-hours", metavar="HOURS", help="WARNING when the last successful run is older."
+            "--warn-hours",
+            metavar="HOURS",
+            help="WARNING when the last successful read of the site is older.",
         ),
     ] = 30,
     critical_hours: Annotated[
@@ -89,7 +91,7 @@ def check(
         typer.Option(
             "--critical-hours",
             metavar="HOURS",
-            help="CRITICAL when the last successful run is older.",
+            help="CRITICAL when the last successful read of the site is older.",
         ),
     ] = 54,
 ) -> None:
@@ -227,14 +229,18 @@ def restore(
     from idf_etl.warehouse.publish import Publisher
 
     settings = settings_for(config, data_dir)
+    _something_there(settings.data_dir, settings.clean_dir)
+    if list_only:  # only reads: no lock taken, nothing written
+        publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
+        current, kept = publisher.current_release(), publisher.kept()
+        if not kept:
+            raise LoadError(f"no kept releases under {publisher.releases.absolute()}")
+        for release_dir in kept:
+            typer.echo(f"{'*' if release_dir == current else ' '} {release_dir.name}")
+        return
     with RunLock(settings.data_dir):
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         current = publisher.current_release()
-        if list_only:
-            for kept in publisher.kept():
-                mark = "*" if kept == current else " "
-                typer.echo(f"{mark} {kept.name}")
-            return
         if empty:
             publisher.unpublish()
             typer.echo(
@@ -271,6 +277,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     from idf_etl.pipeline.fsck import check_data_dir
 
     settings = settings_for(config, data_dir)
+    _something_there(settings.data_dir, settings.raw_dir, settings.clean_dir)
     with RunLock(settings.data_dir):
         findings = check_data_dir(settings.data_dir)
     for line in findings.lines():
@@ -325,6 +332,19 @@ def schema() -> None:
     typer.echo(data_dictionary_markdown(), nl=False)
 
 
+def _something_there(data_dir: Path, *parts: Path) -> None:
+    """LoadError (exit 1) before anything is created when none of `parts` (the raw store, the
+    clean directory) exists: a command pointed at the wrong place says so and writes nothing."""
+    if any(part.is_dir() for part in parts):
+        return
+    looked = ", ".join(str(part.absolute()) for part in parts)
+    raise LoadError(
+        f"nothing here to work on: no {looked}. Run `idf-etl run` first, or point at the data "
+        "directory with --data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+        "pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
+    )
+
+
 def _print_status(facts: dict[str, Any], problems: int) -> None:
     """Tables first, the verdict last: `status | tail` (what an alert sends) ends with it."""
     open_rows = facts["oldest_open_problems"]
@@ -348,11 +368,11 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
         )
     if success:
         typer.echo(
-            f"last successful run: {success['run_id']}, finished "
+            f"last successful read of the site: run {success['run_id']}, finished "
             f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({facts['hours_since_success']:.1f} h ago)"
         )
     else:
-        typer.echo("last successful run: none yet")
+        typer.echo("last successful read of the site: none yet")
     counts = facts["open_problems"]
     typer.echo(
         f"open problems: {plural(counts.get('error', 0), 'error')}, "

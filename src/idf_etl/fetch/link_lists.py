@@ -115,6 +115,10 @@ def read_url_list(path: Path) -> list[str]:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read URL list {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read URL list {path}: byte {exc.start} is not UTF-8; save it as UTF-8"
+        ) from exc
     urls = []
     for number, line in enumerate(lines, 1):
         line = re.sub(r"\s+#.*$", "", line).strip()

@@ -175,6 +175,8 @@ REGIONS: dict[str, str] = {
     }.items()
 }
 
+# Project types (the fund's families, their labels and id letters) are project_types.py's.
+
 # Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
 PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")
 # A current id written loosely ("ce.0148", "CE 0148", "CE0148"): read as "CE.0148".

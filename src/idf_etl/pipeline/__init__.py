@@ -6,6 +6,7 @@ Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 - `ledger.py`  the runs ledger: a `runs` row opened when a load starts, closed with its counts
 - `summary.py` what a run did, for a person (its summary line) and a machine (`--json`)
 - `lock.py`    one run at a time per data directory
+- `provenance.py` one data directory, one site: a run that would read another is refused
 - `fsck.py`    `idf-etl fsck`: check the raw store, its manifest and the published warehouse
 
 This `__init__` imports nothing.

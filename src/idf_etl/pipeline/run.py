@@ -33,6 +33,7 @@ from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
 from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import REPORT_NAME, write_report
@@ -64,6 +65,7 @@ def run_pipeline(
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:
+            check_same_site(settings, store)  # before anything is fetched or written
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
@@ -133,7 +135,7 @@ def _build_and_publish(run: _Run) -> RunResult:
         # One setting for the cores a run may use: parse_workers=1 keeps it all in one
         # thread, for debugging.
         threads = settings.parse_workers or default_workers()
-        export_tables(con, publisher.building, settings.start_points(), threads)
+        export_tables(con, publisher.building, sources(con, settings), threads)
         clock.start("publish")
         result.published = str(publisher.publish(con, result.run_id))
         if report is not None:

@@ -11,6 +11,8 @@ everywhere. Queries only read; the report never writes the warehouse.
 
 from __future__ import annotations
 
+from idf_etl.warehouse.status import LAST_SITE_READ
+
 # Rows of the projects table shown at most; the whole table is in the warehouse.
 COUNTRIES_SHOWN = 25
 CHANGES_SHOWN = 200
@@ -23,12 +25,12 @@ UNKNOWN_TYPE = "type not recognised"
 
 QUERIES: dict[str, str] = {
     # 1. Headline figures.
-    "headline": """
+    "headline": f"""
         SELECT (SELECT count(*) FROM projects) AS projects,
                (SELECT sum(budget_usd) FROM projects) AS budget_usd,
                (SELECT count(*) FROM active_projects) AS active,
                (SELECT count(DISTINCT iso2) FROM project_states) AS countries,
-               (SELECT max(finished_at) FROM runs WHERE outcome = 'success') AS data_as_of,
+               (SELECT finished_at FROM ({LAST_SITE_READ})) AS data_as_of,
                (SELECT count(*) FROM open_issues) AS open_problems
     """,
     # 2. Budget by IDF region and allocation year; projects with no year as such.

@@ -25,6 +25,7 @@ import duckdb
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
+from idf_etl.warehouse.status import LAST_SITE_READ
 
 log = logging.getLogger(
     "idf_etl.export"
@@ -87,7 +88,8 @@ def export_tables(
     finally:
         con.execute(f"SET threads = {int(before)}")
     run_id = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
-    package = datapackage(resources, sources, int(run_id))
+    read = con.execute(f"SELECT finished_at FROM ({LAST_SITE_READ})").fetchall()
+    package = datapackage(resources, sources, int(run_id), read[0][0] if read else None)
     (staging / "datapackage.json").write_text(
         json.dumps(package, indent=2, ensure_ascii=False) + "\n"
     )
@@ -366,10 +368,19 @@ def _resource(
     }
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def datapackage(
-    resources: list[dict[str, object]], sources: Sequence[str], run_id: int
+    resources: list[dict[str, object]],
+    sources: Sequence[str],
+    run_id: int,
+    data_as_of: datetime | None = None,
 ) -> dict[str, object]:
-    """The Data Package descriptor; its version is schema version . run number . 0."""
+    """The Data Package descriptor; its version is schema version . run number . 0, its
+    `data_as_of` the last successful read of the site (absent before the first)."""
+    as_of = {} if data_as_of is None else {"data_as_of": _utc(data_as_of)}
     return {
         "name": "iom-development-fund-projects",
         "title": "IOM Development Fund projects (idf-etl)",
@@ -377,7 +388,8 @@ def datapackage(
         "and Spanish pages by idf-etl, with their change history. CSV files are described "
         "here; parquet/ holds the same tables and views with their database types.",
         "version": f"{SCHEMA_VERSION}.{run_id}.0",
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": _utc(datetime.now(UTC)),
+        **as_of,
         "profile": "tabular-data-package",
         "licenses": [LICENSE],
         "sources": [{"title": "IOM Development Fund project pages", "path": s} for s in sources],

@@ -340,9 +340,9 @@ def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
     path = Path(clean_dir) / WAREHOUSE_NAME
     if not path.exists():
         raise LoadError(
-            f"no warehouse at {path.absolute()}: run `idf-etl run` (or `make demo`) first, or "
-            "point at the data directory with --data-dir, IDF_ETL_DATA_DIR or the pipeline "
-            "file's data_dir (--config, IDF_ETL_CONFIG)"
+            f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
+            "directory with --data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+            "pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
         )
     check_opens(path, path)
     return duckdb.connect(str(path), read_only=True)

@@ -16,6 +16,14 @@ import duckdb
 from idf_etl.logs import plural
 from idf_etl.warehouse.rows import query_dicts
 
+# How fresh the data is: the last successful read of the site, a run that fetched (mode
+# 'network') and succeeded. A re-parse of stored pages (`run --from-raw`) reads nothing from
+# the site, so it never makes the data fresher. `status`, `check`, the report's "data as
+# of" and datapackage.json all read it here.
+SITE_READ = "mode = 'network' AND outcome = 'success'"
+LAST_SITE_READ = f"""SELECT run_id, finished_at FROM runs WHERE {SITE_READ}
+    ORDER BY run_id DESC LIMIT 1"""
+
 # Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
 
@@ -23,7 +31,8 @@ CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
 def status_facts(
     con: duckdb.DuckDBPyConnection, runs: int = 5, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Last runs, the last successful one and its age, open problems, the warehouse's size."""
+    """Last runs, the last successful read of the site (`last_success`) and its age, the last
+    run that tried to read it, open problems, the warehouse's size."""
     now = now or datetime.now(UTC)
     recent = query_dicts(
         con,
@@ -31,12 +40,13 @@ def status_facts(
                   parse_errors, field_changes, issues FROM runs ORDER BY run_id DESC LIMIT ?""",
         [runs],
     )
-    success = query_dicts(
+    success = query_dicts(con, LAST_SITE_READ)
+    last_success = success[0] if success else None
+    network = query_dicts(
         con,
-        """SELECT run_id, finished_at FROM runs WHERE outcome = 'success'
+        """SELECT run_id, finished_at, outcome FROM runs WHERE mode = 'network'
            ORDER BY run_id DESC LIMIT 1""",
     )
-    last_success = success[0] if success else None
     age = (now - last_success["finished_at"]).total_seconds() / 3600 if last_success else None
     open_rows = query_dicts(
         con,
@@ -56,6 +66,7 @@ def status_facts(
         "checked_at": now,
         "last_run": recent[0] if recent else None,
         "last_success": last_success,
+        "last_network_run": network[0] if network else None,
         "hours_since_success": None if age is None else round(age, 4),
         "open_problems": by_severity,
         "oldest_open_problems": open_rows,
@@ -71,17 +82,19 @@ class Verdict:
 
 
 def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: float) -> Verdict:
-    """OK while the last successful run is recent; WARNING past `warn_hours` or when the last
-    run failed; CRITICAL past `critical_hours` or when no run ever succeeded."""
+    """OK while the last successful read of the site is recent; WARNING past `warn_hours`, or
+    when the last run, or the last run that read the site, failed; CRITICAL past
+    `critical_hours` or when the site was never read successfully."""
     age = facts["hours_since_success"]
-    last = facts["last_run"]
     errors = facts["open_problems"].get("error", 0)
     perf = f"hours_since_success={age if age is not None else 'U'};{warn_hours};{critical_hours} open_errors={errors}"
     if age is None:
-        return Verdict(CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful run yet | {perf}")
+        return Verdict(
+            CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful read of the site yet | {perf}"
+        )
     said = (
-        f"last successful run {last_success_id(facts)} finished {age:.1f} h ago; "
-        f"{plural(errors, 'open error')}"
+        f"last successful read of the site (run {last_success_id(facts)}) finished {age:.1f} h "
+        f"ago; {plural(errors, 'open error')}"
     )
     if age > critical_hours:
         return Verdict(
@@ -89,11 +102,13 @@ def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: fl
         )
     if age > warn_hours:
         return Verdict(CHECK_WARNING, f"IDF-ETL WARNING - {said} (over {warn_hours:g} h) | {perf}")
-    if last and last["outcome"] != "success":
-        return Verdict(
-            CHECK_WARNING,
-            f"IDF-ETL WARNING - run {last['run_id']} ended with {last['outcome']}; {said} | {perf}",
-        )
+    for failed in (facts["last_run"], facts.get("last_network_run")):
+        if failed and failed["outcome"] != "success":
+            return Verdict(
+                CHECK_WARNING,
+                f"IDF-ETL WARNING - run {failed['run_id']} ({failed.get('mode', 'network')}) "
+                f"ended with {failed['outcome']}; {said} | {perf}",
+            )
     return Verdict(CHECK_OK, f"IDF-ETL OK - {said} | {perf}")
 
 
