@@ -102,6 +102,8 @@ class Settings(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"is empty: no page would be read; give some of {', '.join(LANGS)}")
         unknown = set(value) - set(LANGS)
         if unknown:
             raise ValueError(f"unknown language(s) {sorted(unknown)}; use {', '.join(LANGS)}")
@@ -209,7 +211,9 @@ def load_settings(
         values[name] = _split(raw) if name in _LIST_FIELDS else raw
         source[name] = f"environment variable {key}"
     for name, value in (overrides or {}).items():
-        if value not in (None, [], ()):
+        # An empty list from a flag is a flag not given; from `--set NAME=` it is meant.
+        said = (origins or {}).get(name, f"--set {name}").startswith("--set")
+        if value is not None and (said or value not in ([], ())):
             values[name] = value
             source[name] = (origins or {}).get(name, f"--set {name}")
     # Start points given on their own replace the configured ones and bring their hosts.

@@ -219,6 +219,13 @@ def main() -> None:
     watch_interrupts()
     try:
         app(prog_name="idf-etl", standalone_mode=True)
+    except SystemExit as exc:
+        # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
+        # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
+        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+            print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
+            sys.exit(3)
+        raise
     except (Interrupted, KeyboardInterrupt):
         _interrupted()
     except LockError as exc:
@@ -237,6 +244,11 @@ def main() -> None:
             raise  # a bug: its traceback is what to report
         log.error("idf-etl: %s", file_system_message(exc))
         sys.exit(EXIT_FAILURES)
+
+
+def _command(args: list[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option)."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _interrupted() -> None:

@@ -43,10 +43,11 @@ def status(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     runs: Annotated[
-        int, typer.Option("--runs", metavar="N", help="How many recent runs to show.")
+        int, typer.Option("--runs", metavar="N", min=1, help="How many recent runs to show.")
     ] = 5,
     problems: Annotated[
-        int, typer.Option("--problems", metavar="N", help="How many open problems to list.")
+        int,
+        typer.Option("--problems", metavar="N", min=0, help="How many open problems to list."),
     ] = 20,
     as_json: Annotated[
         bool,
@@ -83,6 +84,7 @@ def check(
         typer.Option(
             "--warn-hours",
             metavar="HOURS",
+            min=0,
             help="WARNING when the last successful read of the site is older.",
         ),
     ] = 30,
@@ -91,6 +93,7 @@ def check(
         typer.Option(
             "--critical-hours",
             metavar="HOURS",
+            min=0,
             help="CRITICAL when the last successful read of the site is older.",
         ),
     ] = 54,
@@ -102,6 +105,12 @@ def check(
     from idf_etl.warehouse.publish import open_published
     from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
+    if warn_hours > critical_hours:
+        typer.echo(
+            f"IDF-ETL UNKNOWN - --warn-hours ({warn_hours:g}) is over --critical-hours "
+            f"({critical_hours:g}): WARNING must come first"
+        )
+        raise typer.Exit(CHECK_UNKNOWN)
     try:
         con = open_published(settings_for(config, data_dir).clean_dir)
     except IdfEtlError as exc:
@@ -144,6 +153,8 @@ def sql(
         raise ConfigError("--csv and --json: choose one output format")
     if query == "-":
         query = sys.stdin.read()
+    if not query.strip():
+        raise ConfigError('the query is empty: give one, e.g. idf-etl sql "SELECT * FROM runs"')
     clean_dir = settings_for(config, data_dir).clean_dir
     if csv_out:
         _sql_csv(clean_dir, query)
@@ -228,6 +239,17 @@ def restore(
     """
     from idf_etl.warehouse.publish import Publisher
 
+    chosen_modes = [
+        flag
+        for flag, on in (
+            ("--list", list_only),
+            ("--empty", empty),
+            ("--release", release is not None),
+        )
+        if on
+    ]
+    if len(chosen_modes) > 1:
+        raise ConfigError(f"{' and '.join(chosen_modes)}: choose one")
     settings = settings_for(config, data_dir)
     _something_there(settings.data_dir, settings.clean_dir)
     if list_only:  # only reads: no lock taken, nothing written
@@ -361,10 +383,15 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
     last, success = facts["last_run"], facts["last_success"]
     typer.echo("")
     if last:
+        fetched = (
+            "no fetch (a re-parse of stored pages)"
+            if last["mode"] == "from-raw"
+            else f"{plural(last['fetch_failed'] or 0, 'page')} failed to fetch"
+        )
         typer.echo(
             f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
-            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {plural(last['fetch_failed'] or 0, 'page')} "
-            f"failed to fetch, {last['parse_errors'] or 0:,} unreadable"
+            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {fetched}, "
+            f"{last['parse_errors'] or 0:,} unreadable"
         )
     if success:
         typer.echo(
