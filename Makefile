@@ -8,7 +8,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-fast lint conformance demo duckdb run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
+.PHONY: install pywb test test-fast lint conformance demo duckdb run status bench bench-fetch bench-load bench-report browser spreadsheet faketime screenshot docs clean
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -25,12 +25,22 @@ $(BIN)/idf-etl: pyproject.toml uv.lock | $(UV)
 install: $(BIN)/idf-etl ## create .venv with the locked dependencies
 	@$(BIN)/python -m compileall -q src
 
+# pywb (the Wayback server the backfill tests run) in an environment of its own: it pins
+# older libraries than ours.
+PYWB := .tools/pywb/bin/wayback
+$(PYWB): tests/pywb-requirements.txt | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) .tools/pywb
+	$(UV) pip install -q --python .tools/pywb/bin/python -r tests/pywb-requirements.txt
+	@touch $@
+
+pywb: $(PYWB) ## the Wayback server (pywb) the backfill tests start
+
 # Three test processes (pytest-xdist): most tests wait on servers and subprocesses, so even
 # a 2-core machine runs the suite in about half the time.
-test: install ## run the whole test suite (what CI runs)
+test: install pywb ## run the whole test suite (what CI runs)
 	$(BIN)/pytest -q -n 3
 
-test-fast: install ## the inner loop: every test but the slow end-to-end ones
+test-fast: install pywb ## the inner loop: every test but the slow end-to-end ones
 	$(BIN)/pytest -q -n 3 -m "not slow"
 
 lint: install ## ruff, mypy, the import layers (import-linter) and the documentation site (strict)

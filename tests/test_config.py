@@ -104,3 +104,26 @@ def test_the_version_is_written_once_and_the_user_agent_names_it():
     installed = metadata.version("idf-etl")
     assert idf_etl.__version__ == installed
     assert f"idf-etl/{installed} (+http" in load_settings(None, environ={}).user_agent
+
+
+@pytest.mark.parametrize("where", ["file", "environment", "code"])
+def test_a_path_setting_starting_with_a_tilde_is_under_home_wherever_it_is_written(
+    tmp_path, monkeypatch, where
+):
+    # No shell expands `~` in a pipeline file, a quoted variable or a notebook's string.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "urls.txt").write_text("https://www.iom.int/project/x\n")
+    values = {"data_dir": "~/idf-data", "url_list": "~/urls.txt"}
+    if where == "file":
+        pipeline = tmp_path / "p.toml"
+        pipeline.write_text("[fetch]\n" + "".join(f"{k} = '{v}'\n" for k, v in values.items()))
+        settings = load_settings(pipeline, environ={})
+    elif where == "environment":
+        env = {f"IDF_ETL_{k.upper()}": v for k, v in values.items()}
+        settings = load_settings(None, environ=env)
+    else:
+        from idf_etl.config import Settings
+
+        settings = Settings(**values)
+    assert settings.data_dir == tmp_path / "idf-data"
+    assert settings.url_list == tmp_path / "urls.txt"

@@ -112,3 +112,17 @@ def test_the_package_as_it_is_keeps_every_contract():
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "0 broken" in proc.stdout
+
+
+def test_every_module_of_the_package_has_its_place_in_the_layers():
+    # A module the layers contract does not name may import anything: a new one gets a layer.
+    import tomllib
+
+    config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
+    placed = {name.strip() for layer in layers for name in layer.split("|")}
+    present = {f"idf_etl.{p.stem}" for p in SRC.glob("*.py") if not p.name.startswith("__")}
+    present |= {f"idf_etl.{p.name}" for p in PACKAGES}
+    assert present == placed, (
+        f"not in a layer: {sorted(present - placed)}; gone: {sorted(placed - present)}"
+    )

@@ -251,3 +251,33 @@ def test_the_wheel_ships_its_types_licence_and_metadata(tmp_path):
     assert "Project-URL: Source, https://github.com/idf-etl/idf-etl" in meta
     assert f"Version: {idf_etl.__version__}" in meta
     assert not any(n.startswith(("tests/", "bench/", "demo/")) for n in names)
+
+
+def test_a_read_write_connection_of_this_process_is_not_called_damage(published, tmp_path):
+    # A notebook that opened the file read-write first: DuckDB refuses a second, read-only
+    # connection in the same process. That is no reason to restore anything.
+    data, _, _ = published
+    copy = tmp_path / "data"
+    (copy / "clean").mkdir(parents=True)
+    shutil.copy(data / "clean" / "idf.duckdb", copy / "clean" / "idf.duckdb")
+    with (
+        duckdb.connect(str(copy / "clean" / "idf.duckdb")),
+        pytest.raises(idf_etl.LoadError) as caught,
+    ):
+        idf_etl.open_warehouse(copy)
+    message = str(caught.value)
+    assert "already open in this process" in message
+    assert "not damaged" in message and "restore" not in message
+    con = idf_etl.open_warehouse(copy)  # closed: it opens
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] >= 1
+    con.close()
+
+
+def test_open_warehouse_says_how_to_point_it_in_python_terms(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IDF_ETL_DATA_DIR", raising=False)
+    monkeypatch.delenv("IDF_ETL_CONFIG", raising=False)
+    with pytest.raises(idf_etl.LoadError, match=r"open_warehouse\(data_dir=\.\.\.\)") as caught:
+        idf_etl.open_warehouse("~/no-such-data")
+    assert "--data-dir" not in str(caught.value)
+    assert str(Path.home() / "no-such-data" / "clean" / "idf.duckdb") in str(caught.value)

@@ -28,6 +28,8 @@ ENV_PREFIX = "IDF_ETL_"
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 SECTIONS = ("fetch",)
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
+ARCHIVE_CDX = "https://web.archive.org/cdx/search/cdx"
+ARCHIVE_REPLAY = "https://web.archive.org/web"
 
 
 def default_user_agent() -> str:
@@ -90,6 +92,21 @@ class Settings(BaseModel):
         description="memory DuckDB may use while a run builds the warehouse (beyond it, disk)",
     )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    # `idf-etl backfill`: a Wayback-compatible archive's two interfaces (DESIGN.md)
+    archive_cdx: str = Field(ARCHIVE_CDX, description="CDX server listing an archive's captures")
+    archive_replay: str = Field(
+        ARCHIVE_REPLAY, description="replay endpoint: {replay}/{timestamp}id_/{url}"
+    )
+    archive_rate: float = Field(
+        1.0, ge=0, description="requests per second to the archive; 0 = no limit"
+    )
+    archive_paths: list[str] = Field(
+        default_factory=lambda: ["/project", "/fr/project", "/es/project"],
+        description="path prefixes whose captures a backfill lists, on every allowed host",
+    )
+    archive_page_size: int = Field(
+        5000, ge=1, le=150_000, description="captures asked of the CDX server per request"
+    )
     report: bool = Field(True, description="write clean/report.html after each successful run")
 
     @field_validator("user_agent")
@@ -117,6 +134,23 @@ class Settings(BaseModel):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return value
 
+    @field_validator("archive_cdx", "archive_replay")
+    @classmethod
+    def _archive_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value.strip(), re.IGNORECASE):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL without a query (e.g. {ARCHIVE_CDX})"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("archive_paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not path.startswith("/") or any(c in path for c in "*?# "):
+                raise ValueError(f"{path!r} is not a URL path prefix like '/project'")
+        return value
+
     @field_validator("allowed_hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
@@ -135,6 +169,12 @@ class Settings(BaseModel):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
         return value
+
+    @field_validator("data_dir", "url_list")
+    @classmethod
+    def _home(cls, value: Path | None) -> Path | None:
+        # `~/data` from a pipeline file, a variable or a notebook: no shell expanded it.
+        return value.expanduser() if value is not None else None
 
     @field_validator("url_list")
     @classmethod

@@ -1,7 +1,8 @@
 """The raw store: every fetched body, content-addressed and compressed, and a manifest.
 
     data/raw/objects/ab/abcdef....gz    one gzip file per distinct body (sha256 of the body)
-    data/raw/manifest.sqlite            url -> latest body, status, validators, times
+    data/raw/manifest.sqlite            url -> latest body, status, validators, times;
+                                        and web archive captures (captures: backfill.py)
 
 Bodies are written to a temporary file and renamed into place before the
 manifest points at them, and the manifest is SQLite (one transaction per
@@ -55,6 +56,20 @@ CREATE TABLE IF NOT EXISTS translations (
     lang  TEXT NOT NULL,
     href  TEXT NOT NULL,
     PRIMARY KEY (url, lang)
+);
+-- web archive captures listed by `idf-etl backfill`: kept apart from `pages` (the live
+-- site's latest), so a nightly run never mistakes a capture for the site
+CREATE TABLE IF NOT EXISTS captures (
+    archive      TEXT NOT NULL,      -- the archive's replay URL
+    url          TEXT NOT NULL,      -- the original URL (normalised)
+    timestamp    TEXT NOT NULL,      -- the capture's time, YYYYMMDDhhmmss UTC
+    status       INTEGER,            -- HTTP status the archive captured (NULL: not a number)
+    digest       TEXT,               -- the archive's digest of the body ('-' or NULL: none)
+    content_type TEXT,
+    sha256       TEXT,               -- our stored body; NULL until fetched (or never needed)
+    outcome      TEXT NOT NULL,      -- fetched, reused (same digest), gone, skipped, failed
+    error        TEXT,               -- why skipped or failed
+    PRIMARY KEY (archive, url, timestamp)
 );
 """
 
@@ -245,6 +260,11 @@ class RawStore:
                WHERE sha256=?""",
             (f"stored body unreadable: {reason}; it will be downloaded again", sha256),
         )
+        # A web archive's capture of it is fetched again by the next backfill.
+        self._db.execute(
+            "UPDATE captures SET outcome='failed', sha256=NULL, error=? WHERE sha256=?",
+            (f"stored body unreadable: {reason}", sha256),
+        )
         return int(cursor.rowcount)
 
     # -- manifest --
@@ -393,6 +413,27 @@ class RawStore:
     def count(self) -> int:
         return int(
             self._db.execute("SELECT count(*) FROM pages WHERE sha256 IS NOT NULL").fetchone()[0]
+        )
+
+    # -- web archive captures (fetch/archive.py) --
+
+    def capture_rows(self, archive: str) -> dict[tuple[str, str], sqlite3.Row]:
+        """(url, timestamp) -> the capture's row, for every capture of `archive` seen so far."""
+        rows = self._db.execute("SELECT * FROM captures WHERE archive = ?", (archive,))
+        return {(r["url"], r["timestamp"]): r for r in rows}
+
+    def capture_bodies(self) -> set[str]:
+        """The hashes of every stored capture body, of any archive."""
+        rows = self._db.execute("SELECT DISTINCT sha256 FROM captures WHERE sha256 IS NOT NULL")
+        return {str(sha) for (sha,) in rows}
+
+    def record_capture(self, archive: str, row: dict[str, object]) -> None:
+        """One capture's outcome, committed at once: a backfill killed after it keeps it."""
+        names = ["archive", *row]
+        self._db.execute(
+            f"INSERT OR REPLACE INTO captures ({', '.join(names)}) "
+            f"VALUES ({', '.join('?' * len(names))})",
+            (archive, *row.values()),
         )
 
     def get_meta(self, key: str) -> str | None:

@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests.conftest import PAGES
+from tests.helpers.cli import idf_etl
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -148,3 +152,47 @@ def test_a_re_parse_loads_no_http_client():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    scheme=st.sampled_from(["http", "HTTP", "Http", "hTTp"]), path=st.sampled_from(["/p", "/P/x"])
+)
+def test_a_url_is_a_url_whatever_the_case_of_its_scheme(httpserver, scheme, path):
+    # `HTTP://host/p` was read as a file name ("No such file"): schemes are case-insensitive.
+    from idf_etl.cli.inputs import read_file_or_url
+
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    httpserver.expect_request(path).respond_with_data(
+        "<html><body>x</body></html>", content_type="text/html; charset=utf-8"
+    )
+    url = httpserver.url_for(path).replace("http", scheme, 1)
+    body, final, charset = read_file_or_url(url)
+    assert body == b"<html><body>x</body></html>"
+    assert final == httpserver.url_for(path)
+    assert charset == "utf-8"
+
+
+def test_translation_links_through_the_cli_have_one_spelling(tmp_path):
+    # Class 5 through `idf-etl parse`: hreflang links written raw or in lower-case hex
+    # come out as the one URL the crawler stores.
+    page = (
+        (PAGES / "a_en_other_countries.html")
+        .read_text()
+        .replace(
+            "</head>",
+            '<link rel="alternate" hreflang="es" href="https://www.iom.int/es/proyecto/migración">'
+            '<link rel="alternate" hreflang="fr" href="https://www.iom.int/fr/projet/migraci%c3%b3n">'
+            "</head>",
+        )
+    )
+    file = tmp_path / "page.html"
+    file.write_text(page, encoding="utf-8")
+    out = idf_etl("parse", "--jsonl", str(file), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["translations"] == {
+        "es": "https://www.iom.int/es/proyecto/migraci%C3%B3n",
+        "fr": "https://www.iom.int/fr/projet/migraci%C3%B3n",
+    }

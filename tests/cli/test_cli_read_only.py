@@ -59,8 +59,8 @@ def test_a_data_dir_that_is_a_file_is_named_as_such(tmp_path):
     assert afile.read_text() == "not a data directory\n"
 
 
-def test_reading_a_published_warehouse_changes_no_file(published, tmp_path):
-    data = published
+def test_reading_a_published_warehouse_changes_no_file(published_dir, tmp_path):
+    data = published_dir
     before = tree(data)
     for args in (
         ["status"],

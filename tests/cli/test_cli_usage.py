@@ -20,9 +20,9 @@ CHECK_MISTAKES = {
 
 
 @pytest.mark.parametrize("case", CHECK_MISTAKES, ids=list(CHECK_MISTAKES))
-def test_a_check_used_wrongly_is_unknown_to_a_monitor(published, tmp_path, case):
+def test_a_check_used_wrongly_is_unknown_to_a_monitor(published_dir, tmp_path, case):
     args, words = CHECK_MISTAKES[case]
-    proc = idf_etl("check", "--data-dir", str(published), *args, cwd=tmp_path)
+    proc = idf_etl("check", "--data-dir", str(published_dir), *args, cwd=tmp_path)
     assert proc.returncode == 3, (proc.stdout, proc.stderr)
     (line,) = proc.stdout.splitlines()
     assert line.startswith("IDF-ETL UNKNOWN - ") and words in line + proc.stderr
@@ -44,8 +44,8 @@ MISTAKES = {
 
 
 @pytest.mark.parametrize("case", MISTAKES, ids=list(MISTAKES))
-def test_a_usage_mistake_exits_2_with_one_line_and_no_traceback(published, tmp_path, case):
+def test_a_usage_mistake_exits_2_with_one_line_and_no_traceback(published_dir, tmp_path, case):
     args, words = MISTAKES[case]
-    proc = idf_etl(*args, "--data-dir", str(published), cwd=tmp_path)
+    proc = idf_etl(*args, "--data-dir", str(published_dir), cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert words in proc.stderr and "Traceback" not in proc.stderr

@@ -32,7 +32,7 @@ def test_the_run_writes_a_report_that_reads_right_in_a_browser(demo_warehouse, b
 
     # Every chart drawn: an inline SVG per figure, each with marks in it.
     figures = page.locator("figure")
-    assert figures.count() == 7
+    assert figures.count() == 8
     for i in range(figures.count()):
         marks = figures.nth(i).locator("svg g[class*='role-mark'] > path")
         assert marks.count() > 0, figures.nth(i).get_attribute("aria-label")
@@ -149,7 +149,7 @@ def test_an_empty_warehouse_gives_a_page_with_nothing_to_chart(tmp_path):
         info = write_report(con, tmp_path / "report.html")
     html = info.path.read_text()
     assert "<figure" not in html
-    assert html.count("Nothing to show yet.") == 7
+    assert html.count("Nothing to show yet.") == 8
     assert "No field has changed yet" in html
 
 

@@ -31,6 +31,7 @@ from idf_etl.cli.options import (
     EXIT_OK,
     EXIT_USAGE,
     CrawlOptions,
+    Verdict,
     crawl_options,
     log_options,
 )
@@ -209,6 +210,73 @@ def run(
         raise typer.Exit(EXIT_FAILURES)
 
 
+@app.command()
+@log_options
+@crawl_options
+def backfill(
+    crawl: CrawlOptions,
+    cdx: Annotated[
+        str | None,
+        typer.Option(
+            "--cdx",
+            metavar="URL",
+            help="The archive's CDX server (pywb: http://HOST/COLL/cdx).",
+            show_default="archive_cdx of the pipeline file; built in: the Internet Archive's",
+        ),
+    ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            metavar="URL",
+            help="The archive's replay endpoint, {replay}/{timestamp}id_/{url} (pywb: "
+            "http://HOST/COLL).",
+            show_default="archive_replay of the pipeline file; built in: the Internet Archive's",
+        ),
+    ] = None,
+    from_year: Annotated[
+        int | None,
+        typer.Option("--from", metavar="YEAR", min=1990, max=2100, help="First year of captures."),
+    ] = None,
+    to_year: Annotated[
+        int | None,
+        typer.Option("--to", metavar="YEAR", min=1990, max=2100, help="Last year of captures."),
+    ] = None,
+    json_summary: JsonOpt = False,
+) -> None:
+    """Read a web archive's captures of the project pages into the warehouse's history.
+
+    Each capture new to us is fetched (politely: archive_rate, default one request a
+    second), parsed and loaded as an observation dated by its capture; the live site's
+    values stay today's. Killed, the next backfill goes on where it stopped.
+
+    Example: idf-etl backfill --from 2015 --to 2020 --data-dir data
+    """
+    from idf_etl.pipeline.run import run_pipeline
+
+    if from_year is not None and to_year is not None and from_year > to_year:
+        raise ConfigError(
+            f"--from {from_year} is after --to {to_year}: give the earlier year to --from"
+        )
+    settings = crawl.settings(
+        {"archive_cdx": (cdx, "--cdx"), "archive_replay": (replay, "--replay")}
+    )
+    with progress_by_stage("archive", "parse", bars=_bars()) as progress:
+        result = run_pipeline(
+            settings,
+            backfill=(from_year, to_year),
+            fetch_progress=progress["archive"],
+            parse_progress=progress["parse"],
+        )
+    log.info("backfill %s", result.line())
+    log.info("backfill: seconds by stage: %s", result.stages_line())
+    _echo_halts(result.fetch)
+    if json_summary:
+        typer.echo(json.dumps(result.as_dict()))
+    if result.outcome != "success":
+        raise typer.Exit(EXIT_FAILURES)
+
+
 # status, check, sql, restore, fsck, report and schema (cli/warehouse.py): merged in
 # without a name, so they are top-level commands listed after the three above.
 app.add_typer(warehouse_commands)
@@ -222,7 +290,8 @@ def main() -> None:
     except SystemExit as exc:
         # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
         # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
-        if exc.code == EXIT_USAGE and _command(sys.argv[1:]) == "check":
+        usage = exc.code == EXIT_USAGE and not isinstance(exc, Verdict)
+        if usage and _command(sys.argv[1:]) == "check":
             print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
             sys.exit(3)
         raise

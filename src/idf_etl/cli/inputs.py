@@ -12,7 +12,7 @@ from idf_etl.parse.inputs import read_file
 
 def read_file_or_url(source: str) -> tuple[bytes, str | None, str | None]:
     """The bytes of a file or URL, the URL they came from, and the charset the server named."""
-    if source.startswith(("http://", "https://")):
+    if source[:8].lower().startswith(("http://", "https://")):  # HTTP:// is a URL too
         from idf_etl.fetch.site import fetch_url
 
         response = fetch_url(source)

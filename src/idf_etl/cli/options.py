@@ -55,6 +55,11 @@ for _kind in ("TyperOption", "TyperArgument"):
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
+class Verdict(SystemExit):
+    """An exit status that is the command's answer (`check`'s CRITICAL is 2), which `main`
+    must never take for a usage error (also 2)."""
+
+
 def _default(name: str) -> str:
     value = Settings.model_fields[name].get_default(call_default_factory=True)
     shown = (
@@ -157,9 +162,11 @@ class CrawlOptions:
         ),
     ] = None
 
-    def settings(self) -> Settings:
-        """The file, the environment, --set, then the named flags (later wins)."""
+    def settings(self, more: dict[str, tuple[Any, str]] | None = None) -> Settings:
+        """The file, the environment, --set, then the named flags (later wins); `more`:
+        a command's own flags, setting -> (value, flag)."""
         flags = {
+            **(more or {}),
             "start_urls": (self.start_url, "--start-url"),
             "data_dir": (self.data_dir, "--data-dir"),
             "rate": (self.rate, "--rate"),

@@ -23,6 +23,7 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     ConfigOpt,
     DataDirOpt,
+    Verdict,
     settings_for,
     warehouse_log_options,
 )
@@ -121,7 +122,7 @@ def check(
     finally:
         con.close()
     typer.echo(verdict.line)
-    raise typer.Exit(verdict.code)
+    raise Verdict(verdict.code)
 
 
 @commands.command()

@@ -10,6 +10,7 @@ Start at `site.py` (`fetch_site`, `fetch_url`: what the CLI and the pipeline cal
 - `pacing.py`     one host's pace, Retry-After, and naming a transport error
 - `encoding.py`   a body's Content-Encoding undone under the size cap, never cut short unnoticed
 - `outcomes.py`   what a fetch did: one outcome per page, the summary of a crawl
+- `archive.py`    a web archive's captures: listed (CDX), new ones fetched (replay), politely
 
 This `__init__` imports nothing, so importing a module of this package pays
 only for that module.

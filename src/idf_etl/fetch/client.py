@@ -83,9 +83,12 @@ class PoliteClient:
         *,
         on_problem: Callable[[str, str], None] = _no_problem,
         deadline: float | None = None,
+        robots: bool = True,
     ) -> None:
-        """`deadline`: time.monotonic() after which nothing more is sent (the run's end)."""
+        """`deadline`: time.monotonic() after which nothing more is sent (the run's end);
+        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API)."""
         self.settings = settings
+        self.obey_robots = robots
         self.allowed = settings.hosts()
         self.deadline = deadline
         self.requests = 0
@@ -129,21 +132,28 @@ class PoliteClient:
         *,
         limit: int | None = None,
         accept: tuple[str, ...] = ACCEPTED_TYPES,
+        follow: bool = True,
     ) -> Response:
-        """GET with redirects followed by hand (each hop checked against hosts and robots.txt).
+        """GET with redirects followed by hand (each hop checked against hosts and robots.txt;
+        `follow=False`: a redirect is the answer).
 
         Whatever one URL's answer raises is that URL's FetchError (an error boundary per
         URL): a header, body or redirect nobody expected never stops the crawl.
         """
         try:
-            return await self._get(url, headers or {}, limit, accept)
+            return await self._get(url, headers or {}, limit, accept, follow)
         except FetchError:
             raise
         except Exception as exc:
             raise FetchError(f"{url}: unexpected answer ({_named(exc)})") from exc
 
     async def _get(
-        self, url: str, headers: dict[str, str], limit: int | None, accept: tuple[str, ...]
+        self,
+        url: str,
+        headers: dict[str, str],
+        limit: int | None,
+        accept: tuple[str, ...],
+        follow: bool = True,
     ) -> Response:
         visited = [url]
         current = url
@@ -154,12 +164,12 @@ class PoliteClient:
                     + (f" (redirected from {url})" if current != url else "")
                 )
             origin = origin_of(current)
-            robots = await self.robots(origin)
+            robots = await self.robots(origin) if self.obey_robots else None
             self._check_blocked(origin)
             if robots is not None and not robots.can_fetch(current, self.settings.user_agent):
                 raise FetchRefused(f"{current}: disallowed by robots.txt")
             response = await self._send(current, headers, limit or self.settings.max_bytes, accept)
-            if response.status not in _REDIRECTS:
+            if response.status not in _REDIRECTS or not follow:
                 return response
             current = _next_hop(response, visited)
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")

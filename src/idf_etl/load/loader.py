@@ -26,6 +26,14 @@ from typing import Any
 import duckdb
 
 from idf_etl.load.grouping import PageKeys, project_keys
+from idf_etl.load.history import (
+    LIVE,
+    observation_row,
+    rebuild,
+    record_live_status,
+    record_observations,
+    settle_dates,
+)
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
@@ -73,10 +81,14 @@ class Loader:
         *,
         commit_batches: bool = False,
         merge_batch: int = 500,
+        seen_in: str = LIVE,
         merge_bytes: int | None = None,
     ) -> None:
         self.con = con
         self.commit_batches = commit_batches
+        # Where this load's pages were read: the live site (history appended by the merge,
+        # dated by the run), or a web archive (history rebuilt from dated captures).
+        self.seen_in = seen_in
         self.merge_batch = merge_batch  # pages merged (and committed) at a time, at most
         self.merge_bytes = merge_bytes  # ...and their text, at most (None: no bound)
         # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
@@ -89,6 +101,7 @@ class Loader:
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
         self._affected: set[str] = set()  # project keys to merge again in `finish`
         self._text: dict[str, int] = {}  # url -> characters of text, of pages loaded
+        self._observed: set[str] = set()  # project keys with new observations: history to rebuild
 
     def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
         """The URLs among (url, content hash) whose page row this parser version made from
@@ -107,6 +120,12 @@ class Loader:
         self.load_pages(parsed)
         self.refresh_page_states(states)
         return self.finish()
+
+    def touch(self, observed: Iterable[str], merge: Iterable[str] = ()) -> None:
+        """Projects whose observations another source wrote (history rebuilt in `finish`),
+        and those whose pages it wrote (merged again too)."""
+        self._observed.update(observed)
+        self._affected.update(merge)
 
     def load_pages(self, parsed: list[ParsedPage]) -> None:
         """Write one batch of parsed pages; their projects are merged again in `finish`."""
@@ -174,6 +193,8 @@ class Loader:
         ).fetchall()
         self.stats.rows_written += len(moved)
         self._affected.update(key for (key,) in moved if key)
+        flipped = record_live_status(self.con, urls, self.now, self.run_id)
+        self._observed.update(flipped)
         self._batch_written()
 
     def finish(self) -> LoadStats:
@@ -197,7 +218,8 @@ class Loader:
             )
         affected = sorted(self._affected)
         self.issues += move_history(self.con, affected)
-        merger = Merger(self.con, self.run_id, self.now)
+        live = self.seen_in == LIVE
+        merger = Merger(self.con, self.run_id, self.now, record_changes=live)
         # The merge reads a batch's pages whole (descriptions and all): where no row order
         # is kept, DuckDB needs less memory for it (the exports check their order).
         self.con.execute("SET preserve_insertion_order = false")
@@ -207,7 +229,19 @@ class Loader:
             self._batch_written()
         self.con.execute("RESET preserve_insertion_order")  # (a failure ends the run)
         self._write_issues()
+        # A regrouped page takes its observations to its new project, and leaves the old one.
+        touched = sorted(self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k})
+        for start in range(0, len(touched), self.merge_batch):
+            keys = touched[start : start + self.merge_batch]
+            # A live run appends what it saw (the merge above); an archive's captures may be
+            # older than what is known, so their projects' history is rebuilt in time order.
+            done = rebuild(self.con, keys, self.run_id, changes=not live)
+            self.stats.field_changes += done.changes_added
+            if not live:
+                settle_dates(self.con, keys)
+            self._batch_written()
         self._affected.clear()
+        self._observed.clear()
         self.stats.rows_written += merger.rows_written
         self.stats.projects_new += merger.projects_new
         self.stats.field_changes += merger.field_changes
@@ -244,6 +278,10 @@ class Loader:
         if batch:
             yield batch
 
+    def commit_batch(self) -> None:
+        """A batch written by another source (a backfill's observations) is committed."""
+        self._batch_written()
+
     def _batch_written(self) -> None:
         # DuckDB keeps a transaction's new rows in memory until it commits: a commit a batch
         # keeps memory flat however many pages a run loads.
@@ -275,6 +313,10 @@ class Loader:
         self.stats.rows_written += upsert(
             self.con, "project_pages", changed.values(), existing=old_pp
         )
+        # A reading whose fields (or gone flag) differ from the page's last is an observation.
+        seen = [r for u, r in changed.items() if _differs(r, old_pp.get(u), _OBSERVED)]
+        record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
+        self._observed.update(r["project_key"] for r in seen)
         self._affected.update(row["project_key"] for row in new_pp.values())
         for url, row in new_pp.items():
             self._text[url] = len(row.get("description") or "") + len(row.get("title") or "")
@@ -383,8 +425,14 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max(a, b)
 
 
-def _differs(new: Row, old: Row | None) -> bool:
-    return old is None or any(_norm(old.get(k)) != _norm(v) for k, v in new.items())
+# What makes a reading an observation: a page's fields or its being gone.
+_OBSERVED = (*STORED_FIELDS, "gone")
+
+
+def _differs(new: Row, old: Row | None, names: Iterable[str] | None = None) -> bool:
+    if old is None:
+        return True
+    return any(_norm(old.get(k)) != _norm(new.get(k)) for k in names or new)
 
 
 def _norm(value: Any) -> Any:

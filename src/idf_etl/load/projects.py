@@ -170,6 +170,8 @@ class Merger:
     rows_written: int = 0
     projects_new: int = 0
     field_changes: int = 0
+    # False for an archive's load: its history is rebuilt from dated captures (history.py).
+    record_changes: bool = True
 
     def merge(self, keys: list[str]) -> list[Issue]:
         """Merge these projects from their pages as now written; write the rows that changed,
@@ -203,13 +205,17 @@ class Merger:
         rows = f"SELECT {_PROJECT_COLUMNS} FROM merged JOIN written USING (project_key) WHERE"
         new = _count(con, f"INSERT INTO projects BY NAME {rows} new ORDER BY project_key")
         replaced = _count(con, f"INSERT OR REPLACE INTO projects BY NAME {rows} NOT new")
-        changes = _count(
-            con,
-            """INSERT INTO project_changes BY NAME
+        changes = (
+            _count(
+                con,
+                """INSERT INTO project_changes BY NAME
                SELECT ?::INTEGER AS run_id, ?::TIMESTAMPTZ AS changed_at, project_key,
-                      project_id, field, old_value, new_value
+                      project_id, field, old_value, new_value, 'live' AS seen_in
                FROM changed ORDER BY project_key, position""",
-            [self.run_id, self.now],
+                [self.run_id, self.now],
+            )
+            if self.record_changes
+            else 0
         )
         self.projects_new += new
         self.field_changes += changes

@@ -116,7 +116,7 @@ def _check_bodies(store: RawStore, findings: FsckFindings) -> None:
     for tmp in leftovers:
         tmp.unlink()
     on_disk = {p.name.removesuffix(".gz") for p in store.objects.glob("*/*.gz")}
-    wanted = {p.sha256 for p in store.pages() if p.sha256}
+    wanted = {p.sha256 for p in store.pages() if p.sha256} | store.capture_bodies()
     bad: dict[str, str] = {}
     waiting = {sha for sha in wanted - on_disk if store.awaiting_download(sha)}
     for sha in sorted((on_disk | wanted) - waiting):
@@ -142,4 +142,7 @@ def _check_bodies(store: RawStore, findings: FsckFindings) -> None:
                 f"{', '.join(pages)} again (its previous data stays in the warehouse)"
             )
         else:
-            findings.repaired.append(f"{reason}: no page uses it; set aside")
+            findings.repaired.append(
+                f"{reason}: no page of the site uses it; set aside (a web archive's capture "
+                "of it, if any, is fetched again by the next backfill)"
+            )

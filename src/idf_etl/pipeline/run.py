@@ -2,6 +2,7 @@
 
     result = run_pipeline(settings)                 # the nightly job
     result = run_pipeline(settings, from_raw=True)  # re-parse data/raw after a parser upgrade
+    result = run_pipeline(settings, backfill=(2015, None))  # a web archive's captures
 
 The warehouse is built in a copy and published only at the end, so a run
 that dies at any point leaves the published warehouse as it was.
@@ -57,16 +58,25 @@ def run_pipeline(
     *,
     from_raw: bool = False,
     revalidate: bool | None = None,
+    backfill: tuple[int | None, int | None] | None = None,
     fetch_progress: Progress = no_progress,
     parse_progress: Progress = no_progress,
 ) -> RunResult:
-    """One whole run under the data directory's lock."""
+    """One whole run under the data directory's lock. `backfill`: (from year, to year) of
+    a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
     clock = StageClock()
     with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
         summary = None
-        if not from_raw:
+        if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
+        if backfill is not None:
+            from idf_etl.fetch.archive import fetch_archive
+
+            clock.start("fetch")
+            summary = fetch_archive(settings, store, years=backfill, progress=fetch_progress)
+            log.info("backfill: %s", summary.line())
+        elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
@@ -79,7 +89,7 @@ def run_pipeline(
         if from_raw and pool_size(settings.parse_workers, store.count()) > 1:
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
-        run = _Run(settings, store, summary, started, clock, parse_progress)
+        run = _Run(settings, store, summary, started, clock, parse_progress, backfill is not None)
         result = _build_within_memory(run)
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
@@ -97,6 +107,7 @@ class _Run:
     started: datetime
     clock: StageClock
     progress: Progress  # the parse stage's
+    backfill: bool = False  # a web archive's captures, not the site
 
 
 class _OutOfMemory(LoadError):
@@ -167,7 +178,12 @@ def _build_and_publish(run: _Run) -> RunResult:
     )
     try:
         with interruptible(con):  # Ctrl-C ends a long statement at once
-            result = _load(con, run)
+            if run.backfill:
+                from idf_etl.pipeline.backfill import load_captures
+
+                result = load_captures(con, run)
+            else:
+                result = _load(con, run)
         result.notes = publisher.notes + result.notes
         for note in result.notes:
             log.warning("run: note: %s", note)

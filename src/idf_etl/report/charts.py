@@ -214,6 +214,28 @@ def types_by_region(rows: Sequence[Row]) -> alt.FacetChart:
     return chart
 
 
+def changes_per_year(rows: Sequence[Row]) -> alt.Chart:
+    chart: alt.Chart = (
+        alt.Chart(_data(rows), width=WIDTH, height=140)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="Year the change was first seen", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                "sum(field_changes):Q",
+                title="Field changes",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
+            color=alt.Color(
+                "seen_in:N",
+                title="Seen in",
+                scale=alt.Scale(domain=["live site", "web archive"], range=["#4c78a8", "#f58518"]),
+            ),
+        )
+        .properties(description="Field changes per year, seen on the live site or in a web archive")
+    )
+    return chart
+
+
 def _wrap(label: str, width: int) -> str:
     """`label` cut at the last space before `width` characters, the lines joined by "|"."""
     lines: list[str] = []

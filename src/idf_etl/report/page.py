@@ -251,6 +251,19 @@ def sections(data: dict[str, list[Row]]) -> list[Section]:
             _svg(charts.types_by_region, types),
         ),
         Section(
+            "changes-per-year",
+            "Changes per year",
+            "Field changes by the year they were first seen, over the whole history: on the "
+            "live site, or in a web archive's captures (read by idf-etl backfill).",
+            "changes_per_year",
+            ["year", "seen in", "field changes"],
+            _table(
+                data["changes_per_year"],
+                {"year": str, "seen_in": text, "field_changes": number},
+            ),
+            _svg(charts.changes_per_year, data["changes_per_year"]),
+        ),
+        Section(
             "changes-per-run",
             "Changes recorded by each run",
             "Field changes each run found (the latest runs).",

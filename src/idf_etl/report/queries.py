@@ -88,13 +88,23 @@ QUERIES: dict[str, str] = {
         FROM projects
         GROUP BY ALL ORDER BY project_type, region
     """,
-    # 6. What changed: the latest field changes, and changes per run.
+    # 6. What changed: the latest field changes (where each was seen: the live site or a
+    # web archive), changes per year over the whole history, and changes per run.
     "latest_changes": f"""
         SELECT c.run_id, c.changed_at, coalesce(c.project_id, c.project_key) AS project,
-               p.title, p.urls[1] AS url, c.field, c.old_value, c.new_value
+               p.title, p.urls[1] AS url, c.field, c.old_value, c.new_value,
+               coalesce(c.seen_in, 'live') AS seen_in
         FROM project_changes c LEFT JOIN projects p USING (project_key)
         ORDER BY c.changed_at DESC, c.run_id DESC, c.project_key, c.field
         LIMIT {CHANGES_SHOWN}
+    """,
+    "changes_per_year": """
+        SELECT year(changed_at) AS year,
+               CASE WHEN coalesce(seen_in, 'live') = 'live' THEN 'live site'
+                    ELSE 'web archive' END AS seen_in,
+               count(*) AS field_changes
+        FROM project_changes
+        GROUP BY ALL ORDER BY year, seen_in
     """,
     "changes_per_run": f"""
         SELECT run_id, started_at, mode, outcome, coalesce(field_changes, 0) AS field_changes

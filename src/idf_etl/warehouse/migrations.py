@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from idf_etl.records import STORED_FIELDS
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -33,6 +35,8 @@ class Migration:
     statements: tuple[str, ...] = ()
     # A change SQL cannot say (run after the statements, in the same transaction).
     rewrite: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+    # Run once the declared tables exist (a new table's first rows).
+    after: tuple[str, ...] = ()
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -136,6 +140,40 @@ MIGRATIONS += (
         6,
         "page URLs in one form: percent-encoding in one spelling (#23)",
         rewrite=renormalise_urls,
+    ),
+)
+# DuckDB cannot change a CHECK: `runs` is rebuilt with 'backfill' among its modes (its
+# columns as versions 4 to 6 declared them; every row kept).
+_RUNS_V7 = """CREATE TABLE runs (
+    run_id INTEGER NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
+    mode VARCHAR NOT NULL, outcome VARCHAR, pages_discovered INTEGER, pages_fetched INTEGER,
+    pages_unchanged INTEGER, pages_gone INTEGER, fetch_failed INTEGER, fetch_refused INTEGER,
+    http_requests INTEGER, bytes_downloaded BIGINT, pages_parsed INTEGER, parse_errors INTEGER,
+    projects_total INTEGER, projects_new INTEGER, field_changes INTEGER, issues INTEGER,
+    parser_version VARCHAR, config_hash VARCHAR, idf_etl_version VARCHAR,
+    schema_version INTEGER, PRIMARY KEY (run_id),
+    CHECK (mode IN ('network', 'from-raw', 'backfill')),
+    CHECK (outcome IS NULL OR outcome IN ('success', 'failures')))"""
+MIGRATIONS += (
+    Migration(
+        7,
+        "history dated by the page (#25): observations, project_versions, "
+        "project_changes.seen_in, backfill runs",
+        (
+            "ALTER TABLE runs RENAME TO runs_v6",
+            _RUNS_V7,
+            "INSERT INTO runs BY NAME SELECT * FROM runs_v6",
+            "DROP TABLE runs_v6",
+            "ALTER TABLE project_changes ADD COLUMN seen_in VARCHAR",
+            "UPDATE project_changes SET seen_in = 'live'",
+        ),
+        # Each project page as last read stands for its first observation.
+        after=(
+            "INSERT INTO observations BY NAME SELECT url, "
+            "coalesce(fetched_at, first_seen, now()) AS observed_at, 'live' AS seen_in, "
+            "CASE WHEN gone THEN 'gone' ELSE 'project' END AS kind, content_sha256, "
+            f"{', '.join(STORED_FIELDS)} FROM project_pages",
+        ),
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

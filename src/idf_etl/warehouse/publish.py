@@ -305,6 +305,13 @@ def check_opens(path: Path, shown: Path) -> None:
                 "which locks it; it is not damaged. Close that connection and try again "
                 "(analysts: open it read-only, `duckdb -readonly` or read_only=True)"
             ) from exc
+        if "same database file with a different configuration" in first_line:
+            # This process already holds a connection to it opened otherwise (read-write).
+            raise LoadError(
+                f"the warehouse {shown} is already open in this process with another "
+                "configuration (a read-write connection?); it is not damaged. Close that "
+                "connection, or use it, and try again"
+            ) from exc
         if _FILE_SYSTEM.search(first_line):
             raise LoadError(
                 f"cannot open the warehouse {shown}: {first_line}; it is not damaged. "
@@ -335,16 +342,26 @@ def _lock_holder(message: str) -> str | None:
     return None
 
 
-def open_published(clean_dir: Path) -> duckdb.DuckDBPyConnection:
+# How a command points at another data directory; open_warehouse names its own arguments.
+POINT_CLI = (
+    "--data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the pipeline file's "
+    "data_dir (--config, IDF_ETL_CONFIG)"
+)
+POINT_API = (
+    "open_warehouse(data_dir=...) (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
+    "pipeline file's data_dir (open_warehouse(config=...), IDF_ETL_CONFIG)"
+)
+
+
+def open_published(clean_dir: Path, point: str = POINT_CLI) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse, for status and analysts."""
     path = Path(clean_dir) / WAREHOUSE_NAME
     if not path.exists():
         raise LoadError(
             f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
-            "directory with --data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
-            "pipeline file's data_dir (--config, IDF_ETL_CONFIG)"
+            f"directory with {point}"
         )
-    check_opens(path, path)
+    check_opens(path, path.absolute())
     return duckdb.connect(str(path), read_only=True)
 
 
@@ -369,7 +386,7 @@ def open_warehouse(
         {"data_dir": Path(data_dir) if data_dir is not None else None},
         origins={"data_dir": "open_warehouse(data_dir=...)"},
     )
-    return open_published(settings.clean_dir)
+    return open_published(settings.clean_dir, POINT_API)
 
 
 def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:

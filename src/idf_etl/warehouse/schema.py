@@ -56,13 +56,17 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
     con.execute("BEGIN TRANSACTION")
     _create_types(con)
     done = []
-    for m in pending(version or SCHEMA_VERSION):
+    migrations = pending(version or SCHEMA_VERSION)
+    for m in migrations:
         for statement in m.statements:
             con.execute(statement)
         if m.rewrite is not None:
             m.rewrite(con)
         done.append(f"upgraded the warehouse to schema version {m.version}: {m.why}")
     _create_tables(con)
+    for m in migrations:
+        for statement in m.after:
+            con.execute(statement)
     _check_columns(con)
     _describe(con)
     con.execute(

@@ -41,6 +41,12 @@ PROJECT_KEY_COMMENT = (
 )
 
 
+SEEN_IN_COMMENT = (
+    "where it was seen: live (the site itself) or the web archive's replay URL "
+    "(https://web.archive.org/web)"
+)
+
+
 def sql_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -65,7 +71,8 @@ TABLES: tuple[Table, ...] = (
             _c(
                 "mode",
                 "VARCHAR NOT NULL",
-                "network (fetched the site) or from-raw (re-parsed stored pages)",
+                "network (fetched the site), from-raw (re-parsed stored pages) or backfill "
+                "(read a web archive's captures)",
             ),
             _c(
                 "outcome",
@@ -103,7 +110,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("run_id",),
         checks=(
-            "mode IN ('network', 'from-raw')",
+            "mode IN ('network', 'from-raw', 'backfill')",
             "outcome IS NULL OR outcome IN ('success', 'failures')",
         ),
     ),
@@ -209,14 +216,72 @@ TABLES: tuple[Table, ...] = (
         "project_changes",
         "Field-level history: which field of which project changed, when, from what to what.",
         (
-            _c("run_id", "INTEGER NOT NULL", "run that saw the change"),
-            _c("changed_at", "TIMESTAMPTZ NOT NULL", "when that run started"),
+            _c("run_id", "INTEGER NOT NULL", "run that recorded the change"),
+            _c(
+                "changed_at",
+                "TIMESTAMPTZ NOT NULL",
+                "when the new value was first seen: the run's start for the live site, the "
+                "capture's time for a web archive",
+            ),
             _c("project_id", "VARCHAR", "project id, when the project has one"),
             _c("field", "VARCHAR NOT NULL", "column of projects that changed"),
             _c("old_value", "VARCHAR", "value before, as text (lists comma-separated)"),
             _c("new_value", "VARCHAR", "value after, as text"),
             _c("project_key", "VARCHAR", "project key (projects.project_key)"),
+            _c("seen_in", "VARCHAR", SEEN_IN_COMMENT),
         ),
+    ),
+    Table(
+        "project_versions",
+        "Each project as it was: one row per period in which its fields stayed the same, from "
+        "the live site and web archives. As of a date: valid_from <= ts AND (valid_to IS NULL "
+        "OR valid_to > ts).",
+        (
+            _c("project_key", "VARCHAR NOT NULL", PROJECT_KEY_COMMENT),
+            _c("project_id", "VARCHAR", "project id, when the project had one then"),
+            _c("valid_from", "TIMESTAMPTZ NOT NULL", "when these values were first seen"),
+            _c(
+                "valid_to",
+                "TIMESTAMPTZ",
+                "when other values were first seen; null for the current version",
+            ),
+            _c("seen_in", "VARCHAR", SEEN_IN_COMMENT),
+            _c("title", "VARCHAR", "title (the English page's when there was one)"),
+            _c("description", "VARCHAR", "description, from the same page as the title"),
+            *(Column(c.name, c.type, c.comment) for c in _MERGED_FIELDS),
+            _c(
+                "missing_from_site",
+                "BOOLEAN",
+                "every page of the project was gone then (404/410, or no longer on the site)",
+            ),
+        ),
+        key=("project_key", "valid_from"),
+        checks=(f"idf_region IS NULL OR {_REGION_CHECK}",),
+    ),
+    Table(
+        "observations",
+        "Every reading of a project page: each new body the live site gave and each web "
+        "archive capture, with its fields; what project_versions and project_changes are "
+        "rebuilt from.",
+        (
+            _c("url", "VARCHAR NOT NULL", "page URL (normalised)"),
+            _c(
+                "observed_at",
+                "TIMESTAMPTZ NOT NULL",
+                "when: the run's start (live site) or the capture's time (archive)",
+            ),
+            _c("seen_in", "VARCHAR NOT NULL", SEEN_IN_COMMENT),
+            _c(
+                "kind",
+                "VARCHAR NOT NULL",
+                "project (fields read), gone (404/410 or no longer on the site), other (not a "
+                "project page) or error (unreadable)",
+            ),
+            _c("content_sha256", "VARCHAR", "sha256 of the body read (its file in data/raw)"),
+            *_PAGE_FIELDS,
+        ),
+        key=("url", "observed_at", "seen_in"),
+        checks=("kind IN ('project', 'gone', 'other', 'error')",),
     ),
     Table(
         "issues",

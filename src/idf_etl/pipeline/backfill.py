@@ -1,0 +1,198 @@
+"""`idf-etl backfill`'s load: the archive's captures in the raw store to dated observations.
+
+    result = run_pipeline(settings, backfill=(2015, 2020))   # its load is load_captures
+
+A backfill is a run of its own (mode 'backfill') under the same lock, built in
+a copy and published at the end like any run. Its captures were fetched into
+the raw store (fetch/archive.py); here each one not yet observed is parsed (on
+the parse workers) and written as an observation dated by its capture. A page
+the live site does not show gets its project_pages row from its latest capture
+(flagged gone: missing from the site), so a project only the archive remembers
+is a row of `projects`. Then the touched projects' history is rebuilt in time
+order (load/history.py): what the site shows today is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import duckdb
+
+from idf_etl.fetch.archive import capture_time
+from idf_etl.load.history import LIVE, observation_row, record_observations
+from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.problems import track_problems
+from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.pipeline.ledger import close_run, config_hash, open_run
+from idf_etl.pipeline.run import _Run, batched, fetch_issues, parse_stored, run_outcome
+from idf_etl.pipeline.summary import RunResult
+from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.records import STORED_FIELDS, ProjectRecord
+from idf_etl.warehouse.rows import Row
+from idf_etl.warehouse.schema import create_schema
+from idf_etl.workers import pool_size
+
+# Captures whose outcome gives an observation (a body, or the page gone then).
+_OBSERVED = ("fetched", "reused", "gone")
+_FIELDS = ", ".join(STORED_FIELDS)
+
+
+def pending_captures(
+    con: duckdb.DuckDBPyConnection, store: RawStore, archive: str
+) -> list[StoredPage]:
+    """The archive's captures with something to observe that the warehouse has not, as
+    stored pages (a 404 capture has no body), oldest first."""
+    seen = {
+        (url, when)
+        for url, when in con.execute(
+            # An unreadable one is read again: its body may have been fetched again since.
+            "SELECT url, observed_at FROM observations WHERE seen_in = ? AND kind <> 'error'",
+            [archive],
+        ).fetchall()
+    }
+    pages = []
+    for (url, timestamp), row in sorted(
+        store.capture_rows(archive).items(), key=lambda item: item[0][1]
+    ):
+        when = capture_time(timestamp)
+        if row["outcome"] not in _OBSERVED or (url, when) in seen:
+            continue
+        pages.append(
+            StoredPage(
+                url=url,
+                status=row["status"],
+                sha256=row["sha256"],
+                content_type=row["content_type"],
+                etag=None,
+                last_modified=None,
+                sitemap_lastmod=None,
+                final_url=url,
+                canonical_url=None,
+                headers=None,
+                fetched_at=when.isoformat(),
+                checked_at=when.isoformat(),
+                changed_at=None,
+                gone=int(row["outcome"] == "gone"),
+                error=None,
+            )
+        )
+    return pages
+
+
+def observations_of(parsed: Iterable[ParsedPage], archive: str) -> Iterator[Row]:
+    """One observations row a capture: its fields when it read as a project page."""
+    for page in parsed:
+        when = page.fetched_at
+        assert when is not None  # every capture has its time
+        record = page.record
+        if isinstance(record, ProjectRecord):
+            fields = {name: _copy(getattr(record, name)) for name in STORED_FIELDS}
+            row = {"url": page.url, "content_sha256": page.sha256, "gone": False, **fields}
+            yield observation_row(row, when, archive)
+        else:
+            kind = "gone" if page.gone else "error" if record is None else "other"
+            yield {"url": page.url, "observed_at": when, "seen_in": archive, "kind": kind}
+
+
+def load_observations(
+    con: duckdb.DuckDBPyConnection,
+    loader: Loader,
+    rows: list[Row],
+    parser_version: str,
+) -> None:
+    """Write a batch of capture observations; the pages only an archive shows get their
+    project_pages row from their latest capture; their projects' history is rebuilt."""
+    record_observations(con, rows)
+    urls = sorted({row["url"] for row in rows})
+    written = con.execute(
+        f"""INSERT OR REPLACE INTO project_pages BY NAME
+            SELECT l.url, {", ".join("l." + f for f in STORED_FIELDS)}, p.project_key,
+                   l.content_sha256, l.observed_at AS fetched_at, ? AS parser_version,
+                   least(p.first_seen, a.first_seen) AS first_seen, a.last_seen, true AS gone
+            FROM (SELECT * FROM observations
+                  WHERE url IN (SELECT unnest(?::VARCHAR[])) AND kind = 'project'
+                  QUALIFY row_number() OVER (PARTITION BY url ORDER BY observed_at DESC) = 1) l
+            JOIN (SELECT url, min(observed_at) AS first_seen,
+                         max(observed_at) FILTER (WHERE kind = 'project') AS last_seen
+                  FROM observations WHERE kind IN ('project', 'gone') GROUP BY url) a USING (url)
+            LEFT JOIN project_pages p USING (url)
+            WHERE l.url NOT IN (SELECT url FROM observations
+                                WHERE seen_in = '{LIVE}' AND kind = 'project')
+            RETURNING url""",
+        [parser_version, urls],
+    ).fetchall()
+    # And their `pages` rows (a project page has one: the live load looks for it there),
+    # unless the site's own crawl wrote one.
+    only_archived = [url for (url,) in written]
+    con.execute(
+        "DELETE FROM pages WHERE url IN (SELECT unnest(?::VARCHAR[])) "
+        "AND parsed_run_id IN (SELECT run_id FROM runs WHERE mode = 'backfill')",
+        [only_archived],
+    )
+    con.execute(
+        """INSERT OR IGNORE INTO pages BY NAME
+           SELECT url, 'project' AS kind, lang, title, content_sha256, fetched_at,
+                  parser_version, ?::INTEGER AS parsed_run_id, true AS gone
+           FROM project_pages WHERE url IN (SELECT unnest(?::VARCHAR[]))""",
+        [loader.run_id, only_archived],
+    )
+    keys = [
+        key
+        for (key,) in con.execute(
+            "SELECT DISTINCT project_key FROM project_pages "
+            "WHERE url IN (SELECT unnest(?::VARCHAR[])) AND project_key IS NOT NULL",
+            [urls],
+        ).fetchall()
+    ]
+    # Every touched project merged again: its pages only an archive shows may have moved.
+    loader.touch(keys, merge=keys)
+
+
+def _copy(value: object) -> object:
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
+    """A backfill's load, in one transaction committed a batch at a time: its ledger row,
+    the captures not yet observed parsed and observed, the touched projects merged and
+    their history rebuilt, the problems settled."""
+    settings, store, summary, started = run.settings, run.store, run.summary, run.started
+    upgraded = create_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    run_id = open_run(con, started, "backfill", config_hash(settings))
+    archive = settings.archive_replay
+    size = settings.load_batch
+    loader = Loader(
+        con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size, seen_in=archive
+    )
+    if summary is not None:
+        loader.add_issues(fetch_issues(summary))
+    todo = pending_captures(con, store, archive)
+    run.progress("discovered", "", str(len(todo)))
+    workers = pool_size(settings.parse_workers, len(todo))
+    run.clock.start("parse")
+    # A 404 capture has no body: its "parse" fails at once and it is observed as gone.
+    for pages in batched(parse_stored(store, todo, run.progress, workers), size):
+        loader.stats.pages_parsed += sum(not p.gone for p in pages)
+        loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
+        load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
+        loader.commit_batch()
+    run.clock.start("merge")
+    stats = loader.finish()
+    # Fetch problems are the live site's to settle: a backfill does not look at it.
+    problems = track_problems(con, run_id, started, network=False, failing_urls=set())
+    outcome = run_outcome(summary, stats, settings.failure_threshold)
+    close_run(con, run_id, outcome, summary, stats)
+    con.execute("COMMIT")
+    return RunResult(
+        run_id,
+        "backfill",
+        outcome,
+        summary,
+        stats,
+        "",
+        0.0,
+        upgraded,
+        problems,
+        parse_workers=workers,
+    )
