@@ -214,16 +214,27 @@ def types_by_region(rows: Sequence[Row]) -> alt.FacetChart:
     return chart
 
 
+def _whole_ticks(rows: Sequence[Row]) -> list[int] | alt.UndefinedType:
+    """0..the tallest year's changes when that is few; else the axis's own ticks."""
+    totals: dict[Any, int] = {}
+    for row in rows:
+        totals[row["year"]] = totals.get(row["year"], 0) + int(row["field_changes"])
+    tallest = max(totals.values(), default=0)
+    return list(range(tallest + 1)) if tallest <= 10 else alt.Undefined
+
+
 def changes_per_year(rows: Sequence[Row]) -> alt.Chart:
     chart: alt.Chart = (
         alt.Chart(_data(rows), width=WIDTH, height=140)
         .mark_bar()
         .encode(
             x=alt.X("year:O", title="Year the change was first seen", axis=alt.Axis(labelAngle=0)),
+            # Stacked by where seen (Vega-Lite stacks a coloured bar by itself). A stacked
+            # axis ignores tickMinStep (0.5 labelled "1"): small counts get their ticks named.
             y=alt.Y(
-                "sum(field_changes):Q",
+                "field_changes:Q",
                 title="Field changes",
-                axis=alt.Axis(tickMinStep=1, format="d"),
+                axis=alt.Axis(tickMinStep=1, format="d", values=_whole_ticks(rows)),
             ),
             color=alt.Color(
                 "seen_in:N",
