@@ -108,8 +108,9 @@ apt-tool:
 		|| echo "$(WHAT): apt-get could not install $(PACKAGE); those tests will be skipped"; \
 	else echo "$(WHAT): no $(TOOL) and no apt-get as root; those tests will be skipped"; fi
 
-screenshot: install ## the docs' pictures of the report (whole, and at phone and laptop widths): make demo first
-	$(BIN)/python demo/browser.py $(DEMO_DATA)/clean/report.html docs/report.png --full-page
+screenshot: install ## the docs' pictures of the report's top at phone and laptop widths: make demo first
+	$(BIN)/python demo/browser.py $(DEMO_DATA)/clean/report.html docs/report-400.png --width 400 --height 2600
+	$(BIN)/python demo/browser.py $(DEMO_DATA)/clean/report.html docs/report-1400.png --width 1400 --height 1900
 
 # The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, or a data
 # dictionary that differs from `idf-etl schema` (docs/hooks.py), fails the build.

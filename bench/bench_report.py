@@ -26,8 +26,8 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.load.loader import Loader, ParsedPage
-from idf_etl.parse.normalise import parse_project_type
 from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.parse.project_types import parse_project_type
 from idf_etl.records import REGIONS, ProjectRecord
 from idf_etl.report.build import write_report
 from idf_etl.warehouse.schema import create_schema

@@ -1,6 +1,6 @@
 """Debian's Chromium, headless, driven by Playwright: for the report's tests and its screenshot.
 
-    python demo/browser.py data/clean/report.html docs/report.png [--full-page]
+    python demo/browser.py data/clean/report.html docs/report-400.png --width 400 --height 2400
 
 Playwright's own browser downloads are never used: it drives the system's
 `chromium` (`make browser` installs it), with the flags that keep a headless
@@ -53,9 +53,11 @@ def main() -> int:
     ap.add_argument("page", type=Path)
     ap.add_argument("png", type=Path)
     ap.add_argument("--full-page", action="store_true", help="the whole page, not its top")
+    ap.add_argument("--width", type=int, default=1280, help="the window's width in CSS px")
+    ap.add_argument("--height", type=int, default=1500, help="the window's height in CSS px")
     args = ap.parse_args()
     args.png.parent.mkdir(parents=True, exist_ok=True)
-    screenshot(args.page, args.png, full_page=args.full_page)
+    screenshot(args.page, args.png, args.width, args.height, full_page=args.full_page)
     print(f"wrote {args.png}")
     return 0
 

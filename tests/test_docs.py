@@ -111,3 +111,26 @@ def test_the_site_builds_strict_and_a_broken_link_or_stale_dictionary_fails_it(t
     result = _build(site)
     assert result.returncode != 0
     assert "data dictionary is stale" in result.stderr
+
+
+def _anchors(markdown: str) -> set[str]:
+    """The ids MkDocs (and GitHub, for these headings) gives a page's headings."""
+    from markdown.extensions.toc import slugify
+
+    return {slugify(h, "-") for h in re.findall(r"^#+ (.+)$", markdown, re.M)}
+
+
+def test_every_link_the_readme_makes_leads_somewhere():
+    # The README is outside the site, so MkDocs does not check it: its links are checked here.
+    links = re.findall(r"\]\(([^)\s]+)\)", PAGES["README.md"])
+    assert links
+    for link in links:
+        if re.match(r"[a-z]+:", link):
+            continue
+        path, _, anchor = link.partition("#")
+        target = ROOT / path if path else ROOT / "README.md"
+        assert target.exists(), f"README links to {link}: no such file"
+        if anchor:
+            assert anchor in _anchors(target.read_text()), (
+                f"README links to {link}: no such heading"
+            )

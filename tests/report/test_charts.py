@@ -109,6 +109,13 @@ def test_every_count_axis_has_whole_distinct_ticks_that_cover_the_largest(counts
     runs = [{"run_id": i + 1, "field_changes": n} for i, n in enumerate(counts)]
     (_x, y) = axis_labels(charts.to_svg(charts.changes_per_run(runs)))
     assert integer_axis(y)[-1] >= max(counts)
+    years = [
+        {"year": 2001 + 3 * i, "seen_in": "web archive", "field_changes": n}
+        for i, n in enumerate(counts)
+    ]
+    (x, y) = axis_labels(charts.to_svg(charts.changes_per_year(years)))
+    assert integer_axis(y)[-1] >= max(counts)
+    assert all(re.fullmatch(r"\d{4}", label) for label in x), x
 
 
 @pytest.mark.parametrize("largest", [0, 1, 2, 3, 7, 10, 11, 99, 1001, 123456])

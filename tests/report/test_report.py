@@ -258,7 +258,7 @@ def test_a_project_without_an_id_shows_everywhere_by_its_key(tmp_path):
     # The change links to the project's page (a join on project_id would find no project).
     assert f'<td><a href="{url}">{key}</a></td>\n        <td>budget_usd</td>' in html
     # The projects table: its page in Spanish, its country, its type by the canonical name.
-    row = re.search(r"<tr><td>—</td><td>Perfil migratorio.*?</tr>", html)
+    row = re.search(r"<tr><td>—</td><td dir=\"auto\">Perfil migratorio.*?</tr>", html)
     assert row, "the id-less project is in the projects table"
     assert f'<a href="{url}">es</a>' in row[0] and "<td>Mozambique</td>" in row[0]
     assert "<td>Labour Migration</td><td>Africa</td><td>1</td>" in html  # types by region

@@ -41,6 +41,7 @@ def test_the_report_fits_the_window_and_every_chart_is_drawn(demo_warehouse, bro
         "world-map",
         "status-over-time",
         "types-by-region",
+        "changes-per-year",
         "changes-per-run",
         "problems",
     ]

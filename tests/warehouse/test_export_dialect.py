@@ -25,6 +25,12 @@ _BY_TYPE = {
     "DECIMAL(18,2)": "1.50",
     **{name: f"'{values[0]}'" for name, values in ENUMS.items()},
 }
+# Key columns: a distinct value a row, in descending order (so that the export sorts them).
+_KEY_BY_TYPE = {
+    "INTEGER": "(100000000 - i)",
+    "BIGINT": "(100000000 - i)",
+    "TIMESTAMPTZ": "TIMESTAMPTZ '2000-01-01 00:00:00+00' + to_seconds((100000000 - i)::BIGINT)",
+}
 _CHECKED = {
     "mode": "'network'",
     "outcome": "'success'",
@@ -45,11 +51,7 @@ def _no_nulls(path, rows: int) -> duckdb.DuckDBPyConnection:
         for c in t.columns:
             kind = c.type.removesuffix(" NOT NULL")
             if c.name in t.key:  # distinct keys, descending
-                value = (
-                    "(100000000 - i)"
-                    if kind in ("INTEGER", "BIGINT")
-                    else "lpad((100000000 - i)::VARCHAR, 9, '0')"
-                )
+                value = _KEY_BY_TYPE.get(kind, "lpad((100000000 - i)::VARCHAR, 9, '0')")
             else:
                 value = _CHECKED.get(c.name, _BY_TYPE[kind])
             values.append(f"{value} AS {c.name}")

@@ -28,6 +28,8 @@ WIDTH = 270
 REGION_ORDER = [*REGIONS, NO_REGION]
 REGION_COLOURS = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#bab0ac"]
 MONEY = "$~s"
+# "~s" writes zero as "$0k" or "$0M": a plain $0.
+MONEY_LABEL = "datum.value == 0 ? '$0' : datum.label"
 FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
 # Vega-Lite's 10-11 px text is small on a phone: 12 px labels, 13 px titles.
 LABEL_SIZE, TITLE_SIZE = 12, 13
@@ -107,7 +109,11 @@ def budget_by_region_year(rows: Sequence[Row]) -> alt.Chart:
         .mark_bar()
         .encode(
             x=_year_axis("Allocation year"),
-            y=alt.Y("sum(budget_usd):Q", title="Budget (USD)", axis=alt.Axis(format=MONEY)),
+            y=alt.Y(
+                "sum(budget_usd):Q",
+                title="Budget (USD)",
+                axis=alt.Axis(format=MONEY, labelExpr=MONEY_LABEL),
+            ),
             color=_region_colour(rows),
             order=alt.Order("region:N"),
         )
@@ -117,21 +123,41 @@ def budget_by_region_year(rows: Sequence[Row]) -> alt.Chart:
 
 
 def budget_by_country(rows: Sequence[Row]) -> alt.HConcatChart:
-    names = [r["country"] for r in rows]
-    base = alt.Chart(_data(rows), height=alt.Step(17)).encode(
-        y=alt.Y("country:N", title=None, sort=names, axis=alt.Axis(labelLimit=150))
+    # A long name ("Democratic Republic of the Congo") on two lines rather than cut short;
+    # the rows are then spaced for two lines.
+    wrapped = [{**r, "country": _wrap(r["country"], 24)} for r in _plain(rows)]
+    names = [r["country"] for r in wrapped]
+    two_lines = any("|" in n for n in names)
+    rows_scale = alt.Scale(paddingInner=0.35 if two_lines else 0.1)
+    base = alt.Chart(alt.InlineData(values=wrapped), height=alt.Step(32 if two_lines else 17))
+    base = base.encode(
+        y=alt.Y(
+            "country:N",
+            title=None,
+            sort=names,
+            scale=rows_scale,
+            axis=alt.Axis(
+                labelLimit=150,
+                labelExpr="split(datum.label, '|')",
+                # Vega puts a two-line label's first line on the bar: lift it half a line.
+                labelOffset={
+                    "condition": {"test": "indexof(datum.label, '|') >= 0", "value": -7},
+                    "value": 0,
+                },
+            ),
+        )
     )
     budget = base.mark_bar(color="#4c78a8").encode(
         x=alt.X(
             "budget_usd_total:Q",
             title="Budget (USD)",
-            axis=alt.Axis(format=MONEY, tickCount=3),
+            axis=alt.Axis(format=MONEY, tickCount=3, labelExpr=MONEY_LABEL),
         )
     )
     largest = max((r["projects"] for r in rows), default=0)
     count = base.mark_bar(color="#f58518").encode(
         x=alt.X("projects:Q", **count_axis("Projects", largest, most=2)),
-        y=alt.Y("country:N", axis=None, sort=names),
+        y=alt.Y("country:N", axis=None, sort=names, scale=rows_scale),
     )
     return alt.hconcat(
         budget.properties(width=130), count.properties(width=56), spacing=10
@@ -215,20 +241,20 @@ def types_by_region(rows: Sequence[Row]) -> alt.FacetChart:
 
 
 def changes_per_year(rows: Sequence[Row]) -> alt.Chart:
+    """Stacked by where a change was seen, on a time axis (a year without changes keeps its
+    place) with whole ticks."""
+    largest = _largest_sum(rows, "year", "field_changes")
     chart: alt.Chart = (
-        alt.Chart(_data(rows), width=WIDTH, height=140)
+        alt.Chart(alt.InlineData(values=_dated(rows)), width=WIDTH, height=140)
         .mark_bar()
         .encode(
-            x=alt.X("year:O", title="Year the change was first seen", axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(
-                "sum(field_changes):Q",
-                title="Field changes",
-                axis=alt.Axis(tickMinStep=1, format="d"),
-            ),
+            x=_year_axis("Year the change was first seen"),
+            y=alt.Y("sum(field_changes):Q", **count_axis("Field changes", largest)),
             color=alt.Color(
                 "seen_in:N",
                 title="Seen in",
                 scale=alt.Scale(domain=["live site", "web archive"], range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(orient="top"),
             ),
         )
         .properties(description="Field changes per year, seen on the live site or in a web archive")
