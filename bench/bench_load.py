@@ -70,7 +70,7 @@ from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
 from idf_etl.warehouse.schema import create_schema
 from machine import Cores, bench_machine, ceiling, cores_now, generated
-from pages import project_page
+from pages import SHAPES, project_page
 
 CODES = ["AM", "GE", "GH", "MD", "CD", "ZA", "SV", "MU", "XK", "VN", "KE", "UG", "TZ"]
 
@@ -165,15 +165,16 @@ def bench_loader(n: int, batch: int | None = None) -> None:
         con.close()
 
 
-def grow_store(data: Path, start: int, stop: int) -> None:
-    """Store pages start..stop-1. Setup, not measured: the bodies skip fsync."""
+def grow_store(data: Path, start: int, stop: int, shape: str = "one") -> None:
+    """Store pages start..stop-1 of a store `shape` (pages.SHAPES). Setup, not measured:
+    the bodies skip fsync."""
     with RawStore(data / "raw") as store, mock.patch("os.fsync"):
         for i in range(start, stop):
             url = f"https://www.iom.int/project/p{i:05d}"
             store.record_body(
                 url,
                 status=200,
-                body=project_page(i).encode(),
+                body=project_page(i, shape=shape).encode(),
                 headers={"content-type": "text/html; charset=utf-8"},
                 final_url=url,
                 canonical_url=None,
@@ -300,6 +301,32 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int, machine: in
                 )
 
 
+def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> None:
+    """`run --from-raw` at the default settings over stores of each shape as they grow:
+    whether it completes, and its peak RSS at each size against the smallest (issue 22:
+    within 15 % from 3,000 to 30,000 stored pages, for every shape)."""
+    print(
+        f"\nflat memory: idf-etl run --from-raw, default settings{' + ' if settings else ''}"
+        f"{' '.join(settings)}, report off\n"
+        f"{'shape':>9} {'stored pages':>12} {'seconds':>8} {'run peak MB':>11} "
+        f"{'tree peak MB':>12} {'vs smallest':>11} {'issues':>7} {'problems':>8} exit"
+    )
+    for shape in shapes:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, stored, first = Path(tmp), 0, 0
+            for n in sorted(sizes):
+                grow_store(data, stored, n, shape)
+                stored = n
+                r = from_raw(data, *settings)
+                first = first or r.peak
+                print(
+                    f"{shape:>9} {n:12,} {r.seconds:8.1f} {r.peak:11d} {r.tree:12d} "
+                    f"{r.peak / first - 1:+10.0%} {r.summary.get('issues', 0):7,} "
+                    f"{r.summary.get('problems', {}).get('still_open', 0):8,} {r.code}",
+                    flush=True,
+                )
+
+
 def bench_nightly(pages: int) -> None:
     mirror, port = start_mirror(pages)
     try:
@@ -340,11 +367,22 @@ def main() -> None:
     ap.add_argument("--machine", type=int, default=2000, help="pages; 0: no machine ceiling")
     ap.add_argument("--nightly", type=int, default=3000, help="pages on the mirror; 0: skip")
     ap.add_argument("--load-batch", type=int, help="the loader's batch (default: load_batch)")
+    ap.add_argument(
+        "--flat-shapes",
+        nargs="*",
+        default=list(SHAPES),
+        choices=SHAPES,
+        help="store shapes for the flat-memory runs (pages.SHAPES); none: skip",
+    )
+    ap.add_argument("--flat-sizes", type=int, nargs="*", default=[3000, 30_000])
+    ap.add_argument("--flat-set", nargs="*", default=[], help="settings for those runs (KEY=VALUE)")
     args = ap.parse_args()
     # The runs first: a child forked from a parent holding 100,000 records would
     # report the parent's memory as its own peak RSS.
     if args.scaling or args.workers_pages:
         bench_scaling(args.scaling, args.workers_pages, args.rounds, args.machine)
+    if args.flat_shapes and args.flat_sizes:
+        bench_flat_memory(args.flat_shapes, args.flat_sizes, *args.flat_set)
     if args.machine:
         bench_machine(args.machine, args.rounds)
     if args.nightly:

@@ -85,11 +85,20 @@ def site_menu(rng: random.Random, items: int = 420) -> str:
     return "".join(parts)
 
 
-def project_facts(i: int) -> dict[str, object]:
+# Store shapes (bench_load.py): "one" page a project (three languages of one id at most);
+# "many" pages a project (13, as the issue's store had: every language and field of a
+# project disagrees, so the merge reports issues by the thousand); "problems": every page
+# with several problems (an unknown label, unmatched countries, a budget and a year that
+# cannot be read, an id of an odd shape).
+SHAPES = ("one", "many", "problems")
+PAGES_A_PROJECT = 13
+
+
+def project_facts(i: int, shape: str = "one") -> dict[str, object]:
     rng = random.Random(i)
     lang = ("en", "fr", "es")[i % 3]
     start = rng.randint(2001, 2024)
-    return {
+    facts: dict[str, object] = {
         "lang": lang,
         "start": start,
         "end": start + rng.randint(1, 3),
@@ -103,12 +112,25 @@ def project_facts(i: int) -> dict[str, object]:
         "project_id": f"{rng.choice(['CE', 'TK', 'CD', 'PO'])}.{i % 10000:04d}",
         "states": " ".join(rng.sample(STATES[lang], rng.randint(1, 4))),
         "title": f"Project {i}: strengthening migration governance with the diaspora",
+        "extra": "",
     }
+    if shape == "many":
+        facts["project_id"] = f"CE.{i // PAGES_A_PROJECT:04d}"
+    elif shape == "problems":
+        facts["budget"] = f"about {rng.randint(20, 400)} thousand, or {rng.randint(1, 9)} more"
+        facts["end"] = f"{facts['start']}/{rng.randint(10, 99)}"
+        facts["prima"] = f"prima-{i}-{rng.randint(0, 999)}"
+        facts["states"] += f", Atlantis {i % 97}, Middle Earth {i % 89}"
+        facts["extra"] = (
+            f'<div class="field field--label-inline"><div class="field__label">Donor {i % 53}'
+            f'</div><div class="field__item">Fund {i % 31}</div></div>'
+        )
+    return facts
 
 
-def project_page(i: int, target_kb: int = 60) -> str:
-    """Template A page number i, about `target_kb` KB with its menu."""
-    facts = project_facts(i)
+def project_page(i: int, target_kb: int = 60, shape: str = "one") -> str:
+    """Template A page number i, about `target_kb` KB with its menu, of a store `shape`."""
+    facts = project_facts(i, shape)
     lang = str(facts["lang"])
     rng = random.Random(i)
     values = [
@@ -128,7 +150,7 @@ def project_page(i: int, target_kb: int = 60) -> str:
         f'<div class="field field--label-inline"><div class="field__label">{label}</div>'
         f'<div class="field__item">{value}</div></div>'
         for label, value in zip(LABELS[lang], values, strict=True)
-    )
+    ) + str(facts["extra"])
     body = "".join(f"<p>{PROSE[lang] * rng.randint(3, 6)}</p>" for _ in range(6))
     page = (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{facts["title"]} | IOM</title>'

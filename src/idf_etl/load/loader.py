@@ -17,7 +17,7 @@ once whole, so the run stays all-or-nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -82,13 +82,15 @@ class Loader:
         commit_batches: bool = False,
         merge_batch: int = 500,
         seen_in: str = LIVE,
+        merge_bytes: int | None = None,
     ) -> None:
         self.con = con
         self.commit_batches = commit_batches
         # Where this load's pages were read: the live site (history appended by the merge,
         # dated by the run), or a web archive (history rebuilt from dated captures).
         self.seen_in = seen_in
-        self.merge_batch = merge_batch  # projects merged (and committed) at a time
+        self.merge_batch = merge_batch  # pages merged (and committed) at a time, at most
+        self.merge_bytes = merge_bytes  # ...and their text, at most (None: no bound)
         # Timestamps come back as UTC datetimes; any other zone makes each one a pytz lookup.
         con.execute("SET TimeZone = 'UTC'")
         self.run_id = run_id
@@ -98,6 +100,7 @@ class Loader:
         self.issues: list[Issue] = []
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
         self._affected: set[str] = set()  # project keys to merge again in `finish`
+        self._text: dict[str, int] = {}  # url -> characters of text, of pages loaded
         self._observed: set[str] = set()  # project keys with new observations: history to rebuild
 
     def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
@@ -217,10 +220,14 @@ class Loader:
         self.issues += move_history(self.con, affected)
         live = self.seen_in == LIVE
         merger = Merger(self.con, self.run_id, self.now, record_changes=live)
-        for start in range(0, len(affected), self.merge_batch):
-            self.issues += merger.merge(affected[start : start + self.merge_batch])
+        # The merge reads a batch's pages whole (descriptions and all): where no row order
+        # is kept, DuckDB needs less memory for it (the exports check their order).
+        self.con.execute("SET preserve_insertion_order = false")
+        for keys in self._merge_batches(affected):
+            self.issues += merger.merge(keys)
             self._write_issues()
             self._batch_written()
+        self.con.execute("RESET preserve_insertion_order")  # (a failure ends the run)
         self._write_issues()
         # A regrouped page takes its observations to its new project, and leaves the old one.
         touched = sorted(self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k})
@@ -241,6 +248,36 @@ class Loader:
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 
+    def _merge_batches(self, keys: list[str]) -> Iterator[list[str]]:
+        """`keys` in batches of at most `merge_batch` pages and `merge_bytes` of their text,
+        not projects: a project of 13 pages weighs 13 times one of one page in the merge
+        (1,000 projects of 13 pages needed more than the run's 64MB), and a page of long
+        text more than a short one. A project heavier than that is a batch of its own."""
+        # Counted on the narrow columns, as a stream, and each page's text weighed as it was
+        # loaded: reading the descriptions back, DuckDB holds hundreds of them at once.
+        weights: dict[str, tuple[int, int]] = {}
+        result = self.con.execute(
+            """SELECT project_key, url FROM project_pages
+               WHERE project_key IN (SELECT unnest(?::VARCHAR[]))""",
+            [keys],
+        )
+        while rows := result.fetchmany(10_000):
+            for key, url in rows:
+                pages, text = weights.get(key, (0, 0))
+                weights[key] = (pages + 1, text + self._text.get(url, 0))
+        most = self.merge_bytes or float("inf")
+        batch: list[str] = []
+        pages = text = 0
+        for key in keys:
+            more_pages, more_text = weights.get(key, (1, 0))
+            if batch and (pages + more_pages > self.merge_batch or text + more_text > most):
+                yield batch
+                batch, pages, text = [], 0, 0
+            batch.append(key)
+            pages, text = pages + more_pages, text + more_text
+        if batch:
+            yield batch
+
     def commit_batch(self) -> None:
         """A batch written by another source (a backfill's observations) is committed."""
         self._batch_written()
@@ -250,6 +287,9 @@ class Loader:
         # keeps memory flat however many pages a run loads.
         if self.commit_batches:
             self.con.execute("COMMIT")
+            # Committed rows stay in memory DuckDB cannot give back until a checkpoint
+            # writes them to the file: without one, a few batches of long pages fill it.
+            self.con.execute("CHECKPOINT")
             self.con.execute("BEGIN TRANSACTION")
 
     def _project_pages(self, urls: list[str]) -> dict[str, Row]:
@@ -278,6 +318,8 @@ class Loader:
         record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
         self._observed.update(r["project_key"] for r in seen)
         self._affected.update(row["project_key"] for row in new_pp.values())
+        for url, row in new_pp.items():
+            self._text[url] = len(row.get("description") or "") + len(row.get("title") or "")
         self._affected.update(
             old_pp[url]["project_key"] for url in changed if old_pp.get(url, {}).get("project_key")
         )

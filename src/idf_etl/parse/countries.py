@@ -281,10 +281,33 @@ def _unsplit(words: str, found: dict[str, str], unmatched: list[str]) -> None:
         found.setdefault(code, name)
 
 
+@cache
+def _name_words() -> frozenset[str]:
+    """Every word of every known name (folded), and the words that join names."""
+    articles = {"la", "le", "les", "l", "el", "los", "las", "the"}  # "(la)": see _ARTICLE
+    return frozenset(w for key in country_index() for w in key.split()) | _CONNECTORS | articles
+
+
+def mostly_name_words(text: str, share: float = 0.5) -> bool:
+    """Whether at least `share` of the text's words belong to some country name: a cheap
+    first look before splitting (a description of 4,000 words is no list, and splitting
+    it costs), given up as soon as too many words are no name's."""
+    words = fold(text).split()
+    known, allowed = _name_words(), (1 - share) * len(words)
+    unknown = 0
+    for word in words:
+        unknown += word not in known
+        if unknown > allowed:
+            return False
+    return bool(words)
+
+
 def is_country_line(text: str) -> bool:
     """True when every word of a line belongs to a known country name (any length: a list
     of 45 names is 500 characters, and reading it costs time linear in its words)."""
     if not text:
+        return False
+    if len(text) > 400 and not mostly_name_words(text):  # short ones: "ChileUruguay" too
         return False
     parsed = split_countries(text)
     return bool(parsed.codes) and not parsed.unmatched

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from idf_etl.parse.blocks import Block, Page
-from idf_etl.parse.countries import is_country_line, split_countries
+from idf_etl.parse.countries import is_country_line, mostly_name_words, split_countries
 from idf_etl.parse.normalise import (
     parse_coverage,
     parse_region,
@@ -286,7 +286,7 @@ def _country_list(text: str) -> bool:
     countries has a sentence's end, or more words that are no name than names."""
     if is_country_line(text):
         return True
-    if _PROSE_END.search(text):
+    if _PROSE_END.search(text) or (len(text) > 400 and not mostly_name_words(text)):
         return False
     parsed = split_countries(text)
     return len(parsed.codes) >= 2 and len(parsed.unmatched) < len(parsed.codes)
