@@ -164,12 +164,12 @@ MIGRATIONS += (
             _RUNS_V7,
             "INSERT INTO runs BY NAME SELECT * FROM runs_v6",
             "DROP TABLE runs_v6",
-            "ALTER TABLE project_changes ADD COLUMN seen_in VARCHAR",
-            "UPDATE project_changes SET seen_in = 'live'",
+            "ALTER TABLE project_changes ADD COLUMN IF NOT EXISTS seen_in VARCHAR",
+            "UPDATE project_changes SET seen_in = 'live' WHERE seen_in IS NULL",
         ),
         # Each project page as last read stands for its first observation.
         after=(
-            "INSERT INTO observations BY NAME SELECT url, "
+            "INSERT OR IGNORE INTO observations BY NAME SELECT url, "
             "coalesce(fetched_at, first_seen, now()) AS observed_at, 'live' AS seen_in, "
             "CASE WHEN gone THEN 'gone' ELSE 'project' END AS kind, content_sha256, "
             f"{', '.join(STORED_FIELDS)} FROM project_pages",
