@@ -38,6 +38,10 @@ class Interruptible(Protocol):
 
 _connections: set[Interruptible] = set()
 _lock = threading.Lock()
+# Set by the watcher on Ctrl-C. DuckDB reports an interrupted query in more than one way
+# (InterruptException, or a RuntimeError "Query interrupted" when the interrupt lands while
+# results are fetched): whatever a block raises after Ctrl-C is the interruption.
+_requested = threading.Event()
 
 
 @contextlib.contextmanager
@@ -47,6 +51,10 @@ def interruptible(con: Interruptible) -> Iterator[None]:
         _connections.add(con)
     try:
         yield
+    except Exception:
+        if _requested.is_set():
+            raise Interrupted from None
+        raise
     finally:
         with _lock:
             _connections.discard(con)
@@ -92,6 +100,7 @@ def _watch(read: int, grace: float) -> None:
             return
         if signal.SIGINT not in data:  # another signal woke the pipe
             continue
+        _requested.set()
         interrupt_all()
         if deadline is not None:  # a second Ctrl-C: no more waiting
             _exit()

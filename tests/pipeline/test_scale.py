@@ -149,9 +149,11 @@ def test_parse_many_inputs_keeps_input_order_with_any_number_of_workers(tmp_path
 
 
 @pytest.mark.slow
-def test_running_out_of_warehouse_memory_says_which_setting_and_keeps_the_published_file(
+def test_a_warehouse_memory_too_small_is_raised_for_the_run_and_said_never_the_runs_failure(
     tmp_path,
 ):
+    # #22: the limit that keeps memory flat must never be why a nightly run fails: where
+    # DuckDB needs more, the build runs again with twice as much (up to a quarter of RAM).
     data = tmp_path / "data"
     store_pages(data / "raw", first_pages())
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
@@ -166,7 +168,7 @@ def test_running_out_of_warehouse_memory_says_which_setting_and_keeps_the_publis
         timeout=300,
         env=env,
     )
-    assert starved.returncode == 1
+    assert starved.returncode == 0, starved.stderr[-2000:]
     assert "warehouse_memory = 4MB" in starved.stderr and "Traceback" not in starved.stderr
     with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT max(run_id), count(*) FROM runs").fetchall() == [(1, 1)]
+        assert con.execute("SELECT max(run_id), count(*) FROM runs").fetchall() == [(2, 2)]
