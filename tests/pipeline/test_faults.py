@@ -18,23 +18,7 @@ import pytest
 
 from idf_etl import parse_page
 from idf_etl.rawstore import RawStore
-
-MOLDOVA = "/project/moldova-diaspora-homeland-partnerships"  # CE.0333's only page
-
-
-def idf(*args, data_dir, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "idf_etl", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=data_dir.parent,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+from tests.helpers.report import MOLDOVA, idf
 
 
 def run(base, data_dir, *extra, check=True):
