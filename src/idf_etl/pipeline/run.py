@@ -96,7 +96,10 @@ def run_pipeline(
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
         run = _Run(settings, store, summary, started, clock, parse_progress, backfill is not None)
-        result = build_within_memory(partial(_build_with_memory, run), settings.warehouse_memory)
+        build = partial(_build_with_memory, run)
+        result = build_within_memory(
+            build, settings.warehouse_memory, settings.max_warehouse_memory
+        )
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     result.stages = clock.stages
