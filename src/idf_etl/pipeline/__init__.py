@@ -3,6 +3,8 @@
 Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 
 - `run.py`     fetch (or the raw store), parse on every core, load, publish
+- `memory.py`  the memory a build may use: warehouse_memory, raised where DuckDB needs more;
+  batches cut by their text
 - `backfill.py` `idf-etl backfill`'s load: a web archive's captures as dated observations
 - `ledger.py`  the runs ledger: a `runs` row opened when a load starts, closed with its counts
 - `summary.py` what a run did, for a person (its summary line) and a machine (`--json`)

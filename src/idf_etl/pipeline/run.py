@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -25,7 +24,7 @@ from typing import TypeVar
 import duckdb
 
 from idf_etl.config import Settings
-from idf_etl.errors import IdfEtlError, LoadError, ReportError, StoreError
+from idf_etl.errors import IdfEtlError, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
@@ -35,6 +34,13 @@ from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
 from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.memory import (
+    batch_bytes,
+    batched_by_weight,
+    build_within_memory,
+    out_of_memory,
+    text_weight,
+)
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
@@ -90,7 +96,10 @@ def run_pipeline(
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
         run = _Run(settings, store, summary, started, clock, parse_progress, backfill is not None)
-        result = _build_within_memory(run)
+        build = partial(_build_with_memory, run)
+        result = build_within_memory(
+            build, settings.warehouse_memory, settings.max_warehouse_memory
+        )
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     result.stages = clock.stages
@@ -110,44 +119,10 @@ class _Run:
     backfill: bool = False  # a web archive's captures, not the site
 
 
-class _OutOfMemory(LoadError):
-    """DuckDB needed more than warehouse_memory: the build is discarded, nothing published."""
-
-    reason = ""
-
-
-def _build_within_memory(run: _Run) -> RunResult:
-    """_build_and_publish within warehouse_memory; where DuckDB needs more (a statement it
-    cannot spill: a hash aggregate over long texts takes 16MB at once), built again with
-    twice as much, up to a quarter of the machine's memory. The limit keeps a run's memory
-    flat; it is never the reason a nightly run fails while the machine has the memory."""
-    limit = run.settings.warehouse_memory
-    ceiling = _machine_memory() // 4
-    while True:
-        try:
-            result = _build_and_publish(
-                replace(run, settings=run.settings.model_copy(update={"warehouse_memory": limit}))
-            )
-        except _OutOfMemory as exc:
-            bigger = 2 * _memory_bytes(limit)
-            if bigger > ceiling:
-                raise
-            log.warning("run: note: %s; building it again with %dMB", exc.reason, bigger // 2**20)
-            limit = f"{bigger // 2**20}MB"
-            continue
-        if limit != run.settings.warehouse_memory:
-            result.notes.append(
-                f"the warehouse needed more than warehouse_memory = "
-                f"{run.settings.warehouse_memory}: built with {limit}"
-            )
-        return result
-
-
-def _machine_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):  # not on this system: assume a small machine
-        return 2 * 2**30
+def _build_with_memory(run: _Run, memory: str) -> RunResult:
+    return _build_and_publish(
+        replace(run, settings=run.settings.model_copy(update={"warehouse_memory": memory}))
+    )
 
 
 def _build_and_publish(run: _Run) -> RunResult:
@@ -204,16 +179,7 @@ def _build_and_publish(run: _Run) -> RunResult:
     except duckdb.OutOfMemoryException as exc:
         con.close()
         _discard(publisher)
-        reason = str(exc).splitlines()[0]
-        error = _OutOfMemory(
-            f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} to "
-            f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
-            "or in the pipeline file; the published warehouse is unchanged"
-        )
-        error.reason = (
-            f"DuckDB needed more than warehouse_memory = {settings.warehouse_memory} ({reason})"
-        )
-        raise error from exc
+        raise out_of_memory(settings.warehouse_memory, exc) from exc
     except BaseException:
         con.close()
         _discard(publisher)
@@ -283,52 +249,9 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     patterns = tuple(run.settings.page_patterns)
     parsed_pages = parse_stored(store, pages, run.progress, workers, patterns)
     budget = batch_bytes(run.settings.warehouse_memory)
-    for parsed in batched_by_weight(parsed_pages, size, _text_weight, budget):
+    for parsed in batched_by_weight(parsed_pages, size, text_weight, budget):
         loader.load_pages(parsed)
     return workers
-
-
-_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-
-
-def _memory_bytes(memory: str) -> int:
-    """'64MB' -> bytes (the units config.warehouse_memory allows)."""
-    number, unit = re.fullmatch(r"([0-9.]+)\s*(\w+)", memory.strip()).groups()  # type: ignore[union-attr]
-    return int(float(number) * _UNITS[unit])
-
-
-def batch_bytes(memory: str) -> int:
-    """The page text a batch may hold: a sixteenth of the warehouse's memory limit. A batch's
-    rows stay in memory until it commits, which DuckDB cannot spill (1,000 pages of 20 KB
-    of description each are 20MB whatever the limit), and the merge of a batch holds
-    about four times its text (window, aggregates, the rows it writes)."""
-    return max(1, _memory_bytes(memory) // 16)
-
-
-def _text_weight(page: ParsedPage) -> int:
-    record = page.record
-    if record is None:
-        return 0
-    description = getattr(record, "description", None) or ""
-    return len(description) + len(record.title or "")
-
-
-def batched_by_weight(
-    items: Iterable[T], size: int, weight: Callable[[T], int], most: int
-) -> Iterator[list[T]]:
-    """Lists of at most `size` items weighing at most `most` together (an item heavier
-    than that alone is a list of its own)."""
-    batch: list[T] = []
-    total = 0
-    for item in items:
-        w = weight(item)
-        if batch and (len(batch) >= size or total + w > most):
-            yield batch
-            batch, total = [], 0
-        batch.append(item)
-        total += w
-    if batch:
-        yield batch
 
 
 def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float) -> str:

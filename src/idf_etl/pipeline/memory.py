@@ -1,0 +1,131 @@
+"""The memory a run's warehouse build may use: warehouse_memory, and more when DuckDB needs it.
+
+`build_within_memory(build, memory)` calls `build(limit)` (run.py's build and publish) and
+builds again with more where DuckDB needed it; `batch_bytes(memory)` is the page text one
+load or merge batch may hold, and `batched_by_weight` cuts the parsed pages by it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
+import duckdb
+
+from idf_etl.config import memory_amount, memory_bytes
+from idf_etl.errors import LoadError
+from idf_etl.load.loader import ParsedPage
+from idf_etl.pipeline.summary import RunResult
+
+log = logging.getLogger(
+    "idf_etl.pipeline"
+)  # a --log-json contract: fixed, whatever the module is called
+T = TypeVar("T")
+
+
+class OutOfMemory(LoadError):
+    """DuckDB needed more than warehouse_memory: the build is discarded, nothing published."""
+
+    reason = ""
+
+
+def out_of_memory(memory: str, exc: duckdb.OutOfMemoryException) -> OutOfMemory:
+    """The error for a build that needed more than `memory`, saying what to do."""
+    reason = str(exc).splitlines()[0]
+    error = OutOfMemory(
+        f"DuckDB needed more than warehouse_memory = {memory} to "
+        f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
+        "or in the pipeline file; the published warehouse is unchanged"
+    )
+    error.reason = f"DuckDB needed more than {memory} ({reason})"
+    return error
+
+
+def build_within_memory(
+    build: Callable[[str], RunResult], memory: str, most: str | None = None
+) -> RunResult:
+    """build(memory); where DuckDB needs more (a statement it cannot spill: a hash
+    aggregate over long texts takes 16MB at once), built again with twice as much, up to
+    `most` (max_warehouse_memory; None: a quarter of the machine's memory). The limit keeps
+    a run's memory flat; it is never the reason a nightly run fails while the machine has
+    the memory."""
+    ceiling = memory_bytes(most) if most is not None else _machine_memory() // 4
+    limit = memory
+    while True:
+        try:
+            result = build(limit)
+        except OutOfMemory as exc:
+            bigger = twice(limit)
+            if memory_bytes(bigger) > ceiling:
+                if limit == memory:
+                    raise
+                raise OutOfMemory(
+                    f"{exc.reason}, after warehouse_memory = {memory} was raised as far as "
+                    f"{_ceiling_name(most)} allows. Raise max_warehouse_memory, e.g. "
+                    f"`--set max_warehouse_memory={twice(bigger)}`, or warehouse_memory; "
+                    "the published warehouse is unchanged"
+                ) from exc
+            log.warning("run: note: %s; building it again with %s", exc.reason, bigger)
+            limit = bigger
+            continue
+        if limit != memory:
+            note = f"the warehouse needed more than warehouse_memory = {memory}: built with {limit}"
+            log.warning("run: note: %s", note)
+            result.notes.append(note)
+        return result
+
+
+def _ceiling_name(most: str | None) -> str:
+    if most is not None:
+        return f"max_warehouse_memory = {most}"
+    return "max_warehouse_memory (unset: a quarter of this machine's memory)"
+
+
+def _machine_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # not on this system: assume a small machine
+        return 2 * 2**30
+
+
+def twice(memory: str) -> str:
+    """'8MB' -> '16MB', '1.5GB' -> '3GB': twice the limit, in the unit it was given in."""
+    number, unit = memory_amount(memory)
+    return f"{2 * number:.6f}".rstrip("0").rstrip(".") + unit  # never '1e+06'
+
+
+def batch_bytes(memory: str) -> int:
+    """The page text a batch may hold: a sixteenth of the warehouse's memory limit. A batch's
+    rows stay in memory until it commits, which DuckDB cannot spill (1,000 pages of 20 KB
+    of description each are 20MB whatever the limit), and the merge of a batch holds
+    about four times its text (window, aggregates, the rows it writes)."""
+    return max(1, memory_bytes(memory) // 16)
+
+
+def text_weight(page: ParsedPage) -> int:
+    """The text of a parsed page that a batch holds in memory (its description and title)."""
+    record = page.record
+    if record is None:
+        return 0
+    description = getattr(record, "description", None) or ""
+    return len(description) + len(record.title or "")
+
+
+def batched_by_weight(
+    items: Iterable[T], size: int, weight: Callable[[T], int], most: int
+) -> Iterator[list[T]]:
+    """Lists of at most `size` items weighing at most `most` together (an item heavier
+    than that alone is a list of its own)."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        w = weight(item)
+        if batch and (len(batch) >= size or total + w > most):
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += w
+    if batch:
+        yield batch
