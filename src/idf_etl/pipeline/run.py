@@ -71,7 +71,8 @@ def run_pipeline(
     """One whole run under the data directory's lock. `backfill`: (from year, to year) of
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
-    clock = StageClock()
+    clock = StageClock()  # from here: taking the lock and opening the store are the first stage's
+    clock.start("prepare" if from_raw else "fetch")
     with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:  # the site's pages, or a web archive's captures of them
@@ -101,7 +102,7 @@ def run_pipeline(
             build, settings.warehouse_memory, settings.max_warehouse_memory
         )
     clock.stop()
-    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    result.seconds = clock.seconds  # the stages' sum; never the wall clock, which can be set
     result.stages = clock.stages
     return result
 

@@ -99,6 +99,11 @@ class StageClock:
         self.stop()
         self._stage, self._since = stage, time.perf_counter()
 
+    @property
+    def seconds(self) -> float:
+        """The run's seconds: its stages' sum, on one monotonic clock."""
+        return sum(self.stages.values())
+
     def stop(self) -> None:
         if self._stage is not None:
             elapsed = time.perf_counter() - self._since
