@@ -61,7 +61,7 @@ def status(
 
     Example: idf-etl status --data-dir data
     """
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import status_facts
 
     con = open_published(settings_for(config, data_dir).clean_dir)
@@ -103,7 +103,7 @@ def check(
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
     if warn_hours > critical_hours:
@@ -148,7 +148,7 @@ def sql(
     """
     import duckdb
 
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
@@ -193,7 +193,7 @@ def _sql_csv(clean_dir: Path, query: str) -> None:
     import duckdb
 
     from idf_etl.warehouse.export import write_csv
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     with tempfile.TemporaryDirectory(prefix="idf-etl-sql-") as tmp:
         out = Path(tmp) / "answer.csv"
@@ -272,6 +272,9 @@ def restore(
                 err=True,
             )
             return
+        # A log DuckDB cannot replay makes a whole file look damaged: aside first.
+        for note in publisher.set_aside_unreplayable_logs():
+            typer.echo(f"restore: note: {note}", err=True)
         chosen = publisher.to_restore(release)
         was = current.name if current else "nothing"
         # Said before it is done: a restore of a healthy warehouse is a choice to undo runs.
@@ -331,7 +334,7 @@ def report(
     Example: idf-etl report --out /tmp/idf-report.html
     """
     from idf_etl.report.build import REPORT_NAME, write_report
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
 
     settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)
