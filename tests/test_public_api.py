@@ -38,6 +38,7 @@ PUBLIC = [
     "ReportError",
     "Settings",
     "StoreError",
+    "StuckLockError",
     "__version__",
     "load_settings",
     "open_warehouse",

@@ -28,6 +28,7 @@ from idf_etl.errors import (
     ParseError,
     ReportError,
     StoreError,
+    StuckLockError,
 )
 from idf_etl.parse.page import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
@@ -87,6 +88,7 @@ __all__ = [
     "ReportError",
     "Settings",
     "StoreError",
+    "StuckLockError",
     "__version__",
     "load_settings",
     "open_warehouse",

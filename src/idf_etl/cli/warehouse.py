@@ -61,18 +61,29 @@ def status(
 
     Example: idf-etl status --data-dir data
     """
+    from idf_etl.pipeline.lock import held
     from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import status_facts
 
-    con = open_published(settings_for(config, data_dir).clean_dir)
+    settings = settings_for(config, data_dir)
+    running = held(settings.data_dir, settings.run_timeout)
+    try:
+        con = open_published(settings.clean_dir)
+    except IdfEtlError:
+        if running:  # a first run still going (or stuck) is what there is to say
+            log.error("idf-etl: %s", running.status_line())
+        raise
     try:
         facts = status_facts(con, runs)
     finally:
         con.close()
+    facts["run_in_progress"] = running.as_dict() if running else None
     if as_json:
         typer.echo(json.dumps(facts, default=_json_value, ensure_ascii=False))
         return
     _print_status(facts, problems)
+    if running:
+        typer.echo(running.status_line())
 
 
 @commands.command()
@@ -261,7 +272,7 @@ def restore(
         for release_dir in kept:
             typer.echo(f"{'*' if release_dir == current else ' '} {release_dir.name}")
         return
-    with RunLock(settings.data_dir):
+    with RunLock(settings.data_dir, settings.run_timeout):
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         current = publisher.current_release()
         if empty:
@@ -304,7 +315,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
     settings = settings_for(config, data_dir)
     _something_there(settings.data_dir, settings.raw_dir, settings.clean_dir)
-    with RunLock(settings.data_dir):
+    with RunLock(settings.data_dir, settings.run_timeout):
         findings = check_data_dir(settings.data_dir)
     for line in findings.lines():
         typer.echo(f"fsck: {line}", err=True)

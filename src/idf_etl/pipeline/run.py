@@ -72,7 +72,7 @@ def run_pipeline(
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
     clock = StageClock()
-    with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
+    with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
