@@ -145,7 +145,12 @@ def sql(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     csv_out: Annotated[
-        bool, typer.Option("--csv", metavar="", help="CSV with a header row.")
+        bool,
+        typer.Option(
+            "--csv",
+            metavar="",
+            help="CSV with a header row, as the exports write it: safe in a spreadsheet.",
+        ),
     ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", metavar="", help="One JSON object per row.")
