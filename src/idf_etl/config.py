@@ -34,6 +34,30 @@ ARCHIVE_REPLAY = "https://web.archive.org/web"
 # publishing what it stored (seconds for a night's pages, minutes after a first crawl), so
 # that a run which fetched until its time was up still ends within run_timeout.
 FETCH_SHARE = 0.75
+# A memory amount DuckDB reads as its memory_limit (pipeline/memory.py reads it too).
+MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMG]i?B)"
+MEMORY_UNITS = {
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "KiB": 1024,
+    "MiB": 1024**2,
+    "GiB": 1024**3,
+}
+# Below this DuckDB cannot create the schema, and doubling 0 never gets anywhere.
+LEAST_MEMORY = 1000**2
+
+
+def memory_amount(memory: str) -> tuple[float, str]:
+    """'64MB' -> (64.0, 'MB'): an amount MEMORY_PATTERN allows, and its unit."""
+    number, unit = re.fullmatch(MEMORY_PATTERN, memory.strip()).groups()  # type: ignore[union-attr]
+    return float(number), unit
+
+
+def memory_bytes(memory: str) -> int:
+    """'64MB' -> 64,000,000."""
+    number, unit = memory_amount(memory)
+    return int(number * MEMORY_UNITS[unit])
 
 
 def default_user_agent() -> str:
@@ -97,8 +121,12 @@ class Settings(BaseModel):
     )
     warehouse_memory: str = Field(
         "64MB",
-        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
         description="memory DuckDB may use while a run builds the warehouse (beyond it, disk)",
+    )
+    max_warehouse_memory: str | None = Field(
+        None,
+        description="the most warehouse_memory is raised to where DuckDB needs more at once; "
+        "default a quarter of the machine's memory",
     )
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
     # `idf-etl backfill`: a Wayback-compatible archive's two interfaces (DESIGN.md)
@@ -117,6 +145,22 @@ class Settings(BaseModel):
         5000, ge=1, le=150_000, description="captures asked of the CDX server per request"
     )
     report: bool = Field(True, description="write clean/report.html after each successful run")
+
+    @field_validator("warehouse_memory", "max_warehouse_memory")
+    @classmethod
+    def _memory(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        units = {unit.lower(): unit for unit in MEMORY_UNITS}
+        m = re.fullmatch(MEMORY_PATTERN, value.strip(), re.IGNORECASE)
+        if not m:
+            raise ValueError(
+                f"is not an amount of memory like 64MB (units {', '.join(MEMORY_UNITS)})"
+            )
+        value = m[1] + units[m[2].lower()]  # '64 mb' -> '64MB', the form DuckDB reads
+        if memory_bytes(value) < LEAST_MEMORY:
+            raise ValueError("is below 1MB, too little for DuckDB to build anything; e.g. 64MB")
+        return value
 
     @field_validator("user_agent")
     @classmethod

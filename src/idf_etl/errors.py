@@ -49,3 +49,7 @@ class ReportError(IdfEtlError):
 
 class LockError(IdfEtlError):
     """Another idf-etl run holds the data directory's lock."""
+
+
+class StuckLockError(LockError):
+    """Another run has held the lock for longer than a healthy run takes: probably stuck."""

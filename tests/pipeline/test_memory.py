@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from unittest import mock
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from idf_etl.config import MEMORY_UNITS, Settings, load_settings, memory_bytes
+from idf_etl.errors import ConfigError
+from idf_etl.pipeline.memory import twice
 from idf_etl.rawstore import RawStore
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
@@ -89,3 +95,106 @@ def test_many_pages_a_project_load_within_a_small_memory_limit_by_spilling(tmp_p
     assert not (data / "clean" / "releases" / ".spill").exists() or not os.listdir(
         data / "clean" / "releases" / ".spill"
     )
+
+
+def _run(data: Path, *settings: str) -> subprocess.CompletedProcess[str]:
+    args = ["run", "--from-raw", "--json", "--data-dir", str(data), "--set", "report=false"]
+    args += ["--set", "parse_workers=1"]
+    for setting in settings:
+        args += ["--set", setting]
+    return idf_etl(*args, cwd=data.parent, env=clean_env())
+
+
+def _published(data: Path) -> dict[str, bytes]:
+    clean = data / "clean"
+    return {
+        str(p.relative_to(clean)): p.read_bytes()
+        for p in sorted(clean.rglob("*"))
+        if p.is_file() and ".spill" not in p.parts
+    }
+
+
+def test_a_build_that_needs_more_than_warehouse_memory_is_built_again_with_twice_as_much(
+    tmp_path,
+):
+    # #22: 30 pages of 20 KB make DuckDB's hash aggregate over their text ask for 2MB at once
+    # with 13.5MB in use: beyond 16MB. The run builds again with 32MB and says so.
+    data = tmp_path / "data"
+    store(data, 30)
+    proc = _run(data, "warehouse_memory=16MB")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notes = [line for line in proc.stderr.splitlines() if "run: note:" in line]
+    assert any("DuckDB needed more than 16MB" in n and "again with 32MB" in n for n in notes)
+    built = "the warehouse needed more than warehouse_memory = 16MB: built with 32MB"
+    assert any(n.endswith(built) for n in notes), notes
+    summary = json.loads(proc.stdout.splitlines()[-1])
+    assert summary["outcome"] == "success" and built in summary["notes"]
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        # One ledger row: the build that ran out of memory was discarded whole.
+        assert con.execute("SELECT run_id, outcome FROM runs").fetchall() == [(1, "success")]
+        assert con.execute("SELECT count(*) FROM project_pages").fetchone() == (30,)
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("memory", "most", "says"),
+    [
+        # Not raised at all: twice 16MB is beyond the ceiling.
+        ("16MB", "16MB", "DuckDB needed more than warehouse_memory = 16MB to build"),
+        # Raised once (8MB -> 16MB), then at the ceiling.
+        ("8MB", "16MB", "raised as far as max_warehouse_memory = 16MB allows"),
+    ],
+)
+def test_a_build_that_needs_more_than_the_ceiling_fails_in_one_line_and_publishes_nothing(
+    tmp_path, memory, most, says
+):
+    data = tmp_path / "data"
+    store(data, 3)
+    assert _run(data).returncode == 0  # a published warehouse, at the default 64MB
+    store(data, 30)  # 27 pages more: the next build needs more than 16MB
+    before = _published(data)
+    proc = _run(data, f"warehouse_memory={memory}", f"max_warehouse_memory={most}")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if "idf-etl:" in line]
+    assert len(errors) == 1 and says in errors[0], proc.stderr[-3000:]
+    assert "the published warehouse is unchanged" in errors[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert _published(data) == before
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT run_id FROM runs").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM project_pages").fetchone() == (3,)
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [("64MB", "64MB"), ("64 mb", "64MB"), (" 8mib ", "8MiB"), ("1.5GB", "1.5GB"), ("1MB", "1MB")],
+)
+def test_a_memory_setting_is_read_in_the_form_duckdb_reads(given, read):
+    settings = Settings(warehouse_memory=given, max_warehouse_memory=given)
+    assert (settings.warehouse_memory, settings.max_warehouse_memory) == (read, read)
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        # 0 would be doubled for ever; below 1MB DuckDB cannot create the schema.
+        ("0MB", "below 1MB"),
+        ("0.5MB", "below 1MB"),
+        ("1KB", "below 1MB"),
+        ("64", "not an amount of memory like 64MB"),
+        ("1e3MB", "not an amount of memory like 64MB"),
+        ("64 megabytes", "not an amount of memory like 64MB"),
+    ],
+)
+def test_a_memory_setting_duckdb_could_not_build_in_is_refused_before_the_run(given, says):
+    for setting in ("warehouse_memory", "max_warehouse_memory"):
+        with pytest.raises(ConfigError, match=says):
+            load_settings(None, {setting: given}, environ={})
+
+
+@given(st.decimals(min_value=1, max_value=10**9, places=3), st.sampled_from(list(MEMORY_UNITS)))
+def test_twice_a_limit_is_twice_its_bytes_in_the_unit_it_was_given_in(number, unit):
+    memory = f"{number}{unit}"
+    doubled = twice(memory)
+    assert doubled.endswith(unit) and "e" not in doubled.removesuffix(unit)
+    assert memory_bytes(doubled) == pytest.approx(2 * memory_bytes(memory), rel=1e-9, abs=2)

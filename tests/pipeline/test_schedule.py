@@ -112,3 +112,33 @@ def test_cron_line_logs_with_timestamps_and_prints_only_on_failure(tmp_path):
             env=clean_env(HOME=str(home)),
         )
     assert (locked.returncode, locked.stdout, locked.stderr) == (0, "", "")
+
+
+@pytest.mark.slow
+def test_cron_line_alerts_on_a_stuck_holder_and_not_on_a_fresh_one(tmp_path):
+    """The shipped line, the real idf-etl and alert.sh: a run holding the lock for longer
+    than twice its run_timeout is mailed (exit 4); one going for a minute is not (exit 3)."""
+    from tests.helpers.lock import age_past, holder
+
+    home = fake_home(tmp_path)
+    data = home / "idf-etl" / "data"
+
+    def nightly() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["sh", "-c", cron_command()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(HOME=str(home)),
+        )
+
+    with holder(data, run_timeout=3600):
+        fresh = nightly()
+    assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, "", "")
+    with holder(data, run_timeout=0.5) as proc:
+        age_past(proc, 1.0)
+        stuck = nightly()
+    assert "idf-etl nightly run failed" in stuck.stdout and "(exit 4)" in stuck.stdout
+    # the run's one line, from the log's tail, is in the mail: which process, what to do
+    assert f"probably stuck (pid {proc.pid}" in stuck.stdout
+    assert f"kill {proc.pid}" in stuck.stdout

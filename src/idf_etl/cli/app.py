@@ -10,7 +10,9 @@ fork server of `run`'s parse workers, which loads this module when the command
 runs as `idf-etl` (workers.py).
 
 Exit codes (options.py): 0 success; 1 finished, but some inputs failed; 2 bad
-usage or configuration; 3 another run holds the lock. (`check` uses Nagios' codes.)
+usage or configuration; 3 another run holds the lock; 4 another run has held it
+for longer than twice run_timeout, probably stuck (alerted, where 3 is not).
+(`check` uses Nagios' codes.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     EXIT_LOCKED,
     EXIT_OK,
+    EXIT_STUCK,
     EXIT_USAGE,
     CrawlOptions,
     Verdict,
@@ -37,7 +40,7 @@ from idf_etl.cli.options import (
 )
 from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
-from idf_etl.errors import ConfigError, IdfEtlError, LockError
+from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
 from idf_etl.fetch.outcomes import no_progress
 from idf_etl.interrupts import EXIT_INTERRUPTED, Interrupted, watch_interrupts
 from idf_etl.parse.inputs import output_indent, parse_input
@@ -147,7 +150,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
 
     settings = crawl.settings()
     with (
-        RunLock(settings.data_dir),
+        RunLock(settings.data_dir, settings.run_timeout),
         RawStore(settings.raw_dir) as store,
         stage_progress("fetch", bars=_bars()) as progress,
     ):
@@ -185,7 +188,8 @@ def run(
     """Fetch, parse, load and publish DATA_DIR/clean/idf.duckdb (the nightly job).
 
     Exit status: 0 success; 1 finished, but more pages failed than failure_threshold
-    allows; 2 bad configuration or usage; 3 another run holds the lock.
+    allows; 2 bad configuration or usage; 3 another run holds the lock; 4 it has held it
+    for longer than twice run_timeout (probably stuck: the message says which process).
 
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
@@ -297,6 +301,9 @@ def main() -> None:
         raise
     except (Interrupted, KeyboardInterrupt):
         _interrupted()
+    except StuckLockError as exc:
+        log.error("idf-etl: %s", exc)
+        sys.exit(EXIT_STUCK)
     except LockError as exc:
         log.error("idf-etl: %s", exc)
         sys.exit(EXIT_LOCKED)

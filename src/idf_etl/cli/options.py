@@ -51,8 +51,9 @@ for _kind in ("TyperOption", "TyperArgument"):
         _cls.display_type_rich = _no_type_label(_cls.display_type_rich)
 
 # 0 success; 1 finished, but some inputs failed; 2 bad usage or configuration;
-# 3 another run holds the lock (cli.main maps errors to them).
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+# 3 another run holds the lock; 4 it has held it longer than a healthy run takes (stuck:
+# the schedule alerts on it, never on 3) (cli.main maps errors to them).
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED, EXIT_STUCK = 0, 1, 2, 3, 4
 
 
 class Verdict(SystemExit):

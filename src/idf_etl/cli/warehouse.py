@@ -61,18 +61,29 @@ def status(
 
     Example: idf-etl status --data-dir data
     """
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.pipeline.lock import held
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import status_facts
 
-    con = open_published(settings_for(config, data_dir).clean_dir)
+    settings = settings_for(config, data_dir)
+    running = held(settings.data_dir, settings.run_timeout)
+    try:
+        con = open_published(settings.clean_dir)
+    except IdfEtlError:
+        if running:  # a first run still going (or stuck) is what there is to say
+            log.error("idf-etl: %s", running.status_line())
+        raise
     try:
         facts = status_facts(con, runs)
     finally:
         con.close()
+    facts["run_in_progress"] = running.as_dict() if running else None
     if as_json:
         typer.echo(json.dumps(facts, default=_json_value, ensure_ascii=False))
         return
     _print_status(facts, problems)
+    if running:
+        typer.echo(running.status_line())
 
 
 @commands.command()
@@ -103,7 +114,7 @@ def check(
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
     if warn_hours > critical_hours:
@@ -148,7 +159,7 @@ def sql(
     """
     import duckdb
 
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
@@ -193,7 +204,7 @@ def _sql_csv(clean_dir: Path, query: str) -> None:
     import duckdb
 
     from idf_etl.warehouse.export import write_csv
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     with tempfile.TemporaryDirectory(prefix="idf-etl-sql-") as tmp:
         out = Path(tmp) / "answer.csv"
@@ -261,7 +272,7 @@ def restore(
         for release_dir in kept:
             typer.echo(f"{'*' if release_dir == current else ' '} {release_dir.name}")
         return
-    with RunLock(settings.data_dir):
+    with RunLock(settings.data_dir, settings.run_timeout):
         publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
         current = publisher.current_release()
         if empty:
@@ -272,6 +283,9 @@ def restore(
                 err=True,
             )
             return
+        # A log DuckDB cannot replay makes a whole file look damaged: aside first.
+        for note in publisher.set_aside_unreplayable_logs():
+            typer.echo(f"restore: note: {note}", err=True)
         chosen = publisher.to_restore(release)
         was = current.name if current else "nothing"
         # Said before it is done: a restore of a healthy warehouse is a choice to undo runs.
@@ -301,7 +315,7 @@ def fsck(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
 
     settings = settings_for(config, data_dir)
     _something_there(settings.data_dir, settings.raw_dir, settings.clean_dir)
-    with RunLock(settings.data_dir):
+    with RunLock(settings.data_dir, settings.run_timeout):
         findings = check_data_dir(settings.data_dir)
     for line in findings.lines():
         typer.echo(f"fsck: {line}", err=True)
@@ -331,7 +345,7 @@ def report(
     Example: idf-etl report --out /tmp/idf-report.html
     """
     from idf_etl.report.build import REPORT_NAME, write_report
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
 
     settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)

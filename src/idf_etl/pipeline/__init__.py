@@ -8,7 +8,8 @@ Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 - `backfill.py` `idf-etl backfill`'s load: a web archive's captures as dated observations
 - `ledger.py`  the runs ledger: a `runs` row opened when a load starts, closed with its counts
 - `summary.py` what a run did, for a person (its summary line) and a machine (`--json`)
-- `lock.py`    one run at a time per data directory
+- `lock.py`    one run at a time per data directory (exit 3; 4 when the holder is stuck)
+- `holder.py`  who holds the lock, since when (the kernel's count, not the clock), stuck or not
 - `provenance.py` one data directory, one site: a run that would read another is refused
 - `fsck.py`    `idf-etl fsck`: check the raw store, its manifest and the published warehouse
 

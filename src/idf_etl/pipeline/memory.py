@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import duckdb
 
+from idf_etl.config import memory_amount, memory_bytes
 from idf_etl.errors import LoadError
 from idf_etl.load.loader import ParsedPage
 from idf_etl.pipeline.summary import RunResult
@@ -39,32 +39,48 @@ def out_of_memory(memory: str, exc: duckdb.OutOfMemoryException) -> OutOfMemory:
         f"build the warehouse ({reason}). Raise it, e.g. `--set warehouse_memory=512MB` "
         "or in the pipeline file; the published warehouse is unchanged"
     )
-    error.reason = f"DuckDB needed more than warehouse_memory = {memory} ({reason})"
+    error.reason = f"DuckDB needed more than {memory} ({reason})"
     return error
 
 
-def build_within_memory(build: Callable[[str], RunResult], memory: str) -> RunResult:
+def build_within_memory(
+    build: Callable[[str], RunResult], memory: str, most: str | None = None
+) -> RunResult:
     """build(memory); where DuckDB needs more (a statement it cannot spill: a hash
     aggregate over long texts takes 16MB at once), built again with twice as much, up to
-    a quarter of the machine's memory. The limit keeps a run's memory flat; it is never
-    the reason a nightly run fails while the machine has the memory."""
+    `most` (max_warehouse_memory; None: a quarter of the machine's memory). The limit keeps
+    a run's memory flat; it is never the reason a nightly run fails while the machine has
+    the memory."""
+    ceiling = memory_bytes(most) if most is not None else _machine_memory() // 4
     limit = memory
-    ceiling = _machine_memory() // 4
     while True:
         try:
             result = build(limit)
         except OutOfMemory as exc:
-            bigger = 2 * _memory_bytes(limit)
-            if bigger > ceiling:
-                raise
-            log.warning("run: note: %s; building it again with %dMB", exc.reason, bigger // 2**20)
-            limit = f"{bigger // 2**20}MB"
+            bigger = twice(limit)
+            if memory_bytes(bigger) > ceiling:
+                if limit == memory:
+                    raise
+                raise OutOfMemory(
+                    f"{exc.reason}, after warehouse_memory = {memory} was raised as far as "
+                    f"{_ceiling_name(most)} allows. Raise max_warehouse_memory, e.g. "
+                    f"`--set max_warehouse_memory={twice(bigger)}`, or warehouse_memory; "
+                    "the published warehouse is unchanged"
+                ) from exc
+            log.warning("run: note: %s; building it again with %s", exc.reason, bigger)
+            limit = bigger
             continue
         if limit != memory:
-            result.notes.append(
-                f"the warehouse needed more than warehouse_memory = {memory}: built with {limit}"
-            )
+            note = f"the warehouse needed more than warehouse_memory = {memory}: built with {limit}"
+            log.warning("run: note: %s", note)
+            result.notes.append(note)
         return result
+
+
+def _ceiling_name(most: str | None) -> str:
+    if most is not None:
+        return f"max_warehouse_memory = {most}"
+    return "max_warehouse_memory (unset: a quarter of this machine's memory)"
 
 
 def _machine_memory() -> int:
@@ -74,13 +90,10 @@ def _machine_memory() -> int:
         return 2 * 2**30
 
 
-_UNITS = {"KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
-
-
-def _memory_bytes(memory: str) -> int:
-    """'64MB' -> bytes (the units config.warehouse_memory allows)."""
-    number, unit = re.fullmatch(r"([0-9.]+)\s*(\w+)", memory.strip()).groups()  # type: ignore[union-attr]
-    return int(float(number) * _UNITS[unit])
+def twice(memory: str) -> str:
+    """'8MB' -> '16MB', '1.5GB' -> '3GB': twice the limit, in the unit it was given in."""
+    number, unit = memory_amount(memory)
+    return f"{2 * number:.6f}".rstrip("0").rstrip(".") + unit  # never '1e+06'
 
 
 def batch_bytes(memory: str) -> int:
@@ -88,7 +101,7 @@ def batch_bytes(memory: str) -> int:
     rows stay in memory until it commits, which DuckDB cannot spill (1,000 pages of 20 KB
     of description each are 20MB whatever the limit), and the merge of a batch holds
     about four times its text (window, aggregates, the rows it writes)."""
-    return max(1, _memory_bytes(memory) // 16)
+    return max(1, memory_bytes(memory) // 16)
 
 
 def text_weight(page: ParsedPage) -> int:

@@ -74,7 +74,7 @@ def run_pipeline(
     started = datetime.now(UTC)
     deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
     clock = StageClock()
-    with RunLock(settings.data_dir), RawStore(settings.raw_dir) as store:
+    with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
@@ -100,7 +100,10 @@ def run_pipeline(
         run = _Run(
             settings, store, summary, started, clock, parse_progress, deadline, backfill is not None
         )
-        result = build_within_memory(partial(_build_with_memory, run), settings.warehouse_memory)
+        build = partial(_build_with_memory, run)
+        result = build_within_memory(
+            build, settings.warehouse_memory, settings.max_warehouse_memory
+        )
     clock.stop()
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     result.stages = clock.stages

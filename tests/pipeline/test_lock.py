@@ -1,0 +1,154 @@
+"""The run lock as the schedule meets it: a second process really holding the lock (fresh,
+stuck, dead, under a wrong clock), and the real CLI run next to it as a subprocess.
+
+A fresh holder: exit 3, the schedule's "the run before is still going". A holder older
+than twice its run_timeout: exit 4, one `idf-etl:` line naming it and what to do, which
+the alerting reports. The age is the kernel's (seconds since boot), so faketime on
+either side changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import clean_env, idf_etl
+from tests.helpers.lock import age_past, faketime, holder, holder_pid
+
+
+def fetch(
+    data: Path, *extra: str, clock: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`idf-etl fetch` (the same lock as run) at a port nobody listens on: it never gets far."""
+    command = [
+        *(clock or []),
+        sys.executable,
+        "-m",
+        "idf_etl",
+        "fetch",
+        "--start-url",
+        "http://127.0.0.1:9/sitemap.xml",
+        "--data-dir",
+        str(data),
+        "--set",
+        "max_retries=0",
+        *extra,
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env=clean_env(), cwd=data.parent
+    )
+
+
+def one_line(stderr: str) -> str:
+    lines = [x for x in stderr.splitlines() if "idf-etl:" in x]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_a_fresh_holder_is_waited_for_exit_3_naming_it(tmp_path):
+    data = tmp_path / "data"
+    with holder(data, run_timeout=3600) as proc:
+        refused = fetch(data)
+    assert refused.returncode == 3, refused.stderr
+    said = one_line(refused.stderr)
+    assert f"pid {proc.pid}" in said and "another idf-etl run is using" in said
+    assert re.search(r"started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, [\d.]+s ago", said), said
+
+
+def test_a_holder_older_than_twice_its_run_timeout_is_stuck_exit_4(tmp_path):
+    data = tmp_path / "data"
+    with holder(data, run_timeout=0.5) as proc:
+        age_past(proc, 1.0)
+        refused = fetch(data)
+        assert proc.poll() is None  # only said: nothing is killed for you
+    assert refused.returncode == 4, refused.stderr
+    said = one_line(refused.stderr)
+    assert "probably stuck" in said and f"pid {proc.pid}" in said
+    assert f"ps -o pid,etime,args -p {proc.pid}" in said and f"kill {proc.pid}" in said
+    assert "The published warehouse is unchanged" in said
+    assert "import sys" in said or "-c " in said  # the holder's command line
+    assert re.search(r"held for \d+(\.\d)?s, longer than a healthy run takes", said), said
+
+
+def test_the_holders_own_run_timeout_decides(tmp_path):
+    """A backfill started with a long run_timeout is not stuck for a nightly run's short one."""
+    data = tmp_path / "data"
+    with holder(data, run_timeout=3600) as proc:
+        age_past(proc, 1.0)
+        refused = fetch(data, "--set", "run_timeout=0.1")
+    assert refused.returncode == 3, refused.stderr
+
+
+def test_a_dead_holder_never_blocks(tmp_path):
+    data = tmp_path / "data"
+    with holder(data, run_timeout=0.1) as proc:
+        age_past(proc, 1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        record = json.loads((data / ".idf-etl.lock").read_text())
+        assert record["pid"] == proc.pid  # what it left behind: an old record, no lock
+        after = fetch(data)
+    assert after.returncode not in (3, 4), after.stderr
+    assert "lock" not in after.stderr
+    assert json.loads((data / ".idf-etl.lock").read_text())["pid"] != proc.pid
+
+
+@pytest.mark.parametrize("offset", ["-2d", "+1y", "-30m"])
+def test_a_fresh_holder_under_a_wrong_clock_is_not_stuck(tmp_path, offset):
+    """Its record says it started days ago (or next year): the kernel says a second ago."""
+    data = tmp_path / "data"
+    with holder(data, run_timeout=60, clock=faketime(offset)):
+        record = json.loads((data / ".idf-etl.lock").read_text())
+        refused = fetch(data)
+        looked_forward = fetch(data, clock=faketime("+3d"))
+    assert record["started"][:10] != time.strftime("%Y-%m-%d", time.gmtime()) or offset == "-30m"
+    assert (refused.returncode, looked_forward.returncode) == (3, 3), (
+        refused.stderr,
+        looked_forward.stderr,
+    )
+
+
+@pytest.mark.parametrize("offset", ["-2d", "+1y"])
+def test_a_stuck_holder_is_stuck_whatever_either_clock_says(tmp_path, offset):
+    data = tmp_path / "data"
+    with holder(data, run_timeout=0.5, clock=faketime("+2y")) as proc:
+        age_past(proc, 1.0)
+        pid = holder_pid(data)
+        refused = fetch(data, clock=faketime(offset))
+    assert refused.returncode == 4, refused.stderr
+    assert f"pid {pid}" in one_line(refused.stderr)
+
+
+@pytest.mark.slow
+def test_status_shows_the_run_in_progress_and_a_stuck_one(tmp_path, published):
+    source, _, _ = published
+    data = tmp_path / "data"
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns(".idf-etl.lock"))
+
+    def status(*args: str) -> subprocess.CompletedProcess[str]:
+        return idf_etl("status", "--data-dir", str(data), *args, cwd=tmp_path)
+
+    quiet = json.loads(status("--json").stdout)
+    assert quiet["run_in_progress"] is None
+    with holder(data, run_timeout=3600) as proc:
+        going = json.loads(status("--json").stdout)["run_in_progress"]
+        text = status().stdout
+        assert fetch(data).returncode == 3  # status took no lock a run could trip on
+    assert going["pid"] == proc.pid and going["stuck"] is False and going["seconds"] < 3600
+    assert going["stuck_after_seconds"] == 7200
+    assert text.rstrip().splitlines()[-1].startswith(f"run in progress: pid {proc.pid}")
+    with holder(data, run_timeout=0.2) as proc:
+        age_past(proc, 0.5)
+        stuck = json.loads(status("--json").stdout)["run_in_progress"]
+        text = status().stdout
+    assert stuck["pid"] == proc.pid and stuck["stuck"] is True
+    assert text.rstrip().splitlines()[-1].startswith("STUCK: ")
+    assert f"kill {proc.pid}" in text
