@@ -180,7 +180,7 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     site = Projects(server, 25, delay=0.25)
     data = tmp_path / "data"
     started = time.monotonic()
-    proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=2")
+    proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=2")  # 1.5 s to fetch
     assert time.monotonic() - started < 60
     assert proc.returncode == 1
     summary = last_json(proc)
@@ -188,7 +188,8 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     left = 25 - fetched
     assert 1 <= fetched < 25
     assert (
-        f"idf-etl: run_timeout (2s) reached: stopped fetching, {left} pages left for the next run"
+        "idf-etl: the fetch's time is up (1.5s: 75% of run_timeout 2s): stopped fetching, "
+        f"{left} pages left for the next run"
     ) in messages(proc.stderr)
     assert query(data, "SELECT count(*) FROM projects") == [(fetched,)]
     assert query(data, "SELECT count(*) FROM issues WHERE code = 'not_fetched'") == [(left,)]

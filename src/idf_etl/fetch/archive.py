@@ -216,7 +216,7 @@ async def _fetch_archive(
 ) -> FetchSummary:
     started = time.monotonic()
     summary = FetchSummary()
-    deadline = started + settings.run_timeout
+    deadline = started + settings.fetch_seconds
 
     def problem(url: str, message: str) -> None:
         progress("problem", url, message)

@@ -205,8 +205,8 @@ class PoliteClient:
             self._block(
                 origin,
                 f"robots.txt of {urlsplit(origin).netloc} asks for Crawl-delay {delay:g}s, more "
-                f"than the {max(0.0, left):.0f}s left of run_timeout "
-                f"({self.settings.run_timeout:g}s)",
+                f"than the {max(0.0, left):.0f}s the fetch has left "
+                f"({self.settings.fetch_budget()})",
             )
             return
         self._pace(origin).slow_down(delay)

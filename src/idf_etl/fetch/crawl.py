@@ -74,7 +74,7 @@ class Crawler:
         client = PoliteClient(
             s,
             on_problem=lambda url, message: self.progress("problem", url, message),
-            deadline=started + s.run_timeout,
+            deadline=started + s.fetch_seconds,
         )
         async with client:
             self.client = client
@@ -93,7 +93,7 @@ class Crawler:
         summary.requests, summary.bytes = client.requests, client.bytes
         if (client.out_of_time() or self._timed_out) and summary.left:
             summary.halt(
-                f"run_timeout ({s.run_timeout:g}s) reached: stopped fetching, "
+                f"the fetch's time is up ({s.fetch_budget()}): stopped fetching, "
                 f"{len(summary.left)} pages left for the next run"
             )
         if summary.revalidation and not summary.failed and not summary.halts:

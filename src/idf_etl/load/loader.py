@@ -58,6 +58,7 @@ class ParsedPage:
 class LoadStats:
     pages_parsed: int = 0
     parse_errors: int = 0
+    parse_left: int = 0  # stale pages not parsed: the run's time was up
     projects_total: int = 0
     projects_new: int = 0
     field_changes: int = 0

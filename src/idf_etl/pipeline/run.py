@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from typing import TypeVar
 import duckdb
 
 from idf_etl.config import Settings
-from idf_etl.errors import IdfEtlError, ReportError, StoreError
+from idf_etl.errors import IdfEtlError, OutOfTime, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
@@ -44,7 +45,7 @@ from idf_etl.pipeline.memory import (
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore, StoredPage
-from idf_etl.report.build import REPORT_NAME, write_report
+from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
 from idf_etl.warehouse.publish import Publisher
@@ -71,6 +72,7 @@ def run_pipeline(
     """One whole run under the data directory's lock. `backfill`: (from year, to year) of
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     started = datetime.now(UTC)
+    deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
     clock = StageClock()
     with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
@@ -95,7 +97,9 @@ def run_pipeline(
         if from_raw and pool_size(settings.parse_workers, store.count()) > 1:
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
-        run = _Run(settings, store, summary, started, clock, parse_progress, backfill is not None)
+        run = _Run(
+            settings, store, summary, started, clock, parse_progress, deadline, backfill is not None
+        )
         build = partial(_build_with_memory, run)
         result = build_within_memory(
             build, settings.warehouse_memory, settings.max_warehouse_memory
@@ -116,6 +120,7 @@ class _Run:
     started: datetime
     clock: StageClock
     progress: Progress  # the parse stage's
+    deadline: float  # time.monotonic() at which the run's time (run_timeout) is up
     backfill: bool = False  # a web archive's captures, not the site
 
 
@@ -165,7 +170,7 @@ def _build_and_publish(run: _Run) -> RunResult:
         report = None
         if settings.report and result.outcome == "success":
             clock.start("report")
-            report = stage_report(con, settings.clean_dir, result, run.started)
+            report = stage_report(con, result, run)
         clock.start("export")
         # One setting for the cores a run may use: parse_workers=1 keeps it all in one
         # thread, for debugging.
@@ -216,6 +221,8 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
     workers = _parse_and_load(run, loader)
+    if loader.stats.parse_left:
+        loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
     if not from_raw:  # a re-parse of everything wrote each page's status with its row
         for stored in batched(store.pages(), size):
@@ -247,7 +254,9 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     run.clock.start("parse")
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
     patterns = tuple(run.settings.page_patterns)
-    parsed_pages = parse_stored(store, pages, run.progress, workers, patterns)
+    parsed_pages = parse_stored(
+        store, pages, run.progress, workers, patterns, run.deadline, loader.stats
+    )
     budget = batch_bytes(run.settings.warehouse_memory)
     for parsed in batched_by_weight(parsed_pages, size, text_weight, budget):
         loader.load_pages(parsed)
@@ -258,28 +267,32 @@ def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float
     """'failures' when the crawl halted or more pages failed than `threshold` allows."""
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
-    halted = bool(summary and summary.halts)
+    halted = bool(summary and summary.halts) or stats.parse_left > 0
     return "failures" if halted or too_many_failures(failed, checked, threshold) else "success"
 
 
-def stage_report(
-    con: duckdb.DuckDBPyConnection, clean_dir: Path, result: RunResult, started: datetime
-) -> Path | None:
+def stage_report(con: duckdb.DuckDBPyConnection, result: RunResult, run: _Run) -> Path | None:
     """Build report.html beside the warehouse, to be moved into place once it is published.
 
     It reads the copy about to be published (the same bytes analysts will open;
     only SELECTs here), after `track_problems`, so its open problems are this
     run's. A failure is logged, noted, one `issues` row and an open
     `report_failed` problem, and never a failed run; the next report that is
-    built resolves that problem.
+    built resolves that problem. Its drawing ends when the run's time does.
     """
-    staged = clean_dir / f".{REPORT_NAME}.staged"
+    started = run.started
+    staged = run.settings.clean_dir / f".{REPORT_NAME}.staged"
     # Resolved before the report is built, so it does not count itself as failing; undone
     # (rolled back) if it fails after all.
     con.execute("BEGIN TRANSACTION")
     try:
         settled = settle_problem(con, result.run_id, started, "report_failed", None)
-        write_report(con, staged)
+        left = run.deadline - time.monotonic()
+        if left <= 0:
+            raise ReportError(
+                f"run_timeout ({run.settings.run_timeout:g}s) reached before it was drawn"
+            )
+        write_report(con, staged, seconds=min(RENDER_SECONDS, left))
     except ReportError as exc:
         con.execute("ROLLBACK")
         result.notes.append(f"report.html was not refreshed: {exc}")
@@ -329,15 +342,23 @@ def parse_stored(
     progress: Progress,
     workers: int = 1,
     patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
+    deadline: float | None = None,
+    stats: LoadStats | None = None,
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
 
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
+    A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
+    `stats.parse_left`: still stale, the next run parses it.
     """
     job = partial(parse_stored_page, store.objects, patterns=patterns)
-    for page, returned in map_isolated(job, pages, workers, warm=country_index):
+    for page, returned in map_isolated(job, pages, workers, warm=country_index, deadline=deadline):
+        if isinstance(returned.error, OutOfTime):
+            if stats is not None:
+                stats.parse_left += 1
+            continue
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
@@ -374,6 +395,18 @@ def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
         )
     for url, reason in summary.refusals:
         yield Issue("fetch", "warning", "fetch_refused", f"not requested: {reason}", url)
+
+
+def parse_incomplete(settings: Settings) -> Issue:
+    """The run's time ran out while parsing (the count is in the run's note: a problem is
+    known by its message, and this one stays the same problem from night to night)."""
+    return Issue(
+        "parse",
+        "error",
+        "parse_incomplete",
+        f"run_timeout ({settings.run_timeout:g}s) reached while parsing: the stored pages not "
+        "parsed yet keep their previous data and are parsed by the next run",
+    )
 
 
 def too_many_failures(failed: int, checked: int, threshold: float) -> bool:

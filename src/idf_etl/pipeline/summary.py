@@ -49,6 +49,7 @@ class RunResult:
             },
             "pages_parsed": self.load.pages_parsed,
             "parse_errors": self.load.parse_errors,
+            "parse_left": self.load.parse_left,
             "projects_total": self.load.projects_total,
             "projects_new": self.load.projects_new,
             "field_changes": self.load.field_changes,
@@ -60,6 +61,16 @@ class RunResult:
             "stage_seconds": {k: round(v, 2) for k, v in self.stages.items()},
             "parse_workers": self.parse_workers,
         }
+
+    def halts(self) -> list[str]:
+        """Why the run did not do its whole job, a line each (the fetch's, then the parse's)."""
+        reasons = list(self.fetch.halts) if self.fetch else []
+        if self.load.parse_left:
+            reasons.append(
+                f"run_timeout reached while parsing: {plural(self.load.parse_left, 'stored page')} "
+                "left for the next run, with their previous data kept"
+            )
+        return reasons
 
     def line(self) -> str:
         """One line for a person: what the run did and where it published."""
