@@ -22,7 +22,7 @@ from idf_etl.warehouse.export import _csv_expression, export_tables
 from idf_etl.warehouse.formulas import runs_as_formula
 from idf_etl.warehouse.schema import create_schema
 from tests.helpers.cli import clean_env
-from tests.pipeline.test_pipeline import edit, run
+from tests.pipeline.test_pipeline import edit, idf, run
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 HOSTILE = [
@@ -130,15 +130,17 @@ def _soffice() -> str:
     return found
 
 
-def _open_in_calc(csv_file: Path, out: Path) -> dict[str, tuple[str | None, bool, str]]:
-    """The CSV opened by LibreOffice Calc with its default import and saved as xlsx:
-    each cell of the first sheet as (type attribute, holds a formula, value)."""
+def _open_in_calc(csv_file: Path, out: Path, *how: str) -> dict[str, tuple[str | None, bool, str]]:
+    """The CSV opened by LibreOffice Calc with its default import (or `how`, e.g. an
+    --infilter) and saved as xlsx: each cell of the first sheet as (type attribute, holds
+    a formula, value)."""
     out.mkdir(exist_ok=True)
     done = subprocess.run(
         [
             _soffice(),
-            f"-env:UserInstallation=file://{out / 'profile'}",
+            f"-env:UserInstallation=file://{out.absolute() / 'profile'}",
             "--headless",
+            *how,
             "--convert-to",
             "xlsx",
             "--outdir",
@@ -215,6 +217,14 @@ def test_a_title_on_the_site_reaches_the_csv_as_text(demo_site, tmp_path):
     titles = [r["title"] for r in rows if "HYPERLINK" in r["title"]]
     assert titles == ["'" + attack.replace("&amp;", "&")]
     cells = _open_in_calc(data / "clean" / "csv" / "projects.csv", tmp_path / "out")
+    assert not [ref for ref, (_k, formula, _v) in cells.items() if formula]
+    # report.html's tables show the title too; Calc opens an HTML page as a sheet.
+    report = tmp_path / "report.html"
+    made = idf("report", "--out", str(report), data_dir=data, check=False)
+    assert made.returncode == 0, made.stderr[-2000:]
+    cells = _open_in_calc(report, tmp_path / "out-report", "--infilter=HTML (StarCalc)")
+    shown = [v for (_k, _f, v) in cells.values() if "HYPERLINK" in v]
+    assert shown and all(v.startswith("\u2060=HYPERLINK") for v in shown), shown
     assert not [ref for ref, (_k, formula, _v) in cells.items() if formula]
 
 
