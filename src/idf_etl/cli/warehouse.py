@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +32,9 @@ from idf_etl.errors import ConfigError, IdfEtlError, LoadError
 from idf_etl.interrupts import Interrupted, interruptible
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # The logger the commands had in cli.py (now cli/app.py): --log-json lines name it, and stay the same.
 log = logging.getLogger("idf_etl.cli")
@@ -434,16 +438,32 @@ def _json_value(value: object) -> str:
 
 def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table(*names, show_lines=False)
+    table = Table(*(Column(header=_shown(name)) for name in names), show_lines=False)
     for row in rows:
-        table.add_row(
-            *(
-                "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}" if isinstance(v, datetime) else str(v)
-                for v in row
-            )
-        )
+        table.add_row(*(_shown(v) for v in row))
     console = Console()
     # Not a terminal (a pipe, a log): wide enough that nothing is cut.
-    Console(width=console.width if console.is_terminal else 200).print(table)
+    width = console.width if console.is_terminal else 200
+    Console(width=width, markup=False, emoji=False, highlight=False).print(table)
+
+
+def _shown(value: object) -> Text:
+    """A value as the table shows it: as text, never rich markup (a title "[/]" stopped
+    the command, "[bold]x" showed as "x", ":warning:" as an emoji), and a control character
+    as its escape (an ESC from a page would drive the terminal: colours, links, its title)."""
+    from rich.text import Text
+
+    text = (
+        ""
+        if value is None
+        else f"{value:%Y-%m-%d %H:%M:%S}"
+        if isinstance(value, datetime)
+        else str(value)
+    )
+    return Text(_CONTROL.sub(lambda m: repr(m[0])[1:-1], text))
+
+
+# Control characters but the line break, which a table cell shows as one (C0, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
