@@ -264,3 +264,23 @@ def test_libreoffice_opens_an_sql_csv_answer_and_runs_no_formula(published, tmp_
     assert float(cells_in_calc[f"{column['budget']}2"][2]) == -5.25
     assert cells_in_calc[f"{column['span']}2"][2].startswith("'")
     assert cells_in_calc[f"{column['kind']}2"][2] == "'=1+1"
+
+
+@pytest.mark.slow
+def test_a_header_made_from_data_is_guarded_too(published, tmp_path):
+    # PIVOT names columns after values: here a title a spreadsheet would run.
+    data, _, _ = published
+    query = "PIVOT (SELECT '=1+1' AS k, 1 AS v UNION ALL SELECT 'plain', 2) ON k USING sum(v)"
+    proc = subprocess.run(
+        [sys.executable, "-m", "idf_etl", "sql", "--csv", query, "--data-dir", str(data)],
+        capture_output=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = tmp_path / "pivot.csv"
+    answer.write_bytes(proc.stdout)
+    assert proc.stdout.splitlines()[0] == b"'=1+1,plain"
+    cells = _open_in_calc(answer, tmp_path / "out")
+    assert cells["A1"][2] == "'=1+1" and not cells["A1"][1]

@@ -236,3 +236,16 @@ def test_a_run_sets_aside_a_log_that_cannot_be_replayed_beside_the_published_rel
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert read(data, RUN_IDS) == [(1,), (2,), (3,), (4,)]
     assert len(strays(data)) == 1 and "set aside the write-ahead log" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["a directory", "a named pipe"])
+def test_a_log_that_is_not_a_file_is_set_aside(tmp_path, kind):
+    # Copied as a log, either stopped the run (IsADirectoryError, SpecialFileError).
+    data = tmp_path / "data"
+    unpack(FIRST_RELEASE, data)
+    log = data / "clean" / "idf.duckdb.wal"
+    log.mkdir() if kind == "a directory" else os.mkfifo(log)
+    proc = run_from_raw(data)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert read(data, RUN_IDS) == [(1,), (2,), (3,)]
+    assert len(strays(data)) == 1 and "it is not a file" in proc.stderr

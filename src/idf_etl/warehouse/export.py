@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.warehouse.formulas import guarded_sql
+from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
@@ -295,8 +295,10 @@ def write_csv(rows: duckdb.DuckDBPyRelation, out: Path) -> None:
     `true`/`false`; a time ISO 8601 in UTC (`2026-12-05T20:47:53Z`); a list (or struct) as
     JSON (`["MD","RO"]`); a text a spreadsheet would run as a formula behind an apostrophe.
     Written by DuckDB as a stream, whatever the size."""
+    # A header is a cell too: `sql --csv` names columns after data (PIVOT ... ON title).
     shown = [
-        _csv_expression(_quoted(name), str(kind))
+        f"{_csv_expression(_quoted(name), str(kind))} AS "
+        + _quoted(CSV_MARK + name if runs_as_formula(name) else name)
         for name, kind in zip(rows.columns, rows.types, strict=True)
     ]
     rows.project(", ".join(shown)).write_csv(str(out), header=True)
@@ -307,16 +309,17 @@ def _quoted(name: str) -> str:
 
 
 def _csv_expression(name: str, duckdb_type: str) -> str:
-    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type."""
+    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type:
+    an SQL expression, unnamed."""
     if duckdb_type.endswith("]") or duckdb_type.startswith(("STRUCT(", "MAP(")):
-        return f"to_json({name}) AS {name}"  # starts with [ or {: never a formula
+        return f"to_json({name})"  # starts with [ or {: never a formula
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":
-        return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS {name}"
+        return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
     if duckdb_type in _NOT_TEXT or duckdb_type.startswith(("DECIMAL", "TIMESTAMP", "TIME")):
         return name  # a negative number stays a number
     # Any other type is text in a spreadsheet (VARCHAR, an ENUM, JSON, an INTERVAL such
     # as '-1 day'), guarded; parquet/ stays exact.
-    return f"{guarded_sql(f'CAST({name} AS VARCHAR)')} AS {name}"
+    return guarded_sql(f"CAST({name} AS VARCHAR)")
 
 
 def _field(name: str, duckdb_type: str, declared: Column | None) -> dict[str, object]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +55,10 @@ def copy_warehouse(source: Path, target: Path, shown: Path | None = None) -> lis
     shutil.copyfile(real, target)
     log = wal_of(real)
     try:
-        if log.stat().st_size == 0:  # DuckDB's own empty log: nothing committed in it
+        found = log.stat()
+        if not stat.S_ISREG(found.st_mode):  # a directory, a pipe: no log, and in the way
+            return [set_aside(log, "it is not a file", shown)]
+        if found.st_size == 0:  # DuckDB's own empty log: nothing committed in it
             return []
         shutil.copyfile(log, wal_of(target))
     except FileNotFoundError:  # no log (or checkpointed away meanwhile): the file is whole
