@@ -9,7 +9,7 @@ can be as wrong as a test wants (a Content-Length that lies, gzip that is not,
 a chunked body that stops). Each connection gets one answer and is closed;
 `RawServer(keep_alive=True)` answers every request that comes on a connection
 (the answers' bytes as given, so one can carry more than its framing says) until
-the client closes it.
+the client closes it or an answer says `Connection: close`.
 """
 
 from __future__ import annotations
@@ -96,8 +96,9 @@ class RawServer:
                 self.requests.append(path)
                 self.heads.append(request)
                 answer = self.answers.get(path, NOT_FOUND)
-                conn.sendall(answer(path) if callable(answer) else answer)
-                if not self.keep_alive:
+                sent = answer(path) if callable(answer) else answer
+                conn.sendall(sent)
+                if not self.keep_alive or b"\r\nconnection: close\r\n" in sent.lower():
                     return
         except OSError:
             pass
