@@ -39,6 +39,7 @@ from idf_etl.pipeline.memory import (
     batch_bytes,
     batched_by_weight,
     build_within_memory,
+    needs_memory,
     out_of_memory,
     text_weight,
 )
@@ -181,10 +182,12 @@ def _build_and_publish(run: _Run) -> RunResult:
         if report is not None:
             os.replace(report, settings.clean_dir / REPORT_NAME)
         return result
-    except duckdb.OutOfMemoryException as exc:
+    except duckdb.Error as exc:
         con.close()
         _discard(publisher)
-        raise out_of_memory(settings.warehouse_memory, exc) from exc
+        if needs_memory(exc):
+            raise out_of_memory(settings.warehouse_memory, exc) from exc
+        raise
     except BaseException:
         con.close()
         _discard(publisher)
@@ -255,7 +258,15 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
     patterns = tuple(run.settings.page_patterns)
     parsed_pages = parse_stored(
-        store, pages, run.progress, workers, patterns, run.deadline, loader.stats
+        store,
+        pages,
+        run.progress,
+        workers,
+        patterns,
+        run.deadline,
+        loader.stats,
+        isolate=_isolate(run),
+        count=todo,
     )
     budget = batch_bytes(run.settings.warehouse_memory)
     for parsed in batched_by_weight(parsed_pages, size, text_weight, budget):
@@ -319,6 +330,13 @@ def _add_problems(result: RunResult, late: ProblemCounts) -> None:
     result.problems.still_open = late.still_open
 
 
+def _isolate(run: _Run) -> bool:
+    """Parse in worker processes even for a few pages: a page whose parse never ends
+    (a quadratic reader on a 4 MB page) is then stopped by its bound and the run's deadline.
+    Only parse_workers=1 (for debugging) parses in the run's own process."""
+    return run.settings.parse_workers != 1
+
+
 def stale_batches(
     store: RawStore, loader: Loader, from_raw: bool, size: int
 ) -> Iterator[list[StoredPage]]:
@@ -344,6 +362,8 @@ def parse_stored(
     patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
     deadline: float | None = None,
     stats: LoadStats | None = None,
+    isolate: bool = False,
+    count: int | None = None,
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -351,10 +371,13 @@ def parse_stored(
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
     A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
-    `stats.parse_left`: still stale, the next run parses it.
+    `stats.parse_left`: still stale, the next run parses it. `isolate`: parse in a
+    process of its own even on one worker, where a page's time bound and the deadline hold.
     """
     job = partial(parse_stored_page, store.objects, patterns=patterns)
-    for page, returned in map_isolated(job, pages, workers, warm=country_index, deadline=deadline):
+    for page, returned in map_isolated(
+        job, pages, workers, warm=country_index, deadline=deadline, isolate=isolate, count=count
+    ):
         if isinstance(returned.error, OutOfTime):
             if stats is not None:
                 stats.parse_left += 1
