@@ -83,3 +83,25 @@ def test_a_lastmod_out_of_range_reads_every_page(tmp_path):
         proc = run(srv, data)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ledger(data, "SELECT pages_discovered, pages_fetched FROM runs") == [(6, 6)]
+
+
+def test_a_page_the_parser_takes_long_over_does_not_hold_the_run_past_run_timeout(tmp_path):
+    """Adversary case 4: a 4 MB text/plain page of heading/indented pairs, on which the
+    label-less reader was quadratic (minutes). A night has a few pages to parse, which
+    were parsed in the run's own process with no bound; now in a worker, under the
+    deadline. Whatever the parser's speed on it, the run ends near run_timeout."""
+    data = tmp_path / "data"
+    body = "Some heading here\n" + "A heading line\n    some indented words here\n" * 100_000
+    with RawServer() as srv:
+        paths = serve_site(srv, 2)
+        srv.answer("/project/slow", http(200, body.encode(), {"Content-Type": "text/plain"}))
+        urls = "".join(f"<url><loc>{srv.url(p)}</loc></url>" for p in [*paths, "/project/slow"])
+        srv.answer("/sitemap.xml", http(200, f"<urlset>{urls}</urlset>".encode(), {}))
+        started = time.monotonic()
+        proc = run(srv, data, "--set", "run_timeout=20", "--json")
+        took = time.monotonic() - started
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert took < 20 + 60, f"{took:.0f}s"  # the deadline, and room for a busy machine
+    assert "Traceback" not in proc.stderr
+    assert ledger(data, "SELECT count(*) FROM projects") >= [(2,)]
+    assert len(ledger(data, "SELECT * FROM runs")) == 1

@@ -42,6 +42,7 @@ class RawServer:
     def __init__(self) -> None:
         self.answers: dict[str, Answer] = {}
         self.requests: list[str] = []
+        self.heads: list[bytes] = []  # each request's line and headers, as they came
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -85,6 +86,7 @@ class RawServer:
             line = request.split(b"\r\n", 1)[0].decode("latin-1")
             path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
             self.requests.append(path)
+            self.heads.append(request.split(b"\r\n\r\n", 1)[0])
             answer = self.answers.get(path, NOT_FOUND)
             conn.sendall(answer(path) if callable(answer) else answer)
         except OSError:

@@ -33,6 +33,7 @@ from protego import Protego
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
+from idf_etl.fetch.headers import no_cookies, sendable_headers
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
 from idf_etl.urls import host_allowed, normalise_url
 
@@ -112,6 +113,7 @@ class PoliteClient:
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=None),
             limits=limits,
             follow_redirects=False,
+            cookies=no_cookies(),
             transport=make_transport(s.http_client, limits),
         )
         return self
@@ -140,8 +142,14 @@ class PoliteClient:
         Whatever one URL's answer raises is that URL's FetchError (an error boundary per
         URL): a header, body or redirect nobody expected never stops the crawl.
         """
+        headers, dropped = sendable_headers(headers or {})
+        if dropped:
+            self._problem(
+                url,
+                f"stored {' and '.join(dropped)} cannot be sent (not visible ASCII): asked without",
+            )
         try:
-            return await self._get(url, headers or {}, limit, accept, follow)
+            return await self._get(url, headers, limit, accept, follow)
         except FetchError:
             raise
         except Exception as exc:
@@ -356,9 +364,9 @@ def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
     if kind == "httpx":
         return httpx.AsyncHTTPTransport(limits=limits)
-    from httpx_aiohttp import AiohttpTransport
+    from idf_etl.fetch.headers import cookieless_aiohttp
 
-    return AiohttpTransport(limits=limits)
+    return cookieless_aiohttp(limits)
 
 
 def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:
