@@ -243,3 +243,14 @@ def test_whatever_the_inputs_do_the_map_ends_by_its_deadline_and_accounts_for_ea
             assert isinstance(error, ValueError)
         else:  # crash alone fails itself; hang can only ever be OutOfTime here
             assert item == "crash" and isinstance(error, ParseError)
+
+
+@pytest.mark.slow
+def test_one_isolated_worker_bounds_an_input_that_never_ends():
+    """In this process nothing could stop `hang`; isolated, its bound and the deadline do."""
+    results = outcomes(["a", "hang", "b"], 1, isolate=True, seconds_per_input=3)
+    assert [(i, v) for i, v, _ in results] == [("a", "A"), ("hang", None), ("b", "B")]
+    assert isinstance(results[1][2], ParseError) and "ran over 3s" in str(results[1][2])
+    assert all(r[1] is not None for r in outcomes(["parent"], 1, isolate=True))
+    [(_, value, _)] = outcomes(["parent"], 1, isolate=True)
+    assert value != str(os.getpid()).upper()  # a process of its own

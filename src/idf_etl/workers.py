@@ -86,6 +86,13 @@ def _fork_server(fn: Callable[..., object]) -> multiprocessing.context.BaseConte
     return context
 
 
+def chunk_size(inputs: int, workers: int) -> int:
+    """Inputs sent to a worker at a time: CHUNK where there are enough to fill every worker's
+    AHEAD chunks, else one, so that an input that never ends holds back no other (a night's
+    few pages would otherwise share one chunk, and the deadline would take them all)."""
+    return CHUNK if inputs >= workers * AHEAD * CHUNK else 1
+
+
 def pool_size(workers: int | None, inputs: int) -> int:
     """Processes worth starting for `inputs` inputs (1: parse in this process)."""
     wanted = default_workers() if workers is None else workers
@@ -114,6 +121,8 @@ def map_isolated(
     seconds_per_input: float = SECONDS_PER_INPUT,
     fork: bool = False,
     deadline: float | None = None,
+    isolate: bool = False,
+    count: int | None = None,
 ) -> Iterator[tuple[T, ItemResult[R]]]:
     """(item, fn(item)'s result) for each item, in order; `fn` runs in `workers` processes.
 
@@ -125,22 +134,26 @@ def map_isolated(
     are copied as the first chunk is sent, after `items` has given it: reading `items`
     must not start a thread. (A copy prints nothing twice: multiprocessing flushes
     stdout and stderr before it forks.) `deadline`: a time.monotonic() past which
-    nothing is waited for (the inputs not done then are OutOfTime).
+    nothing is waited for (the inputs not done then are OutOfTime). `isolate`: one
+    worker is a process of its own too, so that its time bound and the deadline hold
+    (in this process nothing can stop an input that never ends). `count`: how many
+    items there are, if known: a few go one at a time (chunk_size).
     """
-    if workers <= 1:
+    if workers <= 1 and not isolate:
         for item in items:
             late = deadline is not None and time.monotonic() >= deadline
             yield item, _too_late() if late else _call(fn, item)
         return
-    pool = _Pool(fn, workers, warm, seconds_per_input, fork, deadline)
+    pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, deadline)
     source = iter(items)
+    size = CHUNK if count is None else chunk_size(count, pool.workers)
     pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
     try:
         while True:
             while (
                 not pool.late
-                and len(pending) < workers * AHEAD
-                and (chunk := list(islice(source, CHUNK)))
+                and len(pending) < pool.workers * AHEAD
+                and (chunk := list(islice(source, size)))
             ):
                 pending.append((chunk, pool.submit(chunk)))
             if not pending:

@@ -25,6 +25,7 @@ from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.run import (
+    _isolate,
     _Run,
     batched,
     fetch_issues,
@@ -180,7 +181,14 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     run.clock.start("parse")
     # A 404 capture has no body: its "parse" fails at once and it is observed as gone.
     parsed = parse_stored(
-        store, todo, run.progress, workers, deadline=run.deadline, stats=loader.stats
+        store,
+        todo,
+        run.progress,
+        workers,
+        deadline=run.deadline,
+        stats=loader.stats,
+        isolate=_isolate(run),
+        count=len(todo),
     )
     for pages in batched(parsed, size):
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
@@ -194,7 +202,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     # Fetch problems are the live site's to settle: a backfill does not look at it.
     problems = track_problems(con, run_id, started, network=False, failing_urls=set())
     outcome = run_outcome(summary, stats, settings.failure_threshold)
-    close_run(con, run_id, outcome, summary, stats)
+    close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
     return RunResult(
         run_id,

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -39,6 +39,7 @@ from idf_etl.pipeline.memory import (
     batch_bytes,
     batched_by_weight,
     build_within_memory,
+    needs_memory,
     out_of_memory,
     text_weight,
 )
@@ -48,7 +49,7 @@ from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.publish import Publisher
+from idf_etl.warehouse.publish import Publisher, refuse_broken_pointer
 from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
@@ -71,11 +72,12 @@ def run_pipeline(
 ) -> RunResult:
     """One whole run under the data directory's lock. `backfill`: (from year, to year) of
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
-    started = datetime.now(UTC)
+    clock = StageClock()  # durations from the monotonic clock; the wall clock read once
+    started = clock.began_at
     deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
-    clock = StageClock()
     with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
+        refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
@@ -105,7 +107,7 @@ def run_pipeline(
             build, settings.warehouse_memory, settings.max_warehouse_memory
         )
     clock.stop()
-    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    result.seconds = clock.elapsed()
     result.stages = clock.stages
     return result
 
@@ -181,10 +183,12 @@ def _build_and_publish(run: _Run) -> RunResult:
         if report is not None:
             os.replace(report, settings.clean_dir / REPORT_NAME)
         return result
-    except duckdb.OutOfMemoryException as exc:
+    except duckdb.Error as exc:
         con.close()
         _discard(publisher)
-        raise out_of_memory(settings.warehouse_memory, exc) from exc
+        if needs_memory(exc):
+            raise out_of_memory(settings.warehouse_memory, exc) from exc
+        raise
     except BaseException:
         con.close()
         _discard(publisher)
@@ -232,7 +236,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
     )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
-    close_run(con, run_id, outcome, summary, stats)
+    close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
     return RunResult(
         run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
@@ -255,7 +259,15 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
     patterns = tuple(run.settings.page_patterns)
     parsed_pages = parse_stored(
-        store, pages, run.progress, workers, patterns, run.deadline, loader.stats
+        store,
+        pages,
+        run.progress,
+        workers,
+        patterns,
+        run.deadline,
+        loader.stats,
+        isolate=_isolate(run),
+        count=todo,
     )
     budget = batch_bytes(run.settings.warehouse_memory)
     for parsed in batched_by_weight(parsed_pages, size, text_weight, budget):
@@ -319,6 +331,13 @@ def _add_problems(result: RunResult, late: ProblemCounts) -> None:
     result.problems.still_open = late.still_open
 
 
+def _isolate(run: _Run) -> bool:
+    """Parse in worker processes even for a few pages: a page whose parse never ends
+    (a quadratic reader on a 4 MB page) is then stopped by its bound and the run's deadline.
+    Only parse_workers=1 (for debugging) parses in the run's own process."""
+    return run.settings.parse_workers != 1
+
+
 def stale_batches(
     store: RawStore, loader: Loader, from_raw: bool, size: int
 ) -> Iterator[list[StoredPage]]:
@@ -344,6 +363,8 @@ def parse_stored(
     patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
     deadline: float | None = None,
     stats: LoadStats | None = None,
+    isolate: bool = False,
+    count: int | None = None,
 ) -> Iterator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
@@ -351,10 +372,13 @@ def parse_stored(
     Any exception, not only the ones we expect, stays with its page: one page
     must never stop the run (it becomes an `issues` row, its previous data kept).
     A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
-    `stats.parse_left`: still stale, the next run parses it.
+    `stats.parse_left`: still stale, the next run parses it. `isolate`: parse in a
+    process of its own even on one worker, where a page's time bound and the deadline hold.
     """
     job = partial(parse_stored_page, store.objects, patterns=patterns)
-    for page, returned in map_isolated(job, pages, workers, warm=country_index, deadline=deadline):
+    for page, returned in map_isolated(
+        job, pages, workers, warm=country_index, deadline=deadline, isolate=isolate, count=count
+    ):
         if isinstance(returned.error, OutOfTime):
             if stats is not None:
                 stats.parse_left += 1
