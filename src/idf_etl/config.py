@@ -245,6 +245,13 @@ class Settings(BaseModel):
             raise ValueError(
                 "is a file, not a directory; give the data directory (DIR/raw, DIR/clean)"
             )
+        try:  # DuckDB opens files by UTF-8 names only (else a C++ `std::bad_cast`)
+            str(Path(value).absolute()).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "has a path that is not UTF-8 (a directory named in another encoding): the "
+                "warehouse cannot be opened there; rename it, or give another directory"
+            ) from None
         return value
 
     @property
@@ -336,7 +343,8 @@ def load_settings(
 def read_config_file(file: Path) -> dict[str, tuple[Any, str]]:
     """name -> (value, where) from a pipeline file: top-level keys and the [fetch] section."""
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors start a file with a BOM, which TOML does not allow.
+        text = Path(file).read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {file} does not exist") from exc
     except IsADirectoryError as exc:

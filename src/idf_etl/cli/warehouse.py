@@ -417,7 +417,9 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
             f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {fetched}, "
             f"{last['parse_errors'] or 0:,} unreadable"
         )
-    if success:
+    if success and facts.get("clock_problem"):
+        typer.echo(f"freshness unknown: {facts['clock_problem']}")
+    elif success:
         typer.echo(
             f"last successful read of the site: run {success['run_id']}, finished "
             f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({facts['hours_since_success']:.1f} h ago)"

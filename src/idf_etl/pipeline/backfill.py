@@ -202,7 +202,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     # Fetch problems are the live site's to settle: a backfill does not look at it.
     problems = track_problems(con, run_id, started, network=False, failing_urls=set())
     outcome = run_outcome(summary, stats, settings.failure_threshold)
-    close_run(con, run_id, outcome, summary, stats)
+    close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
     return RunResult(
         run_id,

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -49,7 +49,7 @@ from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.publish import Publisher
+from idf_etl.warehouse.publish import Publisher, refuse_broken_pointer
 from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
@@ -72,11 +72,12 @@ def run_pipeline(
 ) -> RunResult:
     """One whole run under the data directory's lock. `backfill`: (from year, to year) of
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
-    started = datetime.now(UTC)
+    clock = StageClock()  # durations from the monotonic clock; the wall clock read once
+    started = clock.began_at
     deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
-    clock = StageClock()
     with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
+        refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
@@ -106,7 +107,7 @@ def run_pipeline(
             build, settings.warehouse_memory, settings.max_warehouse_memory
         )
     clock.stop()
-    result.seconds = (datetime.now(UTC) - started).total_seconds()
+    result.seconds = clock.elapsed()
     result.stages = clock.stages
     return result
 
@@ -235,7 +236,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
     )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
-    close_run(con, run_id, outcome, summary, stats)
+    close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
     return RunResult(
         run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
