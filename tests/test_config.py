@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -127,3 +130,22 @@ def test_a_path_setting_starting_with_a_tilde_is_under_home_wherever_it_is_writt
         settings = Settings(**values)
     assert settings.data_dir == tmp_path / "idf-data"
     assert settings.url_list == tmp_path / "urls.txt"
+
+
+def test_a_pipeline_file_saved_with_a_bom_is_read(tmp_path):
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_bytes(b"\xef\xbb\xbf[fetch]\r\nrate = 0.5\r\n")  # Notepad's UTF-8
+    assert load_settings(pipeline, environ={}).rate == 0.5
+
+
+def test_a_data_directory_whose_path_is_not_utf8_is_refused_by_name(tmp_path):
+    """DuckDB cannot open a file there (a C++ `std::bad_cast` traceback in every command);
+    the setting says so instead, through the CLI as a user meets it."""
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/d\xff31")
+    os.makedirs(odd)
+    proc = subprocess.run(
+        [sys.executable, "-m", "idf_etl", "status", "--data-dir", odd],
+        capture_output=True, text=True, errors="replace", timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "not UTF-8" in proc.stderr and "bad_cast" not in proc.stderr

@@ -79,7 +79,7 @@ def test_every_error_type_is_exported_and_shares_one_root():
 def test_the_scheduler_names_are_the_library_s_own():
     from idf_etl.config import Settings, load_settings
     from idf_etl.pipeline.run import run_pipeline
-    from idf_etl.warehouse.publish import open_warehouse
+    from idf_etl.warehouse.readers import open_warehouse
 
     assert idf_etl.Settings is Settings
     assert idf_etl.load_settings is load_settings

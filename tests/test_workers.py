@@ -10,8 +10,10 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from idf_etl.errors import ParseError
+from idf_etl.errors import OutOfTime, ParseError
 from idf_etl.workers import AHEAD, CHUNK, map_isolated, pool_size
 
 
@@ -193,3 +195,72 @@ def test_pool_size_starts_no_more_workers_than_the_inputs_are_worth():
     assert pool_size(4, 10_000) == 4
     assert pool_size(1, 10_000) == 1
     assert pool_size(None, 10_000) >= 1
+
+
+# -- the run's deadline bounds every wait here -------------------------------------------
+
+
+def test_past_the_deadline_nothing_is_sent_and_no_input_is_waited_for(tmp_path):
+    """A stuck input holds nothing past the deadline (its own bound is ten minutes here):
+    the pool is ended, and every input not done comes back as OutOfTime, in order."""
+    items = [f"a{i}" for i in range(40)] + ["hang"] + [f"b{i}" for i in range(2000)]
+    started = time.monotonic()
+    results = outcomes(items, 2, seconds_per_input=600, deadline=started + 3)
+    assert time.monotonic() - started < 60  # not the 600 s the input's own bound allows
+    assert [i for i, _, _ in results] == items
+    hang = results[40]
+    assert isinstance(hang[2], OutOfTime) and "run_timeout" in str(hang[2])
+    for item, value, error in results:
+        assert (value, error) == (item.upper(), None) or isinstance(error, OutOfTime)
+    assert isinstance(results[-1][2], OutOfTime)  # the inputs never sent, too
+
+
+def test_in_this_process_no_input_starts_after_the_deadline():
+    calls = []
+
+    def job(item):
+        calls.append(item)
+        return item
+
+    results = list(map_isolated(job, ["a", "b"], 1, deadline=time.monotonic() - 1))
+    assert calls == []
+    assert all(isinstance(o.error, OutOfTime) for _, o in results)
+    results = list(map_isolated(job, ["a", "b"], 1, deadline=time.monotonic() + 600))
+    assert [o.value for _, o in results] == ["a", "b"]
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, derandomize=True, database=None)
+@given(
+    items=st.lists(
+        st.sampled_from(["ok", "ok", "ok", "raise", "crash", "hang"]), min_size=1, max_size=80
+    ),
+    seconds=st.floats(0.5, 3),
+)
+def test_whatever_the_inputs_do_the_map_ends_by_its_deadline_and_accounts_for_each(items, seconds):
+    items = [f"{kind}{i}" if kind == "ok" else kind for i, kind in enumerate(items)]
+    started = time.monotonic()
+    results = outcomes(items, 2, seconds_per_input=600, deadline=started + seconds)
+    # The pool's start, and its end once killed, are the only time past the deadline.
+    assert time.monotonic() - started < seconds + 30
+    assert [i for i, _, _ in results] == items
+    for item, value, error in results:
+        if isinstance(error, OutOfTime):
+            continue
+        if item.startswith("ok"):
+            assert (value, error) == (item.upper(), None)
+        elif item == "raise":
+            assert isinstance(error, ValueError)
+        else:  # crash alone fails itself; hang can only ever be OutOfTime here
+            assert item == "crash" and isinstance(error, ParseError)
+
+
+@pytest.mark.slow
+def test_one_isolated_worker_bounds_an_input_that_never_ends():
+    """In this process nothing could stop `hang`; isolated, its bound and the deadline do."""
+    results = outcomes(["a", "hang", "b"], 1, isolate=True, seconds_per_input=3)
+    assert [(i, v) for i, v, _ in results] == [("a", "A"), ("hang", None), ("b", "B")]
+    assert isinstance(results[1][2], ParseError) and "ran over 3s" in str(results[1][2])
+    assert all(r[1] is not None for r in outcomes(["parent"], 1, isolate=True))
+    [(_, value, _)] = outcomes(["parent"], 1, isolate=True)
+    assert value != str(os.getpid()).upper()  # a process of its own

@@ -36,7 +36,7 @@ from idf_etl.records import OtherPage, Problem, ProjectRecord
 if typing.TYPE_CHECKING:  # what type checkers and IDEs see; imported on first use below
     from idf_etl.config import Settings, load_settings
     from idf_etl.pipeline.run import run_pipeline
-    from idf_etl.warehouse.publish import open_warehouse
+    from idf_etl.warehouse.readers import open_warehouse
 
 
 # A library leaves its messages' handling to the application: nothing is printed unless
@@ -47,7 +47,7 @@ logging.getLogger("idf_etl").addHandler(logging.NullHandler())
 _LAZY = {
     "Settings": "idf_etl.config",
     "load_settings": "idf_etl.config",
-    "open_warehouse": "idf_etl.warehouse.publish",
+    "open_warehouse": "idf_etl.warehouse.readers",
     "run_pipeline": "idf_etl.pipeline.run",
 }
 

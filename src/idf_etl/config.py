@@ -30,6 +30,10 @@ SECTIONS = ("fetch",)
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 ARCHIVE_CDX = "https://web.archive.org/cdx/search/cdx"
 ARCHIVE_REPLAY = "https://web.archive.org/web"
+# The fetch may use this share of run_timeout; the rest is for parsing, loading and
+# publishing what it stored (seconds for a night's pages, minutes after a first crawl), so
+# that a run which fetched until its time was up still ends within run_timeout.
+FETCH_SHARE = 0.75
 # A memory amount DuckDB reads as its memory_limit (pipeline/memory.py reads it too).
 MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMG]i?B)"
 MEMORY_UNITS = {
@@ -80,7 +84,12 @@ class Settings(BaseModel):
     connect_timeout: float = Field(10.0, gt=0)
     read_timeout: float = Field(30.0, gt=0)
     request_timeout: float = Field(120.0, gt=0, description="one request, connect to last byte")
-    run_timeout: float = Field(4 * 3600.0, gt=0, description="seconds of fetching per run")
+    run_timeout: float = Field(
+        4 * 3600.0,
+        gt=0,
+        description=f"seconds a run may take: the fetch stops at {FETCH_SHARE:.0%} of it, and "
+        "no wait (a stuck page's parse, the report) goes past it",
+    )
     user_agent: str = Field(default_factory=default_user_agent)
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
@@ -236,7 +245,23 @@ class Settings(BaseModel):
             raise ValueError(
                 "is a file, not a directory; give the data directory (DIR/raw, DIR/clean)"
             )
+        try:  # DuckDB opens files by UTF-8 names only (else a C++ `std::bad_cast`)
+            str(Path(value).absolute()).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                "has a path that is not UTF-8 (a directory named in another encoding): the "
+                "warehouse cannot be opened there; rename it, or give another directory"
+            ) from None
         return value
+
+    @property
+    def fetch_seconds(self) -> float:
+        """The fetch's share of run_timeout (FETCH_SHARE)."""
+        return self.run_timeout * FETCH_SHARE
+
+    def fetch_budget(self) -> str:
+        """The fetch's time, as messages say it."""
+        return f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
 
     @property
     def raw_dir(self) -> Path:
@@ -318,7 +343,8 @@ def load_settings(
 def read_config_file(file: Path) -> dict[str, tuple[Any, str]]:
     """name -> (value, where) from a pipeline file: top-level keys and the [fetch] section."""
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors start a file with a BOM, which TOML does not allow.
+        text = Path(file).read_text(encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {file} does not exist") from exc
     except IsADirectoryError as exc:

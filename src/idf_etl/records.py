@@ -14,11 +14,12 @@ them from here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Lang = Literal["en", "fr", "es"]
 Status = Literal["active", "completed"]
@@ -149,6 +150,92 @@ class ProjectRecord(BaseModel):
     # Read by the parser for the crawler, not kept in the warehouse: no `Stored`.
     translations: dict[str, str] = Field(default_factory=dict)
     problems: list[Problem] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fit_columns(cls, data: Any) -> Any:
+        """A value its warehouse column cannot hold (a 10-digit node id in an INTEGER)
+        is left empty with a problem: written as it is, it stopped the whole run's load."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        problems = list(data.get("problems") or ())
+        for name, stored in STORED_FIELDS.items():
+            value = data.get(name)
+            if value is None or (why := misfit(value, stored.sql)) is None:
+                continue
+            data[name] = [] if stored.sql.endswith("[]") else None
+            problems.append(
+                Problem(
+                    code="value_out_of_range",
+                    field=name,
+                    message=f"{name} {_shown(value)} {why}; left empty",
+                )
+            )
+        data["problems"] = problems
+        return data
+
+
+_INT_RANGES = {
+    "TINYINT": 2**7,
+    "SMALLINT": 2**15,
+    "INTEGER": 2**31,
+    "BIGINT": 2**63,
+}
+_DECIMAL = re.compile(r"^DECIMAL\((\d+),\s*(\d+)\)$")
+# Column types whose every value is checked elsewhere: a Literal vocabulary (the ENUMs
+# and idf_region's CHECK) already refuses anything else.
+_CHECKED_BY_TYPE = ("lang_t", "status_t", "coverage_t")
+
+
+def misfit(value: Any, sql: str) -> str | None:
+    """Why `value` cannot go into a column of type `sql` as it is, or None when it fits.
+    Raises ValueError for a column type it does not know: a new type needs its rule here."""
+    if sql.endswith("[]"):
+        if not isinstance(value, list | tuple):
+            return f"is not a list for a {sql} column"
+        return next((why for item in value if (why := misfit(item, sql[:-2]))), None)
+    if sql in _INT_RANGES:
+        bound = _INT_RANGES[sql]
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"is not a whole number for a {sql} column"
+        return (
+            None
+            if -bound <= value < bound
+            else f"is out of the range of the warehouse's {sql} column"
+        )
+    if match := _DECIMAL.match(sql):
+        precision, scale = int(match[1]), int(match[2])
+        if not isinstance(value, Decimal | int) or isinstance(value, bool):
+            return f"is not a number for a {sql} column"
+        number = Decimal(value)
+        if not number.is_finite():
+            return f"is not a finite number for a {sql} column"
+        digits = number.adjusted() + 1 if number else 1
+        fits = digits <= precision - scale and -number.as_tuple().exponent <= scale  # type: ignore[operator]
+        return (
+            None
+            if fits
+            else (
+                f"is out of the range of the warehouse's {sql} column "
+                f"({precision - scale} whole digits, {scale} decimals)"
+            )
+        )
+    if sql == "VARCHAR" or sql in _CHECKED_BY_TYPE:
+        if not isinstance(value, str):
+            return f"is not text for a {sql} column"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "holds a character that is no text (a lone surrogate)"
+        return None
+    raise ValueError(f"no rule for a {sql} column: add one to records.misfit")
+
+
+def _shown(value: Any) -> str:
+    """A value in a problem's message, cut (a 1 MB value is not repeated whole)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
 
 
 def stored_fields() -> dict[str, Stored]:

@@ -12,6 +12,9 @@ down, so that chunk runs again one input at a time in a fresh pool, and only
 the input that kills or stalls a worker fails. workers=1 runs everything in
 this process: plain tracebacks and pdb for debugging.
 
+A `deadline` (the run's end) bounds every wait here: past it no input is sent, the
+pool is ended, and each input not done comes back as OutOfTime, at once.
+
 Workers come from a fork server, which imports the parser once and forks each
 worker from itself: a process holding threads (DuckDB's, an HTTP client's)
 cannot safely be copied by fork. A caller that knows early it will want a pool
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Generic, TypeVar
 
-from idf_etl.errors import ParseError
+from idf_etl.errors import OutOfTime, ParseError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,6 +86,13 @@ def _fork_server(fn: Callable[..., object]) -> multiprocessing.context.BaseConte
     return context
 
 
+def chunk_size(inputs: int, workers: int) -> int:
+    """Inputs sent to a worker at a time: CHUNK where there are enough to fill every worker's
+    AHEAD chunks, else one, so that an input that never ends holds back no other (a night's
+    few pages would otherwise share one chunk, and the deadline would take them all)."""
+    return CHUNK if inputs >= workers * AHEAD * CHUNK else 1
+
+
 def pool_size(workers: int | None, inputs: int) -> int:
     """Processes worth starting for `inputs` inputs (1: parse in this process)."""
     wanted = default_workers() if workers is None else workers
@@ -110,6 +120,9 @@ def map_isolated(
     warm: Callable[[], object] | None = None,
     seconds_per_input: float = SECONDS_PER_INPUT,
     fork: bool = False,
+    deadline: float | None = None,
+    isolate: bool = False,
+    count: int | None = None,
 ) -> Iterator[tuple[T, ItemResult[R]]]:
     """(item, fn(item)'s result) for each item, in order; `fn` runs in `workers` processes.
 
@@ -120,29 +133,42 @@ def map_isolated(
     (on Linux, while it runs one thread; otherwise they come from the fork server). They
     are copied as the first chunk is sent, after `items` has given it: reading `items`
     must not start a thread. (A copy prints nothing twice: multiprocessing flushes
-    stdout and stderr before it forks.)
+    stdout and stderr before it forks.) `deadline`: a time.monotonic() past which
+    nothing is waited for (the inputs not done then are OutOfTime). `isolate`: one
+    worker is a process of its own too, so that its time bound and the deadline hold
+    (in this process nothing can stop an input that never ends). `count`: how many
+    items there are, if known: a few go one at a time (chunk_size).
     """
-    if workers <= 1:
+    if workers <= 1 and not isolate:
         for item in items:
-            yield item, _call(fn, item)
+            late = deadline is not None and time.monotonic() >= deadline
+            yield item, _too_late() if late else _call(fn, item)
         return
-    pool = _Pool(fn, workers, warm, seconds_per_input, fork)
+    pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, deadline)
     source = iter(items)
+    size = CHUNK if count is None else chunk_size(count, pool.workers)
     pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
     try:
         while True:
-            while len(pending) < workers * AHEAD and (chunk := list(islice(source, CHUNK))):
+            while (
+                not pool.late
+                and len(pending) < pool.workers * AHEAD
+                and (chunk := list(islice(source, size)))
+            ):
                 pending.append((chunk, pool.submit(chunk)))
             if not pending:
-                return
+                break
             chunk, future = pending.popleft()
             results = pool.result(future, len(chunk))
-            if results is None:  # the pool broke: find the input that broke it
+            if results is None and not pool.late:  # the pool broke: find the input that did
                 results = [pool.run_alone(item) for item in chunk]
-                pending = deque((c, pool.submit(c)) for c, _ in pending)
-            yield from zip(chunk, results, strict=True)
+                if not pool.late:
+                    pending = deque((c, pool.submit(c)) for c, _ in pending)
+            yield from zip(chunk, results or [_too_late() for _ in chunk], strict=True)
+        for item in source:  # never sent: the deadline passed
+            yield item, _too_late()
     finally:
-        pool.stop(kill=bool(pending))
+        pool.stop(kill=bool(pending) or pool.late)
 
 
 def _call(fn: Callable[[T], R], item: T) -> ItemResult[R]:
@@ -150,6 +176,10 @@ def _call(fn: Callable[[T], R], item: T) -> ItemResult[R]:
         return ItemResult(value=fn(item))
     except Exception as exc:
         return ItemResult(error=exc)
+
+
+def _too_late() -> ItemResult[R]:
+    return ItemResult(error=OutOfTime("run_timeout reached before it was parsed"))
 
 
 def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
@@ -175,12 +205,15 @@ class _Pool(Generic[T, R]):
         warm: Callable[[], object] | None,
         seconds_per_input: float,
         fork: bool,
+        deadline: float | None = None,
     ) -> None:
         self.fn = fn
         self.workers = workers
         self.warm = warm
         self.seconds_per_input = seconds_per_input
         self.fork = fork
+        self.deadline = deadline
+        self.late = False  # the deadline passed: the pool is ended, nothing more is sent
         self.executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -206,18 +239,33 @@ class _Pool(Generic[T, R]):
     def result(
         self, future: Future[list[ItemResult[R]]], inputs: int
     ) -> list[ItemResult[R]] | None:
-        """The chunk's results, or None when the pool broke (a worker died or stalled)."""
+        """The chunk's results, or None when the pool broke (a worker died or stalled) or
+        the deadline passed first (then `late`, and the pool is ended)."""
+        if self.late:  # only what had come back before the pool was ended
+            done = future.done() and not future.cancelled() and future.exception() is None
+            return future.result() if done else None
+        seconds = self.seconds_per_input * inputs
+        left = None if self.deadline is None else self.deadline - time.monotonic()
         try:
-            return future.result(timeout=self.seconds_per_input * inputs)
-        except (BrokenProcessPool, FutureTimeout):
+            return future.result(timeout=seconds if left is None else max(0.0, min(seconds, left)))
+        except FutureTimeout:
+            if left is not None and left <= seconds:
+                self.late = True
+                self.stop(kill=True)
+                return None
+            self.restart()
+            return None
+        except BrokenProcessPool:
             self.restart()
             return None
 
     def run_alone(self, item: T) -> ItemResult[R]:
         """One input with nothing else in flight: if the pool breaks now, this input broke it."""
-        results = self.result(self.submit([item]), 1)
+        results = None if self.late else self.result(self.submit([item]), 1)
         if results is not None:
             return results[0]
+        if self.late:
+            return _too_late()
         return ItemResult(
             error=ParseError(
                 "the parser's worker process died or ran over "
@@ -245,7 +293,7 @@ def _threads() -> int:
 
 def kill_pool(executor: ProcessPoolExecutor) -> None:
     """End a pool's processes whatever they are doing, and reap them."""
-    processes = list(getattr(executor, "_processes", {}).values())
+    processes = list((getattr(executor, "_processes", None) or {}).values())  # None once shut
     manager = getattr(executor, "_executor_manager_thread", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:

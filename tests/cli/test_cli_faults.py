@@ -188,13 +188,13 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     # Three pages answer, the rest hold their requests past run_timeout: what is fetched
     # when the deadline comes is decided by the site, not by how fast a busy machine gets
     # through discovery (with 25 pages of 0.25 s and run_timeout=2, a loaded machine
-    # fetched none before the deadline in 17 runs of 20). 8 s is room for discovery and
-    # three pages on such a machine.
+    # fetched none before the deadline in 16 runs of 20). 6 s of fetching is room for
+    # discovery and three pages on such a machine.
     site = Projects(server, 25, answered=3)
     data = tmp_path / "data"
     started = time.monotonic()
     try:
-        proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=8")
+        proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=8")  # 6 s to fetch
     finally:
         site.release()
     assert time.monotonic() - started < 60
@@ -202,7 +202,8 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     summary = last_json(proc)
     assert summary["fetch"]["new"] == 3
     assert (
-        "idf-etl: run_timeout (8s) reached: stopped fetching, 22 pages left for the next run"
+        "idf-etl: the fetch's time is up (6s: 75% of run_timeout 8s): stopped fetching, "
+        "22 pages left for the next run"
     ) in messages(proc.stderr)
     assert query(data, "SELECT count(*) FROM projects") == [(3,)]
     assert query(data, "SELECT count(*) FROM issues WHERE code = 'not_fetched'") == [(22,)]

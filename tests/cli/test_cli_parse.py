@@ -134,6 +134,7 @@ def test_the_command_and_its_workers_load_neither_duckdb_nor_the_fetcher():
         "idf_etl.pipeline.run",
         "idf_etl.fetch.site",
         "idf_etl.warehouse.publish",
+        "idf_etl.warehouse.readers",
     )
     modules = "idf_etl, idf_etl.cli.app, idf_etl.cli.inputs, idf_etl.parse.inputs"
     code = f"import sys, {modules}; print([m for m in {heavy!r} if m in sys.modules])"

@@ -114,3 +114,27 @@ def test_an_unreadable_page_is_said_under_quiet(demo_site, tmp_path):
     warned = [line for line in proc.stderr.splitlines() if "unreadable_page" in line]
     assert len(warned) == 1 and " WARNING " in warned[0] and "/project/broken-upload" in warned[0]
     assert " INFO " not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("[/]", "[/]"),  # rich read it as markup: a traceback, no answer
+        ("a[/bold]b", "a[/bold]b"),
+        ("[bold]x[/bold]", "[bold]x[/bold]"),  # shown as "x"
+        (":warning:", ":warning:"),  # shown as an emoji
+        ("\x1b]8;;http://attacker.example\x1b\\click\x1b]8;;\x1b\\", "\\x1b]8;;"),  # a link
+        ("\x1b[2J\x9b31m", "\\x1b[2J\\x9b31m"),  # clears the screen, colours (C1 CSI)
+    ],
+)
+def test_sql_and_status_tables_show_a_value_as_it_is_never_as_markup_or_escapes(
+    published_dir, tmp_path, value, shown
+):
+    literal = "concat(" + ", ".join(f"chr({ord(c)})" for c in value) + ")"
+    proc = idf_etl(
+        "sql", f'SELECT {literal} AS "{value[:3]}", 1 AS n', "--data-dir", str(published_dir),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert shown in proc.stdout
+    assert "\x1b" not in proc.stdout and "\x9b" not in proc.stdout

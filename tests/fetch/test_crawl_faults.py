@@ -247,7 +247,7 @@ def test_run_timeout_stops_fetching_and_records_what_is_left(server, fast_settin
     settings = fast_settings(
         start_urls=[server.url_for(p) for p in paths],
         concurrency=1,
-        run_timeout=4,
+        run_timeout=4,  # 3 s of it for the fetch
         http_client=client_kind,
     )
     started = time.monotonic()
@@ -260,8 +260,8 @@ def test_run_timeout_stops_fetching_and_records_what_is_left(server, fast_settin
     assert summary.new + len(summary.left) + summary.failed == 30
     assert summary.not_requested == len(summary.left)
     assert summary.halts == [
-        f"run_timeout (4s) reached: stopped fetching, {len(summary.left)} pages left "
-        "for the next run"
+        f"the fetch's time is up (3s: 75% of run_timeout 4s): stopped fetching, "
+        f"{len(summary.left)} pages left for the next run"
     ]
 
 

@@ -198,3 +198,20 @@ def test_twice_a_limit_is_twice_its_bytes_in_the_unit_it_was_given_in(number, un
     doubled = twice(memory)
     assert doubled.endswith(unit) and "e" not in doubled.removesuffix(unit)
     assert memory_bytes(doubled) == pytest.approx(2 * memory_bytes(memory), rel=1e-9, abs=2)
+
+
+def test_every_word_duckdb_has_for_out_of_memory_is_read_as_such():
+    """A COMMIT that cannot pin a block is a TransactionException, not an
+    OutOfMemoryException (adversary case 3: a run whose ledger held 200,000 issues died
+    with it); either way the build is retried with more memory, not failed."""
+    from idf_etl.pipeline.memory import needs_memory
+
+    assert needs_memory(duckdb.OutOfMemoryException("Out of Memory Error: could not allocate"))
+    assert needs_memory(
+        duckdb.TransactionException(
+            "TransactionContext Error: Failed to commit: failed to pin block of size "
+            "256.0 KiB (60.9 MiB/61.0 MiB used)"
+        )
+    )
+    assert not needs_memory(duckdb.ConstraintException("Duplicate key"))
+    assert not needs_memory(duckdb.IOException("No space left on device"))

@@ -4,13 +4,26 @@ datapackage.json's `data_as_of`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import socket
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from idf_etl.warehouse.schema import create_schema
+from idf_etl.warehouse.status import (
+    CHECK_CRITICAL,
+    CHECK_OK,
+    CHECK_WARNING,
+    CLOCK_SLACK,
+    check_freshness,
+    status_facts,
+)
 from tests.helpers.cli import idf_etl
 
 
@@ -71,3 +84,70 @@ def test_a_reparse_after_a_failed_fetch_does_not_pass_for_fresh_data(demo_site, 
     assert again.returncode == 0, again.stderr
     ok = idf_etl("check", "--data-dir", str(data), cwd=tmp_path)
     assert ok.returncode == 0 and "(run 4)" in ok.stdout
+
+
+# -- a stored time in the future (the clock was ahead when a run finished, or is behind now) --
+
+
+@functools.cache
+def _warehouse() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    create_schema(con)
+    return con
+
+
+def _facts_at(offset: timedelta, now: datetime) -> dict:
+    """status_facts over a real DuckDB warehouse whose one successful read finished at
+    now + offset."""
+    con = _warehouse()
+    con.execute("DELETE FROM runs")
+    con.execute(
+        "INSERT INTO runs (run_id, started_at, finished_at, mode, outcome) "
+        "VALUES (1, ?, ?, 'network', 'success')",
+        [now + offset - timedelta(minutes=3), now + offset],
+    )
+    return status_facts(con, now=now)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    minutes=st.integers(min_value=-3 * 365 * 24 * 60, max_value=3 * 365 * 24 * 60),
+    now=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_freshness_whatever_the_clock_did(minutes, now):
+    """A success finished `minutes` after now: past it (or within CLOCK_SLACK) its age is
+    the hours since; later, freshness cannot be told and `check` says WARNING naming the
+    clock, never OK with a negative age (a year ahead was a year of OK with no runs)."""
+    offset = timedelta(minutes=minutes)
+    facts = _facts_at(offset, now)
+    verdict = check_freshness(facts, warn_hours=30, critical_hours=54)
+    if offset > CLOCK_SLACK:
+        assert facts["hours_since_success"] is None
+        assert "clock" in facts["clock_problem"] and "run 1" in facts["clock_problem"]
+        assert verdict.code == CHECK_WARNING
+        assert verdict.line.startswith("IDF-ETL WARNING - the last successful read")
+        assert "hours_since_success=U;" in verdict.line
+    else:
+        hours = -minutes / 60
+        assert facts["clock_problem"] is None
+        assert facts["hours_since_success"] == pytest.approx(hours, abs=1e-3)
+        expected = CHECK_CRITICAL if hours > 54 else CHECK_WARNING if hours > 30 else CHECK_OK
+        assert verdict.code == expected, verdict.line
+
+
+def test_a_success_with_no_end_in_the_ledger_is_not_fresh():
+    """A runs row edited by hand: outcome success, finished_at NULL."""
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    with duckdb.connect() as con:
+        create_schema(con)
+        con.execute(
+            "INSERT INTO runs (run_id, started_at, mode, outcome) "
+            "VALUES (7, ?, 'network', 'success')",
+            [now],
+        )
+        facts = status_facts(con, now=now)
+    verdict = check_freshness(facts, 30, 54)
+    assert verdict.code == CHECK_WARNING and "run 7" in verdict.line
+    assert "no finished_at" in verdict.line

@@ -9,6 +9,7 @@ import html
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idf_etl.warehouse.export import _csv_expression, export_tables
+from idf_etl.warehouse.formulas import runs_as_formula
 from idf_etl.warehouse.schema import create_schema
-from tests.pipeline.test_pipeline import edit, run
+from tests.helpers.cli import clean_env
+from tests.pipeline.test_pipeline import edit, idf, run
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 HOSTILE = [
@@ -48,6 +51,11 @@ def _warehouse(path: Path, titles: list[str]) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _column_letters(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: a spreadsheet's name for a column."""
+    return ("" if index < 26 else _column_letters(index // 26 - 1)) + chr(ord("A") + index % 26)
+
+
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -70,17 +78,43 @@ def test_a_title_that_would_run_as_a_formula_is_written_as_text(tmp_path):
     assert [t for (t,) in exact][: len(HOSTILE)] == HOSTILE
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=12))
-def test_any_text_cell_is_itself_or_itself_marked_as_text(text):
+# Written by hand from OWASP's list, ASVS 1.2.10 and what LibreOffice runs (it skips a
+# leading NUL): each must reach a spreadsheet as text. Then texts that must stay as they are.
+MUST_GUARD = [
+    *HOSTILE,
+    "\n=1+1", "\x00=1+1", "\x0b=1+1", "\u00a0=1+1", "\u3000=1+1", "\u2003=1+1", "\u2028=1+1",
+    "\ufeff=1+1", "\u200b=1+1", "\u00ad=1+1", "＝1+1", "＋1+1", "－1+1", "＠SUM(1)", "﹦1+1",
+    "−1+1", "\tplain", "\x00",
+]  # fmt: skip
+MUST_STAY = ["Kosovo - returns", "1+1", "", "  ", "a=b", "abc\n=1+1", "'=already quoted", "‐1"]
+# Drawn texts lean on the characters that matter: formula starts, invisible ones, controls.
+EDGES = st.sampled_from(list("=+-@＝＋－＠﹦−'\t\r\n\x00 \u00a0\u200b\ufeff\u3000\u2028x1"))
+
+
+def _guarded(texts: list[str]) -> list[str]:
     con = duckdb.connect()
-    got = con.execute(
-        f"SELECT {_csv_expression('t', 'VARCHAR')} FROM (SELECT ?::VARCHAR AS t)", [text]
-    ).fetchone()[0]
-    runs = text.lstrip(" \n\x0b\x0c\u00a0").startswith(("=", "+", "-", "@"))
-    runs = runs or text.startswith(("\t", "\r"))
-    assert got == ("'" + text if runs else text)
-    assert not got.startswith(FORMULA_CHARS)
+    con.execute("CREATE TABLE t (i INTEGER, t VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
+    return [
+        g
+        for (g,) in con.execute(
+            f"SELECT {_csv_expression('t', 'VARCHAR')} FROM t ORDER BY i"
+        ).fetchall()
+    ]
+
+
+def test_every_kind_of_formula_start_is_guarded_and_nothing_else():
+    assert _guarded(MUST_GUARD) == ["'" + t for t in MUST_GUARD]
+    assert _guarded(MUST_STAY) == MUST_STAY
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(EDGES, st.characters()), max_size=8).map("".join))
+def test_any_text_cell_is_itself_or_itself_marked_as_text(text):
+    # The CSV writer's SQL and runs_as_formula (report.html's guard) are one rule.
+    [got] = _guarded([text])
+    assert got == ("'" + text if runs_as_formula(text) else text)
+    assert not runs_as_formula(got) and not got.startswith(FORMULA_CHARS)
 
 
 # -- a real spreadsheet -----------------------------------------------------------------
@@ -96,15 +130,17 @@ def _soffice() -> str:
     return found
 
 
-def _open_in_calc(csv_file: Path, out: Path) -> dict[str, tuple[str | None, bool, str]]:
-    """The CSV opened by LibreOffice Calc with its default import and saved as xlsx:
-    each cell of the first sheet as (type attribute, holds a formula, value)."""
+def _open_in_calc(csv_file: Path, out: Path, *how: str) -> dict[str, tuple[str | None, bool, str]]:
+    """The CSV opened by LibreOffice Calc with its default import (or `how`, e.g. an
+    --infilter) and saved as xlsx: each cell of the first sheet as (type attribute, holds
+    a formula, value)."""
     out.mkdir(exist_ok=True)
     done = subprocess.run(
         [
             _soffice(),
-            f"-env:UserInstallation=file://{out / 'profile'}",
+            f"-env:UserInstallation=file://{out.absolute() / 'profile'}",
             "--headless",
+            *how,
             "--convert-to",
             "xlsx",
             "--outdir",
@@ -182,3 +218,69 @@ def test_a_title_on_the_site_reaches_the_csv_as_text(demo_site, tmp_path):
     assert titles == ["'" + attack.replace("&amp;", "&")]
     cells = _open_in_calc(data / "clean" / "csv" / "projects.csv", tmp_path / "out")
     assert not [ref for ref, (_k, formula, _v) in cells.items() if formula]
+    # report.html's tables show the title too; Calc opens an HTML page as a sheet.
+    report = tmp_path / "report.html"
+    made = idf("report", "--out", str(report), data_dir=data, check=False)
+    assert made.returncode == 0, made.stderr[-2000:]
+    cells = _open_in_calc(report, tmp_path / "out-report", "--infilter=HTML (StarCalc)")
+    shown = [v for (_k, _f, v) in cells.values() if "HYPERLINK" in v]
+    assert shown and all(v.startswith("\u2060=HYPERLINK") for v in shown), shown
+    assert not [ref for ref, (_k, formula, _v) in cells.items() if formula]
+
+
+@pytest.mark.slow
+def test_libreoffice_opens_an_sql_csv_answer_and_runs_no_formula(published, tmp_path):
+    # One rule for every CSV we write: `idf-etl sql --csv` goes through the exports' writer.
+    data, _, _ = published
+    texts = [t for t in MUST_GUARD if "\x00" not in t] + ["\x00=1+1"]
+    cells = ", ".join(
+        "concat(" + ", ".join(f"chr({ord(c)})" for c in text) + f") AS c{n}"
+        for n, text in enumerate(texts)
+    )
+    query = (
+        f"SELECT {cells}, INTERVAL '-1 day' AS span, -5.25::DECIMAL(18,2) AS budget, "
+        "'=1+1'::ENUM('=1+1', 'b') AS kind, (SELECT min(title) FROM projects) AS title"
+    )
+    # Bytes, as a shell redirect writes them (text mode would turn the CR in a cell to LF).
+    proc = subprocess.run(
+        [sys.executable, "-m", "idf_etl", "sql", "--csv", query, "--data-dir", str(data)],
+        capture_output=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = tmp_path / "answer.csv"
+    answer.write_bytes(proc.stdout)
+    [row] = _csv_rows(answer)
+    assert [row[f"c{n}"] for n in range(len(texts))] == ["'" + t for t in texts]
+
+    cells_in_calc = _open_in_calc(answer, tmp_path / "out")
+
+    assert not [ref for ref, (_k, formula, _v) in cells_in_calc.items() if formula], cells_in_calc
+    header = next(csv.reader(answer.open(encoding="utf-8")))
+    column = {name: _column_letters(i) for i, name in enumerate(header)}
+    assert cells_in_calc[f"{column['budget']}2"][0] in (None, "n")  # still a number
+    assert float(cells_in_calc[f"{column['budget']}2"][2]) == -5.25
+    assert cells_in_calc[f"{column['span']}2"][2].startswith("'")
+    assert cells_in_calc[f"{column['kind']}2"][2] == "'=1+1"
+
+
+@pytest.mark.slow
+def test_a_header_made_from_data_is_guarded_too(published, tmp_path):
+    # PIVOT names columns after values: here a title a spreadsheet would run.
+    data, _, _ = published
+    query = "PIVOT (SELECT '=1+1' AS k, 1 AS v UNION ALL SELECT 'plain', 2) ON k USING sum(v)"
+    proc = subprocess.run(
+        [sys.executable, "-m", "idf_etl", "sql", "--csv", query, "--data-dir", str(data)],
+        capture_output=True,
+        timeout=120,
+        env=clean_env(),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = tmp_path / "pivot.csv"
+    answer.write_bytes(proc.stdout)
+    assert proc.stdout.splitlines()[0] == b"'=1+1,plain"
+    cells = _open_in_calc(answer, tmp_path / "out")
+    assert cells["A1"][2] == "'=1+1" and not cells["A1"][1]

@@ -41,7 +41,7 @@ from idf_etl.cli.options import (
 from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
-from idf_etl.fetch.outcomes import FetchSummary, no_progress
+from idf_etl.fetch.outcomes import no_progress
 from idf_etl.interrupts import EXIT_INTERRUPTED, Interrupted, watch_interrupts
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
@@ -157,7 +157,7 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         check_same_site(settings, store)
         summary = fetch_site(settings, store, progress, crawl.revalidate)
     log.info("fetch: %s", summary.line())
-    _echo_halts(summary)
+    _echo_halts(summary.halts)
     if json_summary:
         typer.echo(json.dumps(summary.as_dict()))
     if summary.halts or too_many_failures(
@@ -166,9 +166,9 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
         raise typer.Exit(EXIT_FAILURES)
 
 
-def _echo_halts(summary: FetchSummary | None) -> None:
-    """One line per reason the crawl did not do its job, last, where a reader looks."""
-    for reason in summary.halts if summary else []:
+def _echo_halts(halts: list[str]) -> None:
+    """One line per reason the run did not do its job, last, where a reader looks."""
+    for reason in halts:
         log.error("idf-etl: %s", reason)
 
 
@@ -207,7 +207,7 @@ def run(
         )
     log.info("run %s", result.line())
     log.info("run: seconds by stage: %s", result.stages_line())
-    _echo_halts(result.fetch)
+    _echo_halts(result.halts())
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
     if result.outcome != "success":
@@ -274,7 +274,7 @@ def backfill(
         )
     log.info("backfill %s", result.line())
     log.info("backfill: seconds by stage: %s", result.stages_line())
-    _echo_halts(result.fetch)
+    _echo_halts(result.halts())
     if json_summary:
         typer.echo(json.dumps(result.as_dict()))
     if result.outcome != "success":

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +32,9 @@ from idf_etl.errors import ConfigError, IdfEtlError, LoadError
 from idf_etl.interrupts import Interrupted, interruptible
 from idf_etl.logs import plural
 from idf_etl.pipeline.lock import RunLock
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # The logger the commands had in cli.py (now cli/app.py): --log-json lines name it, and stay the same.
 log = logging.getLogger("idf_etl.cli")
@@ -62,7 +66,7 @@ def status(
     Example: idf-etl status --data-dir data
     """
     from idf_etl.pipeline.lock import held
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import status_facts
 
     settings = settings_for(config, data_dir)
@@ -114,7 +118,7 @@ def check(
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
     from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
 
     if warn_hours > critical_hours:
@@ -145,7 +149,12 @@ def sql(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     csv_out: Annotated[
-        bool, typer.Option("--csv", metavar="", help="CSV with a header row.")
+        bool,
+        typer.Option(
+            "--csv",
+            metavar="",
+            help="CSV with a header row, as the exports write it: safe in a spreadsheet.",
+        ),
     ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", metavar="", help="One JSON object per row.")
@@ -159,7 +168,7 @@ def sql(
     """
     import duckdb
 
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     if csv_out and json_out:
         raise ConfigError("--csv and --json: choose one output format")
@@ -204,7 +213,7 @@ def _sql_csv(clean_dir: Path, query: str) -> None:
     import duckdb
 
     from idf_etl.warehouse.export import write_csv
-    from idf_etl.warehouse.publish import open_sandboxed
+    from idf_etl.warehouse.readers import open_sandboxed
 
     with tempfile.TemporaryDirectory(prefix="idf-etl-sql-") as tmp:
         out = Path(tmp) / "answer.csv"
@@ -283,6 +292,9 @@ def restore(
                 err=True,
             )
             return
+        # A log DuckDB cannot replay makes a whole file look damaged: aside first.
+        for note in publisher.set_aside_unreplayable_logs():
+            typer.echo(f"restore: note: {note}", err=True)
         chosen = publisher.to_restore(release)
         was = current.name if current else "nothing"
         # Said before it is done: a restore of a healthy warehouse is a choice to undo runs.
@@ -342,7 +354,7 @@ def report(
     Example: idf-etl report --out /tmp/idf-report.html
     """
     from idf_etl.report.build import REPORT_NAME, write_report
-    from idf_etl.warehouse.publish import open_published
+    from idf_etl.warehouse.readers import open_published
 
     settings = settings_for(config, data_dir)
     con = open_published(settings.clean_dir)
@@ -405,7 +417,9 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
             f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {fetched}, "
             f"{last['parse_errors'] or 0:,} unreadable"
         )
-    if success:
+    if success and facts.get("clock_problem"):
+        typer.echo(f"freshness unknown: {facts['clock_problem']}")
+    elif success:
         typer.echo(
             f"last successful read of the site: run {success['run_id']}, finished "
             f"{success['finished_at']:%Y-%m-%d %H:%M %Z} ({facts['hours_since_success']:.1f} h ago)"
@@ -426,16 +440,32 @@ def _json_value(value: object) -> str:
 
 def _table(names: list[str], rows: list[tuple[object, ...]]) -> None:
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    table = Table(*names, show_lines=False)
+    table = Table(*(Column(header=_shown(name)) for name in names), show_lines=False)
     for row in rows:
-        table.add_row(
-            *(
-                "" if v is None else f"{v:%Y-%m-%d %H:%M:%S}" if isinstance(v, datetime) else str(v)
-                for v in row
-            )
-        )
+        table.add_row(*(_shown(v) for v in row))
     console = Console()
     # Not a terminal (a pipe, a log): wide enough that nothing is cut.
-    Console(width=console.width if console.is_terminal else 200).print(table)
+    width = console.width if console.is_terminal else 200
+    Console(width=width, markup=False, emoji=False, highlight=False).print(table)
+
+
+def _shown(value: object) -> Text:
+    """A value as the table shows it: as text, never rich markup (a title "[/]" stopped
+    the command, "[bold]x" showed as "x", ":warning:" as an emoji), and a control character
+    as its escape (an ESC from a page would drive the terminal: colours, links, its title)."""
+    from rich.text import Text
+
+    text = (
+        ""
+        if value is None
+        else f"{value:%Y-%m-%d %H:%M:%S}"
+        if isinstance(value, datetime)
+        else str(value)
+    )
+    return Text(_CONTROL.sub(lambda m: repr(m[0])[1:-1], text))
+
+
+# Control characters but the line break, which a table cell shows as one (C0, DEL, C1).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")

@@ -33,7 +33,9 @@ from protego import Protego
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
+from idf_etl.fetch.headers import no_cookies, sendable_headers
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
+from idf_etl.numerals import ascii_int
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -112,6 +114,7 @@ class PoliteClient:
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=None),
             limits=limits,
             follow_redirects=False,
+            cookies=no_cookies(),
             transport=make_transport(s.http_client, limits),
         )
         return self
@@ -140,8 +143,14 @@ class PoliteClient:
         Whatever one URL's answer raises is that URL's FetchError (an error boundary per
         URL): a header, body or redirect nobody expected never stops the crawl.
         """
+        headers, dropped = sendable_headers(headers or {})
+        if dropped:
+            self._problem(
+                url,
+                f"stored {' and '.join(dropped)} cannot be sent (not visible ASCII): asked without",
+            )
         try:
-            return await self._get(url, headers or {}, limit, accept, follow)
+            return await self._get(url, headers, limit, accept, follow)
         except FetchError:
             raise
         except Exception as exc:
@@ -205,8 +214,8 @@ class PoliteClient:
             self._block(
                 origin,
                 f"robots.txt of {urlsplit(origin).netloc} asks for Crawl-delay {delay:g}s, more "
-                f"than the {max(0.0, left):.0f}s left of run_timeout "
-                f"({self.settings.run_timeout:g}s)",
+                f"than the {max(0.0, left):.0f}s the fetch has left "
+                f"({self.settings.fetch_budget()})",
             )
             return
         self._pace(origin).slow_down(delay)
@@ -355,10 +364,12 @@ def _next_hop(response: Response, visited: list[str]) -> str:
 def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
     if kind == "httpx":
-        return httpx.AsyncHTTPTransport(limits=limits)
-    from httpx_aiohttp import AiohttpTransport
+        from idf_etl.fetch.framing import FramedHTTPTransport
 
-    return AiohttpTransport(limits=limits)
+        return FramedHTTPTransport(limits=limits)
+    from idf_etl.fetch.headers import cookieless_aiohttp
+
+    return cookieless_aiohttp(limits)
 
 
 def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:
@@ -368,11 +379,10 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
 
 
 async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "").strip()
-    # ASCII digits only: int() refuses some characters isdigit() takes ('\u00b2'); a
-    # Content-Length that lies is caught by counting the bytes, below.
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise FetchError(f"{url}: body of {int(declared):,} bytes exceeds the {limit:,}-byte limit")
+    # A Content-Length that lies (or is no number) is caught by counting the bytes, below.
+    declared = ascii_int(response.headers.get("content-length"), max_digits=30)
+    if declared is not None and declared > limit:
+        raise FetchError(f"{url}: body of {declared:,} bytes exceeds the {limit:,}-byte limit")
     decoder = BodyDecoder(url, response.headers.get("content-encoding"), limit)
     async for chunk in response.aiter_raw():
         decoder.feed(chunk)

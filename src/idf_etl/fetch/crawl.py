@@ -34,6 +34,7 @@ from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_prog
 from idf_etl.parse.head import page_head, read_head
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.urls import host_allowed, url_language
+from idf_etl.warehouse.status import CLOCK_SLACK
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Crawler:
         client = PoliteClient(
             s,
             on_problem=lambda url, message: self.progress("problem", url, message),
-            deadline=started + s.run_timeout,
+            deadline=started + s.fetch_seconds,
         )
         async with client:
             self.client = client
@@ -93,7 +94,7 @@ class Crawler:
         summary.requests, summary.bytes = client.requests, client.bytes
         if (client.out_of_time() or self._timed_out) and summary.left:
             summary.halt(
-                f"run_timeout ({s.run_timeout:g}s) reached: stopped fetching, "
+                f"the fetch's time is up ({s.fetch_budget()}): stopped fetching, "
                 f"{len(summary.left)} pages left for the next run"
             )
         if summary.revalidation and not summary.failed and not summary.halts:
@@ -115,7 +116,9 @@ class Crawler:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
             return False  # a first run downloads everything anyway
         age = datetime.now(UTC) - datetime.fromisoformat(last)
-        return age >= timedelta(days=self.settings.revalidate_days)
+        # A stamp in the future (written while the clock was ahead) is due: waiting for the
+        # clock to catch up would skip revalidation for as long as it was ahead.
+        return age >= timedelta(days=self.settings.revalidate_days) or age < -CLOCK_SLACK
 
     def _check_discovery(self, count: int, *, discovery_failed: bool) -> None:
         """Nothing, or far fewer pages than the last complete discovery: a failed crawl.
@@ -256,9 +259,9 @@ class Crawler:
         except Exception as exc:  # the body is stored as it came; the parse stage judges it
             canonical, links = None, {}
             self.progress("problem", url, f"head links unreadable: {type(exc).__name__}: {exc}")
-        if canonical and canonical != url and host_allowed(canonical, self.allowed):
-            self._done.add(canonical)  # one page, fetched once per run
-        else:
+        # Kept, never obeyed: a page's canonical link is its own claim, and a page that names
+        # another project's URL (a template slip) must not stop that URL being fetched.
+        if not (canonical and canonical != url and host_allowed(canonical, self.allowed)):
             canonical = None
         changed = self.store.record_body(
             url,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -58,6 +58,7 @@ class ParsedPage:
 class LoadStats:
     pages_parsed: int = 0
     parse_errors: int = 0
+    parse_left: int = 0  # stale pages not parsed: the run's time was up
     projects_total: int = 0
     projects_new: int = 0
     field_changes: int = 0
@@ -102,6 +103,9 @@ class Loader:
         self._affected: set[str] = set()  # project keys to merge again in `finish`
         self._text: dict[str, int] = {}  # url -> characters of text, of pages loaded
         self._observed: set[str] = set()  # project keys with new observations: history to rebuild
+        # What the run wrote before its first batch (its ledger row) is committed: a batch
+        # whose values the warehouse refuses is rolled back to here, never further.
+        self._batch_written()
 
     def up_to_date(self, pages: list[tuple[str, str | None]]) -> set[str]:
         """The URLs among (url, content hash) whose page row this parser version made from
@@ -128,7 +132,68 @@ class Loader:
         self._affected.update(merge)
 
     def load_pages(self, parsed: list[ParsedPage]) -> None:
-        """Write one batch of parsed pages; their projects are merged again in `finish`."""
+        """Write one batch of parsed pages; their projects are merged again in `finish`.
+
+        An error boundary: when the warehouse refuses a value of the batch (a number out of
+        its column's range), the batch is undone and written a page at a time, and a page
+        whose values it refuses becomes an `unreadable_page` issue naming why, its previous
+        data kept: one page never stops the run (or loses its ledger row)."""
+        try:
+            self._attempt(parsed)
+            return
+        except _REFUSED as exc:
+            if len(parsed) == 1 and parsed[0].record is None:
+                raise  # not even the page's failure could be written: not a page's values
+            log.warning(
+                "load: a batch of %d pages was refused (%s); writing it a page at a time",
+                len(parsed),
+                _reason(exc),
+            )
+        for page in parsed:
+            try:
+                self._attempt([page])
+            except _REFUSED as exc:
+                self._attempt(
+                    [
+                        replace(
+                            page,
+                            record=None,
+                            error=(
+                                f"the warehouse cannot hold this page's values ({_reason(exc)})"
+                            ),
+                        )
+                    ]
+                )
+
+    def _attempt(self, parsed: list[ParsedPage]) -> None:
+        """Write a batch whole or not at all: on failure the warehouse is as it was (rolled
+        back to the last batch's commit) and so is what this loader holds."""
+        saved = (
+            replace(self.stats),
+            len(self.issues),
+            dict(self._keys),
+            set(self._affected),
+            set(self._observed),
+            dict(self._text),
+        )
+        if not self.commit_batches:
+            self.con.execute("BEGIN TRANSACTION")
+        try:
+            self._write_pages(parsed)
+        except _REFUSED:
+            self.con.execute("ROLLBACK")
+            if self.commit_batches:
+                self.con.execute("BEGIN TRANSACTION")
+            stats, issues, self._keys, self._affected, self._observed, self._text = saved
+            # In place: the parse stage counts into the same object (parse_left).
+            vars(self.stats).update(vars(stats))
+            del self.issues[issues:]
+            raise
+        if not self.commit_batches:
+            self.con.execute("COMMIT")
+        self._batch_written()
+
+    def _write_pages(self, parsed: list[ParsedPage]) -> None:
         known = {
             url
             for (url,) in self.con.execute(
@@ -163,7 +228,6 @@ class Loader:
         self.stats.rows_written += upsert(self.con, "pages", page_rows, existing=known)
         self._write_project_pages(new_pp, old_pp)
         self._write_issues()
-        self._batch_written()
 
     def refresh_page_states(self, states: PageStates) -> None:
         """Gone flags and last sightings of stored pages, one batch at a time: they change
@@ -408,6 +472,24 @@ class Loader:
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()
+
+
+# What the warehouse raises for a value it cannot hold (out of a column's range, text that
+# is no UTF-8): a page's values, not the warehouse or the machine (I/O, memory go on up).
+_REFUSED = (
+    duckdb.DataError,
+    duckdb.InvalidInputException,
+    duckdb.ConstraintException,
+    ValueError,
+    TypeError,
+    OverflowError,
+)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception in one line of at most 300 characters, for an issue's message."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _own_key(row: Row) -> str:

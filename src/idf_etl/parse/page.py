@@ -79,8 +79,7 @@ def parse_page(
             reason="a listing of several projects, not one project page",
         )
     else:
-        record = _project_record(found, source, lang)
-        record.node_id = node_id(page.links, url)
+        record = _project_record(found, source, lang, node_id=node_id(page.links, url))
         record.translations = translations(page.links, url)
     record.problems[:0] = [Problem(code="invalid_bytes", message=m) for m in page.problems]
     return record
@@ -99,7 +98,9 @@ def _other_reason(found: Extracted, project_path: bool) -> str:
     )
 
 
-def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectRecord:
+def _project_record(
+    found: Extracted, source: str, lang: str | None, node_id: int | None
+) -> ProjectRecord:
     """The record from what was found, a function per field family; each adds the problems
     it finds, in the order a reader meets the fields."""
     raw = found.values
@@ -124,6 +125,7 @@ def _project_record(found: Extracted, source: str, lang: str | None) -> ProjectR
         title=found.title,
         description=found.description,
         template=found.template,
+        node_id=node_id,
         **ids,
         **closed,
         **budget,

@@ -24,7 +24,15 @@ from idf_etl.load.loader import Loader, ParsedPage
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
-from idf_etl.pipeline.run import _Run, batched, fetch_issues, parse_stored, run_outcome
+from idf_etl.pipeline.run import (
+    _isolate,
+    _Run,
+    batched,
+    fetch_issues,
+    parse_incomplete,
+    parse_stored,
+    run_outcome,
+)
 from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.records import STORED_FIELDS, ProjectRecord
@@ -172,17 +180,29 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     workers = pool_size(settings.parse_workers, len(todo))
     run.clock.start("parse")
     # A 404 capture has no body: its "parse" fails at once and it is observed as gone.
-    for pages in batched(parse_stored(store, todo, run.progress, workers), size):
+    parsed = parse_stored(
+        store,
+        todo,
+        run.progress,
+        workers,
+        deadline=run.deadline,
+        stats=loader.stats,
+        isolate=_isolate(run),
+        count=len(todo),
+    )
+    for pages in batched(parsed, size):
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
         load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
         loader.commit_batch()
+    if loader.stats.parse_left:  # still pending: the next backfill parses them
+        loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
     stats = loader.finish()
     # Fetch problems are the live site's to settle: a backfill does not look at it.
     problems = track_problems(con, run_id, started, network=False, failing_urls=set())
     outcome = run_outcome(summary, stats, settings.failure_threshold)
-    close_run(con, run_id, outcome, summary, stats)
+    close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
     return RunResult(
         run_id,

@@ -2,8 +2,9 @@
 
 What can be repaired here is: a damaged or missing body is set aside and its
 page made to download again on the next fetch; a damaged manifest is moved
-aside and rebuilt from the published warehouse's `pages` table. A damaged
-warehouse is reported with the command that puts back an earlier one.
+aside and rebuilt from the published warehouse's `pages` table; a write-ahead log
+DuckDB cannot replay is set aside beside its file. A damaged warehouse is reported
+with the command that puts back an earlier one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import duckdb
 
 from idf_etl.errors import LoadError, StoreError
 from idf_etl.rawstore import RawStore
-from idf_etl.warehouse.publish import WAREHOUSE_NAME, Publisher, check_opens
+from idf_etl.warehouse.publish import Publisher
+from idf_etl.warehouse.readers import WAREHOUSE_NAME, check_opens
 
 
 @dataclass
@@ -66,6 +68,8 @@ def check_data_dir(data_dir: Path) -> FsckFindings:
 def _check_warehouse(clean: Path, findings: FsckFindings) -> bool:
     published = clean / WAREHOUSE_NAME
     publisher = Publisher(clean)
+    # A log DuckDB cannot replay stops every open of its file, which is itself whole.
+    findings.repaired += publisher.set_aside_unreplayable_logs()
     for release in publisher.kept():
         try:
             check_opens(release / WAREHOUSE_NAME, release / WAREHOUSE_NAME)

@@ -10,7 +10,7 @@ what it did, inside the run's transaction (a run that dies leaves no row).
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 import duckdb
 
@@ -40,8 +40,11 @@ def close_run(
     outcome: str,
     summary: FetchSummary | None,
     stats: LoadStats,
+    finished: datetime,
 ) -> None:
-    """The run's end, outcome and counts (the fetch's are NULL for a re-parse)."""
+    """The run's end, outcome and counts (the fetch's are NULL for a re-parse). `finished`
+    is its start plus the monotonic seconds since (StageClock.now()), never the wall clock
+    read again: a clock stepped back mid-run would end the run before it began."""
     fetched = (
         (
             summary.discovered,
@@ -63,7 +66,7 @@ def close_run(
                projects_total = ?, projects_new = ?, field_changes = ?, issues = ?
            WHERE run_id = ?""",
         [
-            datetime.now(UTC),
+            finished,
             outcome,
             *fetched,
             stats.pages_parsed,

@@ -31,7 +31,20 @@ class OutOfMemory(LoadError):
     reason = ""
 
 
-def out_of_memory(memory: str, exc: duckdb.OutOfMemoryException) -> OutOfMemory:
+# DuckDB mostly says so with OutOfMemoryException, but a COMMIT that cannot pin a block says
+# it as a TransactionException ("Failed to commit: failed to pin block of size 256.0 KiB
+# (60.9 MiB/61.0 MiB used)"), which failed a run whose ledger was 200,000 issues.
+_OUT_OF_MEMORY = ("failed to pin block", "out of memory")
+
+
+def needs_memory(exc: duckdb.Error) -> bool:
+    """Whether DuckDB failed for want of memory (whatever exception type it used)."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return True
+    return any(words in str(exc).lower() for words in _OUT_OF_MEMORY)
+
+
+def out_of_memory(memory: str, exc: duckdb.Error) -> OutOfMemory:
     """The error for a build that needed more than `memory`, saying what to do."""
     reason = str(exc).splitlines()[0]
     error = OutOfMemory(

@@ -22,7 +22,7 @@ import duckdb
 from idf_etl.config import Settings
 from idf_etl.errors import ConfigError, LoadError
 from idf_etl.rawstore import RawStore
-from idf_etl.warehouse.publish import open_published
+from idf_etl.warehouse.readers import open_published
 
 
 def hostname(host_or_url: str) -> str:

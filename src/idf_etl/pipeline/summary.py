@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from idf_etl.fetch.outcomes import FetchSummary
 from idf_etl.load.loader import LoadStats
@@ -49,6 +50,7 @@ class RunResult:
             },
             "pages_parsed": self.load.pages_parsed,
             "parse_errors": self.load.parse_errors,
+            "parse_left": self.load.parse_left,
             "projects_total": self.load.projects_total,
             "projects_new": self.load.projects_new,
             "field_changes": self.load.field_changes,
@@ -60,6 +62,16 @@ class RunResult:
             "stage_seconds": {k: round(v, 2) for k, v in self.stages.items()},
             "parse_workers": self.parse_workers,
         }
+
+    def halts(self) -> list[str]:
+        """Why the run did not do its whole job, a line each (the fetch's, then the parse's)."""
+        reasons = list(self.fetch.halts) if self.fetch else []
+        if self.load.parse_left:
+            reasons.append(
+                f"run_timeout reached while parsing: {plural(self.load.parse_left, 'stored page')} "
+                "left for the next run, with their previous data kept"
+            )
+        return reasons
 
     def line(self) -> str:
         """One line for a person: what the run did and where it published."""
@@ -87,25 +99,36 @@ class RunResult:
 
 class StageClock:
     """Seconds by stage, where each stage runs until the next starts: no moment of a run
-    is left out of every stage, so the stages add up to the run."""
+    is left out of every stage, so the stages add up to the run.
+
+    Durations come from the monotonic clock, never from the wall clock: an NTP step or a
+    virtual machine restored from a snapshot moves the wall clock, and a run whose clock
+    stepped back two days mid-run took seconds, not minus two days. The run's one wall
+    time is when it began (`began_at`); its end is `began_at` plus the monotonic seconds
+    since (`now()`), so a ledger row never finishes before it started."""
 
     def __init__(self) -> None:
+        self.began_at = datetime.now(UTC)
+        self._origin = time.monotonic()
         self.stages: dict[str, float] = {}
         self._stage: str | None = None
-        self._since = 0.0
+        self._since = self._origin
 
     def start(self, stage: str) -> None:
         """End the stage running (if any) and start `stage`."""
         self.stop()
-        self._stage, self._since = stage, time.perf_counter()
-
-    @property
-    def seconds(self) -> float:
-        """The run's seconds: its stages' sum, on one monotonic clock."""
-        return sum(self.stages.values())
+        self._stage, self._since = stage, time.monotonic()
 
     def stop(self) -> None:
         if self._stage is not None:
-            elapsed = time.perf_counter() - self._since
+            elapsed = max(0.0, time.monotonic() - self._since)
             self.stages[self._stage] = self.stages.get(self._stage, 0.0) + elapsed
             self._stage = None
+
+    def elapsed(self) -> float:
+        """Seconds since the clock began (never below zero)."""
+        return max(0.0, time.monotonic() - self._origin)
+
+    def now(self) -> datetime:
+        """The wall time now as this run counts it: when it began plus the seconds since."""
+        return self.began_at + timedelta(seconds=self.elapsed())

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from idf_etl.report import charts, worldmap
 from idf_etl.report.queries import NO_YEAR, QUERIES
 from idf_etl.version import package_version
+from idf_etl.warehouse.formulas import runs_as_formula
 
 Row = dict[str, Any]
 
@@ -49,6 +50,19 @@ def number(value: Any) -> str:
 
 def when(value: Any) -> str:
     return "—" if value is None else f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+# Invisible, and not a space: before a text a spreadsheet would run, it is text there too.
+WORD_JOINER = "\u2060"
+
+
+def not_a_formula(value: Any) -> Any:
+    """Every value the page shows, as itself, or behind a word joiner when a spreadsheet
+    would run it as a formula: LibreOffice and Excel open report.html's tables as a sheet,
+    and run a title `=HYPERLINK(...)` from a <td> (warehouse/formulas.py, the CSVs' rule)."""
+    if isinstance(value, str) and runs_as_formula(value):
+        return Markup(WORD_JOINER) + value  # Markup + text escapes the text
+    return value
 
 
 def text(value: Any) -> str:
@@ -300,6 +314,7 @@ def render(data: dict[str, list[Row]], built_at: datetime) -> str:
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=not_a_formula,
     )
     env.filters.update(money=money, number=number, when=when, text=text, plural=plural, span=span)
     by_name = {s.id: s for s in sections(data)}

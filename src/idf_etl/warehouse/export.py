@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
@@ -37,6 +38,9 @@ LICENSE = {
     "title": "Facts published by IOM on its websites (see sources): reuse with attribution to IOM",
 }
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
+# Types whose CSV form is never a formula: numbers, true/false, dates, ids.
+_NOT_TEXT = {*_INTEGERS, "UTINYINT", "USMALLINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN"}
+_NOT_TEXT |= {"DATE", "UUID"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
 ROW_GROUP = SORT_CHUNK = 2048
@@ -285,19 +289,16 @@ def _lexical_args(values: tuple[object, ...] | list[object]) -> list[object]:
     return [v for value in values[:-1] for v in (value, value)] + list(values[-1:])
 
 
-# A text cell a spreadsheet would run as a formula (OWASP's CSV injection list: a leading
-# =, +, -, @, tab or carriage return; also after leading spaces, which Excel skips).
-_FORMULA_START = r"^\s*[=+\-@]|^[\t\r]"
-
-
 def write_csv(rows: duckdb.DuckDBPyRelation, out: Path) -> None:
     """`rows` as CSV in the one dialect of every CSV idf-etl writes (the exports and
     `idf-etl sql --csv`): a header row; a missing value an empty cell, an empty text `""`;
     `true`/`false`; a time ISO 8601 in UTC (`2026-12-05T20:47:53Z`); a list (or struct) as
     JSON (`["MD","RO"]`); a text a spreadsheet would run as a formula behind an apostrophe.
     Written by DuckDB as a stream, whatever the size."""
+    # A header is a cell too: `sql --csv` names columns after data (PIVOT ... ON title).
     shown = [
-        _csv_expression(_quoted(name), str(kind))
+        f"{_csv_expression(_quoted(name), str(kind))} AS "
+        + _quoted(CSV_MARK + name if runs_as_formula(name) else name)
         for name, kind in zip(rows.columns, rows.types, strict=True)
     ]
     rows.project(", ".join(shown)).write_csv(str(out), header=True)
@@ -308,19 +309,17 @@ def _quoted(name: str) -> str:
 
 
 def _csv_expression(name: str, duckdb_type: str) -> str:
-    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type."""
-    if duckdb_type == "VARCHAR":
-        # Guarded with a leading apostrophe, the mark spreadsheets read as "this is text".
-        # Only text columns: a negative number stays a number; parquet/ stays exact.
-        return (
-            f"CASE WHEN regexp_matches({name}, '{_FORMULA_START}') "
-            f"THEN concat(chr(39), {name}) ELSE {name} END AS {name}"
-        )
+    """The CSV form of the column `name` (an SQL identifier, quoted) of this DuckDB type:
+    an SQL expression, unnamed."""
     if duckdb_type.endswith("]") or duckdb_type.startswith(("STRUCT(", "MAP(")):
-        return f"to_json({name}) AS {name}"
+        return f"to_json({name})"  # starts with [ or {: never a formula
     if duckdb_type == "TIMESTAMP WITH TIME ZONE":
-        return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS {name}"
-    return name
+        return f"strftime({name} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
+    if duckdb_type in _NOT_TEXT or duckdb_type.startswith(("DECIMAL", "TIMESTAMP", "TIME")):
+        return name  # a negative number stays a number
+    # Any other type is text in a spreadsheet (VARCHAR, an ENUM, JSON, an INTERVAL such
+    # as '-1 day'), guarded; parquet/ stays exact.
+    return guarded_sql(f"CAST({name} AS VARCHAR)")
 
 
 def _field(name: str, duckdb_type: str, declared: Column | None) -> dict[str, object]:

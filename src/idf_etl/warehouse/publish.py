@@ -18,8 +18,9 @@ Releases are ordered by run number, never by the clock: the name's time is for p
 earlier idf-etl gave (`20261123T093000Z-run12`) are read the same way.
 
 DuckDB finds its write-ahead log beside the file's real path, so each release
-has its own; a stray WAL (someone opened the warehouse read-write and died) is
-moved aside, kept and reported, never left to break a later open.
+has its own. A copy takes the log along and replays it (wal.py): committed rows
+that only a log holds are kept; a log DuckDB cannot replay is moved aside, kept
+and reported, never left to break a later open.
 
 The file is written in an older DuckDB storage format (STORAGE_VERSION) so the
 clients analysts have open it: DuckDB 2.0's own format is refused by every 1.x
@@ -31,7 +32,6 @@ idf-etl wrote, needs it set: the latter is converted once, whole.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +39,17 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.errors import LoadError
+from idf_etl.warehouse.pointer import (
+    UNPUBLISHED,
+    WAREHOUSE_NAME,
+    pointer_problem,
+    resolved,
+    run_number,
+    what_to_do,
+)
+from idf_etl.warehouse.readers import check_opens
+from idf_etl.warehouse.wal import copy_warehouse, set_aside_unreplayable, wal_of
 
-WAREHOUSE_NAME = "idf.duckdb"
 EXPORTS = ("csv", "parquet", "datapackage.json")
 PUBLISHED = (WAREHOUSE_NAME, *EXPORTS)
 # The oldest DuckDB that opens the published file (tests/test_old_clients.py opens it with
@@ -51,19 +60,15 @@ STORAGE_VERSION = f"v{OLDEST_READER}"
 _READABLE_FORMAT = 64
 
 
-# The run number in a release's name: run000012-<time> now, <time>-run12 before.
-_RUN_NUMBER = re.compile(r"^run(\d+)-|-run(\d+)$")
-
-
-def run_number(release: Path) -> int:
-    """The run that published `release`, from its name; 0 when it names none (a warehouse
-    adopted from the layout before releases, or published outside a run)."""
-    match = _RUN_NUMBER.search(release.name)
-    return int(match[1] or match[2]) if match else 0
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
+def refuse_broken_pointer(clean_dir: Path) -> None:
+    """LoadError when `current` or the warehouse link leads nowhere good (pointer.py): a run
+    would otherwise start the history again at run 1 over the releases kept. Called before
+    anything is fetched, and again where the building copy is made."""
+    if (problem := pointer_problem(clean_dir)) is not None:
+        raise LoadError(
+            f"{problem}; not starting a new warehouse over it, nothing was fetched or "
+            f"written. {what_to_do(clean_dir)}"
+        )
 
 
 class Publisher:
@@ -84,16 +89,19 @@ class Publisher:
         if self.building.exists():
             shutil.rmtree(self.building)
             self.notes.append("removed a release left half-built by an interrupted run")
+        refuse_broken_pointer(self.clean_dir)
         self._adopt_old_layout()
         self._set_aside_stray_wals()
         self.building.mkdir()
         target = self.building / WAREHOUSE_NAME
-        if not self.published.exists():
+        # Through `current`, not the fixed link: a link changed by hand is put back at publish.
+        published = self.current / WAREHOUSE_NAME if self.current.is_symlink() else self.published
+        if not published.exists():  # a first run, or after `restore --empty`
             create_warehouse(target)
             return target
         # Always work on a copy: an analyst may hold the published file, even read-write.
         source = self.building / f"{WAREHOUSE_NAME}.source"
-        shutil.copyfile(self.published, source)
+        self.notes += copy_warehouse(published, source)
         check_opens(source, self.published)
         if readable_by_oldest_reader(source):
             os.replace(source, target)
@@ -113,8 +121,8 @@ class Publisher:
         con.execute("CHECKPOINT")
         con.close()
         database = self.building / WAREHOUSE_NAME
-        if _wal(database).exists():
-            raise LoadError(f"{_wal(database)} is still there after CHECKPOINT; not publishing")
+        if wal_of(database).exists():
+            raise LoadError(f"{wal_of(database)} is still there after CHECKPOINT; not publishing")
         _fsync_tree(self.building)
         # The run number first and zero-padded: `ls` lists releases in the order they are
         # kept in. The time only tells people when (and keeps two names apart).
@@ -144,7 +152,9 @@ class Publisher:
                 known = ", ".join(r.name for r in kept) or "none"
                 raise LoadError(f"no kept release named {name!r} (kept: {known})")
         else:
-            candidates = [r for r in kept if current is None or run_number(r) < run_number(current)]
+            # `current` leading to no kept release (gone, a loop, elsewhere): any kept one.
+            below = run_number(current) if current is not None and current in kept else None
+            candidates = [r for r in kept if below is None or run_number(r) < below]
         problems = []
         for release in candidates:
             try:
@@ -163,6 +173,11 @@ class Publisher:
     def unpublish(self) -> None:
         """Publish nothing: the next run starts from an empty warehouse (kept releases stay)."""
         self.current.unlink(missing_ok=True)
+        # Says "on purpose": a `current` missing without it is a pointer lost (pointer.py).
+        (self.clean_dir / UNPUBLISHED).write_text(
+            "nothing is published: `idf-etl restore --empty` chose it; the next run starts a "
+            "new warehouse\n"
+        )
         _fsync_dir(self.clean_dir)
 
     def current_opens(self) -> bool:
@@ -175,7 +190,8 @@ class Publisher:
         return current is not None
 
     def current_release(self) -> Path | None:
-        return self.current.resolve() if self.current.is_symlink() else None
+        """The release `current` names (it may be gone); None when there is no link, or a loop."""
+        return resolved(self.current) if self.current.is_symlink() else None
 
     def kept(self) -> list[Path]:
         """Kept releases, newest (highest run number) first, and last those a `restore`
@@ -199,7 +215,13 @@ class Publisher:
         pointer = self.clean_dir / ".current.tmp"
         pointer.unlink(missing_ok=True)
         pointer.symlink_to(release.relative_to(self.clean_dir))
+        if self.current.exists() and not self.current.is_symlink():
+            # A directory or file made by hand where the pointer goes: kept, set aside.
+            aside = self.clean_dir / f"current.stray-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+            os.replace(self.current, aside)
+            self.notes.append(f"moved {self.current} (not a link) aside to {aside.name}")
         os.replace(pointer, self.current)  # the one atomic step that publishes
+        (self.clean_dir / UNPUBLISHED).unlink(missing_ok=True)
         _fsync_dir(self.clean_dir)
         self._link_published_names()
 
@@ -208,12 +230,15 @@ class Publisher:
         for name in PUBLISHED:
             path = self.clean_dir / name
             shutil.rmtree(self.clean_dir / f".{name}.old", ignore_errors=True)
-            if path.is_symlink():
+            if path.is_symlink() and os.readlink(path) == os.path.join("current", name):
                 continue
             link = self.clean_dir / f".{name}.link"
             link.unlink(missing_ok=True)
             link.symlink_to(Path("current") / name)
-            if path.is_dir():  # exports of the old layout: set aside, then removed
+            if path.is_symlink():  # a link made by hand to elsewhere: replaced
+                os.replace(link, path)
+                self.notes.append(f"{path.name} led elsewhere; it leads to current/{name} again")
+            elif path.is_dir():  # exports of the old layout: set aside, then removed
                 aside = self.clean_dir / f".{name}.old"
                 os.replace(path, aside)
                 os.replace(link, path)
@@ -234,7 +259,10 @@ class Publisher:
         staging = self.releases / ".adopting"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        shutil.copyfile(self.published, staging / WAREHOUSE_NAME)
+        # The file with its log: an earlier idf-etl wrote this file itself, and a run of it
+        # killed between its commit and its checkpoint left that run's rows in the log.
+        self.notes += copy_warehouse(self.published, staging / WAREHOUSE_NAME)
+        old_log = wal_of(self.published)
         for folder in ("csv", "parquet"):
             if (self.clean_dir / folder).is_dir():
                 shutil.copytree(self.clean_dir / folder, staging / folder)
@@ -243,24 +271,35 @@ class Publisher:
         _fsync_tree(staging)
         os.replace(staging, release)
         self._point_current_at(release)
+        # The plain file is a link now, and its log's rows are in the release (a log that
+        # could not be replayed was set aside): nothing reads it any more.
+        old_log.unlink(missing_ok=True)
         self.notes.append(
             f"moved the published warehouse into {release.relative_to(self.clean_dir)}"
         )
 
     def _set_aside_stray_wals(self) -> None:
-        release = self.current_release()
-        beside = [self.published] + ([release / WAREHOUSE_NAME] if release else [])
-        for database in beside:
-            stray = _wal(database)
-            if not stray.exists():
-                continue
-            aside = stray.with_name(f"{stray.name}.stray-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
-            stray.rename(aside)
-            self.notes.append(
-                f"moved a stray write-ahead log beside {database.name} to {aside.name}: "
-                "someone opened the warehouse read-write and did not close it cleanly; "
-                "analysts should open it read-only"
-            )
+        """A log beside the link data/clean/idf.duckdb: DuckDB never reads it (it looks beside
+        the release's file), so it is left from the layout before releases, or written by
+        a client that did not follow the link. Kept aside, reported."""
+        stray = wal_of(self.published)
+        if not stray.exists():
+            return
+        aside = stray.with_name(f"{stray.name}.stray-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        stray.rename(aside)
+        self.notes.append(
+            f"moved a stray write-ahead log beside {self.published.name} to {aside.name}: "
+            "someone opened the warehouse read-write and did not close it cleanly; "
+            "analysts should open it read-only"
+        )
+
+    def set_aside_unreplayable_logs(self) -> list[str]:
+        """Every kept release's log that DuckDB cannot replay set aside (restore, fsck)."""
+        notes = []
+        for release in self.kept():
+            note = set_aside_unreplayable(release / WAREHOUSE_NAME, release / WAREHOUSE_NAME)
+            notes += [note] if note else []
+        return notes
 
     def _prune(self) -> None:
         current = self.current_release()
@@ -290,121 +329,6 @@ def convert_warehouse(source: Path, target: Path) -> None:
         con.execute(f"ATTACH ? AS target (STORAGE_VERSION '{STORAGE_VERSION}')", [str(target)])
         con.execute("COPY FROM DATABASE source TO target")
         con.execute("DETACH target")
-
-
-def check_opens(path: Path, shown: Path) -> None:
-    """LoadError, saying what to do, unless `path` opens as a DuckDB database with our tables."""
-    try:
-        with duckdb.connect(str(path), read_only=True) as con:
-            con.execute("SELECT count(*) FROM runs").fetchall()
-    except duckdb.Error as exc:
-        first_line = str(exc).splitlines()[0]
-        if (held := _lock_holder(str(exc))) is not None:
-            raise LoadError(
-                f"the warehouse {shown} is open read-write in another process ({held}), "
-                "which locks it; it is not damaged. Close that connection and try again "
-                "(analysts: open it read-only, `duckdb -readonly` or read_only=True)"
-            ) from exc
-        if "same database file with a different configuration" in first_line:
-            # This process already holds a connection to it opened otherwise (read-write).
-            raise LoadError(
-                f"the warehouse {shown} is already open in this process with another "
-                "configuration (a read-write connection?); it is not damaged. Close that "
-                "connection, or use it, and try again"
-            ) from exc
-        if _FILE_SYSTEM.search(first_line):
-            raise LoadError(
-                f"cannot open the warehouse {shown}: {first_line}; it is not damaged. "
-                "Check the file's permissions and the file system it is on"
-            ) from exc
-        raise LoadError(
-            f"the warehouse {shown} is damaged ({first_line}); nothing was changed. "
-            "`idf-etl restore` puts back the newest earlier warehouse that opens (kept under "
-            "clean/releases/); `idf-etl restore --empty` then `idf-etl run --from-raw` "
-            "rebuilds pages and projects from the raw store instead"
-        ) from exc
-
-
-# DuckDB's words for a file another process holds ('Could not set lock on file "...":
-# Conflicting lock is held in /usr/bin/python3 (PID 4242)'), and for a file it may not open.
-_LOCKED = re.compile(
-    r"Could not set lock on file.*?Conflicting lock is held in (.+?) \(PID (\d+)\)"
-)
-_FILE_SYSTEM = re.compile(r"Permission denied|Read-only file system|No space left", re.I)
-
-
-def _lock_holder(message: str) -> str | None:
-    """'python3.11, PID 4242' when DuckDB says another process holds the file's lock."""
-    if (match := _LOCKED.search(message)) is not None:
-        return f"{Path(match.group(1)).name}, PID {match.group(2)}"
-    if "Could not set lock on file" in message:
-        return "DuckDB did not say which"
-    return None
-
-
-# How a command points at another data directory; open_warehouse names its own arguments.
-POINT_CLI = (
-    "--data-dir (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the pipeline file's "
-    "data_dir (--config, IDF_ETL_CONFIG)"
-)
-POINT_API = (
-    "open_warehouse(data_dir=...) (`make demo` writes demo/data), IDF_ETL_DATA_DIR or the "
-    "pipeline file's data_dir (open_warehouse(config=...), IDF_ETL_CONFIG)"
-)
-
-
-def open_published(clean_dir: Path, point: str = POINT_CLI) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the published warehouse, for status and analysts."""
-    path = Path(clean_dir) / WAREHOUSE_NAME
-    if not path.exists():
-        raise LoadError(
-            f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
-            f"directory with {point}"
-        )
-    check_opens(path, path.absolute())
-    return duckdb.connect(str(path), read_only=True)
-
-
-def open_warehouse(
-    data_dir: str | os.PathLike[str] | None = None,
-    config: str | os.PathLike[str] | None = None,
-) -> duckdb.DuckDBPyConnection:
-    """A read-only DuckDB connection to the published warehouse, for a notebook or a script.
-
-    It is found the way `idf-etl status` and `sql` find it: `data_dir`, else the
-    IDF_ETL_DATA_DIR variable, else the pipeline file's data_dir (`config`, else
-    IDF_ETL_CONFIG, else pipelines/iom_idf.toml under the current directory). The
-    connection sees one release; a run publishing meanwhile does not disturb it.
-
-        con = idf_etl.open_warehouse("data")
-        con.sql("SELECT project_id, title FROM projects").fetchall()
-    """
-    from idf_etl.config import load_settings
-
-    settings = load_settings(
-        config,
-        {"data_dir": Path(data_dir) if data_dir is not None else None},
-        origins={"data_dir": "open_warehouse(data_dir=...)"},
-    )
-    return open_published(settings.clean_dir, POINT_API)
-
-
-def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only window on the published warehouse that cannot touch any other file:
-    no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this.
-    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer)."""
-    open_published(clean_dir).close()
-    con = duckdb.connect(
-        str(Path(clean_dir) / WAREHOUSE_NAME),
-        read_only=True,
-        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-    )
-    # allowed_paths can only be set once the database is started, before access is shut.
-    if writable is not None:
-        con.execute("SET allowed_paths = ?", [[str(writable)]])
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
-    return con
 
 
 def _fsync_dir(directory: Path) -> None:

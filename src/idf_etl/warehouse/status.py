@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -23,6 +23,11 @@ from idf_etl.warehouse.rows import query_dicts
 SITE_READ = "mode = 'network' AND outcome = 'success'"
 LAST_SITE_READ = f"""SELECT run_id, finished_at FROM runs WHERE {SITE_READ}
     ORDER BY run_id DESC LIMIT 1"""
+
+# A stored time later than now by more than this is "in the future": the clock was ahead
+# when it was written or is behind now. Machines that share a warehouse disagree by
+# seconds (NTP), not minutes, so an age a little below zero is still read as fresh.
+CLOCK_SLACK = timedelta(minutes=5)
 
 # Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
@@ -47,7 +52,7 @@ def status_facts(
         """SELECT run_id, finished_at, outcome FROM runs WHERE mode = 'network'
            ORDER BY run_id DESC LIMIT 1""",
     )
-    age = (now - last_success["finished_at"]).total_seconds() / 3600 if last_success else None
+    age, clock = _freshness(last_success, now)
     open_rows = query_dicts(
         con,
         """SELECT severity, stage, code, url, message, first_seen, last_seen, runs
@@ -68,11 +73,35 @@ def status_facts(
         "last_success": last_success,
         "last_network_run": network[0] if network else None,
         "hours_since_success": None if age is None else round(age, 4),
+        "clock_problem": clock,
         "open_problems": by_severity,
         "oldest_open_problems": open_rows,
         "recent_runs": recent,
         "warehouse": projects,
     }
+
+
+def _freshness(success: dict[str, Any] | None, now: datetime) -> tuple[float | None, str | None]:
+    """Hours since the last successful read of the site, or why they cannot be told."""
+    if success is None:
+        return None, None
+    finished = success["finished_at"]
+    name = f"the last successful read of the site (run {success['run_id']})"
+    if finished is None:  # a ledger row edited by hand: a success with no end
+        return (
+            None,
+            f"{name} has no finished_at in the runs ledger, so how fresh the data is cannot be told",
+        )
+    if in_future(finished, now):
+        # A success "in the future" says nothing about freshness: it would read as fresh
+        # for as long as the clock was ahead (a year ahead: a year of OK with no runs).
+        ahead = (finished - now).total_seconds() / 3600
+        return None, (
+            f"{name} finished at {finished:%Y-%m-%d %H:%M %Z}, {ahead:,.1f} h after this "
+            f"machine's clock ({now:%Y-%m-%d %H:%M %Z}): the clock was ahead then or is behind "
+            "now, so how fresh the data is cannot be told; check the clock (timedatectl)"
+        )
+    return (now - finished).total_seconds() / 3600, None
 
 
 @dataclass
@@ -88,6 +117,8 @@ def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: fl
     age = facts["hours_since_success"]
     errors = facts["open_problems"].get("error", 0)
     perf = f"hours_since_success={age if age is not None else 'U'};{warn_hours};{critical_hours} open_errors={errors}"
+    if facts.get("clock_problem"):
+        return Verdict(CHECK_WARNING, f"IDF-ETL WARNING - {facts['clock_problem']} | {perf}")
     if age is None:
         return Verdict(
             CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful read of the site yet | {perf}"
@@ -110,6 +141,11 @@ def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: fl
                 f"ended with {failed['outcome']}; {said} | {perf}",
             )
     return Verdict(CHECK_OK, f"IDF-ETL OK - {said} | {perf}")
+
+
+def in_future(stamp: datetime | None, now: datetime) -> bool:
+    """Whether a stored wall-clock time is later than `now` by more than CLOCK_SLACK."""
+    return stamp is not None and stamp - now > CLOCK_SLACK
 
 
 def last_success_id(facts: dict[str, Any]) -> int | None:

@@ -1,0 +1,145 @@
+"""The run's time (run_timeout) bounds every wait after the fetch too: the parse of stored
+pages stops at it (what it parsed is loaded and published, the rest keep their data and
+are left for the next run), and the report is drawn within what is left of it.
+
+Through the real CLI on a real raw store; the fetch's own share of the time is tested in
+tests/fetch (test_crawl_faults, test_error_boundaries) and tests/cli/test_cli_issue22.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from unittest import mock
+
+import duckdb
+import pytest
+
+from idf_etl.config import FETCH_SHARE, Settings
+from idf_etl.load.loader import LoadStats
+from idf_etl.load.problems import ProblemCounts
+from idf_etl.pipeline.run import _Run, stage_report
+from idf_etl.pipeline.summary import RunResult, StageClock
+from idf_etl.rawstore import RawStore
+from idf_etl.warehouse.schema import create_schema
+from tests.helpers.cli import clean_env, idf_etl
+from tests.helpers.drupal_pages import drupal_page, field_html
+
+FIRST, MORE = 300, 2700  # stored pages before the first run, and added before the second
+
+
+def store(data: Path, pages: range) -> None:
+    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
+        for i in pages:
+            url = f"https://developmentfund.iom.int/project/p{i:05d}"
+            fields = [
+                field_html("Project ID", f"CE.{i:04d}"),
+                field_html("Project Status", "Active"),
+                field_html("Budget Amount (USD)", f"{100000 + i}.00"),
+            ]
+            raw.record_body(
+                url,
+                status=200,
+                body=drupal_page(fields, title=f"Project {i}").encode(),
+                headers={"content-type": "text/html; charset=utf-8"},
+                final_url=url,
+                canonical_url=None,
+                sitemap_lastmod=None,
+            )
+
+
+def run_from_raw(data: Path, *settings: str) -> tuple[int, dict, str]:
+    sets = [a for s in ("report=false", *settings) for a in ("--set", s)]
+    proc = idf_etl(
+        "run", "--from-raw", "--json", "--data-dir", str(data), *sets,
+        cwd=data.parent, env=clean_env(), timeout=600,
+    )  # fmt: skip
+    summary = json.loads(proc.stdout.splitlines()[-1]) if proc.stdout.strip() else {}
+    return proc.returncode, summary, proc.stderr
+
+
+def projects(data: Path) -> int:
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM projects").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A data directory whose warehouse has the first pages, and a store with many more."""
+    data = tmp_path_factory.mktemp("deadline") / "data"
+    store(data, range(FIRST))
+    code, summary, stderr = run_from_raw(data)
+    assert code == 0 and summary["pages_parsed"] == FIRST, stderr[-2000:]
+    store(data, range(FIRST, FIRST + MORE))
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["parse_workers=1", "parse_workers=2"])
+def test_the_parse_stops_at_run_timeout_keeps_every_project_and_leaves_the_rest(
+    published, tmp_path, workers
+):
+    data = tmp_path / "data"
+    shutil.copytree(published, data, symlinks=True)
+    code, summary, stderr = run_from_raw(data, "run_timeout=0.5", workers)
+    assert code == 1, stderr[-2000:]
+    left = summary["parse_left"]
+    assert left > 0 and summary["pages_parsed"] + left == FIRST + MORE
+    assert summary["outcome"] == "failures"
+    assert f"idf-etl: run_timeout reached while parsing: {left:,} stored pages left" in stderr
+    assert projects(data) >= FIRST  # the pages not parsed keep what the warehouse had
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        run_id = summary["run_id"]
+        assert con.execute("SELECT outcome FROM runs WHERE run_id = ?", [run_id]).fetchone() == (
+            "failures",
+        )
+        (message,) = con.execute(
+            "SELECT message FROM issues WHERE run_id = ? AND code = 'parse_incomplete'", [run_id]
+        ).fetchone()
+        assert "run_timeout (0.5s) reached while parsing" in message
+        # Only the pages parsed in time were written by this run: the rest are still stale.
+        assert con.execute(
+            "SELECT count(*) FROM pages WHERE parsed_run_id = ?", [run_id]
+        ).fetchone() == (summary["pages_parsed"],)
+        assert con.execute(
+            "SELECT count(*) FROM open_issues WHERE code = 'parse_incomplete'"
+        ).fetchone() == (1,)
+    # The next run with time enough parses everything and settles the problem.
+    code, summary, stderr = run_from_raw(data)
+    assert code == 0 and summary["parse_left"] == 0, stderr[-2000:]
+    assert projects(data) == FIRST + MORE
+    with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "SELECT count(*) FROM open_issues WHERE code = 'parse_incomplete'"
+        ).fetchone() == (0,)
+
+
+def test_the_report_is_not_drawn_past_the_runs_time_and_that_is_a_note_not_a_failure(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", run_timeout=60)
+    settings.clean_dir.mkdir(parents=True)
+    started = datetime.now(UTC)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con, RawStore(settings.raw_dir) as raw:
+        create_schema(con)
+        run = _Run(
+            settings, raw, None, started, StageClock(), lambda *a: None,
+            deadline=time.monotonic() - 1,
+        )  # fmt: skip
+        result = RunResult(
+            1, "from-raw", "success", None, LoadStats(), "", 0.0, [], ProblemCounts()
+        )
+        assert stage_report(con, result, run) is None
+        assert result.outcome == "success"
+        assert "run_timeout (60s) reached before it was drawn" in result.notes[-1]
+        assert con.execute(
+            "SELECT count(*) FROM issues WHERE code = 'report_failed'"
+        ).fetchone() == (1,)
+    assert not (settings.clean_dir / ".report.html.staged").exists()
+
+
+def test_the_fetch_has_its_share_of_run_timeout_and_messages_say_both():
+    settings = Settings(run_timeout=100)
+    assert settings.fetch_seconds == 100 * FETCH_SHARE < settings.run_timeout
+    assert settings.fetch_budget() == "75s: 75% of run_timeout 100s"
