@@ -185,16 +185,17 @@ def test_discovery_far_below_last_run_fails_and_keeps_every_project(server, tmp_
 
 
 def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path):
-    # Three pages answer, the rest hold their requests past run_timeout: what is fetched
-    # when the deadline comes is decided by the site, not by how fast a busy machine gets
-    # through discovery (with 25 pages of 0.25 s and run_timeout=2, a loaded machine
-    # fetched none before the deadline in 16 runs of 20). 6 s of fetching is room for
-    # discovery and three pages on such a machine.
+    # Three pages answer, the rest hold their requests past the fetch's time: what is
+    # fetched when it is up is decided by the site, not by how fast a busy machine gets
+    # through discovery (with 25 pages of 0.25 s and run_timeout=2, a loaded machine fetched
+    # none in time in 16 runs of 20). run_timeout=20: 15 s of fetching is room for discovery
+    # and three pages on such a machine, and the 5 s after it for parsing three pages (at 8,
+    # the 2 s left were not: "run_timeout reached while parsing", nothing parsed).
     site = Projects(server, 25, answered=3)
     data = tmp_path / "data"
     started = time.monotonic()
     try:
-        proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=8")  # 6 s to fetch
+        proc = run(site, data, "--concurrency", "1", "--set", "run_timeout=20")  # 15 s to fetch
     finally:
         site.release()
     assert time.monotonic() - started < 60
@@ -202,7 +203,7 @@ def test_run_timeout_publishes_what_it_has_and_records_the_rest(server, tmp_path
     summary = last_json(proc)
     assert summary["fetch"]["new"] == 3
     assert (
-        "idf-etl: the fetch's time is up (6s: 75% of run_timeout 8s): stopped fetching, "
+        "idf-etl: the fetch's time is up (15s: 75% of run_timeout 20s): stopped fetching, "
         "22 pages left for the next run"
     ) in messages(proc.stderr)
     assert query(data, "SELECT count(*) FROM projects") == [(3,)]

@@ -133,7 +133,7 @@ def test_a_stuck_holder_is_stuck_whatever_either_clock_says(tmp_path, offset):
 def test_status_shows_the_run_in_progress_and_a_stuck_one(tmp_path, published):
     source, _, _ = published
     data = tmp_path / "data"
-    shutil.copytree(source, data, ignore=shutil.ignore_patterns(".idf-etl.lock"))
+    shutil.copytree(source, data, symlinks=True, ignore=shutil.ignore_patterns(".idf-etl.lock"))
 
     def status(*args: str) -> subprocess.CompletedProcess[str]:
         return idf_etl("status", "--data-dir", str(data), *args, cwd=tmp_path)

@@ -31,10 +31,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# A healthy run fetches for at most run_timeout, then parses, loads, publishes and
-# builds the report from what it fetched, which takes less than the fetch on any
-# store we have measured (bench/); on a loaded machine all of it is slower. Twice
-# run_timeout is room for both, so a holder older than that is stuck, not slow.
+# run_timeout bounds a whole run: the fetch stops at 75 % of it and every wait after it
+# ends by it; what is not a wait (merging, exporting, publishing what was parsed) goes
+# on a little past it. Twice run_timeout is room for that tail on a loaded machine, so a
+# holder older than that is stuck, not slow.
 STUCK_FACTOR = 2
 # A holder on another machine whose clock is ahead by less than this is "just now".
 CLOCK_SLACK = 300.0
