@@ -105,3 +105,28 @@ def test_a_page_the_parser_takes_long_over_does_not_hold_the_run_past_run_timeou
     assert "Traceback" not in proc.stderr
     assert ledger(data, "SELECT count(*) FROM projects") >= [(2,)]
     assert len(ledger(data, "SELECT * FROM runs")) == 1
+
+
+def test_a_page_whose_canonical_link_names_another_project_does_not_hide_it(tmp_path):
+    """Adversary cases 10-11: page A's canonical link names project B's URL (a template
+    slip). B was taken as fetched the first night and never re-read while A changed."""
+    data = tmp_path / "data"
+    with RawServer() as srv:
+        paths = serve_site(srv, 2, lastmod="2024-01-01")
+        claim = f'<head><link rel="canonical" href="{srv.url(paths[1])}">'.encode()
+        srv.answer(paths[0], http(200, TEMPLATE.replace(b"<head>", claim, 1).replace(
+            b"CE.0333", b"XX.0000"), HTML))  # fmt: skip
+        first = run(srv, data, "--concurrency", "1")
+        assert first.returncode == 0, first.stderr[-2000:]
+        assert ledger(data, "SELECT count(*) FROM projects") == [(2,)]
+        # Both change the next night: B's new title is read.
+        serve_site(srv, 0)  # robots.txt and an empty sitemap replaced below
+        urls = "".join(f"<url><loc>{srv.url(p)}</loc><lastmod>2024-02-01</lastmod></url>"
+                       for p in paths)  # fmt: skip
+        srv.answer("/sitemap.xml", http(200, f"<urlset>{urls}</urlset>".encode(), {}))
+        changed = TEMPLATE.replace(b"CE.0333", b"XX.0001").replace(b"Enhancing the", b"New")
+        srv.answer(paths[1], http(200, changed, HTML))
+        second = run(srv, data, "--concurrency", "1")
+    assert second.returncode == 0, second.stderr[-2000:]
+    [(title,)] = ledger(data, "SELECT title FROM projects WHERE project_id = 'XX.0001'")
+    assert title.startswith("New "), title

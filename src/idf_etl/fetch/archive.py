@@ -31,6 +31,7 @@ from idf_etl.config import Settings
 from idf_etl.errors import FetchError, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
+from idf_etl.numerals import ascii_int
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import host_allowed, normalise_url
 
@@ -155,7 +156,7 @@ def capture_of(row: dict[str, str]) -> Capture | None:
     return Capture(
         url=url,
         timestamp=timestamp,
-        status=int(status) if status.isdigit() else None,
+        status=ascii_int(status, max_digits=3),
         digest=None if digest in ("", "-") else digest,
         mime=mime,
         original=original,

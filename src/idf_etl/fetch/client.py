@@ -35,6 +35,7 @@ from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
 from idf_etl.fetch.headers import no_cookies, sendable_headers
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
+from idf_etl.numerals import ascii_int
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -363,7 +364,9 @@ def _next_hop(response: Response, visited: list[str]) -> str:
 def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
     if kind == "httpx":
-        return httpx.AsyncHTTPTransport(limits=limits)
+        from idf_etl.fetch.framing import FramedHTTPTransport
+
+        return FramedHTTPTransport(limits=limits)
     from idf_etl.fetch.headers import cookieless_aiohttp
 
     return cookieless_aiohttp(limits)
@@ -376,11 +379,10 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
 
 
 async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
-    declared = response.headers.get("content-length", "").strip()
-    # ASCII digits only: int() refuses some characters isdigit() takes ('\u00b2'); a
-    # Content-Length that lies is caught by counting the bytes, below.
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise FetchError(f"{url}: body of {int(declared):,} bytes exceeds the {limit:,}-byte limit")
+    # A Content-Length that lies (or is no number) is caught by counting the bytes, below.
+    declared = ascii_int(response.headers.get("content-length"), max_digits=30)
+    if declared is not None and declared > limit:
+        raise FetchError(f"{url}: body of {declared:,} bytes exceeds the {limit:,}-byte limit")
     decoder = BodyDecoder(url, response.headers.get("content-encoding"), limit)
     async for chunk in response.aiter_raw():
         decoder.feed(chunk)

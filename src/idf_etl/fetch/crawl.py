@@ -259,9 +259,9 @@ class Crawler:
         except Exception as exc:  # the body is stored as it came; the parse stage judges it
             canonical, links = None, {}
             self.progress("problem", url, f"head links unreadable: {type(exc).__name__}: {exc}")
-        if canonical and canonical != url and host_allowed(canonical, self.allowed):
-            self._done.add(canonical)  # one page, fetched once per run
-        else:
+        # Kept, never obeyed: a page's canonical link is its own claim, and a page that names
+        # another project's URL (a template slip) must not stop that URL being fetched.
+        if not (canonical and canonical != url and host_allowed(canonical, self.allowed)):
             canonical = None
         changed = self.store.record_body(
             url,

@@ -24,7 +24,7 @@ class FetchOutcome(StrEnum):
     GONE = "gone"  # 404 or 410
     FAILED = "failed"  # could not be fetched; the stored body stays
     REFUSED = "refused"  # not requested on purpose: robots.txt, a foreign host
-    DUPLICATE = "duplicate"  # already handled in this run (canonical link, second listing)
+    DUPLICATE = "duplicate"  # already handled in this run (a second listing)
     NOT_REQUESTED = "not-requested"  # left for another run: max_pages, run_timeout, host paused
 
 

@@ -49,7 +49,7 @@ from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.publish import Publisher
+from idf_etl.warehouse.publish import Publisher, refuse_broken_pointer
 from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
@@ -77,6 +77,7 @@ def run_pipeline(
     deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
     with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
         summary = None
+        refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:

@@ -32,7 +32,6 @@ idf-etl wrote, needs it set: the latter is converted once, whole.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,15 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.errors import LoadError
-from idf_etl.warehouse.readers import WAREHOUSE_NAME, check_opens
+from idf_etl.warehouse.pointer import (
+    UNPUBLISHED,
+    WAREHOUSE_NAME,
+    pointer_problem,
+    resolved,
+    run_number,
+    what_to_do,
+)
+from idf_etl.warehouse.readers import check_opens
 from idf_etl.warehouse.wal import copy_warehouse, set_aside_unreplayable, wal_of
 
 EXPORTS = ("csv", "parquet", "datapackage.json")
@@ -53,15 +60,15 @@ STORAGE_VERSION = f"v{OLDEST_READER}"
 _READABLE_FORMAT = 64
 
 
-# The run number in a release's name: run000012-<time> now, <time>-run12 before.
-_RUN_NUMBER = re.compile(r"^run(\d+)-|-run(\d+)$")
-
-
-def run_number(release: Path) -> int:
-    """The run that published `release`, from its name; 0 when it names none (a warehouse
-    adopted from the layout before releases, or published outside a run)."""
-    match = _RUN_NUMBER.search(release.name)
-    return int(match[1] or match[2]) if match else 0
+def refuse_broken_pointer(clean_dir: Path) -> None:
+    """LoadError when `current` or the warehouse link leads nowhere good (pointer.py): a run
+    would otherwise start the history again at run 1 over the releases kept. Called before
+    anything is fetched, and again where the building copy is made."""
+    if (problem := pointer_problem(clean_dir)) is not None:
+        raise LoadError(
+            f"{problem}; not starting a new warehouse over it, nothing was fetched or "
+            f"written. {what_to_do(clean_dir)}"
+        )
 
 
 class Publisher:
@@ -82,16 +89,19 @@ class Publisher:
         if self.building.exists():
             shutil.rmtree(self.building)
             self.notes.append("removed a release left half-built by an interrupted run")
+        refuse_broken_pointer(self.clean_dir)
         self._adopt_old_layout()
         self._set_aside_stray_wals()
         self.building.mkdir()
         target = self.building / WAREHOUSE_NAME
-        if not self.published.exists():
+        # Through `current`, not the fixed link: a link changed by hand is put back at publish.
+        published = self.current / WAREHOUSE_NAME if self.current.is_symlink() else self.published
+        if not published.exists():  # a first run, or after `restore --empty`
             create_warehouse(target)
             return target
         # Always work on a copy: an analyst may hold the published file, even read-write.
         source = self.building / f"{WAREHOUSE_NAME}.source"
-        self.notes += copy_warehouse(self.published, source)
+        self.notes += copy_warehouse(published, source)
         check_opens(source, self.published)
         if readable_by_oldest_reader(source):
             os.replace(source, target)
@@ -142,7 +152,9 @@ class Publisher:
                 known = ", ".join(r.name for r in kept) or "none"
                 raise LoadError(f"no kept release named {name!r} (kept: {known})")
         else:
-            candidates = [r for r in kept if current is None or run_number(r) < run_number(current)]
+            # `current` leading to no kept release (gone, a loop, elsewhere): any kept one.
+            below = run_number(current) if current is not None and current in kept else None
+            candidates = [r for r in kept if below is None or run_number(r) < below]
         problems = []
         for release in candidates:
             try:
@@ -161,6 +173,11 @@ class Publisher:
     def unpublish(self) -> None:
         """Publish nothing: the next run starts from an empty warehouse (kept releases stay)."""
         self.current.unlink(missing_ok=True)
+        # Says "on purpose": a `current` missing without it is a pointer lost (pointer.py).
+        (self.clean_dir / UNPUBLISHED).write_text(
+            "nothing is published: `idf-etl restore --empty` chose it; the next run starts a "
+            "new warehouse\n"
+        )
         _fsync_dir(self.clean_dir)
 
     def current_opens(self) -> bool:
@@ -173,7 +190,8 @@ class Publisher:
         return current is not None
 
     def current_release(self) -> Path | None:
-        return self.current.resolve() if self.current.is_symlink() else None
+        """The release `current` names (it may be gone); None when there is no link, or a loop."""
+        return resolved(self.current) if self.current.is_symlink() else None
 
     def kept(self) -> list[Path]:
         """Kept releases, newest (highest run number) first, and last those a `restore`
@@ -197,7 +215,13 @@ class Publisher:
         pointer = self.clean_dir / ".current.tmp"
         pointer.unlink(missing_ok=True)
         pointer.symlink_to(release.relative_to(self.clean_dir))
+        if self.current.exists() and not self.current.is_symlink():
+            # A directory or file made by hand where the pointer goes: kept, set aside.
+            aside = self.clean_dir / f"current.stray-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
+            os.replace(self.current, aside)
+            self.notes.append(f"moved {self.current} (not a link) aside to {aside.name}")
         os.replace(pointer, self.current)  # the one atomic step that publishes
+        (self.clean_dir / UNPUBLISHED).unlink(missing_ok=True)
         _fsync_dir(self.clean_dir)
         self._link_published_names()
 
@@ -206,12 +230,15 @@ class Publisher:
         for name in PUBLISHED:
             path = self.clean_dir / name
             shutil.rmtree(self.clean_dir / f".{name}.old", ignore_errors=True)
-            if path.is_symlink():
+            if path.is_symlink() and os.readlink(path) == os.path.join("current", name):
                 continue
             link = self.clean_dir / f".{name}.link"
             link.unlink(missing_ok=True)
             link.symlink_to(Path("current") / name)
-            if path.is_dir():  # exports of the old layout: set aside, then removed
+            if path.is_symlink():  # a link made by hand to elsewhere: replaced
+                os.replace(link, path)
+                self.notes.append(f"{path.name} led elsewhere; it leads to current/{name} again")
+            elif path.is_dir():  # exports of the old layout: set aside, then removed
                 aside = self.clean_dir / f".{name}.old"
                 os.replace(path, aside)
                 os.replace(link, path)

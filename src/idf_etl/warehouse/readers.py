@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.errors import LoadError
+from idf_etl.warehouse.pointer import WAREHOUSE_NAME, link_problem, pointer_problem, what_to_do
 from idf_etl.warehouse.wal import UnreplayableLog, unreplayable, wal_of
 
-WAREHOUSE_NAME = "idf.duckdb"
+__all__ = ["WAREHOUSE_NAME", "check_opens", "open_published", "open_sandboxed", "open_warehouse"]
 
 
 def check_opens(path: Path, shown: Path) -> None:
@@ -92,6 +93,12 @@ POINT_API = (
 def open_published(clean_dir: Path, point: str = POINT_CLI) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the published warehouse, for status and analysts."""
     path = Path(clean_dir) / WAREHOUSE_NAME
+    if (problem := pointer_problem(Path(clean_dir))) is not None:
+        # Never "no warehouse, run `idf-etl run` first" while releases are kept: that run
+        # would start the history again (it refuses now).
+        raise LoadError(f"{problem}; nothing was changed. {what_to_do(Path(clean_dir))}")
+    if (problem := link_problem(Path(clean_dir))) is not None:
+        raise LoadError(problem)
     if not path.exists():
         raise LoadError(
             f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "
