@@ -380,7 +380,9 @@ def _next_hop(response: Response, visited: list[str]) -> str:
 def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
     """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
     if kind == "httpx":
-        return httpx.AsyncHTTPTransport(limits=limits)
+        from idf_etl.fetch.framing import FramedHTTPTransport
+
+        return FramedHTTPTransport(limits=limits)
     from idf_etl.fetch.headers import cookieless_aiohttp
 
     return cookieless_aiohttp(limits)
