@@ -220,7 +220,7 @@ class Merger:
         self.projects_new += new
         self.field_changes += changes
         self.rows_written += new + replaced + changes + self._write_states()
-        issues = self._disagreements()
+        issues = self._disagreements() + self._same_language_pages()
         # Scratch tables live in memory: kept, they would count against the next batch's.
         for name in _SCRATCH:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
@@ -271,6 +271,47 @@ class Merger:
             Issue("load", "warning", "languages_disagree", message, url, ids[key], field, key)
             for key, field, url, message in found
         ]
+
+    def _same_language_pages(self) -> list[Issue]:
+        """Projects whose id two different pages of one language give (a copy-paste slip,
+        or a template printing one id everywhere): they are merged as one project, the
+        first page's values kept, so the other page's project is in no row of `projects`
+        and this issue is where it shows. Two addresses of one page (the same node, or the
+        same body) are not two pages."""
+        rows = self.con.execute(
+            """SELECT project_key, any_value(project_id), lang::VARCHAR, count(*),
+                      list(url ORDER BY url)[1:3]
+               FROM project_pages
+               WHERE NOT gone AND project_id IS NOT NULL
+                 AND project_key IN (SELECT project_key FROM merged WHERE shared_language)
+               GROUP BY project_key, lang
+               HAVING count(*) > 1
+                  AND (count(DISTINCT node_id) > 1
+                       OR count(DISTINCT coalesce(content_sha256, url)) > 1
+                          AND count(node_id) < count(*))
+               ORDER BY project_key, lang"""
+        ).fetchall()
+        issues = []
+        for key, project_id, lang, count, urls in rows:
+            more = f", and {count - len(urls)} more" if count > len(urls) else ""
+            message = (
+                f"{count} different {lang or 'unknown-language'} pages give project id "
+                f"{project_id}: {', '.join(urls)}{more}; they are merged as one project (the "
+                "first page's values kept), so a page's id is probably wrong"
+            )
+            issues.append(
+                Issue(
+                    "load",
+                    "warning",
+                    "duplicate_project_id",
+                    message,
+                    urls[0],
+                    project_id,
+                    "project_id",
+                    key,
+                )
+            )
+        return issues
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
