@@ -9,8 +9,11 @@ stops early: a body cut short (a Content-Length that matches the bytes sent,
 not the stream) would be stored as the page, and its missing fields read as
 removed. Here a stream that has not reached its end is a FetchError, as is one
 that is not what its Content-Encoding says; the decoded size is capped as it
-grows (a gzip bomb is small on the wire). Codings we do not ask for (we send
-`Accept-Encoding: gzip, deflate`) pass through as they came, as httpx does.
+grows (a gzip bomb is small on the wire). A compression we cannot undo (br,
+zstd, compress: servers behind some CDNs send them though we ask for gzip or
+deflate) fails the page, named, and the copy stored before is kept: stored as
+it came it was parsed as "input looks binary (NUL bytes)". A token nobody
+defines passes through as it came, as browsers do.
 
 `cut=True` (robots.txt, which RFC 9309 lets us read in part): past the limit
 the body is kept up to it and marked `truncated`, instead of failing.
@@ -32,6 +35,8 @@ from idf_etl.numerals import ascii_int
 
 ACCEPT_ENCODING = "gzip, deflate"
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+# Compressions browsers or servers use that we cannot undo (no such library is a dependency).
+_CANNOT_UNDO = frozenset({"br", "zstd", "compress", "x-compress", "bzip2", "x-bzip2", "xz", "lzma"})
 
 
 async def read_capped(
@@ -64,6 +69,11 @@ class BodyDecoder:
         codings = [c for c in codings if c and c != "identity"]
         if len(codings) > 1:
             raise FetchError(f"{url}: Content-Encoding {content_encoding!r}: one coding at most")
+        if codings and codings[0] in _CANNOT_UNDO:
+            raise FetchError(
+                f"{url}: Content-Encoding {codings[0]!r} is a compression we cannot undo (we ask "
+                f"for {ACCEPT_ENCODING}): the page is not read this time, its stored copy is kept"
+            )
         self.coding = codings[0] if codings and codings[0] in _WBITS else None
         self._zlib = zlib.decompressobj(_WBITS[self.coding]) if self.coding else None
         self._parts: list[bytes] = []
