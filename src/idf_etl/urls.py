@@ -8,6 +8,7 @@ import string
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from idf_etl.numerals import ascii_int
 from idf_etl.records import LANGS
 
 _TRACKING = re.compile(
@@ -157,8 +158,8 @@ def with_page(url: str, page: int) -> str:
 def page_number(url: str) -> int | None:
     """The ?page=N of a listing URL, if any."""
     for key, value in parse_qsl(urlsplit(url).query):
-        if key == "page" and value.isascii() and value.isdigit():  # int() refuses "\u00b2"
-            return int(value)
+        if key == "page":
+            return ascii_int(value, max_digits=9)
     return None
 
 

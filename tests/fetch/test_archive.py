@@ -285,3 +285,16 @@ def test_whatever_the_archive_answers_every_capture_is_accounted_for(
         retried = sum(r["outcome"] == "failed" for r in recorded.values())
         assert len(asked) - done_before <= retried + summary.not_requested
         assert again.discovered == summary.discovered
+
+
+@given(
+    st.one_of(st.text(max_size=6), st.sampled_from(["\u00b200", "\u0662\u0660\u0660", "2\u00b9"]))
+)
+def test_a_cdx_status_that_is_not_ascii_digits_is_no_status_never_an_error(status):
+    row = {"timestamp": "20200301000000", "original": "http://example.org/project/a",
+           "statuscode": status, "mimetype": "text/html", "digest": "B"}  # fmt: skip
+    capture = capture_of(row)
+    assert capture is not None
+    plain = status.strip(" \t")
+    expected = int(plain) if plain.isascii() and plain.isdigit() and len(plain) <= 3 else None
+    assert capture.status == expected

@@ -6,7 +6,10 @@
 
 No HTTP library shapes the answer: status lines, headers, lengths and bodies
 can be as wrong as a test wants (a Content-Length that lies, gzip that is not,
-a chunked body that stops). Each connection gets one answer and is closed.
+a chunked body that stops). Each connection gets one answer and is closed;
+`RawServer(keep_alive=True)` answers every request that comes on a connection
+(the answers' bytes as given, so one can carry more than its framing says) until
+the client closes it or an answer says `Connection: close`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ def http(
 
 
 class RawServer:
-    def __init__(self) -> None:
+    def __init__(self, *, keep_alive: bool = False) -> None:
+        self.keep_alive = keep_alive
+        self.connections = 0
         self.answers: dict[str, Answer] = {}
         self.requests: list[str] = []
         self.heads: list[bytes] = []  # each request's line and headers, as they came
@@ -75,20 +80,26 @@ class RawServer:
             threading.Thread(target=self._one, args=(conn,), daemon=True).start()
 
     def _one(self, conn: socket.socket) -> None:
+        self.connections += 1
         try:
             conn.settimeout(5)
-            request = b""
-            while b"\r\n\r\n" not in request and len(request) < 65536:
-                chunk = conn.recv(65536)
-                if not chunk:
+            pending = b""
+            while True:
+                while b"\r\n\r\n" not in pending and len(pending) < 65536:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                request, _, pending = pending.partition(b"\r\n\r\n")
+                line = request.split(b"\r\n", 1)[0].decode("latin-1")
+                path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+                self.requests.append(path)
+                self.heads.append(request)
+                answer = self.answers.get(path, NOT_FOUND)
+                sent = answer(path) if callable(answer) else answer
+                conn.sendall(sent)
+                if not self.keep_alive or b"\r\nconnection: close\r\n" in sent.lower():
                     return
-                request += chunk
-            line = request.split(b"\r\n", 1)[0].decode("latin-1")
-            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
-            self.requests.append(path)
-            self.heads.append(request.split(b"\r\n\r\n", 1)[0])
-            answer = self.answers.get(path, NOT_FOUND)
-            conn.sendall(answer(path) if callable(answer) else answer)
         except OSError:
             pass
         finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser
 
 from idf_etl.errors import ConfigError, FetchError
+from idf_etl.fetch.encoding import decode_text
 from idf_etl.urls import normalise_url
 
 
@@ -112,7 +113,7 @@ def page_links(html: bytes, base: str) -> list[str]:
 def read_url_list(path: Path) -> list[str]:
     """URLs from a file, one a line; blank lines and '#' comments ignored."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = decode_text(Path(path).read_bytes(), errors="strict").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read URL list {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from idf_etl.errors import OutOfTime
+from idf_etl.numerals import ascii_int
 
 
 class HostPace:
@@ -51,8 +52,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():  # float() refuses '\u00b2', which isdigit() takes
-        return float(value)
+    if (seconds := ascii_int(value, max_digits=40)) is not None:  # a huge one: "a long time"
+        return float(seconds)
     try:
         moment = parsedate_to_datetime(value)
         if moment.tzinfo is None:

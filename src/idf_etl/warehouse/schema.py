@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from idf_etl.errors import LoadError
+from idf_etl.numerals import ascii_int
 from idf_etl.warehouse.migrations import SCHEMA_VERSION, pending
 from idf_etl.warehouse.tables import (
     ENUMS,
@@ -85,15 +86,15 @@ def stored_version(con: duckdb.DuckDBPyConnection) -> int | None:
     rows = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
     if not rows:
         return 1
-    written = str(rows[0][0]).strip()
-    if not written.isdigit():
+    written = ascii_int(str(rows[0][0]), max_digits=9)
+    if written is None:
         # A hand edit or a damaged file: guessing a version would run the wrong migrations.
         raise LoadError(
             f"the warehouse's schema_info holds schema_version {rows[0][0]!r}, not a number; "
             "set it to the version the file has (UPDATE schema_info SET value = '4' ...) or "
             "restore a kept release (idf-etl restore)"
         )
-    return int(written)
+    return written
 
 
 def _create_types(con: duckdb.DuckDBPyConnection) -> None:
