@@ -59,5 +59,8 @@ def test_discovery_stops_at_the_fetch_deadline_inside_a_big_sitemap(fast_setting
     # The deadline is checked every 1,000 entries: a busy machine's room, not the sitemap's.
     assert summary.seconds < settings.fetch_seconds + 10, summary.seconds
     assert any("ran out in discovery" in h and "entries read" in h for h in summary.halts), (
-        summary.halts, summary.failures[:3], summary.discovered)
+        summary.halts,
+        summary.failures[:3],
+        summary.discovered,
+    )
     assert 0 <= summary.discovered < listed
