@@ -84,7 +84,8 @@ def test_years_and_amounts_read_in_any_script(data, year, dollars, cents):
 
 @settings(max_examples=100, deadline=None)
 @given(st.one_of(
-    st.integers(-10**6, 10**6).filter(lambda n: not 1980 <= n <= 2100).map(str),
+    # "-1980" reads as the year 1980 (a dash before a date), so not drawn here
+    st.integers(-(10**6), 10**6).filter(lambda n: not 1980 <= abs(n) <= 2100).map(str),
     st.sampled_from(["0", "99999", "1979", "2101", "20233"]),
 ))  # fmt: skip
 def test_a_labelled_year_that_is_no_year_is_that_fields_problem(text):

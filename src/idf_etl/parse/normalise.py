@@ -53,9 +53,13 @@ _CURRENCY = re.compile(
     r"^\s*(?:US\$|USD|U\.S\.\$|\$)\s*|\s*(?:US\$|USD|\$|dollars?|dólares)\s*$", re.IGNORECASE
 )
 _MULTIPLIER = re.compile(r"\s*(million|millions|millones|millón|mio|m)\.?\s*$", re.IGNORECASE)
-_GROUP_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " "})
+# Arabic script's own thousands separator and decimal mark ("۱۵۰٬۰۰۰") are read as , and .
+_GROUP_SPACES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " ", "\u066c": ",", "\u066b": "."}
+)
 _NUMBER = re.compile(r"^\d[\d ,.]*$", re.ASCII)
-_GROUPED = re.compile(r"^\d{1,3}(?:[ ,.]\d{3})+$", re.ASCII)
+# Thousands groups: never led by a 0 ("0.001" is no thousand, "0,500" no five hundred).
+_GROUPED = re.compile(r"^[1-9]\d{0,2}(?:[ ,.]\d{3})+$", re.ASCII)
 # More whole digits than the warehouse's DECIMAL(18,2) holds: no amount we can keep.
 _MAX_DIGITS = 16
 
