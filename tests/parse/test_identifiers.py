@@ -128,5 +128,7 @@ def test_a_letter_no_id_has_leaves_the_id_empty_with_a_problem():
 def test_the_one_rule():
     assert plain_digits("٢٠٢٢") == "2022" == plain_digits("２０\u200e２２")
     assert plain_id(" ＣＥ．００３５\u2060") == "CE.0035"
+    assert parse_budget("１５０，０００") == Decimal("150000.00") == parse_budget("۱۵۰٬۰۰۰")
+    assert parse_budget("0.001") is None and parse_budget("0,500") is None
     assert node_in_url("https://x.org/fr/node/٣٠٠") is None  # Drupal writes ASCII digits
     assert node_in_url("https://x.org/fr/node/300") == 300

@@ -7,6 +7,7 @@ a Problem when a written value maps to None.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from idf_etl.parse.vocabulary import (
@@ -73,6 +74,8 @@ def parse_budget(text: str) -> Decimal | None:
     Anything else ('12,34,567', '1.2.3', two amounts) gives None, never a
     different number.
     """
+    if not text.isascii():  # full-width "１５０，０００" is "150,000" to a reader
+        text = unicodedata.normalize("NFKC", text)
     value = plain_digits(text).translate(_GROUP_SPACES).strip()
     value = _CURRENCY.sub("", value).strip()
     multiplier = Decimal(1)
