@@ -51,6 +51,11 @@ def test_two_english_pages_with_one_id_are_named_and_many_pages_bounded(tmp_path
     # one page at two addresses (the same body): not two pages
     same = page("CE.0003", "Gamma", "300.00", "ZA99P0004")
     pages |= {f"{SITE}/project/c": same, f"{SITE}/project/d": same}
+    # an untranslated French address showing the English text: a translation, not two pages
+    pages |= {
+        f"{SITE}/project/e": page("CE.0004", "Delta", "400.00", "ZA99P0005"),
+        f"{SITE}/fr/project/e": page("CE.0004", "Delta (fr)", "400.00", "ZA99P0005"),
+    }
     issues = run(tmp_path, pages)
     dup = [(url, m) for code, url, m in issues if code == "duplicate_project_id"]
     assert [url for url, _ in dup] == [f"{SITE}/project/a", f"{SITE}/project/m00"]

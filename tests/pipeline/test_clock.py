@@ -169,6 +169,15 @@ def test_revalidation_is_due_whatever_the_clock_did(tmp_path_factory, since, day
         assert not due  # (a minute either side of each edge: the test's own time passes)
 
 
+@pytest.mark.parametrize("stamp", ["not a date", "", "2026-13-45", "2026-01-01T00:00:00"])
+def test_a_revalidation_stamp_edited_by_hand_is_due(tmp_path, stamp):
+    """Unreadable, or without a zone (read as UTC, long ago): due, never a traceback."""
+    settings_ = Settings(data_dir=tmp_path, revalidate_days=7)
+    with RawStore(settings_.raw_dir) as store:
+        store.set_meta("last_revalidation", stamp)
+        assert Crawler(settings_, store)._revalidation_due()
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     steps=st.lists(st.floats(min_value=-2e6, max_value=2e6), min_size=1, max_size=12),

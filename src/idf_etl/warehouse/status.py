@@ -101,7 +101,8 @@ def _freshness(success: dict[str, Any] | None, now: datetime) -> tuple[float | N
             f"machine's clock ({now:%Y-%m-%d %H:%M %Z}): the clock was ahead then or is behind "
             "now, so how fresh the data is cannot be told; check the clock (timedatectl)"
         )
-    return (now - finished).total_seconds() / 3600, None
+    # Within CLOCK_SLACK ahead: fresh, just now (never a negative age)
+    return max(0.0, (now - finished).total_seconds() / 3600), None
 
 
 @dataclass
