@@ -84,7 +84,8 @@ def test_years_and_amounts_read_in_any_script(data, year, dollars, cents):
 
 @settings(max_examples=100, deadline=None)
 @given(st.one_of(
-    st.integers(-10**6, 10**6).filter(lambda n: not 1980 <= n <= 2100).map(str),
+    # "-1980" reads as the year 1980 (a dash before a date), so not drawn here
+    st.integers(-(10**6), 10**6).filter(lambda n: not 1980 <= abs(n) <= 2100).map(str),
     st.sampled_from(["0", "99999", "1979", "2101", "20233"]),
 ))  # fmt: skip
 def test_a_labelled_year_that_is_no_year_is_that_fields_problem(text):
@@ -127,5 +128,7 @@ def test_a_letter_no_id_has_leaves_the_id_empty_with_a_problem():
 def test_the_one_rule():
     assert plain_digits("٢٠٢٢") == "2022" == plain_digits("２０\u200e２２")
     assert plain_id(" ＣＥ．００３５\u2060") == "CE.0035"
+    assert parse_budget("１５０，０００") == Decimal("150000.00") == parse_budget("۱۵۰٬۰۰۰")
+    assert parse_budget("0.001") is None and parse_budget("0,500") is None
     assert node_in_url("https://x.org/fr/node/٣٠٠") is None  # Drupal writes ASCII digits
     assert node_in_url("https://x.org/fr/node/300") == 300

@@ -52,8 +52,10 @@ COUNTRY_FIELDS = ("states", "other_states")
 # An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
 # Any script's letters: under an id's label, "СЕ.0035" (Cyrillic) is that id, refused by
 # its reader with a problem naming the field, not a value without a label.
-_ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])[\w./-]{3,24}$")
-_ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])[\w./-]{25,}$")  # id-like, too long
+# One token with a digit and a letter, whatever else it carries (a combining mark, a
+# variation selector): the id's reader says what is wrong with it.
+_ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])\S{3,24}$")
+_ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])\S{25,}$")  # id-like, too long
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 # A label repeated this often means a listing of several projects, not one project.
 _LISTING_REPEATS = 3

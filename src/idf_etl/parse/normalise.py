@@ -7,6 +7,7 @@ a Problem when a written value maps to None.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from idf_etl.parse.vocabulary import (
@@ -53,9 +54,13 @@ _CURRENCY = re.compile(
     r"^\s*(?:US\$|USD|U\.S\.\$|\$)\s*|\s*(?:US\$|USD|\$|dollars?|dólares)\s*$", re.IGNORECASE
 )
 _MULTIPLIER = re.compile(r"\s*(million|millions|millones|millón|mio|m)\.?\s*$", re.IGNORECASE)
-_GROUP_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " "})
+# Arabic script's own thousands separator and decimal mark ("۱۵۰٬۰۰۰") are read as , and .
+_GROUP_SPACES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " ", "\u066c": ",", "\u066b": "."}
+)
 _NUMBER = re.compile(r"^\d[\d ,.]*$", re.ASCII)
-_GROUPED = re.compile(r"^\d{1,3}(?:[ ,.]\d{3})+$", re.ASCII)
+# Thousands groups: never led by a 0 ("0.001" is no thousand, "0,500" no five hundred).
+_GROUPED = re.compile(r"^[1-9]\d{0,2}(?:[ ,.]\d{3})+$", re.ASCII)
 # More whole digits than the warehouse's DECIMAL(18,2) holds: no amount we can keep.
 _MAX_DIGITS = 16
 
@@ -69,6 +74,8 @@ def parse_budget(text: str) -> Decimal | None:
     Anything else ('12,34,567', '1.2.3', two amounts) gives None, never a
     different number.
     """
+    if not text.isascii():  # full-width "１５０，０００" is "150,000" to a reader
+        text = unicodedata.normalize("NFKC", text)
     value = plain_digits(text).translate(_GROUP_SPACES).strip()
     value = _CURRENCY.sub("", value).strip()
     multiplier = Decimal(1)

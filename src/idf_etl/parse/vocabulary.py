@@ -34,13 +34,27 @@ _QUOTES = str.maketrans(
 )
 
 
+# Every format character (Unicode category Cf: LRM/RLM, word joiner, soft hyphen, zero-width
+# space, BOM, bidi embeddings...): invisible, so a person reads "CE.0036" where the page has
+# "CE.0036" + U+200E. Listed, not computed (a scan of Unicode costs 0.3 s a worker start);
+# tests/parse/test_identifiers.py checks it holds every Cf character Python knows.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
+
+
 @lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """Fold text for matching: no accents, case-folded, punctuation to spaces."""
     if text.isascii():
         text = text.lower()
     else:
-        text = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_QUOTES))).casefold()
+        # Invisible marks first: "Pro\u00adjects ID" and "Act\u200eive" are what they show.
+        text = _FORMAT.sub("", text.translate(_QUOTES))
+        text = _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
     return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
@@ -177,16 +191,6 @@ REGIONS: dict[str, str] = {
 
 # Project types (the fund's families, their labels and id letters) are project_types.py's.
 
-# Every format character (Unicode category Cf: LRM/RLM, word joiner, soft hyphen, zero-width
-# space, BOM, bidi embeddings...): invisible, so a person reads "CE.0036" where the page has
-# "CE.0036" + U+200E. Listed, not computed (a scan of Unicode costs 0.3 s a worker start);
-# tests/parse/test_identifiers.py checks it holds every Cf character Python knows.
-_FORMAT = re.compile(
-    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
-    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
-    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
-    "\U000e0020-\U000e007f]"
-)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (Unicode Nd)
 
 
