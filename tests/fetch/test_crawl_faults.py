@@ -55,11 +55,6 @@ def _robots_503(server):
     server.expect_request("/robots.txt").respond_with_data("busy", status=503)
 
 
-def _robots_too_big(server):
-    big = b"User-agent: *\n" + b"# filler\n" * 70_000
-    server.expect_request("/robots.txt").respond_with_data(big, content_type="text/plain")
-
-
 def _robots_slow(server):
     def slow(request):
         time.sleep(1.5)
@@ -72,7 +67,6 @@ def _robots_slow(server):
     "make_robots, cause",
     [
         (_robots_503, "(HTTP 503 after 3 tries)"),
-        (_robots_too_big, "exceeds the 524,288-byte limit"),
         (_robots_slow, "timed out after 3 tries"),
     ],
 )

@@ -31,13 +31,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from idf_etl.rawstore import CLOCK_SLACK as STORED_TIME_SLACK
+
 # run_timeout bounds a whole run: the fetch stops at 75 % of it and every wait after it
 # ends by it; what is not a wait (merging, exporting, publishing what was parsed) goes
 # on a little past it. Twice run_timeout is room for that tail on a loaded machine, so a
 # holder older than that is stuck, not slow.
 STUCK_FACTOR = 2
-# A holder on another machine whose clock is ahead by less than this is "just now".
-CLOCK_SLACK = 300.0
+# A holder on another machine whose clock is ahead by less than this is "just now" (the
+# one slack of every stored time compared with now), in seconds.
+CLOCK_SLACK = STORED_TIME_SLACK.total_seconds()
 _MAX_COMMAND = 300
 
 
