@@ -23,9 +23,8 @@ from idf_etl.config import Settings
 from idf_etl.fetch.crawl import Crawler
 from idf_etl.pipeline import summary as summary_module
 from idf_etl.pipeline.summary import StageClock
-from idf_etl.rawstore import RawStore
+from idf_etl.rawstore import CLOCK_SLACK, RawStore
 from idf_etl.warehouse.publish import Publisher, run_number
-from idf_etl.warehouse.status import CLOCK_SLACK
 from tests.helpers.cli import clean_env
 
 

@@ -31,13 +31,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from idf_etl.rawstore import CLOCK_SLACK as STORED_TIME_SLACK
+
 # A healthy run fetches for at most run_timeout, then parses, loads, publishes and
 # builds the report from what it fetched, which takes less than the fetch on any
 # store we have measured (bench/); on a loaded machine all of it is slower. Twice
 # run_timeout is room for both, so a holder older than that is stuck, not slow.
 STUCK_FACTOR = 2
-# A holder on another machine whose clock is ahead by less than this is "just now".
-CLOCK_SLACK = 300.0
+# A holder on another machine whose clock is ahead by less than this is "just now" (the
+# one slack of every stored time compared with now), in seconds.
+CLOCK_SLACK = STORED_TIME_SLACK.total_seconds()
 _MAX_COMMAND = 300
 
 

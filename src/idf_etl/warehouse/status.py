@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from idf_etl.logs import plural
+from idf_etl.rawstore import CLOCK_SLACK
 from idf_etl.warehouse.rows import query_dicts
 
 # How fresh the data is: the last successful read of the site, a run that fetched (mode
@@ -24,10 +25,6 @@ SITE_READ = "mode = 'network' AND outcome = 'success'"
 LAST_SITE_READ = f"""SELECT run_id, finished_at FROM runs WHERE {SITE_READ}
     ORDER BY run_id DESC LIMIT 1"""
 
-# A stored time later than now by more than this is "in the future": the clock was ahead
-# when it was written or is behind now. Machines that share a warehouse disagree by
-# seconds (NTP), not minutes, so an age a little below zero is still read as fresh.
-CLOCK_SLACK = timedelta(minutes=5)
 
 # Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
