@@ -129,3 +129,20 @@ def test_a_url_list_that_is_not_utf8_is_still_refused_by_name(tmp_path):
 def test_a_cdx_listing_with_a_bom_keeps_its_first_row(bom, body):
     page = read_cdx(encoded(body, bom))
     assert [row["original"] for row in page.rows] == ["http://a.example/p"]
+
+
+@pytest.mark.parametrize("bom", list(BOMS))
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_sitemap_with_any_bom_lists_its_pages(bom, compress):
+    from idf_etl.fetch.link_lists import parse_sitemap
+
+    name = bom.upper() if bom != "none" else "UTF-8"
+    xml = (
+        f'<?xml version="1.0" encoding="{name}"?><urlset><url><loc>/project/a</loc></url></urlset>'
+    )
+    body = encoded(xml, bom)
+    if compress and bom in ("none", "utf-8"):  # wider ones are re-encoded when not compressed
+        body = gzip.compress(body)
+    assert list(parse_sitemap(body, "http://a.example/s.xml").pages) == [
+        "http://a.example/project/a"
+    ]

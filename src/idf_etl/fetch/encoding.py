@@ -72,7 +72,7 @@ class BodyDecoder:
         if codings and codings[0] in _CANNOT_UNDO:
             raise FetchError(
                 f"{url}: Content-Encoding {codings[0]!r} is a compression we cannot undo (we ask "
-                f"for {ACCEPT_ENCODING}): the page is not read this time, its stored copy is kept"
+                f"for {ACCEPT_ENCODING})"
             )
         self.coding = codings[0] if codings and codings[0] in _WBITS else None
         self._zlib = zlib.decompressobj(_WBITS[self.coding]) if self.coding else None

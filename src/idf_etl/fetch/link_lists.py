@@ -7,6 +7,7 @@ these only read what was downloaded.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import gzip
 import io
@@ -41,8 +42,9 @@ class _Gunzip:
     """A gzip body read as a stream, refusing output past `limit` bytes (a gzip bomb is small
     on the wire) and naming garbage or a cut-off stream after the magic."""
 
-    def __init__(self, body: bytes, limit: int) -> None:
+    def __init__(self, body: bytes, limit: int, name: str = "") -> None:
         self._gz = gzip.GzipFile(fileobj=io.BytesIO(body))
+        self.name = f"{name}: " if name else ""
         self.limit = limit
         self.size = 0
 
@@ -50,10 +52,12 @@ class _Gunzip:
         try:
             data = self._gz.read(self.limit + 1 - self.size if size < 0 else size)
         except (OSError, EOFError, zlib.error) as exc:
-            raise FetchError(f"not a readable gzip file ({type(exc).__name__}: {exc})") from exc
+            raise FetchError(
+                f"{self.name}not a readable gzip file ({type(exc).__name__}: {exc})"
+            ) from exc
         self.size += len(data)
         if self.size > self.limit:
-            raise FetchError(f"gzip body expands past the {self.limit:,}-byte limit")
+            raise FetchError(f"{self.name}gzip body expands past the {self.limit:,}-byte limit")
         return data
 
 
@@ -69,12 +73,19 @@ def looks_like_sitemap(body: bytes) -> bool:
     )
 
 
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def sitemap_entries(body: bytes, base: str, limit: int) -> Iterator[tuple[str, str | None, bool]]:
     """Each entry of a sitemap or sitemap index as (loc, lastmod, is_child_sitemap), read as a
     stream (gzip undone on the way, at most `limit` bytes): memory holds one entry at a time,
     not the whole tree, and the caller can stop between entries (the run's deadline).
     Namespaces ignored; FetchError if it is not XML."""
-    source = _Gunzip(body, limit) if is_gzip(body) else io.BytesIO(body)
+    if body.startswith(_WIDE_BOMS):
+        # expat reads neither UTF-32 nor a declared "UTF-16LE": the same text as UTF-8.
+        text = re.sub(r"^<\?xml[^>]*\?>", '<?xml version="1.0"?>', decode_text(body))
+        body = text.encode("utf-8")
+    source = _Gunzip(body, limit, base) if is_gzip(body) else io.BytesIO(body)
     kind = ""
     level = 0
     loc: str | None = None
@@ -100,7 +111,7 @@ def sitemap_entries(body: bytes, base: str, limit: int) -> Iterator[tuple[str, s
                 if root is not None:
                     root.clear()  # what was read is let go
             level -= 1
-    except ET.ParseError as exc:
+    except (ET.ParseError, ValueError) as exc:  # ValueError: an encoding expat cannot read
         raise FetchError(f"{base}: sitemap is not well-formed XML ({exc})") from exc
 
 
