@@ -26,6 +26,10 @@ from typing import Protocol
 
 GRACE = 0.7  # seconds between Ctrl-C and the hard exit: "within a second"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report
+# What every interrupted command says last, whether it ended by itself or by the hard exit
+# (on a loaded machine, ending by itself can take longer than GRACE: the hard exit said
+# only "interrupted", 4 sql runs of 6 under load).
+INTERRUPTED = "interrupted; what was published before is unchanged"
 
 
 class Interrupted(BaseException):
@@ -111,6 +115,6 @@ def _watch(read: int, grace: float) -> None:
 
 def _exit() -> None:
     with contextlib.suppress(Exception):
-        sys.stderr.write("idf-etl: interrupted\n")
+        sys.stderr.write(f"idf-etl: {INTERRUPTED}\n")
         sys.stderr.flush()
     os._exit(EXIT_INTERRUPTED)

@@ -42,7 +42,7 @@ from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
 from idf_etl.fetch.outcomes import no_progress
-from idf_etl.interrupts import EXIT_INTERRUPTED, Interrupted, watch_interrupts
+from idf_etl.interrupts import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, watch_interrupts
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -328,5 +328,5 @@ def _command(args: list[str]) -> str | None:
 
 
 def _interrupted() -> None:
-    log.error("idf-etl: interrupted; what was published before is unchanged")
+    log.error("idf-etl: %s", INTERRUPTED)
     sys.exit(EXIT_INTERRUPTED)
