@@ -26,7 +26,7 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from idf_etl.errors import StoreError
@@ -81,6 +81,13 @@ URL_FORM = "2"
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# A stored time later than now by more than this is "in the future": the clock was ahead
+# when it was written, or is behind now. Machines that share a data directory disagree by
+# seconds (NTP), not minutes. Every comparison of a stored time with now uses it: the
+# freshness (warehouse/status.py), revalidation (fetch/crawl.py), a lock's holder elsewhere.
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

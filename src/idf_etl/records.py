@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Lang = Literal["en", "fr", "es"]
 Status = Literal["active", "completed"]
@@ -36,6 +36,20 @@ LANGS: tuple[Lang, ...] = get_args(Lang)  # in merge order: English first
 STATUSES: tuple[Status, ...] = get_args(Status)
 COVERAGES: tuple[Coverage, ...] = get_args(Coverage)
 REGIONS: tuple[Region, ...] = get_args(Region)
+
+
+MESSAGE_LIMIT = 2000
+"""Characters of a problem's or issue's message at most: enough for any message about one
+value; longer ones quote a value or list of values whole, and are cut in the middle."""
+
+
+def bounded(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`message` cut to `limit` characters, saying how long it was."""
+    if len(message) <= limit:
+        return message
+    tail = f" ... [{len(message):,} characters, cut] ... "
+    keep = (limit - len(tail)) // 2
+    return message[:keep] + tail + message[len(message) - keep :]
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,12 @@ class Problem(BaseModel):
     code: str
     message: str
     field: str | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _bounded(cls, message: str) -> str:
+        """A message quotes what it is about: a 1.3 MB value is not repeated whole."""
+        return bounded(message)
 
 
 class ProjectRecord(BaseModel):

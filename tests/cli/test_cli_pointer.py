@@ -104,7 +104,21 @@ def elsewhere(data: Path) -> None:  # a copy of a release outside clean/releases
     _relink(data, str(outside))
 
 
+def being_built(data: Path) -> None:  # a run would remove .building, the published one
+    shutil.copytree(_release(data), data / "clean" / "releases" / ".building")
+    _relink(data, "releases/.building")
+
+
+def a_plain_copy(data: Path) -> None:  # `rm idf.duckdb; cp releases/run000001-*/idf.duckdb .`
+    link = data / "clean" / "idf.duckdb"
+    link.unlink()
+    first = sorted((data / "clean" / "releases").iterdir())[0]
+    shutil.copyfile(first / "idf.duckdb", link)
+
+
 BREAKERS: list[Callable[[Path], None]] = [
+    being_built,
+    a_plain_copy,
     deleted,
     emptied,
     zero_bytes,

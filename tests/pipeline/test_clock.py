@@ -23,9 +23,8 @@ from idf_etl.config import Settings
 from idf_etl.fetch.crawl import Crawler
 from idf_etl.pipeline import summary as summary_module
 from idf_etl.pipeline.summary import StageClock
-from idf_etl.rawstore import RawStore
+from idf_etl.rawstore import CLOCK_SLACK, RawStore
 from idf_etl.warehouse.publish import Publisher, run_number
-from idf_etl.warehouse.status import CLOCK_SLACK
 from tests.helpers.cli import clean_env
 
 
@@ -167,6 +166,15 @@ def test_revalidation_is_due_whatever_the_clock_did(tmp_path_factory, since, day
         assert due
     elif -CLOCK_SLACK + timedelta(minutes=1) < age < timedelta(days=days, minutes=-1):
         assert not due  # (a minute either side of each edge: the test's own time passes)
+
+
+@pytest.mark.parametrize("stamp", ["not a date", "", "2026-13-45", "2026-01-01T00:00:00"])
+def test_a_revalidation_stamp_edited_by_hand_is_due(tmp_path, stamp):
+    """Unreadable, or without a zone (read as UTC, long ago): due, never a traceback."""
+    settings_ = Settings(data_dir=tmp_path, revalidate_days=7)
+    with RawStore(settings_.raw_dir) as store:
+        store.set_meta("last_revalidation", stamp)
+        assert Crawler(settings_, store)._revalidation_due()
 
 
 @settings(max_examples=80, deadline=None)

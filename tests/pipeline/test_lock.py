@@ -10,12 +10,14 @@ either side changes nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -131,7 +133,7 @@ def test_a_stuck_holder_is_stuck_whatever_either_clock_says(tmp_path, offset):
 def test_status_shows_the_run_in_progress_and_a_stuck_one(tmp_path, published):
     source, _, _ = published
     data = tmp_path / "data"
-    shutil.copytree(source, data, ignore=shutil.ignore_patterns(".idf-etl.lock"))
+    shutil.copytree(source, data, symlinks=True, ignore=shutil.ignore_patterns(".idf-etl.lock"))
 
     def status(*args: str) -> subprocess.CompletedProcess[str]:
         return idf_etl("status", "--data-dir", str(data), *args, cwd=tmp_path)
@@ -152,3 +154,98 @@ def test_status_shows_the_run_in_progress_and_a_stuck_one(tmp_path, published):
     assert stuck["pid"] == proc.pid and stuck["stuck"] is True
     assert text.rstrip().splitlines()[-1].startswith("STUCK: ")
     assert f"kill {proc.pid}" in text
+
+
+# -- what a lock file can hold, and what can stand where it should be ------------------------
+
+RECORDS = {
+    "empty": b"",
+    "garbage": bytes(range(256)) * 8,
+    "huge": b'{"pid": 1, "command": "' + b"x" * 5_000_000 + b'"}',
+    "escapes": json.dumps({"pid": 999999, "command": "idf-etl run\n\x1b[31mFAKE\x1b[0m"}).encode(),
+    "wrong types": b'{"pid": "12", "since_boot": "NaN", "run_timeout": -5, "boot_id": 7}',
+    # a stuck-looking run on another machine, 10 days ago; yet a process here holds the lock
+    "another host": json.dumps(
+        {"pid": 4242, "host": "etl-other", "boot_id": "other", "since_boot": 5.0,
+         "started": "2026-01-01T00:00:00Z", "run_timeout": 1, "command": "idf-etl run"}
+    ).encode(),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_whatever_the_lock_file_says_the_kernel_names_the_holder(tmp_path, name):
+    """The record is believed only when the kernel's holder (/proc/locks) is the one it
+    names: otherwise the holder's own pid, age and command line are used."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / ".idf-etl.lock").write_bytes(RECORDS[name])
+    flock = shutil.which("flock")
+    if flock is None:
+        pytest.skip("flock(1) is not installed")
+    held = subprocess.Popen([flock, "-n", str(data / ".idf-etl.lock"), "sleep", "60"])
+    try:
+        while not Path("/proc/locks").read_text().count(f" {held.pid} "):
+            assert held.poll() is None
+            time.sleep(0.05)
+        refused = fetch(data)
+    finally:
+        held.kill()
+        held.wait(10)
+    assert refused.returncode == 3, refused.stderr
+    said = one_line(refused.stderr)
+    assert f"pid {held.pid} (`{flock} -n " in said and "s ago" in said
+    assert "FAKE" not in said and "\x1b" not in said
+
+
+def test_a_symbolic_link_for_the_lock_file_is_refused_and_its_target_untouched(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (data / ".idf-etl.lock").symlink_to(precious)
+    refused = fetch(data)
+    assert refused.returncode == 1, refused.stderr  # alerted: not 3, which is not
+    assert "is a symbolic link: remove it" in one_line(refused.stderr)
+    assert precious.read_text() == "keep me"  # a run wrote its record into it, before
+
+
+def test_a_fifo_for_the_lock_file_is_refused_and_status_does_not_hang(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    os.mkfifo(data / ".idf-etl.lock")
+    refused = fetch(data)
+    status = idf_etl("status", "--data-dir", str(data), cwd=tmp_path, timeout=60)
+    assert refused.returncode == status.returncode == 1, (refused.stderr, status.stderr)
+    assert "is not a regular file" in one_line(status.stderr)  # before: status hung
+
+
+def test_a_child_the_holder_forked_does_not_keep_the_lock_when_the_holder_dies(tmp_path):
+    """A run's forked children share its lock file's descriptor; closed in them at fork, the
+    lock still ends with the run (before: a child left behind held it for good)."""
+    data = tmp_path / "data"
+    script = HOLD_FORKING
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(data)], stdout=subprocess.PIPE, text=True,
+        env=clean_env(), start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout and proc.stdout.readline() == "held\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        after = fetch(data)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the child too
+    assert after.returncode not in (3, 4), after.stderr
+
+
+HOLD_FORKING = """
+import os, sys, time
+from idf_etl.pipeline.lock import RunLock
+with RunLock(sys.argv[1], 3600):
+    if os.fork() == 0:  # a child, as multiprocessing's fork makes them
+        time.sleep(60)
+        os._exit(0)
+    print("held", flush=True)
+    time.sleep(60)
+"""

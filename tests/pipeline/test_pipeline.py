@@ -85,7 +85,9 @@ def test_run_end_to_end(published):
     stages = summary["stage_seconds"]
     assert list(stages) == ["fetch", "prepare", "parse", "merge", "export", "publish"]
     assert all(s >= 0 for s in stages.values()) and stages["fetch"] > 0
-    assert 0.8 * summary["seconds"] <= sum(stages.values()) <= summary["seconds"] + 0.05
+    # Exactly, on one clock (each figure is rounded to 0.01 s): an untimed moment (taking
+    # the lock, opening the store) made them differ by over 20 % on a loaded machine.
+    assert abs(sum(stages.values()) - summary["seconds"]) <= 0.005 * (len(stages) + 1)
     assert summary["parse_workers"] >= 1
     assert "seconds by stage: fetch " in stderr and "pages/s on " in stderr
 
@@ -384,6 +386,7 @@ def test_removed_page_is_found_gone_by_revalidation_and_its_project_kept(demo_si
 
 
 def test_stage_clock_counts_every_moment_once_and_the_line_rates_the_parse_stage():
+    began = time.monotonic()
     clock = StageClock()
     clock.start("fetch")
     time.sleep(0.02)
@@ -392,8 +395,12 @@ def test_stage_clock_counts_every_moment_once_and_the_line_rates_the_parse_stage
     clock.start("fetch")  # a stage run twice adds up
     clock.stop()
     clock.stop()  # stopping twice counts nothing more
+    ended = time.monotonic()
     assert list(clock.stages) == ["fetch", "parse"]
     assert clock.stages["fetch"] >= 0.02 and clock.stages["parse"] >= 0.01
+    # the run's seconds: every moment from the first start to the stop, once (sleeps end
+    # late, never early: these hold on any machine)
+    assert 0.03 <= sum(clock.stages.values()) <= clock.elapsed() <= ended - began
     result = RunResult(1, "from-raw", "success", None, LoadStats(pages_parsed=300), "", 0.0)
     result.stages, result.parse_workers = {"prepare": 0.3, "parse": 2.0, "merge": 1.0}, 2
     assert result.stages_line() == (

@@ -414,7 +414,7 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
         )
         typer.echo(
             f"last run: {last['run_id']} ({last['mode']}), {last['outcome']}, finished "
-            f"{last['finished_at']:%Y-%m-%d %H:%M %Z}; {fetched}, "
+            f"{_when(last['finished_at'])}; {fetched}, "
             f"{last['parse_errors'] or 0:,} unreadable"
         )
     if success and facts.get("clock_problem"):
@@ -431,6 +431,11 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
         f"open problems: {plural(counts.get('error', 0), 'error')}, "
         f"{plural(counts.get('warning', 0), 'warning')}"
     )
+
+
+def _when(stamp: datetime | None) -> str:
+    """A ledger time for a person; a row edited by hand may have none."""
+    return "at no recorded time" if stamp is None else f"{stamp:%Y-%m-%d %H:%M %Z}"
 
 
 def _json_value(value: object) -> str:

@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
+from idf_etl.fetch.encoding import decode_text
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.numerals import ascii_int
 from idf_etl.rawstore import RawStore
@@ -92,7 +93,7 @@ def read_cdx(body: bytes) -> CdxPage:
     """A CDX answer's rows as {field: value}: a JSON array of arrays with a header row (the
     Internet Archive's, with a resume key after an empty row when it pages), one JSON
     object a line (pywb's), or plain space-separated lines."""
-    text = body.decode("utf-8", "replace").strip()
+    text = decode_text(body).strip()
     if not text:
         return CdxPage([], None, 0)
     if text.startswith("["):

@@ -32,10 +32,9 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.fetch.encoding import ACCEPT_ENCODING, BodyDecoder
+from idf_etl.fetch.encoding import ACCEPT_ENCODING, decode_text, read_capped
 from idf_etl.fetch.headers import no_cookies, sendable_headers
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
-from idf_etl.numerals import ascii_int
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -61,6 +60,7 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes = b""
+    truncated: bool = False  # the body's first `limit` bytes only (asked for with cut=True)
 
 
 def media_type(headers: dict[str, str] | httpx.Headers) -> str:
@@ -226,7 +226,7 @@ class PoliteClient:
         visited = [url]
         try:
             for _ in range(self.settings.max_redirects + 1):
-                response = await self._send(url, {}, ROBOTS_MAX_BYTES, ROBOTS_TYPES)
+                response = await self._send(url, {}, ROBOTS_MAX_BYTES, ROBOTS_TYPES, cut=True)
                 if response.status not in _REDIRECTS:
                     break
                 url = _next_hop(response, visited)
@@ -242,8 +242,16 @@ class PoliteClient:
             self._block(origin, f"robots.txt of {host} could not be read ({detail})")
             return Protego.parse(_DISALLOW_ALL)
         if response.status == 200:
+            body = response.body
+            if response.truncated:  # RFC 9309 2.5: parse at least the first 500 KiB, obey that
+                body = body[: body.rfind(b"\n") + 1]  # never half a rule
+                self._problem(
+                    origin,
+                    f"robots.txt of {host} is larger than {ROBOTS_MAX_BYTES:,} bytes: obeying "
+                    f"its first {len(body):,} bytes (RFC 9309 2.5)",
+                )
             try:
-                return Protego.parse(response.body.decode("utf-8", "replace"))
+                return Protego.parse(decode_text(body))
             except Exception as exc:  # RFC 9309: unparseable is unreadable, not 'no rules'
                 self._block(origin, f"robots.txt of {host} could not be read ({_named(exc)})")
                 return Protego.parse(_DISALLOW_ALL)
@@ -263,9 +271,17 @@ class PoliteClient:
             raise HostUnavailable(self.blocked[origin], origin)
 
     async def _send(
-        self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
+        self,
+        url: str,
+        headers: dict[str, str],
+        limit: int,
+        accept: tuple[str, ...],
+        *,
+        cut: bool = False,
     ) -> Response:
-        """One request with retries: transport errors, timeouts, 429 and 5xx, with backoff."""
+        """One request with retries: transport errors, timeouts, 429 and 5xx, with backoff.
+
+        `cut`: a body past `limit` is its first `limit` bytes (Response.truncated), not a failure."""
         s = self.settings
         origin = origin_of(url)
         pace = self._pace(url)
@@ -275,7 +291,7 @@ class PoliteClient:
             async with pace.slot():
                 self._check_blocked(origin)  # another request may have paused the host
                 try:
-                    response = await self._attempt(url, headers, limit, accept)
+                    response = await self._attempt(url, headers, limit, accept, cut)
                 except httpx.DecodingError as exc:
                     # The body is not what its Content-Encoding says: asking again will not
                     # change that, so no retry.
@@ -314,7 +330,7 @@ class PoliteClient:
         raise FetchError(f"{url}: {reason} after {tries}" + (f" ({detail})" if detail else ""))
 
     async def _attempt(
-        self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...]
+        self, url: str, headers: dict[str, str], limit: int, accept: tuple[str, ...], cut: bool
     ) -> Response:
         """One GET, connect to last byte, within request_timeout and the run's deadline."""
         assert self._client is not None, "use PoliteClient as an async context manager"
@@ -329,7 +345,7 @@ class PoliteClient:
                 response = Response(url, r.status_code, dict(r.headers))
                 if r.status_code == 200:
                     _check_type(url, r.headers, accept)
-                    response.body = await _read_capped(url, r, limit)
+                    response.body, response.truncated = await read_capped(url, r, limit, cut)
                     self.bytes += len(response.body)
                 return response
 
@@ -377,17 +393,6 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
     media = media_type(headers)
     if media and media not in accept:
         raise FetchError(f"{url}: content type {media!r} is not a web page")
-
-
-async def _read_capped(url: str, response: httpx.Response, limit: int) -> bytes:
-    # A Content-Length that lies (or is no number) is caught by counting the bytes, below.
-    declared = ascii_int(response.headers.get("content-length"), max_digits=30)
-    if declared is not None and declared > limit:
-        raise FetchError(f"{url}: body of {declared:,} bytes exceeds the {limit:,}-byte limit")
-    decoder = BodyDecoder(url, response.headers.get("content-encoding"), limit)
-    async for chunk in response.aiter_raw():
-        decoder.feed(chunk)
-    return decoder.finish()
 
 
 def _named(exc: BaseException) -> str:

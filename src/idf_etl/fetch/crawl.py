@@ -32,9 +32,8 @@ from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
 from idf_etl.parse.head import page_head, read_head
-from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.rawstore import CLOCK_SLACK, RawStore, StoredPage
 from idf_etl.urls import host_allowed, url_language
-from idf_etl.warehouse.status import CLOCK_SLACK
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class Crawler:
             )
         if summary.revalidation and not summary.failed and not summary.halts:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
-        summary.seconds = time.monotonic() - started
+        summary.seconds = max(0.0, time.monotonic() - started)  # never below 0 (#22)
         return summary
 
     def is_page(self, url: str) -> bool:
@@ -115,7 +114,12 @@ class Crawler:
         if last is None:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
             return False  # a first run downloads everything anyway
-        age = datetime.now(UTC) - datetime.fromisoformat(last)
+        try:
+            stamp = datetime.fromisoformat(last)
+        except ValueError:  # a manifest edited by hand: when it was is unknown, so due
+            return True
+        # A stamp without a zone (edited by hand) is read as UTC, as idf-etl writes them.
+        age = datetime.now(UTC) - (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
         # A stamp in the future (written while the clock was ahead) is due: waiting for the
         # clock to catch up would skip revalidation for as long as it was ahead.
         return age >= timedelta(days=self.settings.revalidate_days) or age < -CLOCK_SLACK

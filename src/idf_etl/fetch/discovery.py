@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
-from idf_etl.fetch.link_lists import gunzip, is_gzip, looks_like_sitemap, page_links, parse_sitemap
+from idf_etl.fetch.link_lists import looks_like_sitemap, page_links, sitemap_entries
 from idf_etl.fetch.link_lists import read_url_list as read_url_file
 from idf_etl.fetch.outcomes import FetchSummary, Progress
 from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
@@ -100,11 +100,10 @@ class StartPoints:
             response = await self._get(url, "sitemap", limit=self.settings.max_sitemap_bytes)
             if response is None:
                 continue
-            body = response.body
             try:
-                if is_gzip(body):
-                    body = gunzip(body, self.settings.max_sitemap_bytes)
-                sitemap = parse_sitemap(body, url)
+                full = self._read_sitemap(url, response.body, queue, pages)
+            except OutOfTime:
+                raise
             except FetchError as exc:
                 self._failed(url, "sitemap", exc)
                 continue
@@ -112,19 +111,32 @@ class StartPoints:
                 self._failed(url, "sitemap", FetchError(f"{url}: {type(exc).__name__}: {exc}"))
                 continue
             self.read += 1
-            queue += [u for u in sitemap.sitemaps if u not in seen]
-            self.sitemap_urls += len(sitemap.sitemaps) + len(sitemap.pages)
-            for page, lastmod in sitemap.pages.items():
-                if self.is_page(page):
-                    pages.setdefault(page, lastmod)
-                elif not host_allowed(page, self.client.allowed):
-                    self.refuse(page, "listed in a sitemap, but the host is not in allowed_hosts")
-            if self.sitemap_urls > self.settings.max_sitemap_urls:
+            if full:
                 self.summary.halt(
                     f"max_sitemap_urls ({self.settings.max_sitemap_urls:,}) reached in {url}: "
                     f"{len(set(queue) - seen)} sitemap files not read"
                 )
                 return
+
+    def _read_sitemap(self, url: str, body: bytes, queue: list[str], pages: Pages) -> bool:
+        """One sitemap's entries into `queue` (child sitemaps) and `pages`, entry by entry,
+        the fetch's deadline checked as it goes (a sitemap of 500,000 URLs takes minutes to
+        read on a slow machine); True when max_sitemap_urls is reached (the rest unread)."""
+        for count, (loc, lastmod, child) in enumerate(
+            sitemap_entries(body, url, self.settings.max_sitemap_bytes), 1
+        ):
+            if count % 1000 == 0 and self.client.out_of_time():
+                raise OutOfTime(f"{url}: {count:,} entries read, the rest not")
+            self.sitemap_urls += 1
+            if child:
+                queue.append(loc)
+            elif self.is_page(loc):
+                pages.setdefault(loc, lastmod)
+            elif not host_allowed(loc, self.client.allowed):
+                self.refuse(loc, "listed in a sitemap, but the host is not in allowed_hosts")
+            if self.sitemap_urls > self.settings.max_sitemap_urls:
+                return True
+        return False
 
     async def _read_listing(self, url: str, pages: Pages) -> None:
         """A listing page and its ?page=N followers, until a page adds nothing new."""

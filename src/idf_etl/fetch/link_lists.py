@@ -7,11 +7,14 @@ these only read what was downloaded.
 
 from __future__ import annotations
 
+import codecs
+import functools
 import gzip
 import io
 import re
 import xml.etree.ElementTree as ET
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +22,7 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser
 
 from idf_etl.errors import ConfigError, FetchError
+from idf_etl.fetch.encoding import decode_text
 from idf_etl.urls import normalise_url
 
 
@@ -34,16 +38,32 @@ def is_gzip(body: bytes) -> bool:
     return body[:2] == b"\x1f\x8b"
 
 
+class _Gunzip:
+    """A gzip body read as a stream, refusing output past `limit` bytes (a gzip bomb is small
+    on the wire) and naming garbage or a cut-off stream after the magic."""
+
+    def __init__(self, body: bytes, limit: int, name: str = "") -> None:
+        self._gz = gzip.GzipFile(fileobj=io.BytesIO(body))
+        self.name = f"{name}: " if name else ""
+        self.limit = limit
+        self.size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._gz.read(self.limit + 1 - self.size if size < 0 else size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FetchError(
+                f"{self.name}not a readable gzip file ({type(exc).__name__}: {exc})"
+            ) from exc
+        self.size += len(data)
+        if self.size > self.limit:
+            raise FetchError(f"{self.name}gzip body expands past the {self.limit:,}-byte limit")
+        return data
+
+
 def gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress, refusing output past `limit` bytes (a gzip bomb is small on the wire)."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(body)) as gz:
-            data = gz.read(limit + 1)
-    except (OSError, EOFError, zlib.error) as exc:  # garbage or a cut-off stream after the magic
-        raise FetchError(f"not a readable gzip file ({type(exc).__name__}: {exc})") from exc
-    if len(data) > limit:
-        raise FetchError(f"gzip body expands past the {limit:,}-byte limit")
-    return data
+    """Decompress, refusing output past `limit` bytes."""
+    return _Gunzip(body, limit).read()
 
 
 def looks_like_sitemap(body: bytes) -> bool:
@@ -53,27 +73,55 @@ def looks_like_sitemap(body: bytes) -> bool:
     )
 
 
-def parse_sitemap(body: bytes, base: str) -> Sitemap:
-    """Read a sitemap or sitemap index (namespaces ignored); raise FetchError if it is not XML."""
-    result = Sitemap()
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def sitemap_entries(body: bytes, base: str, limit: int) -> Iterator[tuple[str, str | None, bool]]:
+    """Each entry of a sitemap or sitemap index as (loc, lastmod, is_child_sitemap), read as a
+    stream (gzip undone on the way, at most `limit` bytes): memory holds one entry at a time,
+    not the whole tree, and the caller can stop between entries (the run's deadline).
+    Namespaces ignored; FetchError if it is not XML."""
+    if body.startswith(_WIDE_BOMS):
+        # expat reads neither UTF-32 nor a declared "UTF-16LE": the same text as UTF-8.
+        text = re.sub(r"^<\?xml[^>]*\?>", '<?xml version="1.0"?>', decode_text(body))
+        body = text.encode("utf-8")
+    source = _Gunzip(body, limit, base) if is_gzip(body) else io.BytesIO(body)
+    kind = ""
+    level = 0
+    loc: str | None = None
+    lastmod: str | None = None
+    root: ET.Element | None = None
     try:
-        root = ET.fromstring(body)
-    except ET.ParseError as exc:
+        for event, element in ET.iterparse(source, events=("start", "end")):
+            if event == "start":
+                level += 1
+                if level == 1:
+                    root, kind = element, _local(element.tag)
+                continue
+            if level == 3:  # a field of an entry
+                name = _local(element.tag)
+                if name == "loc" and element.text:
+                    loc = normalise_url(element.text, base)
+                elif name == "lastmod" and element.text:
+                    lastmod = parse_lastmod(element.text)
+            elif level == 2:  # an entry ends
+                if loc is not None and kind in ("sitemapindex", "urlset"):
+                    yield loc, lastmod, kind == "sitemapindex"
+                loc = lastmod = None
+                if root is not None:
+                    root.clear()  # what was read is let go
+            level -= 1
+    except (ET.ParseError, ValueError) as exc:  # ValueError: an encoding expat cannot read
         raise FetchError(f"{base}: sitemap is not well-formed XML ({exc})") from exc
-    kind = _local(root.tag)
-    for entry in root:
-        loc = lastmod = None
-        for child in entry:
-            name = _local(child.tag)
-            if name == "loc" and child.text:
-                loc = normalise_url(child.text, base)
-            elif name == "lastmod" and child.text:
-                lastmod = parse_lastmod(child.text)
-        if loc is None:
-            continue
-        if kind == "sitemapindex":
+
+
+def parse_sitemap(body: bytes, base: str, limit: int = 2**62) -> Sitemap:
+    """A whole sitemap or sitemap index at once (sitemap_entries, collected)."""
+    result = Sitemap()
+    for loc, lastmod, child in sitemap_entries(body, base, limit):
+        if child:
             result.sitemaps.append(loc)
-        elif kind == "urlset":
+        else:
             result.pages[loc] = lastmod
     return result
 
@@ -85,6 +133,11 @@ def _local(tag: str) -> str:
 def parse_lastmod(text: str) -> str | None:
     """W3C datetime ('2024-05-01', '2024-05-01T10:00:00+02:00') -> ISO UTC, else None."""
     text = text.strip()
+    return _lastmod(text) if len(text) <= 40 else None  # no W3C datetime is longer
+
+
+@functools.lru_cache(maxsize=4096)  # one string for the many entries of one date (memory)
+def _lastmod(text: str) -> str | None:
     try:
         if len(text) == 10:
             moment = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -112,7 +165,7 @@ def page_links(html: bytes, base: str) -> list[str]:
 def read_url_list(path: Path) -> list[str]:
     """URLs from a file, one a line; blank lines and '#' comments ignored."""
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = decode_text(Path(path).read_bytes(), errors="strict").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read URL list {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:

@@ -35,7 +35,7 @@ from idf_etl.load.history import (
     settle_dates,
 )
 from idf_etl.load.projects import Merger, move_history, regroup
-from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord
+from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord, bounded
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
 
 log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
@@ -466,10 +466,14 @@ class Loader:
         if severity == "error":  # data missing: said where `-q` still shows it
             where = url or project_id or "the run"
             log.warning("%s: %s: %s: %s", stage, code, where, message, extra={"url": url})
-        self.issues.append(Issue(stage, severity, code, message, url, project_id, field_name))
+        self.issues.append(
+            Issue(stage, severity, code, bounded(message), url, project_id, field_name)
+        )
 
     def _write_issues(self) -> None:
         rows = [i.row(self.run_id, self.now, self._keys.get(i.url or "")) for i in self.issues]
+        for row in rows:  # every message we write is bounded, whoever worded it
+            row["message"] = bounded(row["message"])
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()

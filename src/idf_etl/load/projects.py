@@ -25,6 +25,7 @@ import duckdb
 from idf_etl.load.grouping import IdConflict, PageKeys, project_keys
 from idf_etl.load.merge import disagreement_queries, merge_query, numbered, text_sql
 from idf_etl.parse.countries import english_name
+from idf_etl.urls import url_language
 from idf_etl.warehouse.rows import Issue, query_dicts, scalar
 from idf_etl.warehouse.schema import table
 
@@ -220,7 +221,7 @@ class Merger:
         self.projects_new += new
         self.field_changes += changes
         self.rows_written += new + replaced + changes + self._write_states()
-        issues = self._disagreements()
+        issues = self._disagreements() + self._same_language_pages()
         # Scratch tables live in memory: kept, they would count against the next batch's.
         for name in _SCRATCH:
             con.execute(f"DROP TABLE IF EXISTS temp.{name}")
@@ -271,6 +272,51 @@ class Merger:
             Issue("load", "warning", "languages_disagree", message, url, ids[key], field, key)
             for key, field, url, message in found
         ]
+
+    def _same_language_pages(self) -> list[Issue]:
+        """Projects whose id two different pages of one language give (a copy-paste slip,
+        or a template printing one id everywhere): they are merged as one project, the
+        first page's values kept, so the other page's project is in no row of `projects`
+        and this issue is where it shows. Not two pages: two addresses of one page (the same
+        node, or the same body), nor two languages' addresses (an untranslated /fr/ page
+        shows the English text)."""
+        rows = self.con.execute(
+            """SELECT project_key, project_id, lang::VARCHAR, url, node_id, content_sha256
+               FROM project_pages
+               WHERE NOT gone AND project_id IS NOT NULL
+                 AND project_key IN (SELECT project_key FROM merged WHERE shared_language)
+               ORDER BY project_key, url"""
+        ).fetchall()
+        slots: dict[tuple[str, str, str | None, str], dict[object, str]] = {}
+        for key, project_id, lang, url, node, sha in rows:
+            # a page is its node where it names one, else its body
+            page = ("node", node) if node is not None else ("body", sha or url)
+            slot = slots.setdefault((key, project_id, lang, url_language(url)), {})
+            slot.setdefault(page, url)
+        issues = []
+        for (key, project_id, lang, _), pages in slots.items():
+            if len(pages) < 2:
+                continue
+            urls = sorted(pages.values())
+            more = f", and {len(urls) - 3} more" if len(urls) > 3 else ""
+            message = (
+                f"{len(urls)} different {lang or 'unknown-language'} pages give project id "
+                f"{project_id}: {', '.join(urls[:3])}{more}; they are merged as one project "
+                "(the first page's values kept), so a page's id is probably wrong"
+            )
+            issues.append(
+                Issue(
+                    "load",
+                    "warning",
+                    "duplicate_project_id",
+                    message,
+                    urls[0],
+                    project_id,
+                    "project_id",
+                    key,
+                )
+            )
+        return issues
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:

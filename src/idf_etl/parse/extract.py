@@ -28,6 +28,8 @@ from idf_etl.parse.vocabulary import (
     PROJECT_ID,
     PROJECT_ID_LOOSE,
     fold,
+    plain_digits,
+    plain_id,
 )
 
 # Fields that hold one short value; "states" may run over several blocks.
@@ -48,8 +50,12 @@ _SHORT_LIMIT = {
 # Fields that hold a list of country names, which may run over several blocks.
 COUNTRY_FIELDS = ("states", "other_states")
 # An id of a shape we do not know yet ("odd_id"): one token with letters and digits.
-_ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{3,24}$")
-_ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9./-]{25,}$")  # id-like, too long
+# Any script's letters: under an id's label, "СЕ.0035" (Cyrillic) is that id, refused by
+# its reader with a problem naming the field, not a value without a label.
+# One token with a digit and a letter, whatever else it carries (a combining mark, a
+# variation selector): the id's reader says what is wrong with it.
+_ID_LIKE = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])\S{3,24}$")
+_ID_TOKEN = re.compile(r"^(?=.*\d)(?=.*[^\W\d_])\S{25,}$")  # id-like, too long
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 # A label repeated this often means a listing of several projects, not one project.
 _LISTING_REPEATS = 3
@@ -80,9 +86,9 @@ def shape_fields(text: str) -> set[str]:
     Empty when the shape says nothing (a year, a title, free text)."""
     if len(text) > 200:
         return set()
-    if PROJECT_ID.match(text):
+    if PROJECT_ID.match(plain_id(text)):
         return {"project_id"}
-    if PRIMA_ID.match(text):
+    if PRIMA_ID.match(plain_id(text)):
         return {"prima_id"}
     found = {
         name
@@ -211,7 +217,11 @@ def _values_after(
             if not values and _plausible(block, label, candidates, values, any_length=True):
                 return values, i, block.text
             break
-        if (shaped := shape_fields(block.text)) and not shaped & set(candidates):
+        if (
+            (shaped := shape_fields(block.text))
+            and not shaped & set(candidates)
+            and not _year_number(block.text, candidates)
+        ):
             # An empty field followed by one whose label is hidden: "Prima ID" then
             # "TK.0035" is a project id without its label, never a PRIMA id.
             break
@@ -220,6 +230,19 @@ def _values_after(
         if not multi:
             break
     return values, i, None
+
+
+_YEAR_FIELDS = frozenset({"start_year", "end_year", "year"})
+_BARE_NUMBER = re.compile(r"^-?\d{1,12}$", re.ASCII)
+
+
+def _year_number(text: str, candidates: tuple[str, ...]) -> bool:
+    """A bare number (no separator, no currency) under a year's label is that year's value,
+    a year or not ("0", "99999"): a person reads it so, and its problem is the year's. A
+    budget whose label is hidden is written as one ("150,000", "400000.00")."""
+    return bool(_YEAR_FIELDS & set(candidates)) and bool(
+        _BARE_NUMBER.match(plain_digits(text).strip())
+    )
 
 
 def _plausible(
@@ -235,7 +258,8 @@ def _plausible(
     if set(candidates) <= {"project_id", "prima_id"}:
         # Ids are one token of letters and digits ("CE 0148" a current id loosely
         # written); anything else is another field's value.
-        return bool(id_shape.match(block.text) or PROJECT_ID_LOOSE.match(block.text))
+        text = plain_id(block.text)
+        return bool(id_shape.match(text) or PROJECT_ID_LOOSE.match(text))
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
         return not (
@@ -327,6 +351,12 @@ def _description_between(blocks: list[Block], first_label: int, title: str | Non
 # -- template C: values without labels -------------------------------------------
 
 
+# Places template C's values may start that are tried, at most (a page has a handful).
+_MAX_STARTS = 32
+# Lines of country names template C's states may take: more than there are countries.
+_MAX_STATE_LINES = 250
+
+
 def _read_unlabelled(page: Page) -> Extracted | None:
     """Template C: the title (printed twice), then values in a known order, no labels."""
     blocks = page.blocks
@@ -343,13 +373,26 @@ def _read_unlabelled(page: Page) -> Extracted | None:
         i + 1
         for i in range(len(blocks) - 1)
         if blocks[i].text
-        and (parse_region(blocks[i + 1].text) or PROJECT_ID.match(blocks[i + 1].text))
+        and (parse_region(blocks[i + 1].text) or PROJECT_ID.match(plain_id(blocks[i + 1].text)))
     ]
+    # Where each run of equal lines ends: a page of one line repeated is a start at every
+    # line, and skipping the repeats from each one took quadratic time.
+    run_end = list(range(1, len(blocks) + 1))
+    for i in range(len(blocks) - 2, -1, -1):
+        if blocks[i].text == blocks[i + 1].text:
+            run_end[i] = run_end[i + 1]
+    tried: set[int] = set()
     for start in sorted(set(starts)):
         # Skip further repeats of the title.
         title = blocks[start - 1].text
-        while start < len(blocks) and blocks[start].text == title:
-            start += 1
+        if start < len(blocks) and blocks[start].text == title:
+            start = run_end[start - 1]
+        if start in tried:
+            continue
+        tried.add(start)
+        if len(tried) > _MAX_STARTS:
+            # A real page has a handful; thousands are a page of repeated lines.
+            break
         result = _read_shapes(blocks, start)
         if result is not None:
             result.title = page.title_hint or title
@@ -368,9 +411,9 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
             continue
         if "idf_region" not in values and not values and parse_region(text):
             values["idf_region"] = text
-        elif "project_id" not in values and PROJECT_ID.match(text):
+        elif "project_id" not in values and PROJECT_ID.match(plain_id(text)):
             values["project_id"] = text
-        elif "prima_id" not in values and PRIMA_ID.match(text):
+        elif "prima_id" not in values and PRIMA_ID.match(plain_id(text)):
             values["prima_id"] = text
         elif "budget_usd" not in values and AMOUNT_SHAPE.match(text) and parse_year(text) is None:
             values["budget_usd"] = text
@@ -382,6 +425,8 @@ def _read_shapes(blocks: list[Block], start: int) -> Extracted | None:
             break
         elif "project_type" not in values and "coverage" not in values and is_country_line(text):
             out.countries.setdefault("states", []).append(text)
+            if len(out.countries["states"]) > _MAX_STATE_LINES:
+                return None  # more lines than countries: a list, not template C's values
         elif (
             "project_type" not in values
             and "coverage" not in values
@@ -428,7 +473,6 @@ def _read_label_less(page: Page, project_path: bool) -> Extracted | None:
                 placed += 1
             else:
                 out.unlabelled.append(text)
-        out.description = _description(blocks, end, title)
         # Away from a project's address, the layout must be the whole sign: indented
         # lines, each recognised, one a project type or id (a country alone could be a
         # news page's dateline), then the description.
@@ -437,9 +481,13 @@ def _read_label_less(page: Page, project_path: bool) -> Extracted | None:
             and 0 < len(lines) <= 2
             and not out.unlabelled
             and bool({"project_type", "project_id"} & set(out.values))
-            and out.description is not None
         )
-        if placed and (project_path or strict):
+        if not placed or not (project_path or strict):
+            continue
+        # Read only here, once a position is the layout: read from every candidate title,
+        # a text page of many heading/indented-line pairs took quadratic time.
+        out.description = _description(blocks, end, title)
+        if project_path or out.description is not None:
             return out
     return None
 

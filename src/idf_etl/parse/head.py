@@ -26,7 +26,9 @@ from idf_etl.records import LANGS
 from idf_etl.urls import netloc, normalise_url
 
 # "/node/187686", "/fr/node/187686", "/es/node/187686/" (never "/node/187686/edit").
-_NODE_PATH = re.compile(r"^(?:/[a-z]{2}(?:-[a-z]{2,4})?)?/node/(\d{1,10})/?$", re.IGNORECASE)
+_NODE_PATH = re.compile(
+    r"^(?:/[a-z]{2}(?:-[a-z]{2,4})?)?/node/(\d{1,10})/?$", re.IGNORECASE | re.ASCII
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from idf_etl.config import Settings
 from idf_etl.errors import ParseError
 from idf_etl.parse.decoding import charset_of
 from idf_etl.parse.page import parse_page
@@ -54,9 +55,21 @@ def output_indent(jsonl: bool) -> int | None:
     return None if jsonl else 2
 
 
-def read_file(source: str) -> tuple[bytes, str | None, str | None]:
-    """The bytes of a file (no URL, no charset named)."""
+# The cap on a page's size is the fetch's (`max_bytes`): a file, a pipe or /dev/zero is
+# read no further than a fetched page, never until memory runs out.
+MAX_BYTES: int = Settings.model_fields["max_bytes"].default
+
+
+def read_file(source: str, limit: int = MAX_BYTES) -> tuple[bytes, str | None, str | None]:
+    """The bytes of a file (no URL, no charset named), at most `limit` of them."""
     try:
-        return Path(source).read_bytes(), None, None
+        with Path(source).open("rb") as file:
+            data = file.read(limit + 1)
     except OSError as exc:
-        raise ParseError(f"cannot read {source}: {exc.strerror}") from exc
+        raise ParseError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise ParseError(
+            f"cannot read {source}: larger than max_bytes ({limit:,} bytes, the cap on a "
+            "fetched page); not parsed"
+        )
+    return data, None, None

@@ -7,7 +7,8 @@ a Problem when a written value maps to None.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+import unicodedata
+from decimal import Decimal
 
 from idf_etl.parse.vocabulary import (
     COVERAGE,
@@ -15,6 +16,7 @@ from idf_etl.parse.vocabulary import (
     STATUS,
     YEAR,
     fold,
+    plain_digits,
 )
 
 
@@ -39,7 +41,8 @@ _SHORT_SPAN = re.compile(r"(?<!\d)(19[89]\d|20\d\d)\s*[-/–—]\s*(\d\d)(?![\d/
 
 def parse_year(text: str) -> int | None:
     """The single year in a date-ish value ('2023', '15/03/2023', 'mars 2023'); else None
-    (no year, or two: '2019-2020', '2019/20')."""
+    (no year, or two: '2019-2020', '2019/20'). Any script's digits read as a person reads them."""
+    text = plain_digits(text)
     for match in _SHORT_SPAN.finditer(text):
         if int(match[2]) > int(match[1]) % 100:
             return None
@@ -51,9 +54,15 @@ _CURRENCY = re.compile(
     r"^\s*(?:US\$|USD|U\.S\.\$|\$)\s*|\s*(?:US\$|USD|\$|dollars?|dólares)\s*$", re.IGNORECASE
 )
 _MULTIPLIER = re.compile(r"\s*(million|millions|millones|millón|mio|m)\.?\s*$", re.IGNORECASE)
-_GROUP_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " "})
-_NUMBER = re.compile(r"^\d[\d ,.]*$")
-_GROUPED = re.compile(r"^\d{1,3}(?:[ ,.]\d{3})+$")
+# Arabic script's own thousands separator and decimal mark ("۱۵۰٬۰۰۰") are read as , and .
+_GROUP_SPACES = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "'": " ", "\u066c": ",", "\u066b": "."}
+)
+_NUMBER = re.compile(r"^\d[\d ,.]*$", re.ASCII)
+# Thousands groups: never led by a 0 ("0.001" is no thousand, "0,500" no five hundred).
+_GROUPED = re.compile(r"^[1-9]\d{0,2}(?:[ ,.]\d{3})+$", re.ASCII)
+# More whole digits than the warehouse's DECIMAL(18,2) holds: no amount we can keep.
+_MAX_DIGITS = 16
 
 
 def parse_budget(text: str) -> Decimal | None:
@@ -65,7 +74,9 @@ def parse_budget(text: str) -> Decimal | None:
     Anything else ('12,34,567', '1.2.3', two amounts) gives None, never a
     different number.
     """
-    value = text.translate(_GROUP_SPACES).strip()
+    if not text.isascii():  # full-width "１５０，０００" is "150,000" to a reader
+        text = unicodedata.normalize("NFKC", text)
+    value = plain_digits(text).translate(_GROUP_SPACES).strip()
     value = _CURRENCY.sub("", value).strip()
     multiplier = Decimal(1)
     if match := _MULTIPLIER.search(value):
@@ -76,11 +87,11 @@ def parse_budget(text: str) -> Decimal | None:
     if not _NUMBER.match(value) or value.endswith((",", ".", " ")):
         return None
     number = _plain_number(value)
-    if number is None:
+    if number is None or len(number.partition(".")[0].lstrip("0")) > _MAX_DIGITS:
         return None
     try:
         amount = Decimal(number) * multiplier
-    except InvalidOperation:
+    except (ArithmeticError, ValueError):  # decimal.Overflow as well as InvalidOperation
         return None
     if amount.as_tuple().exponent < -2 or amount >= Decimal("1e16"):  # type: ignore[operator]
         return None
@@ -111,6 +122,6 @@ def _plain_number(value: str) -> str | None:
     if separators and (len(separators) > 1 or not _GROUPED.match(whole)):
         return None
     digits = re.sub(r"[ ,.]", "", whole)
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         return None
     return f"{digits}.{fraction}" if fraction else digits

@@ -30,12 +30,13 @@ from idf_etl.parse.vocabulary import (
     PROJECT_ID,
     PROJECT_ID_LOOSE,
     STOPWORDS,
+    plain_id,
 )
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path, url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.2.0"
 
 _WORD = re.compile(r"[^\W\d_]+")
 # word -> the languages it is a stop word of ("la" is French and Spanish)
@@ -176,7 +177,7 @@ def _closed(
     written = raw.get(field)
     if written is None:
         return None, None
-    value = parse(written)
+    value = _read(parse, written)
     if value is None:
         problems.append(
             Problem(
@@ -204,11 +205,20 @@ def _closed_values(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
     }
 
 
+def _read(parse: Callable[[str], Any], written: str) -> Any:
+    """A value reader's answer, None when it raises what a number conversion can (a
+    1.3 MB amount overflowed Decimal): that value is unreadable, not the page."""
+    try:
+        return parse(written)
+    except (ArithmeticError, ValueError, OverflowError):
+        return None
+
+
 def _budget(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
     """The amount in USD when it reads without guessing, beside the label as written."""
     budget = None
     if (budget_label := raw.get("budget_usd")) is not None:
-        budget = parse_budget(budget_label)
+        budget = _read(parse_budget, budget_label)
         if budget is None:
             problems.append(
                 Problem(
@@ -226,7 +236,7 @@ def _years(raw: Raw, problems: list[Problem]) -> dict[str, Any]:
     years: dict[str, int | None] = {}
     for field in ("start_year", "end_year", "year"):
         written = raw.get(field)
-        years[field] = parse_year(written) if written else None
+        years[field] = _read(parse_year, written) if written else None
         if written and years[field] is None:
             problems.append(
                 Problem(
@@ -284,29 +294,45 @@ def _states(found: Extracted, problems: list[Problem]) -> dict[str, Any]:
 def _checked_id(
     written: str | None, shape: re.Pattern[str], field: str, problems: list[Problem]
 ) -> str | None:
+    """An id as a person reads it (`plain_id`: another script's digits, invisible marks,
+    full-width forms), checked against its shape; one with a character no id has is left
+    empty, never kept as a second spelling of the same project."""
     if written is None:
         return None
-    value = written.strip()
+    as_written = written.strip()
+    value = plain_id(as_written)
     loose = PROJECT_ID_LOOSE.match(value) if shape is PROJECT_ID else None
     if loose and not shape.match(value):
-        # One project, one key: its pages in other languages write it the usual way.
         value = f"{loose.group(1).upper()}.{loose.group(2)}"
+    if not value.isascii():
+        odd = next(c for c in value if not c.isascii())
         problems.append(
             Problem(
                 code="odd_id",
                 field=field,
-                message=f"{field} {written.strip()!r} is written in an unusual form; "
-                f"read as {value!r}",
+                message=f"{field} {as_written!r} holds a character no id has ({odd!r}); left empty",
             )
         )
-    elif not shape.match(value):
-        problems.append(
-            Problem(
-                code="odd_id",
-                field=field,
-                message=f"{field} {value!r} has an unexpected shape; kept as written",
+        return None
+    if shape.match(value):
+        if value != as_written:
+            # One project, one key: its pages in other languages write it the usual way.
+            problems.append(
+                Problem(
+                    code="odd_id",
+                    field=field,
+                    message=f"{field} {as_written!r} is written in an unusual form; "
+                    f"read as {value!r}",
+                )
             )
+        return value
+    problems.append(
+        Problem(
+            code="odd_id",
+            field=field,
+            message=f"{field} {value!r} has an unexpected shape; kept as written",
         )
+    )
     return value
 
 

@@ -34,13 +34,27 @@ _QUOTES = str.maketrans(
 )
 
 
+# Every format character (Unicode category Cf: LRM/RLM, word joiner, soft hyphen, zero-width
+# space, BOM, bidi embeddings...): invisible, so a person reads "CE.0036" where the page has
+# "CE.0036" + U+200E. Listed, not computed (a scan of Unicode costs 0.3 s a worker start);
+# tests/parse/test_identifiers.py checks it holds every Cf character Python knows.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
+
+
 @lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """Fold text for matching: no accents, case-folded, punctuation to spaces."""
     if text.isascii():
         text = text.lower()
     else:
-        text = _MARKS.sub("", unicodedata.normalize("NFKD", text.translate(_QUOTES))).casefold()
+        # Invisible marks first: "Pro\u00adjects ID" and "Act\u200eive" are what they show.
+        text = _FORMAT.sub("", text.translate(_QUOTES))
+        text = _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
     return _SPACE.sub(" ", _PUNCT.sub(" ", text)).strip()
 
 
@@ -177,12 +191,36 @@ REGIONS: dict[str, str] = {
 
 # Project types (the fund's families, their labels and id letters) are project_types.py's.
 
+_ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (Unicode Nd)
+
+
+def plain_digits(text: str) -> str:
+    """`text` with its format characters dropped and every decimal digit, of any script,
+    written as an ASCII digit: what a person reads ("٢٠٢٢" and "２０２３" are years). The
+    one rule of every number and identifier reader (ids, years, amounts)."""
+    if text.isascii():
+        return text
+    text = _FORMAT.sub("", text)
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m[0])), text)
+
+
+def plain_id(text: str) -> str:
+    """An identifier as a person reads it: `plain_digits`, compatibility forms folded
+    ("ＣＥ．００３５" is "CE.0035"), outer whitespace dropped. Still not ASCII: a character
+    no id has (a Cyrillic "С"), for the caller to refuse."""
+    text = text.strip()
+    if text.isascii():
+        return text
+    return plain_digits(unicodedata.normalize("NFKC", _FORMAT.sub("", text))).strip()
+
+
 # Id shapes: current ids "TK.0035", older "T97-805" / "QD6-805"; PRIMA "ZA99P0533".
-PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$")
+# ASCII only: an id is read through `plain_id` first, and never keeps another script's digit.
+PROJECT_ID = re.compile(r"^[A-Z]{2}\.\d{3,5}$|^[A-Z][A-Z0-9]{2}-\d{3}$", re.ASCII)
 # A current id written loosely ("ce.0148", "CE 0148", "CE0148"): read as "CE.0148".
-PROJECT_ID_LOOSE = re.compile(r"^([A-Za-z]{2})\s?[.\s]?\s?(\d{3,5})$")
-PRIMA_ID = re.compile(r"^[A-Z]{2}\d{2}P\d{4}$")
-YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)")
+PROJECT_ID_LOOSE = re.compile(r"^([A-Za-z]{2})\s?[.\s]?\s?(\d{3,5})$", re.ASCII)
+PRIMA_ID = re.compile(r"^[A-Z]{2}\d{2}P\d{4}$", re.ASCII)
+YEAR = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)", re.ASCII)
 # A bare amount as template C prints it: "150,000", "400000.00", "USD 1.2 million".
 AMOUNT_SHAPE = re.compile(
     r"^(?:US\$|USD|\$)?\s*\d[\d\s.,\u00a0\u202f]*(?:\s*(?:million|millions|millones|m))?\s*(?:USD|US\$|\$)?$",

@@ -31,13 +31,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-# A healthy run fetches for at most run_timeout, then parses, loads, publishes and
-# builds the report from what it fetched, which takes less than the fetch on any
-# store we have measured (bench/); on a loaded machine all of it is slower. Twice
-# run_timeout is room for both, so a holder older than that is stuck, not slow.
+from idf_etl.rawstore import CLOCK_SLACK as STORED_TIME_SLACK
+
+# run_timeout bounds a whole run: the fetch stops at 75 % of it and every wait after it
+# ends by it; what is not a wait (merging, exporting, publishing what was parsed) goes
+# on a little past it. Twice run_timeout is room for that tail on a loaded machine, so a
+# holder older than that is stuck, not slow.
 STUCK_FACTOR = 2
-# A holder on another machine whose clock is ahead by less than this is "just now".
-CLOCK_SLACK = 300.0
+# A holder on another machine whose clock is ahead by less than this is "just now" (the
+# one slack of every stored time compared with now), in seconds.
+CLOCK_SLACK = STORED_TIME_SLACK.total_seconds()
 _MAX_COMMAND = 300
 
 
@@ -178,13 +181,16 @@ def judge(
 ) -> Look:
     """How long the lock has been held and by whom, from the record (`holder`), the pid the
     kernel says holds it (`locker`, None when it does not say) and this machine's counts."""
-    timeout = (holder.run_timeout if holder else None) or run_timeout or 4 * 3600.0
-    stuck_after = STUCK_FACTOR * timeout
-    this_boot = bool(holder and holder.boot_id and holder.boot_id == here.boot_id)
-    elsewhere = bool(holder and holder.host and holder.host != here.host and not this_boot)
     record = holder
-    if holder and locker and not elsewhere and holder.pid != locker:
-        record = None  # the record is a previous holder's, or another namespace's pid
+    if holder and locker and holder.pid != locker:
+        # A process here holds it (the kernel says which) and the record names another: a
+        # previous holder's record (from this machine or another), or a holder in another
+        # PID namespace. The kernel is believed, on its process's own age.
+        record = None
+    timeout = (record.run_timeout if record else None) or run_timeout or 4 * 3600.0
+    stuck_after = STUCK_FACTOR * timeout
+    this_boot = bool(record and record.boot_id and record.boot_id == here.boot_id)
+    elsewhere = bool(record and record.host and record.host != here.host and not this_boot)
     pid = record.pid if record else locker
     running = _is_holder(record) if record and not elsewhere else None
     command = record.command if record else ""
@@ -238,6 +244,10 @@ def _held_for(
     legacy = record and record.pid and not record.boot_id and running
     if legacy and record and record.pid and (age := process_age(record.pid, here)) is not None:
         return age, ""  # a release before this one wrote only its pid
+    if record and record.boot_id and here.boot_id and not elsewhere:
+        # not this boot, yet on this machine: a lock never outlives a boot, so the record is
+        # not the holder's
+        return None, "the lock file's record is from before this machine last started"
     if record and record.started and (elsewhere or not here.boot_id):
         seconds = (here.now - record.started).total_seconds()
         if seconds >= -CLOCK_SLACK:

@@ -11,13 +11,15 @@ it whatever its file says.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 from types import TracebackType
 
-from idf_etl.errors import LockError, StuckLockError
+from idf_etl.errors import IdfEtlError, LockError, StuckLockError
 from idf_etl.pipeline.holder import Here, Holder, Look, duration, flock_holder, judge, this_process
 
 _MAX_RECORD = 4096  # what is read of a lock file: anything longer is not a record
@@ -51,7 +53,7 @@ class RunLock:
     def __enter__(self) -> RunLock:
         global _held_fd
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _open(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -107,8 +109,8 @@ def held(data_dir: Path, run_timeout: float | None) -> Look | None:
     cannot be refused because of it."""
     path = Path(data_dir) / ".idf-etl.lock"
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        fd = _open(path, os.O_RDONLY)
+    except FileNotFoundError:
         return None  # no lock file: no run has been here (a run creates it)
     try:
         kernel = flock_holder(path)
@@ -122,6 +124,24 @@ def held(data_dir: Path, run_timeout: float | None) -> Look | None:
         return look_at(path, fd, run_timeout) if kernel[0] else None
     finally:
         os.close(fd)
+
+
+def _open(path: Path, flags: int) -> int:
+    """The lock file, never through a symbolic link (a run would write its record into
+    whatever file the link names) and never blocking (a FIFO there would hang `status`)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise IdfEtlError(  # not LockError: exit 1, alerted, where 3 is not
+                f"{path} is a symbolic link: remove it (`rm {path}`); idf-etl creates the "
+                "lock file itself"
+            ) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IdfEtlError(f"{path} is not a regular file: remove it; idf-etl creates it itself")
+    return fd
 
 
 def lock_error(path: Path, look: Look) -> LockError:

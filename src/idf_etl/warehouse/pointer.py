@@ -71,6 +71,17 @@ def pointer_problem(clean_dir: Path) -> str | None:
         releases = resolved(clean / "releases")
         if releases is None or target.parent != releases:
             return f"the published pointer {shown} leads outside {clean / 'releases'}"
+        if target.name.startswith("."):  # .building, .adopting: never published, removed
+            return f"the published pointer {shown} leads to a release still being built"
+        # (A kill during the adoption of the layout before releases leaves the plain file
+        # and `current` to its copy, "-adopted": the same data, and the next run finishes.)
+        adopting = target.name.endswith("-adopted")
+        if published.exists() and not published.is_symlink() and not adopting:
+            return (
+                f"{published} is a file, not the link to current/{WAREHOUSE_NAME} (a copy put "
+                f"there by hand?), while {shown} leads to a release: move the file aside and "
+                "the next run makes the link again"
+            )
     elif current.exists():
         kind = "a directory" if current.is_dir() else "a file"
         return f"{current} is {kind}, not the link to a release that idf-etl makes"

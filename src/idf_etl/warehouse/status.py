@@ -8,12 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from idf_etl.logs import plural
+from idf_etl.rawstore import CLOCK_SLACK
 from idf_etl.warehouse.rows import query_dicts
 
 # How fresh the data is: the last successful read of the site, a run that fetched (mode
@@ -24,10 +25,6 @@ SITE_READ = "mode = 'network' AND outcome = 'success'"
 LAST_SITE_READ = f"""SELECT run_id, finished_at FROM runs WHERE {SITE_READ}
     ORDER BY run_id DESC LIMIT 1"""
 
-# A stored time later than now by more than this is "in the future": the clock was ahead
-# when it was written or is behind now. Machines that share a warehouse disagree by
-# seconds (NTP), not minutes, so an age a little below zero is still read as fresh.
-CLOCK_SLACK = timedelta(minutes=5)
 
 # Nagios plugin exit codes (also understood by Icinga, Sensu, Zabbix's plugin runner).
 CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN = 0, 1, 2, 3
@@ -101,7 +98,8 @@ def _freshness(success: dict[str, Any] | None, now: datetime) -> tuple[float | N
             f"machine's clock ({now:%Y-%m-%d %H:%M %Z}): the clock was ahead then or is behind "
             "now, so how fresh the data is cannot be told; check the clock (timedatectl)"
         )
-    return (now - finished).total_seconds() / 3600, None
+    # Within CLOCK_SLACK ahead: fresh, just now (never a negative age)
+    return max(0.0, (now - finished).total_seconds() / 3600), None
 
 
 @dataclass

@@ -1,0 +1,74 @@
+"""How long a lock has been held, whatever the clocks say: judge() with drawn clocks.
+
+The kernel's count (seconds since boot) decides on this machine; the wall clocks only for
+a holder on another one, where their disagreement shifts the verdict by as much, and a
+start "in the future" beyond a few minutes is said to be unknowable rather than guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from idf_etl.pipeline.holder import CLOCK_SLACK, Here, Holder, judge
+
+BOOT = "6c1f0000-0000-4000-8000-000000000000"
+EPOCH = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
+clock_error = st.floats(-20 * 365 * 86400.0, 20 * 365 * 86400.0)  # twenty years either way
+ages = st.floats(0, 30 * 86400.0)
+timeouts = st.floats(1.0, 86400.0)
+
+
+@given(age=ages, timeout=timeouts, holder_clock=clock_error, our_clock=clock_error)
+def test_on_this_machine_only_the_kernels_count_decides(age, timeout, holder_clock, our_clock):
+    taken_at_uptime = 1000.0
+    record = Holder(
+        pid=None,  # no pid: nothing is read from /proc; the count alone decides
+        host="etl1",
+        boot_id=BOOT,
+        since_boot=taken_at_uptime,
+        started=EPOCH + timedelta(seconds=holder_clock),
+        run_timeout=timeout,
+    )
+    here = Here("etl1", BOOT, taken_at_uptime + age, EPOCH + timedelta(seconds=age + our_clock))
+    look = judge(record, None, None, here)
+    assert look.seconds is not None and abs(look.seconds - age) < 1e-6
+    assert look.stuck == (age > 2 * timeout)
+
+
+@given(age=ages, timeout=timeouts, skew=st.floats(-CLOCK_SLACK, 30 * 86400.0))
+def test_on_another_machine_the_clocks_decide_shifted_by_their_disagreement(age, timeout, skew):
+    """`skew`: how far our clock is ahead of the holder's."""
+    record = Holder(
+        pid=4242, host="etl-other", boot_id="another boot", started=EPOCH, run_timeout=timeout
+    )
+    here = Here("etl1", BOOT, 50.0, EPOCH + timedelta(seconds=age + skew))
+    look = judge(record, None, None, here)
+    assert look.seconds is not None
+    assert abs(look.seconds - max(0.0, age + skew)) < 1e-3
+    assert look.host == "etl-other" and look.pid == 4242
+
+
+@given(ahead=st.floats(CLOCK_SLACK + 1, 20 * 365 * 86400.0))
+def test_a_holder_elsewhere_that_started_in_our_future_is_unknown_not_fresh(ahead):
+    record = Holder(pid=4242, host="etl-other", boot_id="x", started=EPOCH, run_timeout=10)
+    here = Here("etl1", BOOT, 50.0, EPOCH - timedelta(seconds=ahead))
+    look = judge(record, None, None, here)
+    assert look.seconds is None and not look.stuck
+    assert "the two clocks disagree" in look.who()
+
+
+def test_a_record_from_an_earlier_boot_of_this_machine_is_not_the_holders():
+    record = Holder(pid=4242, host="etl1", boot_id="earlier", since_boot=5.0, started=EPOCH)
+    look = judge(record, None, 10, Here("etl1", BOOT, 50.0, EPOCH + timedelta(days=3)))
+    assert look.seconds is None and not look.stuck
+    assert "from before this machine last started" in look.who()
+
+
+@given(st.binary(max_size=2000) | st.text(max_size=500).map(str.encode))
+def test_any_lock_file_text_is_read_or_refused_never_raised(raw):
+    holder = Holder.from_text(raw.decode(errors="replace"))
+    if holder is not None:
+        assert "\n" not in holder.command and len(holder.command) <= 300
