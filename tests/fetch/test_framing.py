@@ -63,7 +63,7 @@ def framed(draw):
     return answer(body, "chunked" if framing == "chunked" else "exact", conn, extra), body
 
 
-def crawl(tmp_path_factory, fast_settings, kind: str, sent: bytes):
+def crawl(tmp_path_factory, fast_settings, kind: str, sent: bytes | list[bytes], rate=0.0):
     """One crawl of /project/a (answered `sent`), b and c on one keep-alive connection."""
     with RawServer(keep_alive=True) as srv:
         urls = [srv.url(f"/project/{p}") for p in ("a", "b", "c")]
@@ -74,7 +74,7 @@ def crawl(tmp_path_factory, fast_settings, kind: str, sent: bytes):
         srv.answer("/project/b", answer(page("Bravo"), "exact", "keep-alive"))
         srv.answer("/project/c", answer(page("Charlie"), "exact", "keep-alive"))
         s = fast_settings(
-            start_urls=[srv.url("/sitemap.xml")], http_client=kind, concurrency=1,
+            start_urls=[srv.url("/sitemap.xml")], http_client=kind, concurrency=1, rate=rate,
             read_timeout=0.3, max_retries=0, min_discovered_share=0,
             data_dir=tmp_path_factory.mktemp("framing") / "data",
         )  # fmt: skip
@@ -128,6 +128,22 @@ def test_bytes_past_the_end_are_named_and_the_connection_is_dropped(
         [(url, reason)] = summary.failures
         assert url.endswith("/project/a")
         assert "frames its answers wrongly" in reason, (kind, reason)
+
+
+def test_an_answer_that_comes_while_the_connection_idles_is_nobodys(
+    tmp_path_factory, fast_settings
+):
+    """/project/a's answer, then 0.1 s later a second one nobody asked for: the connection
+    waiting in the pool is spoiled, never /project/b's (aiohttp's pool took it as b's).
+    Two requests a second: the second answer is there before /project/b is asked for."""
+    sent = [
+        answer(page("Alpha"), "exact", "keep-alive"),
+        answer(page("SMUGGLED"), "exact", "keep-alive"),
+    ]
+    for kind in ("aiohttp", "httpx"):
+        _, _, bodies = crawl(tmp_path_factory, fast_settings, kind, sent, rate=2)
+        assert bodies["b"] == page("Bravo") and bodies["c"] == page("Charlie"), kind
+        assert bodies["a"] in (page("Alpha"), None), kind
 
 
 def test_an_answer_with_both_lengths_is_refused(tmp_path_factory, fast_settings):

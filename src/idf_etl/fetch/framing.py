@@ -20,9 +20,11 @@ these bytes where that check cannot see them. h11 exposes them as
 ended and before the connection goes back to the pool, and close the
 connection through its public `network_stream` (httpcore then finds it closed
 and never reuses it). A stray CRLF is tolerated (RFC 9112 2.2's robustness);
-anything else fails the page, named. Bytes that arrive only after the check
-(a later packet) are the one case left: httpcore's is_readable check drops
-that connection unless a request is already on it.
+anything else fails the page, named. Bytes that arrive later, while the
+connection idles in the pool, spoil it: httpcore's is_readable check drops it,
+and so does our check of aiohttp's pool (`skip_spoiled_connections`). Bytes
+that arrive after the next request went out on the connection are the one case
+no HTTP/1.1 client can tell from its answer.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from idf_etl.errors import FetchError
 # Ours -> httpx's AsyncResponseStream -> httpcore's PoolByteStream -> its HTTP/1.1 body
 # stream -> the connection, whose h11 state holds what was read past the answer; or ours ->
 # httpx-aiohttp's stream -> aiohttp's response, whose protocol parsed what came after it.
+_SPOILED_MAX = 1000  # pooled connections looked at for one request, at most (the pool's size)
 # aiohttp's parser errors, by name (aiohttp is imported only with its transport).
 _AIOHTTP_PARSE = frozenset(
     {"HttpProcessingError", "BadHttpMessage", "BadStatusLine", "InvalidHeader", "LineTooLong"}
@@ -161,6 +164,26 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     while exc is not None:
         yield exc
         exc = exc.__cause__ or exc.__context__
+
+
+def skip_spoiled_connections(connector: Any) -> None:
+    """An aiohttp connector that never hands out a pooled connection which received
+    something while it idled (an answer nobody asked for, bytes past the last one's end):
+    aiohttp parses what comes into the connection's queue, and its pool checks only that
+    the socket is open, so the next request read that queued answer as its own. Such a
+    connection is closed and another taken (a new one once the pool has no clean one)."""
+    connect = connector.connect
+
+    async def checked(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(_SPOILED_MAX):
+            connection = await connect(*args, **kwargs)
+            protocol = connection.protocol
+            if protocol is None or not protocol.should_close:
+                return connection
+            connection.close()  # should_close: something is queued, failed, or half-read
+        return await connect(*args, **kwargs)
+
+    connector.connect = checked
 
 
 async def _drop(response: httpx.Response) -> None:
