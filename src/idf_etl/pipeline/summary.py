@@ -71,7 +71,7 @@ class RunResult:
                 f"run_timeout reached while parsing: {plural(self.load.parse_left, 'stored page')} "
                 "left for the next run, with their previous data kept"
             )
-        return reasons
+        return reasons + self.load.halts
 
     def line(self) -> str:
         """One line for a person: what the run did and where it published."""
