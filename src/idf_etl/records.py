@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 Lang = Literal["en", "fr", "es"]
 Status = Literal["active", "completed"]
@@ -50,6 +57,36 @@ def bounded(message: str, limit: int = MESSAGE_LIMIT) -> str:
     tail = f" ... [{len(message):,} characters, cut] ... "
     keep = (limit - len(tail)) // 2
     return message[:keep] + tail + message[len(message) - keep :]
+
+
+# Problems of one kind (code and field) a page keeps: a page naming 40,000 countries we do not
+# know gave 40,000 problems, and six such pages took a run to 572 MB. The rest are counted.
+PROBLEMS_OF_A_KIND = 20
+
+
+def few_of_a_kind(problems: list[Problem]) -> list[Problem]:
+    """The first PROBLEMS_OF_A_KIND problems of each code and field, and for a kind with
+    more, one problem counting the rest."""
+    kept: list[Problem] = []
+    extra: dict[tuple[str, str | None], int] = {}
+    seen: dict[tuple[str, str | None], int] = {}
+    for problem in problems:
+        kind = (problem.code, problem.field)
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= PROBLEMS_OF_A_KIND:
+            kept.append(problem)
+        else:
+            extra[kind] = extra.get(kind, 0) + 1
+    kept += [
+        Problem(
+            code=code,
+            field=field,
+            message=f"{more:,} more {code} problems on this page, not listed one by one "
+            f"(the first {PROBLEMS_OF_A_KIND} are)",
+        )
+        for (code, field), more in extra.items()
+    ]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -169,7 +206,7 @@ class ProjectRecord(BaseModel):
     ] = Field(default_factory=list)
     # Read by the parser for the crawler, not kept in the warehouse: no `Stored`.
     translations: dict[str, str] = Field(default_factory=dict)
-    problems: list[Problem] = Field(default_factory=list)
+    problems: Annotated[list[Problem], AfterValidator(few_of_a_kind)] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -280,7 +317,7 @@ class OtherPage(BaseModel):
     lang: Lang | None = None
     title: str | None = None
     reason: str
-    problems: list[Problem] = Field(default_factory=list)
+    problems: Annotated[list[Problem], AfterValidator(few_of_a_kind)] = Field(default_factory=list)
 
 
 PageRecord = ProjectRecord | OtherPage

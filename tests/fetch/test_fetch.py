@@ -369,7 +369,12 @@ def test_bodies_are_gzip_and_content_addressed(server, fast_settings):
     assert not list((settings.raw_dir / "objects").rglob(".tmp-*"))
 
 
-def test_canonical_link_means_one_fetch_per_page(server, fast_settings):
+def test_a_canonical_link_is_kept_and_never_stops_the_url_it_names_being_fetched(
+    server, fast_settings
+):
+    """A page's canonical link is its own claim: kept in the manifest, never obeyed. A page
+    naming another project's URL (a template slip) hid that project (issue 22, adversary
+    10-11); one request more for an alias both listed and linked is the price."""
     server.expect_request("/robots.txt").respond_with_data("", status=404)
     page = (
         b'<html><head><link rel="canonical" href="/project/real"></head>'
@@ -382,11 +387,13 @@ def test_canonical_link_means_one_fetch_per_page(server, fast_settings):
         concurrency=1,
     )
     summary = crawl(settings)
-    assert [r.path for r, _ in server.log if r.path != "/robots.txt"] == ["/project/alias"]
+    asked = [r.path for r, _ in server.log if r.path != "/robots.txt"]
+    assert asked == ["/project/alias", "/project/real"]
     assert stored(settings, server.url_for("/project/alias")).canonical_url == server.url_for(
         "/project/real"
     )
-    assert summary.new == 1
+    assert stored(settings, server.url_for("/project/real")).canonical_url is None  # its own
+    assert summary.new == 2
 
 
 def test_max_pages_caps_page_requests(server, fast_settings):

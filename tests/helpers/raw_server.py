@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 
-Answer = bytes | Callable[[str], bytes]
+Answer = bytes | Callable[[str], bytes] | list[bytes]  # a list: its parts 0.1 s apart
 
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
@@ -96,8 +97,16 @@ class RawServer:
                 self.requests.append(path)
                 self.heads.append(request)
                 answer = self.answers.get(path, NOT_FOUND)
-                sent = answer(path) if callable(answer) else answer
-                conn.sendall(sent)
+                parts = (
+                    answer
+                    if isinstance(answer, list)
+                    else [answer(path) if callable(answer) else answer]
+                )
+                for i, part in enumerate(parts):
+                    if i:
+                        time.sleep(0.1)
+                    conn.sendall(part)
+                sent = b"".join(parts)
                 if not self.keep_alive or b"\r\nconnection: close\r\n" in sent.lower():
                     return
         except OSError:

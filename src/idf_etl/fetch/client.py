@@ -378,14 +378,15 @@ def _next_hop(response: Response, visited: list[str]) -> str:
 
 
 def make_transport(kind: str, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    """The connection layer under httpx's API: aiohttp's (fast) or httpx's own."""
-    if kind == "httpx":
-        from idf_etl.fetch.framing import FramedHTTPTransport
+    """The connection layer under httpx's API: aiohttp's (fast) or httpx's own, each checked
+    for answers that end elsewhere than their framing says (framing.py)."""
+    from idf_etl.fetch.framing import FramingChecked
 
-        return FramedHTTPTransport(limits=limits)
+    if kind == "httpx":
+        return FramingChecked(httpx.AsyncHTTPTransport(limits=limits))
     from idf_etl.fetch.headers import cookieless_aiohttp
 
-    return cookieless_aiohttp(limits)
+    return FramingChecked(cookieless_aiohttp(limits))
 
 
 def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> None:

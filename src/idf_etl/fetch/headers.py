@@ -54,6 +54,10 @@ def cookieless_aiohttp(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
                 return made
             connector = made.connector
             made.detach()  # keeps the connector (its limits, TLS context) open for the new session
+            if connector is not None:
+                from idf_etl.fetch.framing import skip_spoiled_connections
+
+                skip_spoiled_connections(connector)
             return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     return Transport(limits=limits)

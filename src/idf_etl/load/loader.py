@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,7 @@ class LoadStats:
     pages_parsed: int = 0
     parse_errors: int = 0
     parse_left: int = 0  # stale pages not parsed: the run's time was up
+    halts: list[str] = field(default_factory=list)  # why the load did not do its job
     projects_total: int = 0
     projects_new: int = 0
     field_changes: int = 0

@@ -60,6 +60,33 @@ def problem_id(row: dict[str, Any]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+def halt_when_project_pages_lost(
+    con: duckdb.DuckDBPyConnection, lost_pages: list[str], threshold: float
+) -> None:
+    """A run whose project pages stop being project pages in bulk (a "Site under maintenance"
+    page answering 200 for each, a redesign the parser does not know) did not do its job:
+    when more than `threshold` of the known project pages read as something else now, a line
+    for the run's halts is appended to `lost_pages`.
+
+    Counted from the open `project_page_lost` problems after this run's tracking, not from
+    this run's issues: a page still in maintenance the next night has the same bytes and is
+    not parsed again, but it is no more a project page than the night before.
+    """
+    lost, known = con.execute(
+        """SELECT count(*) FILTER (WHERE url IN (
+                      SELECT url FROM problems
+                      WHERE code = 'project_page_lost' AND resolved_at IS NULL)),
+                  count(*)
+           FROM project_pages WHERE NOT gone"""
+    ).fetchone() or (0, 0)
+    if lost and lost > threshold * max(1, known):
+        lost_pages.append(
+            f"{lost:,} of {known:,} project pages no longer read as project pages (site in "
+            f"maintenance? a new page layout?), more than failure_threshold ({threshold:.0%}) "
+            "allows; their previous data is kept"
+        )
+
+
 @dataclass
 class ProblemCounts:
     opened: int = 0

@@ -29,7 +29,12 @@ from idf_etl.errors import IdfEtlError, OutOfTime, ReportError, StoreError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
-from idf_etl.load.problems import ProblemCounts, settle_problem, track_problems
+from idf_etl.load.problems import (
+    ProblemCounts,
+    halt_when_project_pages_lost,
+    settle_problem,
+    track_problems,
+)
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
@@ -238,6 +243,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     problems = track_problems(
         con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
     )
+    halt_when_project_pages_lost(con, stats.halts, settings.failure_threshold)
     outcome = run_outcome(summary, stats, settings.failure_threshold)
     close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
@@ -279,10 +285,11 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
 
 
 def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float) -> str:
-    """'failures' when the crawl halted or more pages failed than `threshold` allows."""
+    """'failures' when the crawl or the load halted (project pages lost in bulk among them)
+    or more pages failed than `threshold` allows."""
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
-    halted = bool(summary and summary.halts) or stats.parse_left > 0
+    halted = bool(summary and summary.halts) or stats.parse_left > 0 or bool(stats.halts)
     return "failures" if halted or too_many_failures(failed, checked, threshold) else "success"
 
 

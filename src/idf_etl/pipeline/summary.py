@@ -71,7 +71,7 @@ class RunResult:
                 f"run_timeout reached while parsing: {plural(self.load.parse_left, 'stored page')} "
                 "left for the next run, with their previous data kept"
             )
-        return reasons
+        return reasons + self.load.halts
 
     def line(self) -> str:
         """One line for a person: what the run did and where it published."""
@@ -113,21 +113,24 @@ class StageClock:
         self.stages: dict[str, float] = {}
         self._stage: str | None = None
         self._since = self._origin
+        self._stopped: float | None = None  # when the last stage stopped, none running
 
     def start(self, stage: str) -> None:
         """End the stage running (if any) and start `stage`."""
         self.stop()
-        self._stage, self._since = stage, time.monotonic()
+        self._stage, self._since, self._stopped = stage, time.monotonic(), None
 
     def stop(self) -> None:
         if self._stage is not None:
-            elapsed = max(0.0, time.monotonic() - self._since)
+            self._stopped = time.monotonic()
+            elapsed = max(0.0, self._stopped - self._since)
             self.stages[self._stage] = self.stages.get(self._stage, 0.0) + elapsed
             self._stage = None
 
     def elapsed(self) -> float:
-        """Seconds since the clock began (never below zero)."""
-        return max(0.0, time.monotonic() - self._origin)
+        """Seconds from the clock's start to now, or to the stop once stopped (never below 0)."""
+        end = self._stopped if self._stopped is not None else time.monotonic()
+        return max(0.0, end - self._origin)
 
     def now(self) -> datetime:
         """The wall time now as this run counts it: when it began plus the seconds since."""
