@@ -90,6 +90,11 @@ def watch_interrupts(grace: float = GRACE) -> bool:
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:
+    # Set here too, not only by the watcher: DuckDB runs this handler from inside a query
+    # (its own check for signals) and turns what it raises into RuntimeError "Query
+    # interrupted", which can reach `interruptible` before the watcher thread has woken
+    # (a traceback and exit 1 in CI, about 1 run in 26).
+    _requested.set()
     raise Interrupted
 
 
