@@ -241,17 +241,7 @@ def test_libreoffice_opens_an_sql_csv_answer_and_runs_no_formula(published, tmp_
         f"SELECT {cells}, INTERVAL '-1 day' AS span, -5.25::DECIMAL(18,2) AS budget, "
         "'=1+1'::ENUM('=1+1', 'b') AS kind, (SELECT min(title) FROM projects) AS title"
     )
-    # Bytes, as a shell redirect writes them (text mode would turn the CR in a cell to LF).
-    proc = subprocess.run(
-        [sys.executable, "-m", "idf_etl", "sql", "--csv", query, "--data-dir", str(data)],
-        capture_output=True,
-        timeout=120,
-        env=clean_env(),
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    answer = tmp_path / "answer.csv"
-    answer.write_bytes(proc.stdout)
+    answer = sql_csv(data, query, tmp_path / "answer.csv")
     [row] = _csv_rows(answer)
     assert [row[f"c{n}"] for n in range(len(texts))] == ["'" + t for t in texts]
 
@@ -266,21 +256,27 @@ def test_libreoffice_opens_an_sql_csv_answer_and_runs_no_formula(published, tmp_
     assert cells_in_calc[f"{column['kind']}2"][2] == "'=1+1"
 
 
-@pytest.mark.slow
-def test_a_header_made_from_data_is_guarded_too(published, tmp_path):
-    # PIVOT names columns after values: here a title a spreadsheet would run.
-    data, _, _ = published
-    query = "PIVOT (SELECT '=1+1' AS k, 1 AS v UNION ALL SELECT 'plain', 2) ON k USING sum(v)"
+def sql_csv(data: Path, query: str, out: Path) -> Path:
+    """`idf-etl sql --csv` into `out`, as bytes, as a shell redirect writes them (text mode
+    would turn the CR in a cell to LF)."""
     proc = subprocess.run(
         [sys.executable, "-m", "idf_etl", "sql", "--csv", query, "--data-dir", str(data)],
         capture_output=True,
         timeout=120,
         env=clean_env(),
-        cwd=tmp_path,
+        cwd=out.parent,
     )
     assert proc.returncode == 0, proc.stderr
-    answer = tmp_path / "pivot.csv"
-    answer.write_bytes(proc.stdout)
-    assert proc.stdout.splitlines()[0] == b"'=1+1,plain"
+    out.write_bytes(proc.stdout)
+    return out
+
+
+@pytest.mark.slow
+def test_a_header_made_from_data_is_guarded_too(published, tmp_path):
+    # PIVOT names columns after values: here a title a spreadsheet would run.
+    data, _, _ = published
+    query = "PIVOT (SELECT '=1+1' AS k, 1 AS v UNION ALL SELECT 'plain', 2) ON k USING sum(v)"
+    answer = sql_csv(data, query, tmp_path / "pivot.csv")
+    assert answer.read_bytes().splitlines()[0] == b"'=1+1,plain"
     cells = _open_in_calc(answer, tmp_path / "out")
     assert cells["A1"][2] == "'=1+1" and not cells["A1"][1]
