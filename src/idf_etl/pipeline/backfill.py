@@ -24,15 +24,9 @@ from idf_etl.load.loader import Loader, ParsedPage
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
-from idf_etl.pipeline.run import (
-    _isolate,
-    _Run,
-    batched,
-    fetch_issues,
-    parse_incomplete,
-    parse_stored,
-    run_outcome,
-)
+from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
+from idf_etl.pipeline.parsing import batched, parse_stored
+from idf_etl.pipeline.run import _isolate, _Run
 from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawstore import RawStore, StoredPage
 from idf_etl.records import STORED_FIELDS, ProjectRecord
