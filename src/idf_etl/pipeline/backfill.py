@@ -28,7 +28,8 @@ from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
 from idf_etl.pipeline.parsing import batched, parse_stored
 from idf_etl.pipeline.run import _isolate, _Run
 from idf_etl.pipeline.summary import RunResult
-from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.rawformat import StoredPage
+from idf_etl.rawstore import RawStore
 from idf_etl.records import STORED_FIELDS, ProjectRecord
 from idf_etl.warehouse.rows import Row
 from idf_etl.warehouse.schema import create_schema

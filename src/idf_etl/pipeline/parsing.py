@@ -16,7 +16,8 @@ from idf_etl.fetch.outcomes import Progress
 from idf_etl.load.loader import Loader, LoadStats, ParsedPage
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
-from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.rawformat import StoredPage
+from idf_etl.rawstore import RawStore
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.workers import map_isolated
 
