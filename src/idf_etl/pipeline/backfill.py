@@ -10,17 +10,24 @@ the live site does not show gets its project_pages row from its latest capture
 (flagged gone: missing from the site), so a project only the archive remembers
 is a row of `projects`. Then the touched projects' history is rebuilt in time
 order (load/history.py): what the site shows today is never overwritten.
+
+One capture fails only itself (`write_captures`, the live load's boundary): one the
+parser cannot read, or whose values the warehouse refuses, is observed as unreadable
+(read again by the next backfill) and is an `unreadable_page` issue at its replay
+address, saying why; the other captures and what the warehouse had are kept.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 import duckdb
 
 from idf_etl.fetch.archive import capture_time
 from idf_etl.load.history import LIVE, observation_row, record_observations
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import _REFUSED, Loader, ParsedPage, _reason
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -31,10 +38,11 @@ from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawformat import StoredPage
 from idf_etl.rawstore import RawStore
 from idf_etl.records import STORED_FIELDS, ProjectRecord
-from idf_etl.warehouse.rows import Row
+from idf_etl.warehouse.rows import Issue, Row
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import pool_size
 
+log = logging.getLogger("idf_etl.load")  # a --log-json contract: the load's, as loader.py's
 # Captures whose outcome gives an observation (a body, or the page gone then).
 _OBSERVED = ("fetched", "reused", "gone")
 _FIELDS = ", ".join(STORED_FIELDS)
@@ -80,6 +88,18 @@ def pending_captures(
             )
         )
     return pages
+
+
+def unreadable_captures(con: duckdb.DuckDBPyConnection, archive: str) -> set[str]:
+    """The replay addresses of this archive's captures observed as unreadable: the backfill
+    reads them again (pending_captures), and their problems are settled by what it finds."""
+    return {
+        f"{archive}/{when:%Y%m%d%H%M%S}id_/{url}"
+        for url, when in con.execute(
+            "SELECT url, observed_at FROM observations WHERE seen_in = ? AND kind = 'error'",
+            [archive],
+        ).fetchall()
+    }
 
 
 def observations_of(parsed: Iterable[ParsedPage], archive: str) -> Iterator[Row]:
@@ -151,6 +171,76 @@ def load_observations(
     loader.touch(keys, merge=keys)
 
 
+def write_captures(
+    con: duckdb.DuckDBPyConnection, loader: Loader, pages: list[ParsedPage], archive: str
+) -> None:
+    """Write a batch of parsed captures and commit it: an error boundary, as the live load's
+    (loader.load_pages). When the warehouse refuses a value of the batch (a number out of
+    its column's range), the batch is undone and written a capture at a time; a capture it
+    refuses is observed as unreadable instead. Every unreadable capture is an issue."""
+    try:
+        _attempt(con, loader, pages, archive)
+    except _REFUSED as exc:
+        log.warning(
+            "load: a batch of %d captures was refused (%s); writing it a capture at a time",
+            len(pages),
+            _reason(exc),
+        )
+        pages = [_one_at_a_time(con, loader, page, archive) for page in pages]
+    loader.add_issues(capture_issues(pages, archive))
+
+
+def _one_at_a_time(
+    con: duckdb.DuckDBPyConnection, loader: Loader, page: ParsedPage, archive: str
+) -> ParsedPage:
+    """The capture as written: itself, or, refused, an unreadable capture naming why."""
+    try:
+        _attempt(con, loader, [page], archive)
+        return page
+    except _REFUSED as exc:
+        if page.record is None:
+            raise  # not even its failure could be written: not a capture's values
+        why = f"the warehouse cannot hold this capture's values ({_reason(exc)})"
+        refused = replace(page, record=None, error=why)
+    loader.stats.parse_errors += 1  # as the live load counts a page it refuses
+    _attempt(con, loader, [refused], archive)
+    return refused
+
+
+def _attempt(
+    con: duckdb.DuckDBPyConnection, loader: Loader, pages: list[ParsedPage], archive: str
+) -> None:
+    """Write captures whole or not at all: refused, the warehouse is rolled back to the last
+    batch's commit (the loader's touched projects are only noted once the writes are done)."""
+    try:
+        load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
+    except _REFUSED:
+        con.execute("ROLLBACK")
+        con.execute("BEGIN TRANSACTION")
+        raise
+    loader.commit_batch()
+
+
+def capture_address(archive: str, page: ParsedPage) -> str:
+    """Where the archive replays this capture: what a person opens to see it."""
+    assert page.fetched_at is not None  # every capture has its time
+    return f"{archive}/{page.fetched_at:%Y%m%d%H%M%S}id_/{page.url}"
+
+
+def capture_issues(pages: Iterable[ParsedPage], archive: str) -> Iterator[Issue]:
+    """An issue for each capture that could not be read or held, at its replay address: a
+    problem of its own, resolved when a backfill reads it (load_captures)."""
+    for page in pages:
+        if page.record is None and not page.gone:
+            yield Issue(
+                "parse",
+                "error",
+                "unreadable_page",
+                f"{page.error}; the page's other captures and its data are kept",
+                capture_address(archive, page),
+            )
+
+
 def _copy(value: object) -> object:
     return list(value) if isinstance(value, list | tuple) else value
 
@@ -185,17 +275,35 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         isolate=_isolate(run),
         count=len(todo),
     )
+    unreadable = unreadable_captures(con, archive)
+    read_again: set[str] = set()
     for pages in batched(parsed, size):
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
-        load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
-        loader.commit_batch()
+        write_captures(con, loader, pages, archive)
+        read_again.update(
+            address for page in pages if (address := capture_address(archive, page)) in unreadable
+        )
     if loader.stats.parse_left:  # still pending: the next backfill parses them
         loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
     stats = loader.finish()
-    # Fetch problems are the live site's to settle: a backfill does not look at it.
-    problems = track_problems(con, run_id, started, network=False, failing_urls=set())
+    # Fetch problems are the live site's to settle: a backfill does not look at it. An
+    # unreadable capture's problem is resolved once a backfill reads it again without one.
+    reparsed = {
+        url
+        for (url,) in con.execute(
+            "SELECT url FROM pages WHERE parsed_run_id = ?", [run_id]
+        ).fetchall()
+    }
+    problems = track_problems(
+        con,
+        run_id,
+        started,
+        network=False,
+        failing_urls=set(),
+        reparsed=reparsed | read_again,
+    )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
     close_run(con, run_id, outcome, summary, stats, run.clock.now())
     con.execute("COMMIT")
