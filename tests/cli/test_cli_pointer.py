@@ -151,8 +151,11 @@ def test_a_broken_pointer_is_said_and_never_restarts_the_history(three_runs, tmp
         assert "idf-etl restore" in said.stderr, said.stderr
         assert "run `idf-etl run` first" not in said.stderr
         assert "Traceback" not in said.stderr
+    # Published, and no analyst can open it: CRITICAL (never "cannot tell"), with the way out.
     check = idf_etl("check", *common, cwd=tmp_path)
-    assert check.returncode == 3 and "idf-etl restore" in check.stdout, check.stdout
+    assert check.returncode == 2, check.stdout
+    assert check.stdout.startswith("IDF-ETL CRITICAL - analysts cannot open the published")
+    assert "idf-etl restore" in check.stdout and len(check.stdout.splitlines()) == 1
 
     # `run` refuses (no new release, nothing published), whichever kind of run.
     for args in (("run", "--from-raw"), ("run", "--start-url", "http://127.0.0.1:9/sitemap.xml")):

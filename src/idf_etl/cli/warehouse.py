@@ -109,12 +109,17 @@ def check(
         ),
     ] = 54,
 ) -> None:
-    """Nagios-style freshness check: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    """Nagios-style check: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+    OK while the site was read successfully within --warn-hours; WARNING past it, when the
+    last run failed or a run holds the lock past twice its run_timeout; CRITICAL past
+    --critical-hours or when analysts cannot open the published warehouse; UNKNOWN when it
+    cannot tell (bad arguments, the warehouse held by another process).
 
     Example: idf-etl check --data-dir /srv/idf-etl/data --warn-hours 30 --critical-hours 54
     """
-    from idf_etl.warehouse.readers import open_published
-    from idf_etl.warehouse.status import CHECK_UNKNOWN, check_freshness, status_facts
+    from idf_etl.pipeline.check import check_verdict
+    from idf_etl.warehouse.status import CHECK_UNKNOWN
 
     if warn_hours > critical_hours:
         typer.echo(
@@ -123,14 +128,11 @@ def check(
         )
         raise typer.Exit(CHECK_UNKNOWN)
     try:
-        con = open_published(settings_for(config, data_dir).clean_dir)
-    except IdfEtlError as exc:
-        typer.echo(f"IDF-ETL UNKNOWN - {exc}")
+        settings = settings_for(config, data_dir)
+    except ConfigError as exc:  # bad arguments are UNKNOWN to a monitor, never CRITICAL (2)
+        typer.echo(f"IDF-ETL UNKNOWN - invalid arguments: {exc}")
         raise typer.Exit(CHECK_UNKNOWN) from exc
-    try:
-        verdict = check_freshness(status_facts(con), warn_hours, critical_hours)
-    finally:
-        con.close()
+    verdict = check_verdict(settings, warn_hours, critical_hours)
     typer.echo(verdict.line)
     raise Verdict(verdict.code)
 

@@ -14,6 +14,7 @@ Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 - `holder.py`  who holds the lock, since when (the kernel's count, not the clock), stuck or not
 - `provenance.py` one data directory, one site: a run that would read another is refused
 - `fsck.py`    `idf-etl fsck`: check the raw store, its manifest and the published warehouse
+- `check.py`   `idf-etl check`: the published warehouse and the run lock as one Nagios state
 
 This `__init__` imports nothing.
 """

@@ -19,7 +19,20 @@ from idf_etl.errors import LoadError
 from idf_etl.warehouse.pointer import WAREHOUSE_NAME, link_problem, pointer_problem, what_to_do
 from idf_etl.warehouse.wal import UnreplayableLog, unreplayable, wal_of
 
-__all__ = ["WAREHOUSE_NAME", "check_opens", "open_published", "open_sandboxed", "open_warehouse"]
+__all__ = [
+    "WAREHOUSE_NAME",
+    "Unopenable",
+    "check_opens",
+    "open_published",
+    "open_sandboxed",
+    "open_warehouse",
+]
+
+
+class Unopenable(LoadError):
+    """A warehouse was published and analysts cannot open it: the published pointer broken,
+    or the file damaged. `idf-etl check` says CRITICAL for it, where a warehouse held by
+    another process or a path leading to none is only "cannot tell" (UNKNOWN)."""
 
 
 def check_opens(path: Path, shown: Path) -> None:
@@ -54,7 +67,7 @@ def check_opens(path: Path, shown: Path) -> None:
                 f"cannot open the warehouse {shown}: {first_line}; it is not damaged. "
                 "Check the file's permissions and the file system it is on"
             ) from exc
-        raise LoadError(
+        raise Unopenable(
             f"the warehouse {shown} is damaged ({first_line}); nothing was changed. "
             "`idf-etl restore` puts back the newest earlier warehouse that opens (kept under "
             "clean/releases/); `idf-etl restore --empty` then `idf-etl run --from-raw` "
@@ -96,9 +109,9 @@ def open_published(clean_dir: Path, point: str = POINT_CLI) -> duckdb.DuckDBPyCo
     if (problem := pointer_problem(Path(clean_dir))) is not None:
         # Never "no warehouse, run `idf-etl run` first" while releases are kept: that run
         # would start the history again (it refuses now).
-        raise LoadError(f"{problem}; nothing was changed. {what_to_do(Path(clean_dir))}")
+        raise Unopenable(f"{problem}; nothing was changed. {what_to_do(Path(clean_dir))}")
     if (problem := link_problem(Path(clean_dir))) is not None:
-        raise LoadError(problem)
+        raise Unopenable(problem)  # they would open another file than the one published
     if not path.exists():
         raise LoadError(
             f"no warehouse at {path.absolute()}: run `idf-etl run` first, or point at the data "

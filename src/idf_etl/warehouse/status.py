@@ -102,10 +102,37 @@ def _freshness(success: dict[str, Any] | None, now: datetime) -> tuple[float | N
     return max(0.0, (now - finished).total_seconds() / 3600), None
 
 
-@dataclass
+_LABELS = {
+    CHECK_OK: "OK",
+    CHECK_WARNING: "WARNING",
+    CHECK_CRITICAL: "CRITICAL",
+    CHECK_UNKNOWN: "UNKNOWN",
+}
+# Which of two states is worse, as the Monitoring Plugins order them (max_state_alt): a
+# CRITICAL outweighs a WARNING, which outweighs "cannot tell", which outweighs OK.
+_WEIGHT = {CHECK_OK: 0, CHECK_UNKNOWN: 1, CHECK_WARNING: 2, CHECK_CRITICAL: 3}
+
+
+@dataclass(frozen=True)
 class Verdict:
+    """A Nagios plugin's answer: its exit status and its one line (text | performance data)."""
+
     code: int
-    line: str
+    text: str
+    perf: str = ""
+
+    @property
+    def line(self) -> str:
+        return f"IDF-ETL {_LABELS[self.code]} - {self.text}" + (
+            f" | {self.perf}" if self.perf else ""
+        )
+
+    def add(self, code: int, note: str) -> Verdict:
+        """This verdict with `note` said too, and `code`'s state when that is worse: then the
+        note comes first, being why (a monitor shows the start of the line)."""
+        if _WEIGHT[code] > _WEIGHT[self.code]:
+            return Verdict(code, f"{note}; {self.text}", self.perf)
+        return Verdict(self.code, f"{self.text}; {note}", self.perf)
 
 
 def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: float) -> Verdict:
@@ -116,29 +143,26 @@ def check_freshness(facts: dict[str, Any], warn_hours: float, critical_hours: fl
     errors = facts["open_problems"].get("error", 0)
     perf = f"hours_since_success={age if age is not None else 'U'};{warn_hours};{critical_hours} open_errors={errors}"
     if facts.get("clock_problem"):
-        return Verdict(CHECK_WARNING, f"IDF-ETL WARNING - {facts['clock_problem']} | {perf}")
+        return Verdict(CHECK_WARNING, facts["clock_problem"], perf)
     if age is None:
-        return Verdict(
-            CHECK_CRITICAL, f"IDF-ETL CRITICAL - no successful read of the site yet | {perf}"
-        )
+        return Verdict(CHECK_CRITICAL, "no successful read of the site yet", perf)
     said = (
         f"last successful read of the site (run {last_success_id(facts)}) finished {age:.1f} h "
         f"ago; {plural(errors, 'open error')}"
     )
     if age > critical_hours:
-        return Verdict(
-            CHECK_CRITICAL, f"IDF-ETL CRITICAL - {said} (over {critical_hours:g} h) | {perf}"
-        )
+        return Verdict(CHECK_CRITICAL, f"{said} (over {critical_hours:g} h)", perf)
     if age > warn_hours:
-        return Verdict(CHECK_WARNING, f"IDF-ETL WARNING - {said} (over {warn_hours:g} h) | {perf}")
+        return Verdict(CHECK_WARNING, f"{said} (over {warn_hours:g} h)", perf)
     for failed in (facts["last_run"], facts.get("last_network_run")):
         if failed and failed["outcome"] != "success":
             return Verdict(
                 CHECK_WARNING,
-                f"IDF-ETL WARNING - run {failed['run_id']} ({failed.get('mode', 'network')}) "
-                f"ended with {failed['outcome']}; {said} | {perf}",
+                f"run {failed['run_id']} ({failed.get('mode', 'network')}) "
+                f"ended with {failed['outcome']}; {said}",
+                perf,
             )
-    return Verdict(CHECK_OK, f"IDF-ETL OK - {said} | {perf}")
+    return Verdict(CHECK_OK, said, perf)
 
 
 def in_future(stamp: datetime | None, now: datetime) -> bool:
