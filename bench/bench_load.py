@@ -309,7 +309,7 @@ def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> No
         f"\nflat memory: idf-etl run --from-raw, default settings{' + ' if settings else ''}"
         f"{' '.join(settings)}, report off\n"
         f"{'shape':>9} {'stored pages':>12} {'seconds':>8} {'run peak MB':>11} "
-        f"{'tree peak MB':>12} {'vs smallest':>11} {'issues':>7} {'problems':>8} exit"
+        f"{'tree peak MB':>12} {'vs smallest':>11} {'issues':>7} {'problems':>8} exit  built with"
     )
     for shape in shapes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -322,9 +322,18 @@ def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> No
                 print(
                     f"{shape:>9} {n:12,} {r.seconds:8.1f} {r.peak:11d} {r.tree:12d} "
                     f"{r.peak / first - 1:+10.0%} {r.summary.get('issues', 0):7,} "
-                    f"{r.summary.get('problems', {}).get('still_open', 0):8,} {r.code}",
+                    f"{r.summary.get('problems', {}).get('still_open', 0):8,} {r.code:4d}  "
+                    f"{_built_with(r.summary)}",
                     flush=True,
                 )
+
+
+def _built_with(summary: dict[str, object]) -> str:
+    """The memory the build ended with: warehouse_memory, or what it was raised to (a
+    statement needed more at once: the run's memory is then not flat)."""
+    notes = summary.get("notes") or []
+    raised = [n.rsplit("built with ", 1)[1] for n in notes if "built with" in str(n)]  # type: ignore[union-attr]
+    return raised[-1] if raised else "warehouse_memory"
 
 
 def bench_nightly(pages: int) -> None:

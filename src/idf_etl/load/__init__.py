@@ -3,6 +3,7 @@
 Start at `loader.py` (`Loader`: the pipeline feeds it parsed pages a batch at a time).
 
 - `loader.py`   pages, project pages, merged projects, changes and issues, written in batches
+- `batches.py`  batches cut by what they hold in memory: rows, and their text
 - `grouping.py` which pages are one project: by project id, else by Drupal node
 - `merge.py`    one project row from its pages (one per language), and where they disagree
 - `projects.py` the projects table rebuilt from project_pages for the projects a run touched

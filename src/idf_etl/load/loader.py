@@ -17,6 +17,7 @@ once whole, so the run stays all-or-nothing.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from idf_etl.load.batches import Weight, batched_by_weight, project_weights
 from idf_etl.load.grouping import PageKeys, project_keys
 from idf_etl.load.history import (
     LIVE,
@@ -102,7 +104,6 @@ class Loader:
         self.issues: list[Issue] = []
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
         self._affected: set[str] = set()  # project keys to merge again in `finish`
-        self._text: dict[str, int] = {}  # url -> characters of text, of pages loaded
         self._observed: set[str] = set()  # project keys with new observations: history to rebuild
         # What the run wrote before its first batch (its ledger row) is committed: a batch
         # whose values the warehouse refuses is rolled back to here, never further.
@@ -175,7 +176,6 @@ class Loader:
             dict(self._keys),
             set(self._affected),
             set(self._observed),
-            dict(self._text),
         )
         if not self.commit_batches:
             self.con.execute("BEGIN TRANSACTION")
@@ -185,7 +185,7 @@ class Loader:
             self.con.execute("ROLLBACK")
             if self.commit_batches:
                 self.con.execute("BEGIN TRANSACTION")
-            stats, issues, self._keys, self._affected, self._observed, self._text = saved
+            stats, issues, self._keys, self._affected, self._observed = saved
             # In place: the parse stage counts into the same object (parse_left).
             vars(self.stats).update(vars(stats))
             del self.issues[issues:]
@@ -288,7 +288,7 @@ class Loader:
         # The merge reads a batch's pages whole (descriptions and all): where no row order
         # is kept, DuckDB needs less memory for it (the exports check their order).
         self.con.execute("SET preserve_insertion_order = false")
-        for keys in self._merge_batches(affected):
+        for keys in self._batches(affected):
             self.issues += merger.merge(keys)
             self._write_issues()
             self._batch_written()
@@ -296,8 +296,7 @@ class Loader:
         self._write_issues()
         # A regrouped page takes its observations to its new project, and leaves the old one.
         touched = sorted(self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k})
-        for start in range(0, len(touched), self.merge_batch):
-            keys = touched[start : start + self.merge_batch]
+        for keys in self._batches(touched, history=True):
             # A live run appends what it saw (the merge above); an archive's captures may be
             # older than what is known, so their projects' history is rebuilt in time order.
             done = rebuild(self.con, keys, self.run_id, changes=not live)
@@ -313,35 +312,12 @@ class Loader:
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 
-    def _merge_batches(self, keys: list[str]) -> Iterator[list[str]]:
-        """`keys` in batches of at most `merge_batch` pages and `merge_bytes` of their text,
-        not projects: a project of 13 pages weighs 13 times one of one page in the merge
-        (1,000 projects of 13 pages needed more than the run's 64MB), and a page of long
-        text more than a short one. A project heavier than that is a batch of its own."""
-        # Counted on the narrow columns, as a stream, and each page's text weighed as it was
-        # loaded: reading the descriptions back, DuckDB holds hundreds of them at once.
-        weights: dict[str, tuple[int, int]] = {}
-        result = self.con.execute(
-            """SELECT project_key, url FROM project_pages
-               WHERE project_key IN (SELECT unnest(?::VARCHAR[]))""",
-            [keys],
-        )
-        while rows := result.fetchmany(10_000):
-            for key, url in rows:
-                pages, text = weights.get(key, (0, 0))
-                weights[key] = (pages + 1, text + self._text.get(url, 0))
-        most = self.merge_bytes or float("inf")
-        batch: list[str] = []
-        pages = text = 0
-        for key in keys:
-            more_pages, more_text = weights.get(key, (1, 0))
-            if batch and (pages + more_pages > self.merge_batch or text + more_text > most):
-                yield batch
-                batch, pages, text = [], 0, 0
-            batch.append(key)
-            pages, text = pages + more_pages, text + more_text
-        if batch:
-            yield batch
+    def _batches(self, keys: list[str], *, history: bool = False) -> Iterator[list[str]]:
+        """`keys` in batches of at most `merge_batch` pages and `merge_bytes` of their text
+        (batches.py): the merge and the rebuild read a batch's pages whole."""
+        weights = project_weights(self.con, keys, history=history)
+        most = Weight(self.merge_batch, self.merge_bytes or sys.maxsize)
+        yield from batched_by_weight(keys, lambda key: weights.get(key, Weight(1, 0)), most)
 
     def commit_batch(self) -> None:
         """A batch written by another source (a backfill's observations) is committed."""
@@ -383,8 +359,6 @@ class Loader:
         record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
         self._observed.update(r["project_key"] for r in seen)
         self._affected.update(row["project_key"] for row in new_pp.values())
-        for url, row in new_pp.items():
-            self._text[url] = len(row.get("description") or "") + len(row.get("title") or "")
         self._affected.update(
             old_pp[url]["project_key"] for url in changed if old_pp.get(url, {}).get("project_key")
         )

@@ -125,6 +125,15 @@ def disagreement_queries(pages: str) -> list[str]:
     return queries
 
 
+def disputed_pages(pages: str) -> str:
+    """SQL: `pages` (project_pages rows) narrowed to what `disagreement_queries` reads, and
+    `numbered`. Narrow: numbered whole, a batch's descriptions are sorted and held again
+    (a batch of 1,000 pages of long descriptions, every project disagreeing, needed more
+    than 64MB)."""
+    columns = ", ".join(("project_key", "url", "lang", "gone", *_COMPARED))
+    return numbered(f"(SELECT {columns} FROM {pages})")
+
+
 def numbered(pages: str) -> str:
     """SQL: `pages` (project_pages rows) with n, each page's place in its project's merge
     order (1 first)."""

@@ -23,7 +23,7 @@ from itertools import groupby
 import duckdb
 
 from idf_etl.load.grouping import IdConflict, PageKeys, project_keys
-from idf_etl.load.merge import disagreement_queries, merge_query, numbered, text_sql
+from idf_etl.load.merge import disagreement_queries, disputed_pages, merge_query, text_sql
 from idf_etl.parse.countries import english_name
 from idf_etl.urls import url_language
 from idf_etl.warehouse.rows import Issue, query_dicts, scalar
@@ -256,7 +256,7 @@ class Merger:
         if not scalar(self.con, "SELECT count(*) FROM merged WHERE disagree"):
             return []  # most batches: the query below would still read every page
         # Their pages on the site first, on their own: the query reads them once a field.
-        pages = numbered(
+        pages = disputed_pages(
             "(SELECT * FROM project_pages WHERE NOT gone "
             "AND project_key IN (SELECT project_key FROM merged WHERE disagree))"
         )

@@ -31,10 +31,10 @@ from idf_etl.load.loader import _REFUSED, Loader, ParsedPage, _reason
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
+from idf_etl.pipeline.memory import batch_bytes, load_batches
 from idf_etl.pipeline.run import (
     _isolate,
     _Run,
-    batched,
     fetch_issues,
     parse_incomplete,
     parse_stored,
@@ -261,7 +261,14 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     archive = settings.archive_replay
     size = settings.load_batch
     loader = Loader(
-        con, run_id, started, PARSER_VERSION, commit_batches=True, merge_batch=size, seen_in=archive
+        con,
+        run_id,
+        started,
+        PARSER_VERSION,
+        commit_batches=True,
+        merge_batch=size,
+        seen_in=archive,
+        merge_bytes=batch_bytes(settings.warehouse_memory),
     )
     if summary is not None:
         loader.add_issues(fetch_issues(summary))
@@ -282,7 +289,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()
-    for pages in batched(parsed, size):
+    for pages in load_batches(parsed, size, settings.warehouse_memory):
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
         write_captures(con, loader, pages, archive)

@@ -2,7 +2,7 @@
 
 `build_within_memory(build, memory)` calls `build(limit)` (run.py's build and publish) and
 builds again with more where DuckDB needed it; `batch_bytes(memory)` is the page text one
-load or merge batch may hold, and `batched_by_weight` cuts the parsed pages by it.
+load or merge batch may hold, and `load_batches` cuts the parsed pages by it.
 """
 
 from __future__ import annotations
@@ -10,19 +10,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
 
 import duckdb
 
 from idf_etl.config import memory_amount, memory_bytes
 from idf_etl.errors import LoadError
+from idf_etl.load.batches import Weight, batched_by_weight
 from idf_etl.load.loader import ParsedPage
 from idf_etl.pipeline.summary import RunResult
 
 log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
-T = TypeVar("T")
 
 
 class OutOfMemory(LoadError):
@@ -117,28 +116,17 @@ def batch_bytes(memory: str) -> int:
     return max(1, memory_bytes(memory) // 16)
 
 
-def text_weight(page: ParsedPage) -> int:
-    """The text of a parsed page that a batch holds in memory (its description and title)."""
+def page_weight(page: ParsedPage) -> Weight:
+    """A parsed page in a load batch: a row, and the text of it the batch holds in memory
+    (its description and title)."""
     record = page.record
     if record is None:
-        return 0
+        return Weight(1, 0)
     description = getattr(record, "description", None) or ""
-    return len(description) + len(record.title or "")
+    return Weight(1, len(description) + len(record.title or ""))
 
 
-def batched_by_weight(
-    items: Iterable[T], size: int, weight: Callable[[T], int], most: int
-) -> Iterator[list[T]]:
-    """Lists of at most `size` items weighing at most `most` together (an item heavier
-    than that alone is a list of its own)."""
-    batch: list[T] = []
-    total = 0
-    for item in items:
-        w = weight(item)
-        if batch and (len(batch) >= size or total + w > most):
-            yield batch
-            batch, total = [], 0
-        batch.append(item)
-        total += w
-    if batch:
-        yield batch
+def load_batches(pages: Iterable[ParsedPage], size: int, memory: str) -> Iterator[list[ParsedPage]]:
+    """The parsed pages in load batches of at most `size` pages and `batch_bytes(memory)`
+    of their text (a page heavier than that alone)."""
+    return batched_by_weight(pages, page_weight, Weight(size, batch_bytes(memory)))

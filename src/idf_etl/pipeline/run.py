@@ -42,11 +42,10 @@ from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, op
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import (
     batch_bytes,
-    batched_by_weight,
     build_within_memory,
+    load_batches,
     needs_memory,
     out_of_memory,
-    text_weight,
 )
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
@@ -278,8 +277,7 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
         isolate=_isolate(run),
         count=todo,
     )
-    budget = batch_bytes(run.settings.warehouse_memory)
-    for parsed in batched_by_weight(parsed_pages, size, text_weight, budget):
+    for parsed in load_batches(parsed_pages, size, run.settings.warehouse_memory):
         loader.load_pages(parsed)
     return workers
 
