@@ -21,10 +21,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idf_etl.config import MEMORY_UNITS, Settings, load_settings, memory_bytes
+from idf_etl.config import MEMORY_UNITS, Settings, memory_bytes
 from idf_etl.errors import ConfigError
 from idf_etl.pipeline.memory import twice
 from idf_etl.rawstore import RawStore
+from idf_etl.settings_sources import load_settings
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
 

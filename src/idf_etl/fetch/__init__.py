@@ -9,6 +9,7 @@ Start at `site.py` (`fetch_site`, `fetch_url`: what the CLI and the pipeline cal
 - `client.py`     how we ask: robots.txt, redirects, retries with backoff, deadlines, size caps
 - `pacing.py`     one host's pace, Retry-After, and naming a transport error
 - `encoding.py`   a body's Content-Encoding undone under the size cap, never cut short unnoticed
+- `codings.py`    gzip, deflate, br and zstd, each undone a bounded piece at a time
 - `framing.py`    bytes past an answer's declared end: its page fails, its connection is dropped
 - `headers.py`    what we send back of what a server said: validators if sendable, never cookies
 - `outcomes.py`   what a fetch did: one outcome per page, the summary of a crawl

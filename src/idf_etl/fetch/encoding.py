@@ -9,11 +9,12 @@ stops early: a body cut short (a Content-Length that matches the bytes sent,
 not the stream) would be stored as the page, and its missing fields read as
 removed. Here a stream that has not reached its end is a FetchError, as is one
 that is not what its Content-Encoding says; the decoded size is capped as it
-grows (a gzip bomb is small on the wire). A compression we cannot undo (br,
-zstd, compress: servers behind some CDNs send them though we ask for gzip or
-deflate) fails the page, named, and the copy stored before is kept: stored as
-it came it was parsed as "input looks binary (NUL bytes)". A token nobody
-defines passes through as it came, as browsers do.
+grows (a gzip or br bomb is small on the wire): codings.py hands it back a
+bounded piece at a time. We ask for, and undo, gzip, deflate, br and zstd; a
+compression we cannot undo (compress, xz: no library for them is a dependency)
+fails the page, named, and the copy stored before is kept: stored as it came
+it was parsed as "input looks binary (NUL bytes)". A token nobody defines
+passes through as it came, as browsers do.
 
 `cut=True` (robots.txt, which RFC 9309 lets us read in part): past the limit
 the body is kept up to it and marked `truncated`, instead of failing.
@@ -26,17 +27,14 @@ with one, and a BOM glued onto the first line lost robots.txt's first group.
 from __future__ import annotations
 
 import codecs
-import zlib
 
 import httpx
 
 from idf_etl.errors import FetchError
+from idf_etl.fetch.codings import ACCEPT_ENCODING, CANNOT_UNDO, Inflater, inflater_for
 from idf_etl.numerals import ascii_int
 
-ACCEPT_ENCODING = "gzip, deflate"
-_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
-# Compressions browsers or servers use that we cannot undo (no such library is a dependency).
-_CANNOT_UNDO = frozenset({"br", "zstd", "compress", "x-compress", "bzip2", "x-bzip2", "xz", "lzma"})
+__all__ = ["ACCEPT_ENCODING", "BodyDecoder", "decode_text", "read_capped"]
 
 
 async def read_capped(
@@ -69,50 +67,38 @@ class BodyDecoder:
         codings = [c for c in codings if c and c != "identity"]
         if len(codings) > 1:
             raise FetchError(f"{url}: Content-Encoding {content_encoding!r}: one coding at most")
-        if codings and codings[0] in _CANNOT_UNDO:
+        if codings and codings[0] in CANNOT_UNDO:
             raise FetchError(
                 f"{url}: Content-Encoding {codings[0]!r} is a compression we cannot undo (we ask "
                 f"for {ACCEPT_ENCODING})"
             )
-        self.coding = codings[0] if codings and codings[0] in _WBITS else None
-        self._zlib = zlib.decompressobj(_WBITS[self.coding]) if self.coding else None
+        self.coding = codings[0] if codings else None
+        self._inflater: Inflater | None = inflater_for(self.coding) if self.coding else None
         self._parts: list[bytes] = []
         self._size = 0
-        self._raw_deflate_tried = False
 
     def feed(self, raw: bytes) -> None:
         if self.truncated:
             return
-        if self._zlib is None:
+        inflater = self._inflater
+        if inflater is None:
             self._keep(raw)
             return
         try:
-            # At most one byte past the limit out of each call: a bomb never unpacks whole.
-            data = self._zlib.decompress(raw, self.limit - self._size + 1)
-            while self._zlib.unconsumed_tail and self._size + len(data) <= self.limit:
-                data += self._zlib.decompress(
-                    self._zlib.unconsumed_tail, self.limit - self._size - len(data) + 1
-                )
-        except zlib.error as exc:
-            if self.coding == "deflate" and not self._raw_deflate_tried and not self._parts:
-                # Some servers send raw deflate, without the zlib header the standard asks for.
-                self._raw_deflate_tried = True
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                self.feed(raw)
-                return
+            # At most one byte past the limit out of each call (Brotli: one block): a bomb
+            # never unpacks whole, it fails at the limit.
+            self._keep(inflater.take(raw, self.limit - self._size + 1))
+            while inflater.pending() and not self.truncated:
+                self._keep(inflater.take(b"", self.limit - self._size + 1))
+        except ValueError as exc:
             raise self._broken(str(exc)) from exc
-        self._keep(data)
 
     def finish(self) -> bytes:
-        if self._zlib is not None and not self.truncated:
-            try:
-                self._keep(self._zlib.flush())
-            except zlib.error as exc:
-                raise self._broken(str(exc)) from exc
-            if not self._zlib.eof and self._size:
+        inflater = self._inflater
+        if inflater is not None and not self.truncated and not inflater.ended():
+            if self._size:
                 raise self._broken("the compressed stream stops before its end: cut short")
-            if not self._zlib.eof:
-                raise self._broken("no compressed data")
+            raise self._broken("no compressed data")
         return b"".join(self._parts)
 
     def _keep(self, data: bytes) -> None:
