@@ -64,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_fetch import start_mirror
 from idf_etl.config import Settings
 from idf_etl.load.loader import Loader
+
 try:
     from idf_etl.load.parsed import ParsedPage
 except ImportError:  # a checkout from before load/parsed.py
