@@ -326,7 +326,7 @@ def test_a_dataset_that_fails_on_a_thread_fails_the_export_and_leaves_no_thread(
 
     con = _filled(tmp_path / "w.duckdb", 10)
     con.execute("SET threads = 2")
-    broken = ("broken", "A dataset whose query fails.", "(SELECT * FROM no_such_table)", (), {})
+    broken = ("broken", "A dataset whose query fails.", "(SELECT * FROM no_such_table)", (), {}, ())
     datasets = _datasets()
     monkeypatch.setattr(export, "_datasets", lambda: [*datasets[:3], broken, *datasets[3:]])
     with pytest.raises(duckdb.CatalogException, match="no_such_table"):
@@ -360,3 +360,53 @@ def test_exports_that_run_out_of_memory_together_are_written_one_at_a_time(
     assert _files(two) == _files(one)
     assert "writing the exports one at a time" in caplog.text
     con.close()
+
+
+def test_open_issues_are_exported_in_the_views_order_within_little_memory(tmp_path):
+    """open_issues grows with the problems a warehouse holds (260,000 in the bench's
+    `problems` shape): sorted whole by its ORDER BY, its messages needed more than 64MB. It
+    is written a chunk at a time, in the view's own order (oldest first, then severity, URL
+    with run-level problems last, code), the same rows as the view, at the default 64MB."""
+    from datetime import UTC, datetime, timedelta
+
+    from idf_etl.warehouse.export import ROW_GROUP
+    from idf_etl.warehouse.schema import create_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "64MB"})
+    create_schema(con)
+    n = 6 * ROW_GROUP + 5
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # Few distinct first_seen, severities and codes, and every tenth without a URL: chunk
+    # boundaries fall inside runs of equal leading columns and on NULL URLs.
+    con.execute(
+        """INSERT INTO problems BY NAME
+           SELECT md5(i::VARCHAR) AS problem_id, 'parse' AS stage,
+                  ['warning', 'error'][1 + i % 2] AS severity, 'code_' || (i % 3) AS code,
+                  CASE WHEN i % 10 = 0 THEN NULL ELSE 'https://x/p' || (i * 7919 % 5000) END
+                      AS url,
+                  repeat('a message long enough to weigh ', 130) || i AS message,
+                  ?::TIMESTAMPTZ + to_days((i % 4)::INTEGER) AS first_seen, 1 AS first_run_id,
+                  ?::TIMESTAMPTZ AS last_seen, 1 AS last_run_id, 1 AS runs,
+                  CASE WHEN i % 17 = 0 THEN ?::TIMESTAMPTZ END AS resolved_at
+           FROM range(?) r(i)""",
+        [start, start + timedelta(days=9), start + timedelta(days=9), n],
+    )
+    export_tables(con, tmp_path / "release")
+    exported = con.execute(
+        "SELECT problem_id FROM read_parquet(?)",
+        [str(tmp_path / "release" / "parquet" / "open_issues.parquet")],
+    ).fetchall()
+    con.execute("SET memory_limit = '1GB'")  # the view read whole, as an analyst would
+    assert exported == con.execute("SELECT problem_id FROM open_issues").fetchall()
+    assert len(exported) == n - len(range(0, n, 17))
+    with open(tmp_path / "release" / "csv" / "open_issues.csv", newline="") as handle:
+        assert [(r["problem_id"],) for r in csv.DictReader(handle)] == exported
+    con.close()
+
+
+def test_every_view_whose_rows_grow_with_the_warehouse_is_exported_in_chunks():
+    """The class of the case above: a view without GROUP BY has as many rows as the table
+    it reads, so the export must not sort it whole. Each names an order (a key or `sort`)."""
+    for view in VIEWS:
+        if "GROUP BY" not in view.query.upper():
+            assert view.sort or view.key, view.name

@@ -45,16 +45,13 @@ _NOT_TEXT |= {"DATE", "UUID"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
 ROW_GROUP = SORT_CHUNK = 2048
-# ...and bytes: 2,048 rows of 20 KB descriptions are a 40 MB row group, beyond what 64MB
-# leaves beside the scan that feeds it; cut at 1 MB, the writer holds little more than one.
-PARQUET: dict[str, Any] = {
-    "compression": "zstd",
-    "row_group_size": ROW_GROUP,
-    "row_group_size_bytes": "1MB",
-}
+# Not also cut by bytes (row_group_size_bytes): in DuckDB 2.0 it wrote a sorted chunk's rows
+# out of their order (tests/warehouse/test_exports.py, open_issues at 32MB).
+PARQUET: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP}
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
-# A table or view to export: name, comment, what to select from, key, declared columns.
-Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column]]
+# A table or view to export: name, comment, what to select from, key, declared columns,
+# the order it is written in (never NULL, unique together; empty: its own).
+Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column], tuple[str, ...]]
 
 
 def export_tables(
@@ -158,14 +155,15 @@ def _export(
     source: str,
     key: tuple[str, ...],
     declared: dict[str, Column],
+    order: tuple[str, ...],
 ) -> dict[str, object]:
     """One table or view as Parquet and CSV; its datapackage resource."""
     parquet = staging / "parquet" / f"{name}.parquet"
     columns = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     nullable = partial(_declared_nullability, names=[c[0] for c in columns], declared=declared)
     source = nullable(source)
-    if key:
-        _write_sorted_parquet(con, source, key, parquet, nullable)
+    if order:
+        _write_sorted_parquet(con, source, order, parquet, nullable)
     else:
         con.sql(f"SELECT * FROM {source}").write_parquet(str(parquet), **PARQUET)
     # The CSV from the Parquet just written: the same rows in the same order, read as
@@ -197,16 +195,19 @@ def _declared_nullability(source: str, names: list[str], declared: dict[str, Col
 
 def _datasets() -> list[Dataset]:
     """Every table and view, as (name, comment, what to select from, key, declared columns
-    by name). A table, and a view with a key (one as wide as a table), is exported in the
-    order of its key; the view's query is read without its own ORDER BY, which DuckDB
-    would otherwise sort whole first."""
-    out = []
+    by name, order). A table is exported in the order of its key, a view whose rows grow
+    with the warehouse in its `sort` order (else its key): its query read without its own
+    ORDER BY, which DuckDB would otherwise sort whole first (open_issues: 260,000 problems
+    needed more than 64MB)."""
+    out: list[Dataset] = []
     for t in TABLES:
         source = f"(SELECT {', '.join(c.name for c in t.columns)} FROM {t.name})"
-        out.append((t.name, t.comment, source, t.key, {c.name: c for c in t.columns}))
+        out.append((t.name, t.comment, source, t.key, {c.name: c for c in t.columns}, t.key))
     for v in VIEWS:
         columns = {c.name: c for c in view_columns(v)}
-        out.append((v.name, v.comment, f"({v.query})" if v.key else v.name, v.key, columns))
+        order = v.sort or v.key
+        source = f"({v.query})" if order else v.name
+        out.append((v.name, v.comment, source, v.key, columns, order))
     return out
 
 
@@ -233,10 +234,13 @@ def _write_sorted_parquet(
     if _in_order(con, out, key):
         return
     columns = ", ".join(key)
+    # Named, as the key may hold expressions (open_issues' URL with NULLs last).
+    aliased = ", ".join(f"{column} AS _k{i}" for i, column in enumerate(key))
+    names = ", ".join(f"_k{i}" for i in range(len(key)))
     ends = [
         tuple(row)
         for row in con.execute(
-            f"SELECT {columns} FROM (SELECT {columns}, row_number() OVER (ORDER BY {columns}) "
+            f"SELECT {names} FROM (SELECT {aliased}, row_number() OVER (ORDER BY {columns}) "
             f"AS n, count(*) OVER () AS total FROM {source}) "
             f"WHERE n % {SORT_CHUNK} = 0 AND n < total ORDER BY n"  # no empty last chunk
         ).fetchall()

@@ -43,6 +43,9 @@ class View:
     # their order a chunk at a time, as it writes tables (DuckDB's sort of a view's whole
     # width at once needs memory for every row).
     key: tuple[str, ...] = ()
+    # A view whose rows grow with the warehouse and whose order is not its key: its order
+    # as SQL expressions, never NULL and unique together, for the export's chunked writer.
+    sort: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -102,7 +105,9 @@ VIEWS: tuple[View, ...] = (
             for c in _problem_columns()
             if c.name in _OPEN_ISSUES
         ),
-        order="first_seen, severity, url NULLS LAST, code",
+        order="first_seen, severity, url NULLS LAST, code, problem_id",
+        # url NULLS LAST as a value: no text sorts after the last code point.
+        sort=("first_seen", "severity", "coalesce(url, chr(1114111))", "code", "problem_id"),
     ),
     View(
         "active_projects",
