@@ -134,7 +134,10 @@ def bench_loader(n: int, batch: int | None = None) -> None:
         if hasattr(loader, "merge_batch"):  # as `idf-etl run` sets it
             loader.merge_batch = size
         if hasattr(loader, "finish"):
-            from idf_etl.pipeline.run import batched
+            try:
+                from idf_etl.pipeline.parsing import batched
+            except ImportError:  # a checkout from before pipeline/parsing.py
+                from idf_etl.pipeline.run import batched
 
             for part in batched(pages, size):
                 loader.load_pages(part)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from idf_etl.config import load_settings, parse_assignments
 from idf_etl.errors import ConfigError
+from idf_etl.settings_sources import load_settings, parse_assignments
 
 REPO = Path(__file__).parent.parent
 

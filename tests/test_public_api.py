@@ -77,8 +77,9 @@ def test_every_error_type_is_exported_and_shares_one_root():
 
 
 def test_the_scheduler_names_are_the_library_s_own():
-    from idf_etl.config import Settings, load_settings
+    from idf_etl.config import Settings
     from idf_etl.pipeline.run import run_pipeline
+    from idf_etl.settings_sources import load_settings
     from idf_etl.warehouse.readers import open_warehouse
 
     assert idf_etl.Settings is Settings

@@ -34,8 +34,9 @@ from idf_etl.parse.page import PARSER_VERSION, parse_page
 from idf_etl.records import OtherPage, Problem, ProjectRecord
 
 if typing.TYPE_CHECKING:  # what type checkers and IDEs see; imported on first use below
-    from idf_etl.config import Settings, load_settings
+    from idf_etl.config import Settings
     from idf_etl.pipeline.run import run_pipeline
+    from idf_etl.settings_sources import load_settings
     from idf_etl.warehouse.readers import open_warehouse
 
 
@@ -46,7 +47,7 @@ logging.getLogger("idf_etl").addHandler(logging.NullHandler())
 # name -> the module that holds it, imported on first use (DuckDB, httpx, pydantic models).
 _LAZY = {
     "Settings": "idf_etl.config",
-    "load_settings": "idf_etl.config",
+    "load_settings": "idf_etl.settings_sources",
     "open_warehouse": "idf_etl.warehouse.readers",
     "run_pipeline": "idf_etl.pipeline.run",
 }

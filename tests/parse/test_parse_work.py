@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.parse import extract
+from idf_etl.parse import extract, unlabelled
 from idf_etl.parse.page import parse_page
 
 URL = "https://developmentfund.iom.int/project/slow"
@@ -23,16 +23,18 @@ SHAPES = {
 }
 
 
-def counted(monkeypatch, name: str) -> list[int]:
+def counted(monkeypatch, name: str, *modules) -> list[int]:
+    """Calls of `name` (and blocks read) from every module that calls it."""
     calls = [0, 0]  # calls, blocks read
-    real = getattr(extract, name)
+    for module in modules:
+        real = getattr(module, name)
 
-    def wrapper(blocks, start, *args):
-        calls[0] += 1
-        calls[1] += len(blocks) - start
-        return real(blocks, start, *args)
+        def wrapper(blocks, start, *args, real=real):
+            calls[0] += 1
+            calls[1] += len(blocks) - start
+            return real(blocks, start, *args)
 
-    monkeypatch.setattr(extract, name, wrapper)
+        monkeypatch.setattr(module, name, wrapper)
     return calls
 
 
@@ -42,9 +44,9 @@ def test_the_description_and_template_values_are_read_a_bounded_number_of_times(
     shape, n, at_project_path
 ):
     with pytest.MonkeyPatch.context() as mp:
-        description = counted(mp, "_description")
-        shapes = counted(mp, "_read_shapes")
+        description = counted(mp, "_description", extract, unlabelled)
+        shapes = counted(mp, "_read_shapes", unlabelled)
         text = SHAPES[shape](n)
         parse_page(text.encode(), url=URL if at_project_path else None)
     assert description[0] <= 2, (shape, n, description)
-    assert shapes[0] <= extract._MAX_STARTS + 1, (shape, n, shapes)
+    assert shapes[0] <= unlabelled._MAX_STARTS + 1, (shape, n, shapes)

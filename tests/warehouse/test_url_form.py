@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from idf_etl.rawstore import URL_FORM, RawStore
+from idf_etl.rawformat import URL_FORM
+from idf_etl.rawstore import RawStore
 from idf_etl.warehouse.migrations import MIGRATIONS, renormalise_urls
 from idf_etl.warehouse.schema import create_schema
 

@@ -5,6 +5,7 @@ Start at `app.py` (the app, `main`, and the pipeline's commands).
 - `app.py`       the app and `main`; the commands parse, fetch and run; errors to exit codes
 - `options.py`   what several commands share: options (one decorator) and exit codes
 - `warehouse.py` the commands over a data directory: status, check, sql, restore, fsck, report, schema
+- `printing.py`  what those commands print: status's tables, rows as a table, values as JSON
 - `progress.py`  what a person (or a log) sees while a run works
 - `inputs.py`    what `idf-etl parse` reads: a file, or an http(s) URL fetched politely
 - `failures.py`  a file-system error (no space, read-only, no permission) as one line to act on

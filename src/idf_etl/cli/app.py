@@ -145,8 +145,8 @@ def fetch(crawl: CrawlOptions, json_summary: JsonOpt = False) -> None:
     Example: idf-etl fetch --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """
     from idf_etl.fetch.site import fetch_site
+    from idf_etl.pipeline.outcome import too_many_failures
     from idf_etl.pipeline.provenance import check_same_site
-    from idf_etl.pipeline.run import too_many_failures
 
     settings = crawl.settings()
     with (

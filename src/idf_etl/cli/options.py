@@ -24,8 +24,9 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 import typer
 import typer.core
 
-from idf_etl.config import Settings, load_settings, parse_assignments
+from idf_etl.config import Settings
 from idf_etl.logs import setup_logging
+from idf_etl.settings_sources import load_settings, parse_assignments
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -32,7 +32,8 @@ from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
 from idf_etl.parse.head import page_head, read_head
-from idf_etl.rawstore import CLOCK_SLACK, RawStore, StoredPage
+from idf_etl.rawformat import StoredPage
+from idf_etl.rawstore import CLOCK_SLACK, RawStore
 from idf_etl.urls import host_allowed, url_language
 
 

@@ -17,7 +17,7 @@ from idf_etl.config import Settings
 from idf_etl.errors import ParseError
 from idf_etl.parse.decoding import charset_of
 from idf_etl.parse.page import parse_page
-from idf_etl.rawstore import StoredPage, read_body
+from idf_etl.rawformat import StoredPage, read_body
 from idf_etl.records import OtherPage, ProjectRecord
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 

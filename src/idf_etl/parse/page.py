@@ -14,7 +14,8 @@ from typing import Any
 
 from idf_etl.parse.blocks import Page, read_page
 from idf_etl.parse.countries import split_countries
-from idf_etl.parse.extract import Extracted, extract
+from idf_etl.parse.extract import extract
+from idf_etl.parse.extracted import Extracted
 from idf_etl.parse.head import node_id, translations
 from idf_etl.parse.normalise import (
     parse_budget,
@@ -45,7 +46,7 @@ for _lang, _words in STOPWORDS.items():
     for _word in _words:
         _STOPWORD_LANGS[_word] = (*_STOPWORD_LANGS.get(_word, ()), _lang)
 
-# A page's values by field, as written (extract.Extracted.values).
+# A page's values by field, as written (extracted.Extracted.values).
 Raw = dict[str, str | None]
 
 

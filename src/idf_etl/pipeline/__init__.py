@@ -3,6 +3,8 @@
 Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 
 - `run.py`     fetch (or the raw store), parse on every core, load, publish
+- `parsing.py` the parse stage: the stale stored pages, a batch at a time, parsed on every core
+- `outcome.py` a run's outcome (success or failures) and the issues it records of itself
 - `memory.py`  the memory a build may use: warehouse_memory, raised where DuckDB needs more;
   batches cut by their text
 - `backfill.py` `idf-etl backfill`'s load: a web archive's captures as dated observations

@@ -32,16 +32,12 @@ from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.memory import batch_bytes, load_batches
-from idf_etl.pipeline.run import (
-    _isolate,
-    _Run,
-    fetch_issues,
-    parse_incomplete,
-    parse_stored,
-    run_outcome,
-)
+from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
+from idf_etl.pipeline.parsing import parse_stored
+from idf_etl.pipeline.run import _isolate, _Run
 from idf_etl.pipeline.summary import RunResult
-from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.rawformat import StoredPage
+from idf_etl.rawstore import RawStore
 from idf_etl.records import STORED_FIELDS, ProjectRecord
 from idf_etl.warehouse.rows import Issue, Row
 from idf_etl.warehouse.schema import create_schema

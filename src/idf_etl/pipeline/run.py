@@ -14,28 +14,24 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
-from itertools import islice
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 
 from idf_etl.config import Settings
-from idf_etl.errors import IdfEtlError, OutOfTime, ReportError, StoreError
+from idf_etl.errors import ReportError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
-from idf_etl.load.loader import Loader, LoadStats, ParsedPage
+from idf_etl.load.loader import Loader
 from idf_etl.load.problems import (
     ProblemCounts,
     halt_when_project_pages_lost,
     settle_problem,
     track_problems,
 )
-from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
@@ -47,21 +43,21 @@ from idf_etl.pipeline.memory import (
     needs_memory,
     out_of_memory,
 )
+from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
+from idf_etl.pipeline.parsing import _time, batched, parse_stored, stale_batches
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
-from idf_etl.rawstore import RawStore, StoredPage
+from idf_etl.rawstore import RawStore
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
-from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.warehouse.export import export_tables
 from idf_etl.warehouse.publish import Publisher, refuse_broken_pointer
 from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
-from idf_etl.workers import default_workers, map_isolated, pool_size, start_fork_server
+from idf_etl.workers import default_workers, pool_size, start_fork_server
 
 log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
-T = TypeVar("T")
 WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see run_pipeline)
 
 
@@ -282,15 +278,6 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
     return workers
 
 
-def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float) -> str:
-    """'failures' when the crawl or the load halted (project pages lost in bulk among them)
-    or more pages failed than `threshold` allows."""
-    failed = (summary.failed if summary else 0) + stats.parse_errors
-    checked = (summary.checked if summary else 0) + stats.pages_parsed
-    halted = bool(summary and summary.halts) or stats.parse_left > 0 or bool(stats.halts)
-    return "failures" if halted or too_many_failures(failed, checked, threshold) else "success"
-
-
 def stage_report(con: duckdb.DuckDBPyConnection, result: RunResult, run: _Run) -> Path | None:
     """Build report.html beside the warehouse, to be moved into place once it is published.
 
@@ -344,107 +331,3 @@ def _isolate(run: _Run) -> bool:
     (a quadratic reader on a 4 MB page) is then stopped by its bound and the run's deadline.
     Only parse_workers=1 (for debugging) parses in the run's own process."""
     return run.settings.parse_workers != 1
-
-
-def stale_batches(
-    store: RawStore, loader: Loader, from_raw: bool, size: int
-) -> Iterator[list[StoredPage]]:
-    """The stored pages to parse, a batch at a time: all of them for --from-raw, else those
-    whose body or parser version differs from what the warehouse holds."""
-    for batch in batched(store.pages(), size):
-        current = set() if from_raw else loader.up_to_date([(p.url, p.sha256) for p in batch])
-        yield [p for p in batch if p.url not in current]
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of `size` items (the last may be shorter); itertools.batched is Python 3.12."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def parse_stored(
-    store: RawStore,
-    pages: Iterable[StoredPage],
-    progress: Progress,
-    workers: int = 1,
-    patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
-    deadline: float | None = None,
-    stats: LoadStats | None = None,
-    isolate: bool = False,
-    count: int | None = None,
-) -> Iterator[ParsedPage]:
-    """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
-    kept with its reason.
-
-    Any exception, not only the ones we expect, stays with its page: one page
-    must never stop the run (it becomes an `issues` row, its previous data kept).
-    A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
-    `stats.parse_left`: still stale, the next run parses it. `isolate`: parse in a
-    process of its own even on one worker, where a page's time bound and the deadline hold.
-    """
-    job = partial(parse_stored_page, store.objects, patterns=patterns)
-    for page, returned in map_isolated(
-        job, pages, workers, warm=country_index, deadline=deadline, isolate=isolate, count=count
-    ):
-        if isinstance(returned.error, OutOfTime):
-            if stats is not None:
-                stats.parse_left += 1
-            continue
-        result = ParsedPage(
-            url=page.url,
-            sha256=page.sha256,
-            fetched_at=_time(page.fetched_at),
-            checked_at=_time(page.checked_at),
-            gone=bool(page.gone),
-        )
-        try:
-            result.record = returned.unwrap()
-        except StoreError as exc:
-            # No readable body: set aside for a fresh download, and no hash either, so the
-            # page is parsed again once repaired.
-            if page.sha256 is not None:
-                store.set_aside(page.sha256, str(exc))
-            result.sha256 = None
-            result.error = f"cannot read the stored page: {exc}"
-        except IdfEtlError as exc:
-            result.error = f"cannot parse the stored page: {exc}"
-        except Exception as exc:  # a parser bug on one page: reported, never fatal
-            result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
-        progress("page", page.url, "error" if result.record is None else result.record.kind)
-        yield result
-
-
-def fetch_issues(summary: FetchSummary) -> Iterator[Issue]:
-    for reason in summary.halts:
-        # A host's halt is that host's problem: two hosts down are two open problems.
-        yield Issue("fetch", "error", "crawl_incomplete", reason, summary.halt_origins.get(reason))
-    for url, reason in summary.left:
-        yield Issue("fetch", "warning", "not_fetched", f"left for the next run: {reason}", url)
-    for url, reason in summary.failures:
-        yield Issue(
-            "fetch", "error", "fetch_failed", f"{reason}; the stored copy (if any) is kept", url
-        )
-    for url, reason in summary.refusals:
-        yield Issue("fetch", "warning", "fetch_refused", f"not requested: {reason}", url)
-
-
-def parse_incomplete(settings: Settings) -> Issue:
-    """The run's time ran out while parsing (the count is in the run's note: a problem is
-    known by its message, and this one stays the same problem from night to night)."""
-    return Issue(
-        "parse",
-        "error",
-        "parse_incomplete",
-        f"run_timeout ({settings.run_timeout:g}s) reached while parsing: the stored pages not "
-        "parsed yet keep their previous data and are parsed by the next run",
-    )
-
-
-def too_many_failures(failed: int, checked: int, threshold: float) -> bool:
-    """More failures than `threshold` (a share) of the pages checked allows."""
-    return failed > threshold * max(1, checked)
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -44,6 +45,13 @@ _NOT_TEXT |= {"DATE", "UUID"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
 ROW_GROUP = SORT_CHUNK = 2048
+# ...and bytes: 2,048 rows of 20 KB descriptions are a 40 MB row group, beyond what 64MB
+# leaves beside the scan that feeds it; cut at 1 MB, the writer holds little more than one.
+PARQUET: dict[str, Any] = {
+    "compression": "zstd",
+    "row_group_size": ROW_GROUP,
+    "row_group_size_bytes": "1MB",
+}
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 # A table or view to export: name, comment, what to select from, key, declared columns.
 Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column]]
@@ -159,9 +167,7 @@ def _export(
     if key:
         _write_sorted_parquet(con, source, key, parquet, nullable)
     else:
-        con.sql(f"SELECT * FROM {source}").write_parquet(
-            str(parquet), compression="zstd", row_group_size=ROW_GROUP
-        )
+        con.sql(f"SELECT * FROM {source}").write_parquet(str(parquet), **PARQUET)
     # The CSV from the Parquet just written: the same rows in the same order, read as
     # a stream (DuckDB's CSV writer over the table itself buffers far more).
     rows = con.sql("SELECT * FROM read_parquet(?)", params=[str(parquet)])
@@ -223,9 +229,7 @@ def _write_sorted_parquet(
     """
     # A table the load wrote in key order (most, as its rows are written key by key) needs
     # no sort: written as it lies, then checked on the file.
-    con.sql(f"SELECT * FROM {source}").write_parquet(
-        str(out), compression="zstd", row_group_size=ROW_GROUP
-    )
+    con.sql(f"SELECT * FROM {source}").write_parquet(str(out), **PARQUET)
     if _in_order(con, out, key):
         return
     columns = ", ".join(key)
@@ -245,7 +249,7 @@ def _write_sorted_parquet(
         con.sql(
             f"SELECT * FROM {source} WHERE {lower}{upper} ORDER BY {columns}",
             params=[*_lexical_args(last), *_lexical_args(end)] or None,
-        ).write_parquet(str(part), compression="zstd", row_group_size=ROW_GROUP)
+        ).write_parquet(str(part), **PARQUET)
         parts.append(str(part))
     if len(parts) == 1:  # a table of one chunk (most, on the live site's scale)
         os.replace(parts[0], out)
@@ -256,7 +260,7 @@ def _write_sorted_parquet(
     # (A part's statistics say which columns hold no NULL in it: `nullable` again.)
     union = " UNION ALL ".join("SELECT * FROM read_parquet(?)" for _ in parts)
     con.sql(f"SELECT * FROM {nullable(f'({union})')}", params=parts).write_parquet(
-        str(out), compression="zstd", row_group_size=ROW_GROUP
+        str(out), **PARQUET
     )
     for name in parts:
         Path(name).unlink()

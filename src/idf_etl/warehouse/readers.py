@@ -135,7 +135,7 @@ def open_warehouse(
         con = idf_etl.open_warehouse("data")
         con.sql("SELECT project_id, title FROM projects").fetchall()
     """
-    from idf_etl.config import load_settings
+    from idf_etl.settings_sources import load_settings
 
     settings = load_settings(
         config,

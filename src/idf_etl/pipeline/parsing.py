@@ -1,0 +1,97 @@
+"""The parse stage of a run: the stored pages to parse (every one for --from-raw, else
+those whose body or parser version is new), a batch at a time, parsed on every core, each
+kept with its record or the reason it has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from functools import partial
+from itertools import islice
+from typing import TypeVar
+
+from idf_etl.errors import IdfEtlError, OutOfTime, StoreError
+from idf_etl.fetch.outcomes import Progress
+from idf_etl.load.loader import Loader, LoadStats, ParsedPage
+from idf_etl.parse.countries import country_index
+from idf_etl.parse.inputs import parse_stored_page
+from idf_etl.rawformat import StoredPage
+from idf_etl.rawstore import RawStore
+from idf_etl.urls import PROJECT_PAGE_PATTERNS
+from idf_etl.workers import map_isolated
+
+T = TypeVar("T")
+
+
+def stale_batches(
+    store: RawStore, loader: Loader, from_raw: bool, size: int
+) -> Iterator[list[StoredPage]]:
+    """The stored pages to parse, a batch at a time: all of them for --from-raw, else those
+    whose body or parser version differs from what the warehouse holds."""
+    for batch in batched(store.pages(), size):
+        current = set() if from_raw else loader.up_to_date([(p.url, p.sha256) for p in batch])
+        yield [p for p in batch if p.url not in current]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of `size` items (the last may be shorter); itertools.batched is Python 3.12."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def parse_stored(
+    store: RawStore,
+    pages: Iterable[StoredPage],
+    progress: Progress,
+    workers: int = 1,
+    patterns: tuple[str, ...] = PROJECT_PAGE_PATTERNS,
+    deadline: float | None = None,
+    stats: LoadStats | None = None,
+    isolate: bool = False,
+    count: int | None = None,
+) -> Iterator[ParsedPage]:
+    """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
+    kept with its reason.
+
+    Any exception, not only the ones we expect, stays with its page: one page
+    must never stop the run (it becomes an `issues` row, its previous data kept).
+    A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
+    `stats.parse_left`: still stale, the next run parses it. `isolate`: parse in a
+    process of its own even on one worker, where a page's time bound and the deadline hold.
+    """
+    job = partial(parse_stored_page, store.objects, patterns=patterns)
+    for page, returned in map_isolated(
+        job, pages, workers, warm=country_index, deadline=deadline, isolate=isolate, count=count
+    ):
+        if isinstance(returned.error, OutOfTime):
+            if stats is not None:
+                stats.parse_left += 1
+            continue
+        result = ParsedPage(
+            url=page.url,
+            sha256=page.sha256,
+            fetched_at=_time(page.fetched_at),
+            checked_at=_time(page.checked_at),
+            gone=bool(page.gone),
+        )
+        try:
+            result.record = returned.unwrap()
+        except StoreError as exc:
+            # No readable body: set aside for a fresh download, and no hash either, so the
+            # page is parsed again once repaired.
+            if page.sha256 is not None:
+                store.set_aside(page.sha256, str(exc))
+            result.sha256 = None
+            result.error = f"cannot read the stored page: {exc}"
+        except IdfEtlError as exc:
+            result.error = f"cannot parse the stored page: {exc}"
+        except Exception as exc:  # a parser bug on one page: reported, never fatal
+            result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
+        progress("page", page.url, "error" if result.record is None else result.record.kind)
+        yield result
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
