@@ -63,7 +63,12 @@ import psutil
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_fetch import start_mirror
 from idf_etl.config import Settings
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import Loader
+
+try:
+    from idf_etl.load.parsed import ParsedPage
+except ImportError:  # a checkout from before load/parsed.py
+    from idf_etl.load.loader import ParsedPage  # type: ignore[attr-defined,no-redef]
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline import run as pipeline
 from idf_etl.rawstore import RawStore

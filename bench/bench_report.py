@@ -25,7 +25,8 @@ from pathlib import Path
 
 import duckdb
 
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import Loader
+from idf_etl.load.parsed import ParsedPage
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.parse.project_types import parse_project_type
 from idf_etl.records import REGIONS, ProjectRecord

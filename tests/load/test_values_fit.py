@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import Loader
+from idf_etl.load.parsed import ParsedPage
 from idf_etl.parse.page import PARSER_VERSION, parse_page
 from idf_etl.pipeline.ledger import open_run
 from idf_etl.rawstore import RawStore

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from idf_etl import records
-from idf_etl.load.loader import Loader, ParsedPage
+from idf_etl.load.loader import Loader
+from idf_etl.load.parsed import ParsedPage
 from idf_etl.parse.page import PARSER_VERSION, parse_page
 from idf_etl.pipeline.backfill import capture_address, write_captures
 from idf_etl.pipeline.ledger import open_run

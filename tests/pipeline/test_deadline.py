@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from idf_etl.config import FETCH_SHARE, Settings
-from idf_etl.load.loader import LoadStats
+from idf_etl.load.parsed import LoadStats
 from idf_etl.load.problems import ProblemCounts
 from idf_etl.pipeline.run import _Run, stage_report
 from idf_etl.pipeline.summary import RunResult, StageClock

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from idf_etl.load.loader import LoadStats
+from idf_etl.load.parsed import LoadStats
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.summary import RunResult, StageClock
 

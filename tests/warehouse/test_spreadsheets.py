@@ -65,6 +65,8 @@ def test_a_title_that_would_run_as_a_formula_is_written_as_text(tmp_path):
     con = _warehouse(tmp_path / "w.duckdb", [*HOSTILE, "Plain title", "Kosovo - returns"])
     release = export_tables(con, tmp_path / "release")
     rows = {r["project_key"]: r for r in _csv_rows(release / "csv" / "projects.csv")}
+    # No byte-order mark (docs/warehouse.md): read as UTF-8, the first name is project_key.
+    assert not (release / "csv" / "projects.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     titles = [rows[f"XX.{n:04d}"]["title"] for n in range(len(HOSTILE) + 2)]
     assert titles[: len(HOSTILE)] == ["'" + t for t in HOSTILE]
     assert titles[len(HOSTILE) :] == ["Plain title", "Kosovo - returns"]  # untouched

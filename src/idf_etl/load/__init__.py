@@ -3,6 +3,8 @@
 Start at `loader.py` (`Loader`: the pipeline feeds it parsed pages a batch at a time).
 
 - `loader.py`   pages, project pages, merged projects, changes and issues, written in batches
+- `parsed.py`   what the load takes and gives: parsed pages, and what a load counted
+- `page_rows.py` a parsed page as rows, and what the warehouse may refuse of them
 - `batches.py`  batches cut by what they hold in memory: rows, and their text
 - `grouping.py` which pages are one project: by project id, else by Drupal node
 - `merge.py`    one project row from its pages (one per language), and where they disagree

@@ -19,15 +19,12 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import duckdb
 
 from idf_etl.load.batches import Weight, batched_by_weight, project_weights
-from idf_etl.load.grouping import PageKeys, project_keys
 from idf_etl.load.history import (
     LIVE,
     observation_row,
@@ -36,41 +33,19 @@ from idf_etl.load.history import (
     record_observations,
     settle_dates,
 )
+from idf_etl.load.page_rows import (
+    OBSERVED,
+    REFUSED,
+    differs,
+    project_page_row,
+    refused_reason,
+)
+from idf_etl.load.parsed import LoadStats, PageStates, ParsedPage
 from idf_etl.load.projects import Merger, move_history, regroup
-from idf_etl.records import STORED_FIELDS, OtherPage, ProjectRecord, bounded
+from idf_etl.records import ProjectRecord, bounded
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
 
 log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
-
-
-@dataclass
-class ParsedPage:
-    """One stored page after parsing (or failing to), with what the raw store knows of it."""
-
-    url: str
-    sha256: str | None
-    fetched_at: datetime | None
-    checked_at: datetime | None
-    gone: bool
-    record: ProjectRecord | OtherPage | None = None
-    error: str | None = None
-
-
-@dataclass
-class LoadStats:
-    pages_parsed: int = 0
-    parse_errors: int = 0
-    parse_left: int = 0  # stale pages not parsed: the run's time was up
-    halts: list[str] = field(default_factory=list)  # why the load did not do its job
-    projects_total: int = 0
-    projects_new: int = 0
-    field_changes: int = 0
-    issues: int = 0
-    rows_written: int = 0
-
-
-# url -> (gone, checked_at) of a stored page, as the raw store knows it
-PageStates = dict[str, tuple[bool, datetime | None]]
 
 
 class Loader:
@@ -143,25 +118,25 @@ class Loader:
         try:
             self._attempt(parsed)
             return
-        except _REFUSED as exc:
+        except REFUSED as exc:
             if len(parsed) == 1 and parsed[0].record is None:
                 raise  # not even the page's failure could be written: not a page's values
             log.warning(
                 "load: a batch of %d pages was refused (%s); writing it a page at a time",
                 len(parsed),
-                _reason(exc),
+                refused_reason(exc),
             )
         for page in parsed:
             try:
                 self._attempt([page])
-            except _REFUSED as exc:
+            except REFUSED as exc:
                 self._attempt(
                     [
                         replace(
                             page,
                             record=None,
                             error=(
-                                f"the warehouse cannot hold this page's values ({_reason(exc)})"
+                                f"the warehouse cannot hold this page's values ({refused_reason(exc)})"
                             ),
                         )
                     ]
@@ -181,7 +156,7 @@ class Loader:
             self.con.execute("BEGIN TRANSACTION")
         try:
             self._write_pages(parsed)
-        except _REFUSED:
+        except REFUSED:
             self.con.execute("ROLLBACK")
             if self.commit_batches:
                 self.con.execute("BEGIN TRANSACTION")
@@ -211,7 +186,9 @@ class Loader:
             self.stats.pages_parsed += 1
             old = old_pp.get(page.url)
             if isinstance(page.record, ProjectRecord):
-                new_pp[page.url] = row = self._project_page_row(page, page.record, old)
+                new_pp[page.url] = row = project_page_row(
+                    page, page.record, old, self.now, self.parser_version
+                )
                 self._keys[page.url] = row["project_key"]
             elif old is not None:
                 kind = "an unreadable page" if page.record is None else "not a project page"
@@ -350,12 +327,12 @@ class Loader:
         when nothing changed: the merge is what reports its languages' disagreements, which
         would otherwise count as resolved once the page is parsed without them (problems.py).
         """
-        changed = {u: r for u, r in new_pp.items() if _differs(r, old_pp.get(u))}
+        changed = {u: r for u, r in new_pp.items() if differs(r, old_pp.get(u))}
         self.stats.rows_written += upsert(
             self.con, "project_pages", changed.values(), existing=old_pp
         )
         # A reading whose fields (or gone flag) differ from the page's last is an observation.
-        seen = [r for u, r in changed.items() if _differs(r, old_pp.get(u), _OBSERVED)]
+        seen = [r for u, r in changed.items() if differs(r, old_pp.get(u), OBSERVED)]
         record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
         self._observed.update(r["project_key"] for r in seen)
         self._affected.update(row["project_key"] for row in new_pp.values())
@@ -402,26 +379,6 @@ class Loader:
             "gone": page.gone,
         }
 
-    def _project_page_row(self, page: ParsedPage, rec: ProjectRecord, old: Row | None) -> Row:
-        row: Row = {
-            "url": page.url,
-            **{name: _copy(getattr(rec, name)) for name in STORED_FIELDS},
-            "content_sha256": page.sha256,
-            "fetched_at": page.fetched_at,
-            "parser_version": self.parser_version,
-            "first_seen": old["first_seen"] if old else self.now,
-            "last_seen": _later(
-                old["last_seen"] if old else None,
-                page.fetched_at if page.gone else page.checked_at or page.fetched_at,
-            ),
-            "gone": page.gone,
-        }
-        # The key the page had while what decides it is unchanged (it may have joined its
-        # node's project), else the page's own; `finish` regroups every page either way.
-        same = old is not None and all(old[k] == row[k] for k in ("project_id", "node_id"))
-        row["project_key"] = old["project_key"] if same and old else _own_key(row)
-        return row
-
     # -- issues --
 
     def add_issues(self, issues: Iterable[Issue]) -> None:
@@ -451,55 +408,3 @@ class Loader:
         self.stats.issues += upsert(self.con, "issues", rows)
         self.issues.clear()
         self._keys.clear()
-
-
-# What the warehouse raises for a value it cannot hold (out of a column's range, text that
-# is no UTF-8): a page's values, not the warehouse or the machine (I/O, memory go on up).
-_REFUSED = (
-    duckdb.DataError,
-    duckdb.InvalidInputException,
-    duckdb.ConstraintException,
-    ValueError,
-    TypeError,
-    OverflowError,
-)
-
-
-def _reason(exc: BaseException) -> str:
-    """An exception in one line of at most 300 characters, for an issue's message."""
-    text = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _own_key(row: Row) -> str:
-    keys, _ = project_keys([PageKeys(row["url"], row["project_id"], row["node_id"], row["lang"])])
-    return keys[row["url"]]
-
-
-def _copy(value: Any) -> Any:
-    return list(value) if isinstance(value, list) else value
-
-
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b)
-
-
-# What makes a reading an observation: a page's fields or its being gone.
-_OBSERVED = (*STORED_FIELDS, "gone")
-
-
-def _differs(new: Row, old: Row | None, names: Iterable[str] | None = None) -> bool:
-    if old is None:
-        return True
-    return any(_norm(old.get(k)) != _norm(new.get(k)) for k in names or new)
-
-
-def _norm(value: Any) -> Any:
-    """Compare values as the warehouse stores them (Decimal scale, lists, enums as text)."""
-    if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return value

@@ -27,7 +27,9 @@ import duckdb
 
 from idf_etl.fetch.archive import capture_time
 from idf_etl.load.history import LIVE, observation_row, record_observations
-from idf_etl.load.loader import _REFUSED, Loader, ParsedPage, _reason
+from idf_etl.load.loader import Loader
+from idf_etl.load.page_rows import REFUSED, refused_reason
+from idf_etl.load.parsed import ParsedPage
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -181,11 +183,11 @@ def write_captures(
     refuses is observed as unreadable instead. Every unreadable capture is an issue."""
     try:
         _attempt(con, loader, pages, archive)
-    except _REFUSED as exc:
+    except REFUSED as exc:
         log.warning(
             "load: a batch of %d captures was refused (%s); writing it a capture at a time",
             len(pages),
-            _reason(exc),
+            refused_reason(exc),
         )
         pages = [_one_at_a_time(con, loader, page, archive) for page in pages]
     loader.add_issues(capture_issues(pages, archive))
@@ -198,10 +200,10 @@ def _one_at_a_time(
     try:
         _attempt(con, loader, [page], archive)
         return page
-    except _REFUSED as exc:
+    except REFUSED as exc:
         if page.record is None:
             raise  # not even its failure could be written: not a capture's values
-        why = f"the warehouse cannot hold this capture's values ({_reason(exc)})"
+        why = f"the warehouse cannot hold this capture's values ({refused_reason(exc)})"
         refused = replace(page, record=None, error=why)
     loader.stats.parse_errors += 1  # as the live load counts a page it refuses
     _attempt(con, loader, [refused], archive)
@@ -215,7 +217,7 @@ def _attempt(
     batch's commit (the loader's touched projects are only noted once the writes are done)."""
     try:
         load_observations(con, loader, list(observations_of(pages, archive)), PARSER_VERSION)
-    except _REFUSED:
+    except REFUSED:
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
         raise

@@ -16,7 +16,7 @@ import duckdb
 
 from idf_etl.config import Settings
 from idf_etl.fetch.outcomes import FetchSummary
-from idf_etl.load.loader import LoadStats
+from idf_etl.load.parsed import LoadStats
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.version import package_version
 from idf_etl.warehouse.migrations import SCHEMA_VERSION

@@ -16,7 +16,7 @@ import duckdb
 from idf_etl.config import memory_amount, memory_bytes
 from idf_etl.errors import LoadError
 from idf_etl.load.batches import Weight, batched_by_weight
-from idf_etl.load.loader import ParsedPage
+from idf_etl.load.parsed import ParsedPage
 from idf_etl.pipeline.summary import RunResult
 
 log = logging.getLogger(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from idf_etl.config import Settings
 from idf_etl.fetch.outcomes import FetchSummary
-from idf_etl.load.loader import LoadStats
+from idf_etl.load.parsed import LoadStats
 from idf_etl.warehouse.rows import Issue
 
 

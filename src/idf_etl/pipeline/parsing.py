@@ -13,7 +13,8 @@ from typing import TypeVar
 
 from idf_etl.errors import IdfEtlError, OutOfTime, StoreError
 from idf_etl.fetch.outcomes import Progress
-from idf_etl.load.loader import Loader, LoadStats, ParsedPage
+from idf_etl.load.loader import Loader
+from idf_etl.load.parsed import LoadStats, ParsedPage
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.rawformat import StoredPage

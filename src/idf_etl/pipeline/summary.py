@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from idf_etl.fetch.outcomes import FetchSummary
-from idf_etl.load.loader import LoadStats
+from idf_etl.load.parsed import LoadStats
 from idf_etl.load.problems import ProblemCounts
 from idf_etl.logs import plural
 
