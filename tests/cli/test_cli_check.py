@@ -91,3 +91,19 @@ def test_bad_arguments_are_unknown_never_critical(data, tmp_path):
                        *args, cwd=tmp_path)  # fmt: skip
         assert proc.returncode == 3, (args, proc.stdout, proc.stderr)
         assert proc.stdout.startswith("IDF-ETL UNKNOWN - ") and len(proc.stdout.splitlines()) == 1
+
+
+def test_the_analysts_link_deleted_is_critical_and_the_next_run_makes_it_again(data):
+    # clean/idf.duckdb removed by hand while current/ leads to a release: readers said "no
+    # warehouse, run `idf-etl run` first" and check UNKNOWN (adversary case).
+    (data / "clean" / "idf.duckdb").unlink()
+    said = check(data)
+    assert said.returncode == 2, said.stdout
+    assert "is missing" in said.stdout and "run `idf-etl run` first" not in said.stdout
+    status = idf_etl("status", "--data-dir", str(data), cwd=data.parent)
+    assert status.returncode == 1 and "is missing" in status.stderr, status.stderr
+    again = idf_etl(
+        "run", "--from-raw", "--data-dir", str(data), "--set", "report=false", cwd=data.parent
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert check(data).returncode == 0

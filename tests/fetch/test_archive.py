@@ -249,11 +249,11 @@ def test_whatever_the_archive_answers_every_capture_is_accounted_for(
     data = [["k", ts, f"http://{site}{path}", mime, status, digest, "1"]
             for path, ts, status, digest, mime in drawn]  # fmt: skip
     answers = list(replays)
-    asked: list[int] = []  # the status of each replay answer
+    asked: list[str] = []  # the capture each replay request asked for
 
     def replay(request: Request) -> Response:
+        asked.append(request.path)
         status = answers.pop(0) if answers else 200
-        asked.append(status)
         headers = {"Retry-After": "0"} if status == 429 else {}
         if status in (301, 302):
             headers["Location"] = f"{base}/web/20000101000000id_/http://{site}/project/a"
@@ -286,9 +286,8 @@ def test_whatever_the_archive_answers_every_capture_is_accounted_for(
         done_before = len(asked)
         again = fetch_archive(settings, store)
         retried = sum(r["outcome"] == "failed" for r in recorded.values())
-        # A 429 is the archive's "later": the client asks again, the same capture.
-        answered = [status for status in asked[done_before:] if status != 429]
-        assert len(answered) <= retried + summary.not_requested
+        # Captures, not requests: a 429 or a 5xx is asked again, the same capture.
+        assert len(set(asked[done_before:])) <= retried + summary.not_requested
         assert again.discovered == summary.discovered
 
 
@@ -303,3 +302,62 @@ def test_a_cdx_status_that_is_not_ascii_digits_is_no_status_never_an_error(statu
     plain = status.strip(" \t")
     expected = int(plain) if plain.isascii() and plain.isdigit() and len(plain) <= 3 else None
     assert capture.status == expected
+
+
+# JSON can spell what no UTF-8 text holds: a lone surrogate ("\ud800"). Any CDX value may.
+SURROGATE_TEXT = st.builds(
+    lambda a, s, b: a + s + b,
+    st.text(max_size=6),
+    st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"]),
+    st.text(max_size=6),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    field=st.sampled_from(["original", "digest", "mimetype", "statuscode", "urlkey", "length"]),
+    value=SURROGATE_TEXT,
+    style=st.sampled_from(["array", "lines"]),
+)
+def test_a_cdx_value_no_text_can_hold_fails_only_its_capture(
+    server, fast_settings, tmp_path_factory, field, value, style
+):
+    # A lone surrogate in a CDX row's URL stopped the whole backfill (UnicodeEncodeError
+    # writing the manifest, adversary case): now each CDX value is text, its capture fetched,
+    # failed or skipped alone, and the other captures are fetched.
+    base = server.url_for("").rstrip("/")
+    site = base.removeprefix("http://")
+    good = ["k", "20190301100000", f"http://{site}/project/a", "text/html", "200", "AAA", "10"]
+    odd = ["k", "20200301100000", f"http://{site}/project/b", "text/html", "200", "BBB", "10"]
+    odd[IA_HEADER.index(field)] = (
+        f"http://{site}/project/b{value}" if field == "original" else value
+    )
+    if style == "array":
+        # json.dumps writes a lone surrogate as its escape, as a CDX server's JSON would
+        body = json.dumps([IA_HEADER, good, odd])
+    else:
+        body = "\n".join(json.dumps(dict(zip(IA_HEADER, r, strict=True))) for r in (good, odd))
+    assert "\\ud" in body or "\\udc" in body or "\\udb" in body
+    server.clear()
+    server.expect_request("/cdx").respond_with_data(body, content_type="application/json")
+    server.expect_request(re.compile(r"^/web/.*")).respond_with_data(PAGE, content_type="text/html")
+    for row in read_cdx(body.encode()).rows:
+        for key, text in row.items():
+            key.encode("utf-8"), text.encode("utf-8")  # every value can be written
+    settings = fast_settings(
+        archive_cdx=f"{base}/cdx",
+        archive_replay=f"{base}/web",
+        archive_rate=0,
+        archive_paths=["/project"],
+        allowed_hosts=[site],
+        data_dir=tmp_path_factory.mktemp("surrogates"),
+    )
+    with RawStore(settings.raw_dir) as store:
+        summary = fetch_archive(settings, store)
+        recorded = store.capture_rows(settings.archive_replay)
+    assert recorded[(f"http://{site}/project/a", "20190301100000")]["outcome"] == "fetched"
+    assert summary.discovered == 2 and not summary.halts

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from functools import cache
+from itertools import pairwise
 
 import brotli
 import pytest
@@ -122,6 +123,68 @@ def test_a_bomb_never_unpacks_past_the_cap(coding):
     cut = BodyDecoder("u", coding, 1024, cut=True)
     cut.feed(encoded[:16384])
     assert cut.truncated and cut.finish() == b"\0" * 1024
+
+
+def reference_any(coding: str, body: bytes) -> bytes | None:
+    """What the coding's own library makes of a body: several gzip members and zstd frames
+    read one after another, as Python's gzip does."""
+    try:
+        if coding == "gzip":
+            return gzip.decompress(body)
+        if coding == "deflate":
+            obj = zlib.decompressobj()
+            out = obj.decompress(body)
+            return out if obj.eof and not obj.unused_data else None
+        return reference(coding, body)
+    except (OSError, EOFError, zlib.error):
+        return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    coding=st.sampled_from(["gzip", "deflate", "br", "zstd"]),
+    page=st.binary(max_size=3000),
+    cuts=st.lists(st.integers(0, 3000), max_size=3),
+    tail=st.binary(min_size=1, max_size=40),
+    step=st.integers(1, 5000),
+)
+def test_a_body_is_all_its_streams_or_fails(coding, page, cuts, tail, step):
+    # gzip members and zstd frames one after another are the page, whole (a second gzip
+    # member was dropped unsaid); bytes after the last stream fail the page, whichever coding.
+    bounds = sorted({0, len(page), *(c for c in cuts if c <= len(page))})
+    if coding in ("gzip", "zstd"):
+        parts = [page[a:b] for a, b in pairwise(bounds)] or [b""]
+        body = b"".join(compress(coding, part) for part in parts)
+    else:
+        body = compress(coding, page)
+
+    def decode(data: bytes) -> bytes:
+        decoder = BodyDecoder("u", coding, CAP)
+        for at in range(0, len(data), step):
+            decoder.feed(data[at : at + step])
+        return decoder.finish()
+
+    assert decode(body) == page
+    assume(reference_any(coding, body + tail) is None)  # a tail that is another whole stream
+    with pytest.raises(FetchError, match="not what its Content-Encoding says"):
+        decode(body + tail)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "zstd"])
+def test_what_decodes_to_nothing_is_capped_on_the_wire(coding):
+    # A gzip header's comment and zstd's skippable frames are read and decode to nothing: 20
+    # MB of them fail at the cap (and some overhead), not after 20 MB (or never).
+    filler = 20 << 20
+    if coding == "zstd":
+        body = (0x184D2A50).to_bytes(4, "little") + filler.to_bytes(4, "little") + bytes(filler)
+    else:
+        body = b"\x1f\x8b\x08\x10\0\0\0\0\0\xff" + b"c" * filler + b"\0"
+    decoder = BodyDecoder("u", coding, CAP)
+    with pytest.raises(FetchError, match="compressed bytes so far") as failed:
+        for at in range(0, len(body), 65536):
+            decoder.feed(body[at : at + 65536])
+    said = int(str(failed.value).split("(")[1].split()[0].replace(",", ""))
+    assert said < CAP + CAP // 32 + 2 * 65536
 
 
 SHAPES = ["whole", "whole", "pieces", "cut", "garbage", "after-end", "empty", "bomb", "window"]

@@ -249,3 +249,30 @@ with RunLock(sys.argv[1], 3600):
     print("held", flush=True)
     time.sleep(60)
 """
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved aside", "replaced"])
+def test_a_lock_file_taken_away_from_a_holder_still_keeps_the_next_run_out(tmp_path, how):
+    # An operator clearing what looks like a stale lock (rm, mv), or a clean-up job: the
+    # lock went with the file, and the next run created a new one and ran beside the first
+    # (adversary case). The data directory is locked too.
+    data = tmp_path / "data"
+    lock = data / ".idf-etl.lock"
+    with holder(data, run_timeout=3600) as proc:
+        if how == "deleted":
+            lock.unlink()
+        elif how == "moved aside":
+            lock.rename(data / "old.lock")
+        else:
+            lock.unlink()
+            lock.write_text('{"pid": 1, "command": "not the holder"}')
+        refused = fetch(data)
+        status = idf_etl("status", "--json", "--data-dir", str(data), cwd=tmp_path)
+        check = idf_etl("check", "--data-dir", str(data), cwd=tmp_path)
+    assert refused.returncode == 3, refused.stderr
+    assert f"pid {proc.pid}" in one_line(refused.stderr)
+    # status and check (no warehouse yet) still see the run going, by the kernel's holder.
+    assert f"run in progress: pid {proc.pid}" in status.stderr + status.stdout, status.stderr
+    assert f"run in progress: pid {proc.pid}" in check.stdout, check.stdout
+    # Once the holder is gone the next run takes the lock.
+    assert fetch(data).returncode != 3

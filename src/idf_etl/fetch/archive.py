@@ -110,7 +110,7 @@ def read_cdx(body: bytes) -> CdxPage:
             except ValueError:
                 item = None
             if isinstance(item, dict):
-                rows.append({str(k): str(v) for k, v in item.items()})
+                rows.append({_text(k): _text(v) for k, v in item.items()})
             else:
                 unreadable += 1
             continue
@@ -120,6 +120,18 @@ def read_cdx(body: bytes) -> CdxPage:
         else:
             unreadable += 1
     return CdxPage(rows, None, unreadable)
+
+
+def _text(value: object) -> str:
+    """A CDX value as text that can be written anywhere: JSON's escapes can spell a lone
+    surrogate ("\\ud800"), which no UTF-8 file, database or URL takes (writing one into the
+    raw store's manifest stopped the whole backfill); each becomes U+FFFD, as in a browser."""
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def _read_array(text: str) -> CdxPage:
@@ -134,9 +146,9 @@ def _read_array(text: str) -> CdxPage:
         raise FetchError("the CDX server's JSON answer has no header row of field names")
     resume = None
     if len(rest) >= 2 and rest[-2] == [] and isinstance(rest[-1], list) and len(rest[-1]) == 1:
-        resume, rest = str(rest[-1][0]), rest[:-2]
+        resume, rest = _text(rest[-1][0]), rest[:-2]
     rows = [
-        dict(zip(header, map(str, r), strict=True))
+        dict(zip(map(_text, header), map(_text, r), strict=True))
         for r in rest
         if isinstance(r, list) and len(r) == len(header)
     ]

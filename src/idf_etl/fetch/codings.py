@@ -32,6 +32,7 @@ else:
 
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 ZSTD_WINDOW_LOG_MAX = 23  # 8 MB (RFC 9659)
+_GZIP_MAGIC = b"\x1f\x8b"
 _BROTLI_STEP = 16384  # bytes asked of Brotli at a time: it hands back one 32 KB block
 
 
@@ -50,14 +51,41 @@ class Inflater(Protocol):
         ...
 
 
-class _Zlib:
+class _Streams:
+    """What follows the end of a compressed stream: the next one where the coding allows
+    several (gzip members, RFC 1952; zstd frames, RFC 8878: each the rest of the page, never
+    dropped unsaid), else bytes that fail the page, as bytes past an answer's end do
+    (framing.py): a body is its streams, whole."""
+
+    def __init__(self) -> None:
+        self._after = b""  # bytes after a stream's end, not yet read as the next one
+
+    def _starts(self, data: bytes) -> bool:
+        """Whether `data` may start another stream of this coding."""
+        return False
+
+    def _next(self, raw: bytes) -> bytes:
+        data, self._after = self._after + raw, b""
+        if not self._starts(data):
+            raise ValueError("bytes came after the end of the compressed stream")
+        return data
+
+
+class _Zlib(_Streams):
     def __init__(self, coding: str) -> None:
+        super().__init__()
         self.coding = coding
         self._obj = zlib.decompressobj(_WBITS[coding])
         self._fed = False
         self._raw_tried = False
 
+    def _starts(self, data: bytes) -> bool:
+        return self.coding != "deflate" and _GZIP_MAGIC.startswith(data[:2])
+
     def take(self, raw: bytes, most: int) -> bytes:
+        if self._obj.eof:
+            raw = self._next(raw)
+            self._obj = zlib.decompressobj(_WBITS[self.coding])
         try:
             data = self._obj.decompress(raw or self._obj.unconsumed_tail, most)
         except zlib.error as exc:
@@ -68,13 +96,15 @@ class _Zlib:
                 return self.take(raw, most)
             raise ValueError(str(exc)) from exc
         self._fed = True
+        if self._obj.eof:
+            self._after = self._obj.unused_data
         return data
 
     def pending(self) -> bool:
-        return bool(self._obj.unconsumed_tail)
+        return bool(self._obj.unconsumed_tail) or (self._obj.eof and bool(self._after))
 
     def ended(self) -> bool:
-        return self._obj.eof
+        return self._obj.eof and not self._after
 
 
 class _Brotli:
@@ -84,7 +114,7 @@ class _Brotli:
 
     def take(self, raw: bytes, most: int) -> bytes:
         if raw and self._obj.is_finished():
-            raise ValueError(f"{len(raw):,} bytes after the end of the compressed stream")
+            raise ValueError("bytes came after the end of the compressed stream")
         try:
             # Asked for more than a block, it hands back up to three (98 KB for 32 KB asked);
             # asked for less, one block (32 KB): small steps keep each piece near its bound.
@@ -104,10 +134,9 @@ class _Brotli:
         return bool(self._obj.is_finished())
 
 
-class _Zstd:
-    """One frame after another (RFC 8878: a zstd body is one or more frames)."""
-
+class _Zstd(_Streams):
     def __init__(self) -> None:
+        super().__init__()
         self._obj = self._new()
 
     @staticmethod
@@ -116,21 +145,27 @@ class _Zstd:
             options={zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX}
         )
 
+    def _starts(self, data: bytes) -> bool:
+        return True  # a frame, or the decoder says why not
+
     def take(self, raw: bytes, most: int) -> bytes:
-        if self._obj.eof:  # a frame ended: what follows is the next one
-            raw = self._obj.unused_data + raw
+        if self._obj.eof:
+            raw = self._next(raw)
             self._obj = self._new()
         try:
-            return self._obj.decompress(raw, most)
+            data = self._obj.decompress(raw, most)
         except zstd.ZstdError as exc:
             raise ValueError(str(exc)) from exc
+        if self._obj.eof:
+            self._after = self._obj.unused_data
+        return data
 
     def pending(self) -> bool:
         obj = self._obj
-        return (not obj.eof and not obj.needs_input) or (obj.eof and bool(obj.unused_data))
+        return (not obj.eof and not obj.needs_input) or (obj.eof and bool(self._after))
 
     def ended(self) -> bool:
-        return self._obj.eof and not self._obj.unused_data
+        return self._obj.eof and not self._after
 
 
 # Each coding we undo, by its token (RFC 9110 8.4.1; x-gzip is gzip): Accept-Encoding names

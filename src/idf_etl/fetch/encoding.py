@@ -8,9 +8,12 @@ httpx's own decoders return what they have when a gzip or deflate stream
 stops early: a body cut short (a Content-Length that matches the bytes sent,
 not the stream) would be stored as the page, and its missing fields read as
 removed. Here a stream that has not reached its end is a FetchError, as is one
-that is not what its Content-Encoding says; the decoded size is capped as it
-grows (a gzip or br bomb is small on the wire): codings.py hands it back a
-bounded piece at a time. We ask for, and undo, gzip, deflate, br and zstd; a
+that is not what its Content-Encoding says, or that bytes follow which start no
+next gzip member or zstd frame (a second member is the rest of the page: it was
+dropped unsaid). The decoded size is capped as it grows (a gzip or br bomb is
+small on the wire): codings.py hands it back a bounded piece at a time; and so
+is what came on the wire (a gzip header's comment, zstd's skippable frames
+decode to nothing). We ask for, and undo, gzip, deflate, br and zstd; a
 compression we cannot undo (compress, xz: no library for them is a dependency)
 fails the page, named, and the copy stored before is kept: stored as it came
 it was parsed as "input looks binary (NUL bytes)". A token nobody defines
@@ -76,6 +79,7 @@ class BodyDecoder:
         self._inflater: Inflater | None = inflater_for(self.coding) if self.coding else None
         self._parts: list[bytes] = []
         self._size = 0
+        self._wire = 0
 
     def feed(self, raw: bytes) -> None:
         if self.truncated:
@@ -84,6 +88,17 @@ class BodyDecoder:
         if inflater is None:
             self._keep(raw)
             return
+        # What comes on the wire is capped too: gzip's header fields, empty deflate blocks and
+        # zstd's skippable frames decode to nothing, and a server could send them for ever.
+        self._wire += len(raw)
+        if self._wire > self.limit + self.limit // 32 + 65536:  # beyond any coding's overhead
+            if self.cut:
+                self.truncated = True
+                return
+            raise FetchError(
+                f"{self.url}: body exceeds the {self.limit:,}-byte limit "
+                f"({self._wire:,} compressed bytes so far)"
+            )
         try:
             # At most one byte past the limit out of each call (Brotli: one block): a bomb
             # never unpacks whole, it fails at the limit.

@@ -6,6 +6,13 @@ StuckLockError instead, exit 4, which the schedule's alerting reports: a stuck r
 would otherwise keep every later night at exit 3, which is not alerted. The lock is
 flock(2) on DATA_DIR/.idf-etl.lock, so a holder that dies (even by SIGKILL) lets go of
 it whatever its file says.
+
+The data directory itself is flocked too: a lock file deleted or moved while a run
+holds it (an operator clearing what looks like a stale lock, a clean-up job) took the
+lock with it, and the next run created a new file, locked that and ran beside the
+first, both building the same release. A directory cannot be swapped from under its
+path that way. Where a file system cannot flock a directory (NFS emulates flock with
+POSIX locks, which a directory cannot take), the file's lock is all there is, as before.
 """
 
 from __future__ import annotations
@@ -27,15 +34,15 @@ _MAX_RECORD = 4096  # what is read of a lock file: anything longer is not a reco
 # does not match the kernel's holder is read again for this long before it is doubted.
 _SETTLE = 1.0
 
-_held_fd: int | None = None  # the lock this process holds, closed in forked children
+_held_fds: list[int] = []  # the locks this process holds, closed in forked children
 
 
 def _close_in_child() -> None:
     """A forked child shares the lock; closed in it, the lock still dies with the run
     (flock lasts while any copy of the descriptor is open)."""
-    if _held_fd is not None:
+    for fd in _held_fds:
         with contextlib.suppress(OSError):
-            os.close(_held_fd)
+            os.close(fd)
 
 
 os.register_at_fork(after_in_child=_close_in_child)
@@ -48,21 +55,29 @@ class RunLock:
     def __init__(self, data_dir: Path, run_timeout: float | None = None) -> None:
         self.path = Path(data_dir) / ".idf-etl.lock"
         self.run_timeout = run_timeout
-        self._fd: int | None = None
+        self._fds: list[int] = []
 
     def __enter__(self) -> RunLock:
-        global _held_fd
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _open(self.path, os.O_RDWR | os.O_CREAT)
+        folder = _lock_folder(self.path.parent)
         try:
+            fd = _open(self.path, os.O_RDWR | os.O_CREAT)
+        except BaseException:
+            _release(folder)
+            raise
+        try:
+            if folder == _HELD:
+                raise BlockingIOError  # a run holds the directory: its file may be another
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            _release(folder)
             try:
                 look = look_at(self.path, fd, self.run_timeout)
             finally:
                 os.close(fd)
             raise lock_error(self.path, look) from None
         except BaseException:
+            _release(folder)
             os.close(fd)
             raise
         try:  # the record first, then cut what a longer earlier one left after it
@@ -71,7 +86,8 @@ class RunLock:
             os.ftruncate(fd, len(record))
         except OSError:
             pass  # the lock holds without it; a waiting run then says it cannot tell how long
-        self._fd = _held_fd = fd
+        self._fds = [fd] + ([folder] if folder is not None and folder >= 0 else [])
+        _held_fds.extend(self._fds)
         return self
 
     def __exit__(
@@ -80,25 +96,56 @@ class RunLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        global _held_fd
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            if _held_fd == self._fd:
-                _held_fd = None
-            self._fd = None
+        for fd in self._fds:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            with contextlib.suppress(ValueError):
+                _held_fds.remove(fd)
+        self._fds = []
 
 
-def look_at(path: Path, fd: int, run_timeout: float | None) -> Look:
-    """Who holds the lock on `path` (open as `fd`), read until the record matches the
-    kernel's holder or _SETTLE passes."""
+_HELD = -1  # what _lock_folder answers when another process holds the directory
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """The data directory flocked (its descriptor); _HELD when another process holds it;
+    None where the file system cannot lock a directory (or it cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return _HELD
+    except OSError:  # NFS and the like: EBADF, ENOLCK
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(folder: int | None) -> None:
+    if folder is not None and folder >= 0:
+        with contextlib.suppress(OSError):
+            fcntl.flock(folder, fcntl.LOCK_UN)
+            os.close(folder)
+
+
+def look_at(path: Path, fd: int | None, run_timeout: float | None) -> Look:
+    """Who holds the lock on `path` (open as `fd`, None when there is no such file), read
+    until the record matches the kernel's holder or _SETTLE passes. The kernel is asked of
+    the file, else of its directory (the file may not be the one the holder locked)."""
     deadline = time.monotonic() + _SETTLE
     while True:
-        holder = Holder.from_text(os.pread(fd, _MAX_RECORD, 0).decode(errors="replace"))
-        kernel = flock_holder(path)
+        text = os.pread(fd, _MAX_RECORD, 0).decode(errors="replace") if fd is not None else ""
+        holder = Holder.from_text(text)
+        kernel = flock_holder(path) if fd is not None else None
+        if not kernel or not kernel[0]:
+            kernel = flock_holder(path.parent) or kernel
         locker = kernel[1] if kernel else None
         settled = holder is not None and holder.boot_id and (not locker or locker == holder.pid)
-        if settled or time.monotonic() >= deadline:
+        if settled or time.monotonic() >= deadline or fd is None:
             return judge(holder, locker, run_timeout, Here.now_())
         time.sleep(0.05)
 
@@ -109,21 +156,45 @@ def held(data_dir: Path, run_timeout: float | None) -> Look | None:
     cannot be refused because of it."""
     path = Path(data_dir) / ".idf-etl.lock"
     try:
-        fd = _open(path, os.O_RDONLY)
+        fd: int | None = _open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return None  # no lock file: no run has been here (a run creates it)
+        fd = None  # no lock file: no run has been here, or it was deleted under one
     try:
-        kernel = flock_holder(path)
-        if kernel is None:  # no /proc/locks: a shared lock, let go at once, tells
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return look_at(path, fd, run_timeout)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        return look_at(path, fd, run_timeout) if kernel[0] else None
+        kernel = flock_holder(path) if fd is not None else (False, None)
+        folder = flock_holder(Path(data_dir))
+        if kernel is None or folder is None:  # no /proc/locks: a shared lock, let go, tells
+            return look_at(path, fd, run_timeout) if _probe(path, fd) else None
+        return look_at(path, fd, run_timeout) if kernel[0] or folder[0] else None
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
+
+
+def _probe(path: Path, fd: int | None) -> bool:
+    """Whether the lock file or its directory is held, by taking a shared lock on each and
+    letting go at once (where the kernel's list of locks cannot be read)."""
+    if fd is not None and not _shared(fd):
+        return True
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return not _shared(folder)
+    finally:
+        os.close(folder)
+
+
+def _shared(fd: int) -> bool:
+    """A shared lock taken and let go at once: False when another process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a file system that cannot lock it: nothing held there
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
 
 
 def _open(path: Path, flags: int) -> int:

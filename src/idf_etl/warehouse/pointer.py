@@ -92,8 +92,17 @@ def pointer_problem(clean_dir: Path) -> str | None:
 
 def link_problem(clean_dir: Path) -> str | None:
     """The fixed link clean/idf.duckdb made by hand to lead elsewhere than current/ (readers
-    would read that other file); the next publish or restore makes it lead to current/ again."""
+    would read that other file), or deleted while `current` leads to a release (readers
+    would find no warehouse, and be told to start one); the next publish or restore makes it
+    lead to current/ again."""
     published = Path(clean_dir) / WAREHOUSE_NAME
+    current = Path(clean_dir) / "current"
+    if not published.is_symlink() and not published.exists() and current.is_symlink():
+        return (
+            f"{published}, the link to current/{WAREHOUSE_NAME} analysts open, is missing "
+            "(deleted by hand?); nothing was changed. The next `idf-etl run` makes it again; "
+            f"read the published release at {current / WAREHOUSE_NAME} meanwhile"
+        )
     if published.is_symlink() and os.readlink(published) != os.path.join("current", WAREHOUSE_NAME):
         return (
             f"{published} leads to {os.readlink(published)}, not to current/{WAREHOUSE_NAME} "
