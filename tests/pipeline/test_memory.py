@@ -242,3 +242,35 @@ def test_every_word_duckdb_has_for_out_of_memory_is_read_as_such():
     )
     assert not needs_memory(duckdb.ConstraintException("Duplicate key"))
     assert not needs_memory(duckdb.IOException("No space left on device"))
+
+
+@given(
+    st.sampled_from(
+        [
+            duckdb.OutOfMemoryException,
+            duckdb.TransactionException,
+            duckdb.FatalException,
+            duckdb.InternalException,
+            duckdb.InvalidInputException,
+            duckdb.IOException,
+        ]
+    ),
+    st.sampled_from(
+        [
+            "Failed to create checkpoint because of error: failed to allocate data of size",
+            "Failed to commit: failed to pin block of size",
+            "could not allocate block of size",
+            "Something DuckDB has not said yet, of size",
+        ]
+    ),
+    st.floats(0.1, 4096).map(lambda f: f"{f:.1f}"),
+    st.sampled_from(["KiB", "MiB", "GiB", "B"]),
+    st.floats(1, 4096).map(lambda f: f"{f:.1f}"),
+)
+def test_every_error_naming_the_memory_limit_is_want_of_memory(kind, words, size, unit, used):
+    """The class of the cases above: a CHECKPOINT that cannot allocate is a FatalException
+    (adversary, 30,000 pages of 2 KB: a traceback, no retry). Whatever the type and words,
+    DuckDB's buffer manager names its limit as "(X MiB/Y MiB used)"."""
+    from idf_etl.pipeline.memory import needs_memory
+
+    assert needs_memory(kind(f"{words} {size} {unit} ({used} MiB/{used} MiB used)"))

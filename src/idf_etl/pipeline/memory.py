@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 import duckdb
@@ -30,17 +31,29 @@ class OutOfMemory(LoadError):
     reason = ""
 
 
-# DuckDB mostly says so with OutOfMemoryException, but a COMMIT that cannot pin a block says
-# it as a TransactionException ("Failed to commit: failed to pin block of size 256.0 KiB
-# (60.9 MiB/61.0 MiB used)"), which failed a run whose ledger was 200,000 issues.
-_OUT_OF_MEMORY = ("failed to pin block", "out of memory")
+# DuckDB mostly says so with OutOfMemoryException, but in other types too, each of which once
+# failed a run: a COMMIT that cannot pin a block, as a TransactionException ("Failed to
+# commit: failed to pin block of size 256.0 KiB (60.9 MiB/61.0 MiB used)"); a CHECKPOINT
+# that cannot allocate, as a FatalException ("Failed to create checkpoint ... failed to
+# allocate data of size 16.4 MiB (51.5 MiB/61.0 MiB used)"). Each names the buffer
+# manager's limit: "(X/Y used)".
+_OUT_OF_MEMORY = (
+    "failed to pin block",
+    "could not allocate block",
+    "failed to allocate data",
+    "out of memory",
+)
+
+
+_LIMIT = re.compile(r"\([\d.]+ [KMGTP]?i?B/[\d.]+ [KMGTP]?i?B used\)")
 
 
 def needs_memory(exc: duckdb.Error) -> bool:
     """Whether DuckDB failed for want of memory (whatever exception type it used)."""
     if isinstance(exc, duckdb.OutOfMemoryException):
         return True
-    return any(words in str(exc).lower() for words in _OUT_OF_MEMORY)
+    text = str(exc)
+    return bool(_LIMIT.search(text)) or any(words in text.lower() for words in _OUT_OF_MEMORY)
 
 
 def out_of_memory(memory: str, exc: duckdb.Error) -> OutOfMemory:
