@@ -106,12 +106,12 @@ def test_sql_csv_of_every_table_and_view_is_its_exported_csv(published, tmp_path
     data, _, _ = published
     datasets = _datasets()
     assert len(datasets) >= 12
-    for name, _, _, key, _ in datasets:
-        query = f"SELECT * FROM {name}" + (f" ORDER BY {', '.join(key)}" if key else "")
+    for name, _, _, _, _, order in datasets:
+        query = f"SELECT * FROM {name}" + (f" ORDER BY {', '.join(order)}" if order else "")
         proc = idf_etl("sql", "--csv", "--data-dir", str(data), query, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         exported = (data / "clean" / "csv" / f"{name}.csv").read_text()
-        if key:
+        if order:
             assert proc.stdout == exported, name
         else:  # a view's own order may leave ties in any order: the same lines
             head, *rows = proc.stdout.splitlines()

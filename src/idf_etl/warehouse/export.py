@@ -116,7 +116,11 @@ def _export_threaded(
     # outgrow the run's memory limit (64MB at 30,000 stored pages). The rest beside them.
     wide = [d for d in datasets if "description" in d[4]]
     lanes = [wide, *([d] for d in datasets if d not in wide)]
+    # A cursor starts in the connection's first database: it is told the one in use.
+    database = scalar(con, "SELECT current_database()")
     cursors = [con.cursor() for _ in range(min(threads, len(lanes)))]
+    for cursor in cursors:
+        cursor.execute("USE " + _quoted(database))
     free: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
     for cursor in cursors:
         free.put(cursor)
