@@ -33,10 +33,10 @@ from idf_etl.load.parsed import ParsedPage
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
-from idf_etl.pipeline.memory import batch_bytes, load_batches
-from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
+from idf_etl.pipeline.memory import load_batches
+from idf_etl.pipeline.outcome import parse_incomplete, run_outcome
 from idf_etl.pipeline.parsing import parse_stored
-from idf_etl.pipeline.run import _isolate, _Run
+from idf_etl.pipeline.run import _isolate, _Run, run_loader
 from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawformat import StoredPage
 from idf_etl.rawstore import RawStore
@@ -258,18 +258,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     run_id = open_run(con, started, "backfill", config_hash(settings))
     archive = settings.archive_replay
     size = settings.load_batch
-    loader = Loader(
-        con,
-        run_id,
-        started,
-        PARSER_VERSION,
-        commit_batches=True,
-        merge_batch=size,
-        seen_in=archive,
-        merge_bytes=batch_bytes(settings.warehouse_memory),
-    )
-    if summary is not None:
-        loader.add_issues(fetch_issues(summary))
+    loader = run_loader(con, run, run_id, seen_in=archive)
     todo = pending_captures(con, store, archive)
     run.progress("discovered", "", str(len(todo)))
     workers = pool_size(settings.parse_workers, len(todo))

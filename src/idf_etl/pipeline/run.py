@@ -25,6 +25,7 @@ from idf_etl.config import Settings
 from idf_etl.errors import ReportError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
+from idf_etl.load.history import LIVE
 from idf_etl.load.loader import Loader
 from idf_etl.load.problems import (
     ProblemCounts,
@@ -221,17 +222,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     # A commit a batch: the building copy is published only once whole, so the run stays
     # all-or-nothing while its memory stays flat however large the raw store.
     size = settings.load_batch
-    loader = Loader(
-        con,
-        run_id,
-        started,
-        PARSER_VERSION,
-        commit_batches=True,
-        merge_batch=size,
-        merge_bytes=batch_bytes(settings.warehouse_memory),
-    )
-    if summary is not None:
-        loader.add_issues(fetch_issues(summary))
+    loader = run_loader(con, run, run_id)
     workers = _parse_and_load(run, loader)
     if loader.stats.parse_left:
         loader.add_issues([parse_incomplete(settings)])
@@ -250,6 +241,27 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     return RunResult(
         run_id, mode, outcome, summary, stats, "", 0.0, upgraded, problems, parse_workers=workers
     )
+
+
+def run_loader(
+    con: duckdb.DuckDBPyConnection, run: _Run, run_id: int, seen_in: str = LIVE
+) -> Loader:
+    """The run's loader: committing a batch at a time, its batches cut by load_batch and by
+    the text warehouse_memory allows, the fetch's issues (if any) already given to it."""
+    settings = run.settings
+    loader = Loader(
+        con,
+        run_id,
+        run.started,
+        PARSER_VERSION,
+        commit_batches=True,
+        merge_batch=settings.load_batch,
+        merge_bytes=batch_bytes(settings.warehouse_memory),
+        seen_in=seen_in,
+    )
+    if run.summary is not None:
+        loader.add_issues(fetch_issues(run.summary))
+    return loader
 
 
 def _parse_and_load(run: _Run, loader: Loader) -> int:
