@@ -264,14 +264,7 @@ def test_whatever_the_archive_answers_every_capture_is_accounted_for(
         json.dumps([IA_HEADER, *data]), content_type="application/json"
     )
     server.expect_request(re.compile(r"^/web/.*")).respond_with_handler(replay)
-    settings = fast_settings(
-        archive_cdx=f"{base}/cdx",
-        archive_replay=f"{base}/web",
-        archive_rate=0,
-        archive_paths=["/project"],
-        allowed_hosts=[site],
-        data_dir=tmp_path_factory.mktemp("drawn"),
-    )
+    settings = _archive_settings(fast_settings, base, site, tmp_path_factory.mktemp("drawn"))
     with RawStore(settings.raw_dir) as store:
         summary = fetch_archive(settings, store)
         recorded = store.capture_rows(settings.archive_replay)
@@ -348,16 +341,21 @@ def test_a_cdx_value_no_text_can_hold_fails_only_its_capture(
     for row in read_cdx(body.encode()).rows:
         for key, text in row.items():
             key.encode("utf-8"), text.encode("utf-8")  # every value can be written
-    settings = fast_settings(
-        archive_cdx=f"{base}/cdx",
-        archive_replay=f"{base}/web",
-        archive_rate=0,
-        archive_paths=["/project"],
-        allowed_hosts=[site],
-        data_dir=tmp_path_factory.mktemp("surrogates"),
-    )
+    settings = _archive_settings(fast_settings, base, site, tmp_path_factory.mktemp("surrogates"))
     with RawStore(settings.raw_dir) as store:
         summary = fetch_archive(settings, store)
         recorded = store.capture_rows(settings.archive_replay)
     assert recorded[(f"http://{site}/project/a", "20190301100000")]["outcome"] == "fetched"
     assert summary.discovered == 2 and not summary.halts
+
+
+def _archive_settings(fast_settings, base: str, site: str, data_dir):
+    """Settings of a backfill from the archive served at `base`, of `site`'s /project pages."""
+    return fast_settings(
+        archive_cdx=f"{base}/cdx",
+        archive_replay=f"{base}/web",
+        archive_rate=0,
+        archive_paths=["/project"],
+        allowed_hosts=[site],
+        data_dir=data_dir,
+    )
