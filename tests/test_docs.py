@@ -134,3 +134,12 @@ def test_every_link_the_readme_makes_leads_somewhere():
             assert anchor in _anchors(target.read_text()), (
                 f"README links to {link}: no such heading"
             )
+
+
+def test_the_parse_contract_states_the_value_limit_the_parser_has():
+    from idf_etl.parse.extracted import VALUE_LIMIT
+    from idf_etl.records import MESSAGE_LIMIT
+
+    contract = " ".join(PAGES["docs/parse-contract.md"].split())
+    assert f"longer than {VALUE_LIMIT:,} characters (`extracted.VALUE_LIMIT`)" in contract
+    assert f"at most {MESSAGE_LIMIT:,} characters" in contract

@@ -47,6 +47,14 @@ _SHORT_LIMIT = {
 }
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 
+VALUE_LIMIT = 16_384
+"""Characters one value may have, whatever its field (the description, the title, a
+label's value, a list of country names taken whole): one longer is left empty with a
+`value_too_long` problem, never cut. The site's longest description is about 3,500
+characters; this is over four times that. It bounds the widest row a page makes: DuckDB
+holds 2,048 rows at once (a vector, a row group of the building warehouse, of a Parquet
+export), so 2,048 rows of the widest value must fit the default warehouse_memory."""
+
 
 @dataclass
 class Extracted:
@@ -65,6 +73,28 @@ class Extracted:
     # field is left empty with a problem, never filled with part of it.
     too_long: list[tuple[str, str]] = field(default_factory=list)
     listing: bool = False
+    # (field, text): a value longer than VALUE_LIMIT, its field left empty.
+    past_limit: list[tuple[str, str]] = field(default_factory=list)
+
+    def bound(self) -> None:
+        """Leave empty every value longer than VALUE_LIMIT, listing it in `past_limit`: a
+        value is read whole or not at all (a 4 MB description made every row group of the
+        warehouse as wide, and the build asked for 2 GB)."""
+        for name in ("title", "description"):
+            text = getattr(self, name)
+            if text is not None and len(text) > VALUE_LIMIT:
+                self.past_limit.append((name, text))
+                setattr(self, name, None)
+        for name, lines in list(self.countries.items()):
+            text = "\n".join(lines)
+            if len(text) > VALUE_LIMIT:  # the list whole: its names are one value
+                self.past_limit.append((name, text))
+                del self.countries[name]
+                self.values[name] = None
+        for name, value in self.values.items():
+            if value is not None and len(value) > VALUE_LIMIT:
+                self.past_limit.append((name, value))
+                self.values[name] = None
 
 
 def shape_fields(text: str) -> set[str]:
