@@ -137,9 +137,9 @@ def test_every_link_the_readme_makes_leads_somewhere():
 
 
 def test_the_parse_contract_states_the_value_limit_the_parser_has():
-    from idf_etl.parse.extracted import VALUE_LIMIT
+    from idf_etl.parse.extracted import TEXT_LIMIT
     from idf_etl.records import MESSAGE_LIMIT
 
     contract = " ".join(PAGES["docs/parse-contract.md"].split())
-    assert f"longer than {VALUE_LIMIT:,} characters (`extracted.VALUE_LIMIT`)" in contract
+    assert f"more than {TEXT_LIMIT:,} bytes of UTF-8 text (`extracted.TEXT_LIMIT`)" in contract
     assert f"at most {MESSAGE_LIMIT:,} characters" in contract

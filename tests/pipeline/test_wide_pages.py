@@ -3,7 +3,8 @@
 DuckDB holds 2,048 rows at once, so the memory a build needs is at least 2,048 times its
 widest row: 20 stored pages whose description was 4.4 MB each built only with 128MB, 200
 with 2GB, each try parsing the whole store again (#22). A value past the parser's
-VALUE_LIMIT is left empty with a problem, so no page makes a row wider than that.
+TEXT_LIMIT (bytes a page's values hold together) is left empty with a problem, so no
+page makes a row wider than that.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 
 from idf_etl.config import Settings
-from idf_etl.parse.extracted import VALUE_LIMIT
+from idf_etl.parse.extracted import TEXT_LIMIT
 from idf_etl.rawstore import RawStore
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
@@ -77,6 +78,6 @@ def test_pages_near_the_size_cap_build_at_the_default_memory_without_building_ag
     # The wide pages are read, their description empty (never a part of it), the rest kept.
     assert [r[0] for r in rows] == [f"CE.{i:04d}" for i in range(WIDE + NARROW)]
     assert all(r[1] for r in rows[:WIDE]), rows[:WIDE]
-    assert all(0 < r[2] <= VALUE_LIMIT for r in rows[WIDE:]), rows[WIDE:]
+    assert all(0 < r[2] <= TEXT_LIMIT for r in rows[WIDE:]), rows[WIDE:]
     assert all(r[3] == f"Project {i}" and r[4] == ["GH", "KE"] for i, r in enumerate(rows))
     assert too_long == [(f"CE.{i:04d}", "description") for i in range(WIDE)]

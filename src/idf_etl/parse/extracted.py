@@ -47,13 +47,15 @@ _SHORT_LIMIT = {
 }
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 
-VALUE_LIMIT = 16_384
-"""Characters one value may have, whatever its field (the description, the title, a
-label's value, a list of country names taken whole): one longer is left empty with a
-`value_too_long` problem, never cut. The site's longest description is about 3,500
-characters; this is over four times that. It bounds the widest row a page makes: DuckDB
-holds 2,048 rows at once (a vector, a row group of the building warehouse, of a Parquet
-export), so 2,048 rows of the widest value must fit the default warehouse_memory."""
+TEXT_LIMIT = 16_384
+"""Bytes of text (UTF-8) one page's values may hold together: the title, the description,
+every label's value, the country lists. Past it, the page's longest values are left empty,
+longest first, until the rest fits, each with a `value_too_long` problem: read whole or
+not at all, never cut. A page's values are one warehouse row, and DuckDB holds 2,048 rows
+at once (a vector, a row group, a Parquet export's row group), so the widest row sets the
+memory a build needs: 4.4 MB descriptions took it to 512MB (50 pages) and 2GB (200).
+The site's longest description is about 3,500 characters, under a quarter of this; rows
+of this width build with 128MB, one step up from the default, whatever the store's size."""
 
 
 @dataclass
@@ -73,27 +75,26 @@ class Extracted:
     # field is left empty with a problem, never filled with part of it.
     too_long: list[tuple[str, str]] = field(default_factory=list)
     listing: bool = False
-    # (field, text): a value longer than VALUE_LIMIT, its field left empty.
+    # (field, text): values left empty for the page's TEXT_LIMIT, longest first.
     past_limit: list[tuple[str, str]] = field(default_factory=list)
 
     def bound(self) -> None:
-        """Leave empty every value longer than VALUE_LIMIT, listing it in `past_limit`: a
-        value is read whole or not at all (a 4 MB description made every row group of the
-        warehouse as wide, and the build asked for 2 GB)."""
-        for name in ("title", "description"):
-            text = getattr(self, name)
-            if text is not None and len(text) > VALUE_LIMIT:
-                self.past_limit.append((name, text))
+        """Leave empty the page's longest values until its text fits TEXT_LIMIT, listing
+        each in `past_limit`. A country list is one value (its lines together)."""
+        texts = {"title": self.title, "description": self.description}
+        texts |= {name: v for name, v in self.values.items() if name not in self.countries}
+        texts |= {name: "\n".join(lines) for name, lines in self.countries.items()}
+        sizes = {n: len(t.encode("utf-8", "replace")) for n, t in texts.items() if t is not None}
+        total = sum(sizes.values())
+        for name in sorted(sizes, key=sizes.__getitem__, reverse=True):  # ties: page order
+            if total <= TEXT_LIMIT:
+                break
+            total -= sizes[name]
+            self.past_limit.append((name, texts[name]))  # type: ignore[arg-type]
+            if name in ("title", "description"):
                 setattr(self, name, None)
-        for name, lines in list(self.countries.items()):
-            text = "\n".join(lines)
-            if len(text) > VALUE_LIMIT:  # the list whole: its names are one value
-                self.past_limit.append((name, text))
-                del self.countries[name]
-                self.values[name] = None
-        for name, value in self.values.items():
-            if value is not None and len(value) > VALUE_LIMIT:
-                self.past_limit.append((name, value))
+            else:
+                self.countries.pop(name, None)
                 self.values[name] = None
 
 

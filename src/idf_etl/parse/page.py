@@ -15,7 +15,7 @@ from typing import Any
 from idf_etl.parse.blocks import Page, read_page
 from idf_etl.parse.countries import split_countries
 from idf_etl.parse.extract import extract
-from idf_etl.parse.extracted import VALUE_LIMIT, Extracted
+from idf_etl.parse.extracted import TEXT_LIMIT, Extracted
 from idf_etl.parse.head import node_id, translations
 from idf_etl.parse.normalise import (
     parse_budget,
@@ -175,8 +175,9 @@ def _past_limit(found: Extracted) -> list[Problem]:
         Problem(
             code="value_too_long",
             field=name,
-            message=f"{name} is {len(text):,} characters long, more than the {VALUE_LIMIT:,} "
-            f"any value is read to ({text[:80]!r}...); left empty, not cut",
+            message=f"{name} is {len(text):,} characters ({len(text.encode('utf-8', 'replace')):,} "
+            f"bytes): with it, the page's text is more than the {TEXT_LIMIT:,} bytes one page may "
+            f"hold ({text[:80]!r}...); left empty, not cut",
         )
         for name, text in found.past_limit
     ]
