@@ -134,3 +134,16 @@ def test_every_link_the_readme_makes_leads_somewhere():
             assert anchor in _anchors(target.read_text()), (
                 f"README links to {link}: no such heading"
             )
+
+
+def test_the_docs_state_the_limits_on_a_value_and_a_url():
+    from idf_etl.parse.extracted import TEXT_LIMIT
+    from idf_etl.records import MESSAGE_LIMIT
+
+    contract = " ".join(PAGES["docs/parse-contract.md"].split())
+    assert f"more than {TEXT_LIMIT:,} bytes of UTF-8 text (`extracted.TEXT_LIMIT`)" in contract
+    assert f"at most {MESSAGE_LIMIT:,} characters" in contract
+    from idf_etl.urls import URL_LIMIT
+
+    guide = " ".join(PAGES["docs/user-guide.md"].split())
+    assert f"URLs of at most {URL_LIMIT:,} characters (`urls.URL_LIMIT`" in guide

@@ -15,6 +15,11 @@ _TRACKING = re.compile(
     r"^(?:utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref|share)$", re.IGNORECASE
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+URL_LIMIT = 2048
+"""Characters a URL may have, normalised: the sitemap protocol's cap (a <loc> is under 2,048),
+about twenty times the site's own. A longer one is no page of the site's and is not read:
+a URL is a key of several warehouse rows (pages, project_pages, projects.urls, issues), and
+a sitemap of 60,000-character URLs made each of them that wide."""
 # Paths of project pages on the site (the `page_patterns` setting's default): a
 # project's own page in each language, and Drupal's node URLs of its translations.
 PROJECT_PAGE_PATTERNS: tuple[str, ...] = (
@@ -23,9 +28,9 @@ PROJECT_PAGE_PATTERNS: tuple[str, ...] = (
 )
 
 
-def normalise_url(url: str, base: str | None = None) -> str | None:
+def normalise_url(url: str, base: str | None = None, *, limited: bool = True) -> str | None:
     """Canonical form of an http(s) URL, or None for anything else (mailto:, javascript:,
-    a host that cannot be written in ASCII).
+    a host that cannot be written in ASCII, longer than URL_LIMIT).
 
     Lower-case scheme and host (an international host in its ASCII form, "xn--..."),
     no default port, no fragment, no tracking parameters, remaining parameters sorted,
@@ -60,7 +65,16 @@ def normalise_url(url: str, base: str | None = None) -> str | None:
         if not _TRACKING.match(unquote(key)):
             pairs.append((_query_part(key), _query_part(value)))
     query = "&".join(f"{k}={v}" for k, v in sorted(pairs))
-    return urlunsplit((scheme, netloc, path, query, ""))
+    normal = urlunsplit((scheme, netloc, path, query, ""))
+    return normal if len(normal) <= URL_LIMIT or not limited else None
+
+
+def url_refusal(url: str, base: str | None = None) -> str:
+    """Why `normalise_url` gives None for `url`, in words for a message."""
+    normal = normalise_url(url, base, limited=False)
+    if normal is None:
+        return "not an http(s) URL"
+    return f"{len(normal):,} characters, longer than the {URL_LIMIT:,} a URL may have"
 
 
 # Characters a URL may hold unescaped (RFC 3986, 2.2 and 2.3); a query's parameters are

@@ -115,7 +115,9 @@ def test_an_amount_past_the_warehouse_is_empty_and_the_rest_of_the_page_read():
     assert record.kind == "project" and record.project_id == "GH.0001"
     assert record.title == "Labour mobility in Ghana" and record.budget_usd is None
     (problem,) = [p for p in record.problems if p.field == "budget_usd"]
-    assert len(problem.message) <= 2000 and "characters, cut" in problem.message
+    # Past TEXT_LIMIT: not read at all, its length said and its start quoted.
+    assert problem.code == "value_too_long" and len(problem.message) <= 300
+    assert "1,333,601 characters" in problem.message
 
 
 def test_a_letter_no_id_has_leaves_the_id_empty_with_a_problem():

@@ -33,9 +33,9 @@ PAGES_A_PROJECT = 13
 STATUS = ("Active", "Completed")  # the project's pages disagree: issues by the hundred
 
 
-def page(i: int, repeat: int = 120) -> bytes:
-    # About 20 KB of description a page (repeat=120): 2,600 pages hold 52 MB of it, beyond
-    # the limit.
+def page(i: int, repeat: int = 95) -> bytes:
+    # About 15 KB of description a page (repeat=95), just within the parser's TEXT_LIMIT:
+    # 2,600 pages hold 41 MB of it, beyond the memory limit.
     body = (
         f"Page {i} of a project that the site shows on many pages, and this sentence, written "
         "for the test, is repeated to give the page the weight of a long description. "
@@ -50,7 +50,7 @@ def page(i: int, repeat: int = 120) -> bytes:
     return drupal_page(fields, title=f"Project {i // PAGES_A_PROJECT}", body=body).encode()
 
 
-def store(data: Path, pages: int, repeat: int = 120, first: int = 0) -> None:
+def store(data: Path, pages: int, repeat: int = 95, first: int = 0) -> None:
     with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
         for i in range(first, pages):
             url = f"https://developmentfund.iom.int/project/p{i:05d}"
@@ -182,7 +182,7 @@ def _published(data: Path) -> dict[str, bytes]:
 def test_a_build_that_needs_more_than_warehouse_memory_is_built_again_with_twice_as_much(
     tmp_path,
 ):
-    # #22: 30 pages of 20 KB make DuckDB's hash aggregate over their text ask for 2MB at once
+    # #22: 30 pages of 15 KB make DuckDB's hash aggregate over their text ask for 2MB at once
     # with 13.5MB in use: beyond 16MB. The run builds again with 32MB and says so.
     data = tmp_path / "data"
     store(data, 30)
@@ -312,3 +312,65 @@ def test_every_error_naming_the_memory_limit_is_want_of_memory(kind, words, size
     from idf_etl.pipeline.memory import needs_memory
 
     assert needs_memory(kind(f"{words} {size} {unit} ({used} MiB/{used} MiB used)"))
+
+
+def test_an_export_that_needs_more_is_done_again_on_the_built_warehouse_not_built_again():
+    """The export's floor (a Parquet row group of 2,048 of the widest rows) is met on a new
+    connection with twice the memory, up to the ceiling; past it, the OutOfMemory names the
+    limit it failed at, and the build is not tried again below it."""
+    from idf_etl.pipeline.memory import OutOfMemory, build_within_memory, export_within_memory
+
+    opened: list[tuple[str, duckdb.DuckDBPyConnection]] = []
+
+    def reconnect(limit: str) -> duckdb.DuckDBPyConnection:
+        opened.append((limit, duckdb.connect(config={"memory_limit": limit})))
+        return opened[-1][1]
+
+    def export_needing(most: int):
+        def export(con: duckdb.DuckDBPyConnection) -> None:
+            limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            if len(opened) < most:
+                raise duckdb.OutOfMemoryException(
+                    f"could not allocate block ({limit}/{limit} used)"
+                )
+
+        return export
+
+    first = reconnect("16MB")
+    con, limit = export_within_memory(first, export_needing(3), reconnect, "16MB", "64MB")
+    assert (
+        limit == "64MB"
+        and con is opened[-1][1]
+        and [m for m, _ in opened]
+        == [
+            "16MB",
+            "32MB",
+            "64MB",
+        ]
+    )
+    for _, older in opened[:-1]:  # closed: the building file is DuckDB's one at a time
+        with pytest.raises(duckdb.ConnectionException):
+            older.execute("SELECT 1")
+
+    opened.clear()
+    with pytest.raises(OutOfMemory) as failed:
+        export_within_memory(reconnect("16MB"), export_needing(99), reconnect, "16MB", "32MB")
+    assert failed.value.memory == "32MB"
+    with pytest.raises(duckdb.ConnectionException):
+        opened[-1][1].execute("SELECT 1")
+
+    builds: list[str] = []
+
+    def build(memory: str):
+        builds.append(memory)
+        raise failed.value
+
+    with pytest.raises(OutOfMemory, match="raised as far as max_warehouse_memory = 32MB"):
+        build_within_memory(build, "16MB", "32MB")
+    assert builds == ["16MB"]  # the export had reached the ceiling: no build again
+
+    def failing(con: duckdb.DuckDBPyConnection) -> None:
+        raise duckdb.ConstraintException("Duplicate key")
+
+    with pytest.raises(duckdb.ConstraintException):  # not memory: as it is, at once
+        export_within_memory(reconnect("16MB"), failing, reconnect, "16MB", "64MB")

@@ -15,10 +15,11 @@ from urllib.parse import urlsplit
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import ACCEPTED_TYPES, SITEMAP_TYPES, PoliteClient, Response, origin_of
-from idf_etl.fetch.link_lists import looks_like_sitemap, page_links, sitemap_entries
+from idf_etl.fetch.link_lists import TooLong, looks_like_sitemap, page_links, sitemap_entries
 from idf_etl.fetch.link_lists import read_url_list as read_url_file
 from idf_etl.fetch.outcomes import FetchSummary, Progress
-from idf_etl.urls import host_allowed, normalise_url, page_number, with_page
+from idf_etl.records import bounded
+from idf_etl.urls import URL_LIMIT, host_allowed, normalise_url, page_number, url_refusal, with_page
 
 Pages = dict[str, str | None]
 """Page URL -> sitemap <lastmod> (None when unknown), in discovery order."""
@@ -52,7 +53,7 @@ class StartPoints:
         for raw in s.start_urls:
             url = normalise_url(raw)
             if url is None:
-                self.refuse(raw, "not an http(s) URL")
+                self.refuse(bounded(raw, URL_LIMIT), url_refusal(raw))
             elif self.is_page(url):
                 pages.setdefault(url, None)
             elif re.search(r"sitemap|\.xml(\.gz)?$", urlsplit(url).path, re.IGNORECASE):
@@ -122,8 +123,9 @@ class StartPoints:
         """One sitemap's entries into `queue` (child sitemaps) and `pages`, entry by entry,
         the fetch's deadline checked as it goes (a sitemap of 500,000 URLs takes minutes to
         read on a slow machine); True when max_sitemap_urls is reached (the rest unread)."""
+        too_long = TooLong()
         for count, (loc, lastmod, child) in enumerate(
-            sitemap_entries(body, url, self.settings.max_sitemap_bytes), 1
+            sitemap_entries(body, url, self.settings.max_sitemap_bytes, too_long), 1
         ):
             if count % 1000 == 0 and self.client.out_of_time():
                 raise OutOfTime(f"{url}: {count:,} entries read, the rest not")
@@ -135,8 +137,20 @@ class StartPoints:
             elif not host_allowed(loc, self.client.allowed):
                 self.refuse(loc, "listed in a sitemap, but the host is not in allowed_hosts")
             if self.sitemap_urls > self.settings.max_sitemap_urls:
+                self._refuse_long(url, too_long)
                 return True
+        self._refuse_long(url, too_long)
         return False
+
+    def _refuse_long(self, sitemap: str, too_long: TooLong) -> None:
+        """One refusal for a sitemap's URLs too long to be a page's (URL_LIMIT), by its own
+        URL: theirs would make the issue's row as wide."""
+        if too_long.count:
+            self.refuse(
+                sitemap,
+                f"{too_long.count:,} of its entries are longer than the {URL_LIMIT:,} "
+                f"characters a URL may have, not read (the first begins {too_long.first!r})",
+            )
 
     async def _read_listing(self, url: str, pages: Pages) -> None:
         """A listing page and its ?page=N followers, until a page adds nothing new."""

@@ -23,7 +23,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from idf_etl.errors import ConfigError, FetchError
 from idf_etl.fetch.encoding import decode_text
-from idf_etl.urls import normalise_url
+from idf_etl.records import bounded
+from idf_etl.urls import URL_LIMIT, normalise_url, url_refusal
 
 
 @dataclass
@@ -76,11 +77,22 @@ def looks_like_sitemap(body: bytes) -> bool:
 _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def sitemap_entries(body: bytes, base: str, limit: int) -> Iterator[tuple[str, str | None, bool]]:
+@dataclass
+class TooLong:
+    """A sitemap's entries left out for a URL longer than URL_LIMIT: how many, the first's start."""
+
+    count: int = 0
+    first: str = ""
+
+
+def sitemap_entries(
+    body: bytes, base: str, limit: int, too_long: TooLong | None = None
+) -> Iterator[tuple[str, str | None, bool]]:
     """Each entry of a sitemap or sitemap index as (loc, lastmod, is_child_sitemap), read as a
     stream (gzip undone on the way, at most `limit` bytes): memory holds one entry at a time,
     not the whole tree, and the caller can stop between entries (the run's deadline).
-    Namespaces ignored; FetchError if it is not XML."""
+    Namespaces ignored; FetchError if it is not XML. An entry whose URL is longer than
+    URL_LIMIT is left out, its start added to `too_long`."""
     if body.startswith(_WIDE_BOMS):
         # expat reads neither UTF-32 nor a declared "UTF-16LE": the same text as UTF-8.
         text = re.sub(r"^<\?xml[^>]*\?>", '<?xml version="1.0"?>', decode_text(body))
@@ -102,6 +114,9 @@ def sitemap_entries(body: bytes, base: str, limit: int) -> Iterator[tuple[str, s
                 name = _local(element.tag)
                 if name == "loc" and element.text:
                     loc = normalise_url(element.text, base)
+                    if loc is None and too_long is not None and len(element.text) > URL_LIMIT:
+                        too_long.count += 1
+                        too_long.first = too_long.first or element.text.strip()[:100]
                 elif name == "lastmod" and element.text:
                     lastmod = parse_lastmod(element.text)
             elif level == 2:  # an entry ends
@@ -178,6 +193,7 @@ def read_url_list(path: Path) -> list[str]:
         if not line or line.startswith("#"):
             continue
         if (url := normalise_url(line)) is None:
-            raise ConfigError(f"{path}:{number}: {line!r} is not an http(s) URL")
+            shown = bounded(repr(line), 200)
+            raise ConfigError(f"{path}:{number}: {shown} is {url_refusal(line)}")
         urls.append(url)
     return urls

@@ -47,6 +47,16 @@ _SHORT_LIMIT = {
 }
 _PROSE_END = re.compile(r"[.!?;:]\s*$|\.\s+\S")
 
+TEXT_LIMIT = 16_384
+"""Bytes of text (UTF-8) one page's values may hold together: the title, the description,
+every label's value, the country lists. Past it, the page's longest values are left empty,
+longest first, until the rest fits, each with a `value_too_long` problem: read whole or
+not at all, never cut. A page's values are one warehouse row, and DuckDB holds 2,048 rows
+at once (a vector, a row group, a Parquet export's row group), so the widest row sets the
+memory a build needs: 4.4 MB descriptions took it to 512MB (50 pages) and 2GB (200).
+The site's longest description is about 3,500 characters, under a quarter of this; rows
+of this width build with 128MB, one step up from the default, whatever the store's size."""
+
 
 @dataclass
 class Extracted:
@@ -65,6 +75,27 @@ class Extracted:
     # field is left empty with a problem, never filled with part of it.
     too_long: list[tuple[str, str]] = field(default_factory=list)
     listing: bool = False
+    # (field, text): values left empty for the page's TEXT_LIMIT, longest first.
+    past_limit: list[tuple[str, str]] = field(default_factory=list)
+
+    def bound(self) -> None:
+        """Leave empty the page's longest values until its text fits TEXT_LIMIT, listing
+        each in `past_limit`. A country list is one value (its lines together)."""
+        texts = {"title": self.title, "description": self.description}
+        texts |= {name: v for name, v in self.values.items() if name not in self.countries}
+        texts |= {name: "\n".join(lines) for name, lines in self.countries.items()}
+        sizes = {n: len(t.encode("utf-8", "replace")) for n, t in texts.items() if t is not None}
+        total = sum(sizes.values())
+        for name in sorted(sizes, key=sizes.__getitem__, reverse=True):  # ties: page order
+            if total <= TEXT_LIMIT:
+                break
+            total -= sizes[name]
+            self.past_limit.append((name, texts[name]))  # type: ignore[arg-type]
+            if name in ("title", "description"):
+                setattr(self, name, None)
+            else:
+                self.countries.pop(name, None)
+                self.values[name] = None
 
 
 def shape_fields(text: str) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from idf_etl.parse.blocks import Page, read_page
 from idf_etl.parse.countries import split_countries
 from idf_etl.parse.extract import extract
-from idf_etl.parse.extracted import Extracted
+from idf_etl.parse.extracted import TEXT_LIMIT, Extracted
 from idf_etl.parse.head import node_id, translations
 from idf_etl.parse.normalise import (
     parse_budget,
@@ -37,7 +37,7 @@ from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path, url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.3.0"
 
 _WORD = re.compile(r"[^\W\d_]+")
 # word -> the languages it is a stop word of ("la" is French and Spanish)
@@ -67,7 +67,8 @@ def parse_page(
     canonical = next((link.href for link in page.links if link.rel == "canonical"), None)
     project_path = at_project_path(url or canonical, patterns)
     found = extract(page, project_path)
-    lang = detect_language(page, found, url)
+    lang = detect_language(page, found, url)  # from the page's words, long or not
+    found.bound()
     record: ProjectRecord | OtherPage
     if found.template is None:
         record = OtherPage(
@@ -84,6 +85,8 @@ def parse_page(
         record = _project_record(found, source, lang, node_id=node_id(page.links, url))
         record.translations = translations(page.links, url)
     record.problems[:0] = [Problem(code="invalid_bytes", message=m) for m in page.problems]
+    if isinstance(record, OtherPage):  # a project record has them among its layout's
+        record.problems += _past_limit(found)
     return record
 
 
@@ -163,7 +166,21 @@ def _layout_problems(found: Extracted) -> list[Problem]:
         )
         for name, text in found.too_long
     ]
-    return problems
+    return problems + _past_limit(found)
+
+
+def _past_limit(found: Extracted) -> list[Problem]:
+    """The values `Extracted.bound` left empty, each a problem quoting its start."""
+    return [
+        Problem(
+            code="value_too_long",
+            field=name,
+            message=f"{name} is {len(text):,} characters ({len(text.encode('utf-8', 'replace')):,} "
+            f"bytes): with it, the page's text is more than the {TEXT_LIMIT:,} bytes one page may "
+            f"hold ({text[:80]!r}...); left empty, not cut",
+        )
+        for name, text in found.past_limit
+    ]
 
 
 def _closed(

@@ -31,6 +31,7 @@ class OutOfMemory(LoadError):
     """DuckDB needed more than warehouse_memory: the build is discarded, nothing published."""
 
     reason = ""
+    memory = ""  # the limit it needed more than (the export's may be above the build's)
 
 
 # DuckDB mostly says so with OutOfMemoryException, but in other types too, each of which once
@@ -92,6 +93,7 @@ def out_of_memory(memory: str, exc: duckdb.Error) -> OutOfMemory:
         "or in the pipeline file; the published warehouse is unchanged"
     )
     error.reason = f"DuckDB needed more than {memory} ({reason})"
+    error.memory = memory
     return error
 
 
@@ -103,15 +105,14 @@ def build_within_memory(
     `most` (max_warehouse_memory; None: a quarter of the machine's memory). The limit keeps
     a run's memory flat; it is never the reason a nightly run fails while the machine has
     the memory."""
-    ceiling = memory_bytes(most) if most is not None else _machine_memory() // 4
     limit = memory
     while True:
         try:
             result = build(limit)
         except OutOfMemory as exc:
-            bigger = twice(limit)
-            if memory_bytes(bigger) > ceiling:
-                if limit == memory:
+            bigger = twice(exc.memory or limit)
+            if memory_bytes(bigger) > ceiling(most):
+                if (exc.memory or limit) == memory:
                     raise
                 raise OutOfMemory(
                     f"{exc.reason}, after warehouse_memory = {memory} was raised as far as "
@@ -127,6 +128,51 @@ def build_within_memory(
             log.warning("run: note: %s", note)
             result.notes.append(note)
         return result
+
+
+def export_within_memory(
+    con: duckdb.DuckDBPyConnection,
+    export: Callable[[duckdb.DuckDBPyConnection], object],
+    reconnect: Callable[[str], duckdb.DuckDBPyConnection],
+    memory: str,
+    most: str | None,
+) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """export(con); where DuckDB needs more, done again on a new connection to the same
+    built warehouse (`reconnect(limit)`) with twice as much, up to `most`: the exports'
+    floor is a Parquet row group of 2,048 of the widest rows, and building again would
+    parse the whole store again for it. Returns the connection in use and its limit; on a
+    failure it is closed, and the limit it failed at is the OutOfMemory's."""
+    limit = memory
+    while True:
+        try:
+            export(con)
+            return con, limit
+        except duckdb.Error as exc:
+            bigger = twice(limit)
+            if not needs_memory(exc) or memory_bytes(bigger) > ceiling(most):
+                if limit == memory:
+                    raise  # on the connection the build gave, which it closes
+                con.close()
+                if needs_memory(exc):
+                    raise out_of_memory(limit, exc) from exc
+                raise
+            reason = str(exc).splitlines()[0]
+            log.warning(
+                "run: note: DuckDB needed more than %s to export the warehouse (%s); "
+                "exporting it again with %s",
+                limit,
+                reason,
+                bigger,
+            )
+            con.close()  # the building file is DuckDB's one at a time
+            con = reconnect(bigger)
+            limit = bigger
+
+
+def ceiling(most: str | None) -> int:
+    """The most warehouse_memory is raised to: max_warehouse_memory, else a quarter of the
+    machine's memory."""
+    return memory_bytes(most) if most is not None else _machine_memory() // 4
 
 
 def _ceiling_name(most: str | None) -> str:

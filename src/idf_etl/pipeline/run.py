@@ -41,6 +41,7 @@ from idf_etl.pipeline.memory import (
     batch_bytes,
     build_within_memory,
     building_config,
+    export_within_memory,
     load_batches,
     needs_memory,
     out_of_memory,
@@ -147,14 +148,7 @@ def _build_and_publish(run: _Run) -> RunResult:
     except BaseException:
         _discard(publisher)
         raise
-    con = duckdb.connect(
-        config=building_config(settings.warehouse_memory, publisher.releases / ".spill")
-    )
-    # Row groups of DuckDB's least: a checkpoint rewrites the row group a batch appended to,
-    # and at the default 122,880 rows that is the whole table so far (30,000 pages of 2 KB
-    # asked 16-48 MiB at once, out of 64MB and 128MB alike).
-    con.execute(f"ATTACH ? AS building (ROW_GROUP_SIZE {BUILD_ROW_GROUP})", [str(building)])
-    con.execute("USE building")
+    con = _connect(settings.warehouse_memory, publisher, building)
     try:
         with interruptible(con):  # Ctrl-C ends a long statement at once
             if run.backfill:
@@ -174,7 +168,20 @@ def _build_and_publish(run: _Run) -> RunResult:
         # One setting for the cores a run may use: parse_workers=1 keeps it all in one
         # thread, for debugging.
         threads = settings.parse_workers or default_workers()
-        export_tables(con, publisher.building, sources(con, settings), threads)
+        con, exported = export_within_memory(
+            con,
+            lambda c: export_tables(c, publisher.building, sources(c, settings), threads),
+            partial(_connect, publisher=publisher, building=building),
+            settings.warehouse_memory,
+            settings.max_warehouse_memory,
+        )
+        if exported != settings.warehouse_memory:
+            note = (
+                f"the export needed more than {settings.warehouse_memory}: exported with "
+                f"{exported}, the warehouse built once"
+            )
+            log.warning("run: note: %s", note)
+            result.notes.append(note)
         clock.start("publish")
         result.published = str(publisher.publish(con, result.run_id))
         if report is not None:
@@ -190,6 +197,17 @@ def _build_and_publish(run: _Run) -> RunResult:
         con.close()
         _discard(publisher)
         raise
+
+
+def _connect(memory: str, publisher: Publisher, building: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse being built, DuckDB held to `memory`."""
+    con = duckdb.connect(config=building_config(memory, publisher.releases / ".spill"))
+    # Row groups of DuckDB's least: a checkpoint rewrites the row group a batch appended to,
+    # and at the default 122,880 rows that is the whole table so far (30,000 pages of 2 KB
+    # asked 16-48 MiB at once, out of 64MB and 128MB alike).
+    con.execute(f"ATTACH ? AS building (ROW_GROUP_SIZE {BUILD_ROW_GROUP})", [str(building)])
+    con.execute("USE building")
+    return con
 
 
 def _discard(publisher: Publisher) -> None:
