@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.version import package_version
@@ -85,7 +86,7 @@ class Settings(BaseModel):
         "no wait (a stuck page's parse, the report) goes past it",
     )
     user_agent: str = Field(default_factory=default_user_agent)
-    max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
+    max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=MAX_BYTES_CEILING)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     max_retries: int = Field(4, ge=0, le=20)
     backoff_base: float = Field(1.0, ge=0)

@@ -12,9 +12,15 @@ import gzip
 import hashlib
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from idf_etl.errors import StoreError
+
+# The most a page may be (the bound of the max_bytes setting): a stored body is read back no
+# further, whatever is on disk, so a damaged or planted object cannot take a parse worker's
+# memory (a gzip of 1 GB of zeros is 4.6 MB).
+MAX_BYTES_CEILING = 64 * 1024 * 1024
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
@@ -94,11 +100,30 @@ def read_body(objects: Path, sha256: str) -> bytes:
     needs no manifest, so a parse worker process can call it."""
     try:
         with gzip.open(object_path(objects, sha256), "rb") as gz:
-            body = gz.read()
+            body = gz.read(MAX_BYTES_CEILING + 1)
     except FileNotFoundError as exc:
         raise StoreError(f"stored body {sha256[:12]}… is missing") from exc
     except (OSError, EOFError, zlib.error) as exc:
         raise StoreError(f"stored body {sha256[:12]}… is damaged ({exc})") from exc
+    if len(body) > MAX_BYTES_CEILING:  # no fetch keeps a page this large: not one we stored
+        raise StoreError(
+            f"stored body {sha256[:12]}… is damaged (it unpacks to more than "
+            f"{MAX_BYTES_CEILING:,} bytes, the most a page may be)"
+        )
     if hashlib.sha256(body).hexdigest() != sha256:
         raise StoreError(f"stored body {sha256[:12]}… is damaged (its sha256 does not match)")
     return body
+
+
+def stored_time(value: object) -> datetime | None:
+    """A time the manifest (or a lock file) holds, in UTC; None when it holds none or none
+    that reads: a file edited or damaged by hand leaves that time unknown, its page still
+    read (a year 99999 or 'garbage' once stopped every run with a traceback)."""
+    if not isinstance(value, str) or not value or len(value) > 40:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+        # A time without a zone is UTC, as idf-etl writes them.
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time; past year 9999 in UTC
+        return None

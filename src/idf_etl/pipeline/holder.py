@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from idf_etl.rawformat import stored_time
 from idf_etl.rawstore import CLOCK_SLACK as STORED_TIME_SLACK
 
 # run_timeout bounds a whole run: the fetch stops at 75 % of it and every wait after it
@@ -79,7 +80,7 @@ class Holder:
             pid=_int(raw.get("pid"), 1, 2**22),
             command=_one_line(raw.get("command")),
             host=_one_line(raw.get("host"))[:100],
-            started=_utc(raw.get("started")),
+            started=stored_time(raw.get("started")),
             boot_id=_one_line(raw.get("boot_id"))[:64],
             since_boot=_float(raw.get("since_boot"), 0, 1e10),
             pid_start=_int(raw.get("pid_start"), 0, 2**62),
@@ -372,13 +373,3 @@ def _float(value: object, low: float, high: float) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if low <= value <= high else None  # also drops nan
-
-
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

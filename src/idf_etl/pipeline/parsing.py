@@ -6,7 +6,6 @@ kept with its record or the reason it has none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from functools import partial
 from itertools import islice
 from typing import TypeVar
@@ -17,7 +16,7 @@ from idf_etl.load.loader import Loader
 from idf_etl.load.parsed import LoadStats, ParsedPage
 from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
-from idf_etl.rawformat import StoredPage
+from idf_etl.rawformat import StoredPage, stored_time
 from idf_etl.rawstore import RawStore
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.workers import map_isolated
@@ -73,8 +72,8 @@ def parse_stored(
         result = ParsedPage(
             url=page.url,
             sha256=page.sha256,
-            fetched_at=_time(page.fetched_at),
-            checked_at=_time(page.checked_at),
+            fetched_at=stored_time(page.fetched_at),
+            checked_at=stored_time(page.checked_at),
             gone=bool(page.gone),
         )
         try:
@@ -92,7 +91,3 @@ def parse_stored(
             result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
         progress("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

@@ -47,9 +47,10 @@ from idf_etl.pipeline.memory import (
     out_of_memory,
 )
 from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
-from idf_etl.pipeline.parsing import _time, batched, parse_stored, stale_batches
+from idf_etl.pipeline.parsing import batched, parse_stored, stale_batches
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
+from idf_etl.rawformat import stored_time
 from idf_etl.rawstore import RawStore
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.warehouse.export import export_tables
@@ -235,7 +236,9 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     run.clock.start("merge")
     if not from_raw:  # a re-parse of everything wrote each page's status with its row
         for stored in batched(store.pages(), size):
-            loader.refresh_page_states({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
+            loader.refresh_page_states(
+                {p.url: (bool(p.gone), stored_time(p.checked_at)) for p in stored}
+            )
     stats = loader.finish()
     problems = track_problems(
         con,
