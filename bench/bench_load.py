@@ -127,7 +127,9 @@ def bench_loader(n: int, batch: int | None = None) -> None:
     pages = records(n)
     with tempfile.TemporaryDirectory() as tmp:
         # As `idf-etl run` connects (a checkout from before issue 12 left DuckDB its default).
-        threads = getattr(pipeline, "WAREHOUSE_THREADS", None)
+        threads = getattr(pipeline, "WAREHOUSE_THREADS", None) or getattr(
+            sys.modules.get("idf_etl.pipeline.memory"), "WAREHOUSE_THREADS", None
+        )
         con = duckdb.connect(
             str(Path(tmp) / "bench.duckdb"), config={"threads": threads} if threads else {}
         )

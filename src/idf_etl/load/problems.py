@@ -31,6 +31,7 @@ the tracked warehouse so that it shows the problems still open) are LATE_CODES:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -102,10 +103,17 @@ def track_problems(
     network: bool,
     failing_urls: set[str],
     reparsed: set[str] | None = None,
+    commit: Callable[[], None] = lambda: None,
 ) -> ProblemCounts:
     """Update `problems` from this run's rows in `issues`. `reparsed`: the URLs this run
-    parsed (by default read from `pages`, for the open problems' pages only)."""
+    parsed (by default read from `pages`, for the open problems' pages only). `commit`:
+    called before and after each chunk of problems is written: a run commits and
+    checkpoints there, so that what DuckDB holds of the problems' key index (which grows
+    with them) is written out a chunk at a time, not kept to the end."""
     counts = ProblemCounts()
+    # The run's issues committed before they are read by rowid: a row not yet committed has
+    # a provisional one, which the first commit below would change under the reading.
+    commit()
     if _count(con, "problems") == 0 and _count(con, "issues") > 0:
         _seed_from_history(con, run_id)
     if reparsed is None:
@@ -138,6 +146,7 @@ def track_problems(
             counts.opened += row is None or row["resolved_at"] is not None
             changed.append(_sighting(issue, key, row, run_id, now))
         upsert(con, "problems", changed)
+        commit()
     # Open problems this run did not report: each one's verdict. Those just seen carry this
     # run's id and drop out of the query; the others are read in problem_id order.
     last_id = ""
@@ -161,6 +170,7 @@ def track_problems(
                     {**row, "last_seen": now, "last_run_id": run_id, "runs": row["runs"] + 1}
                 )
         upsert(con, "problems", changed)
+        commit()
     counts.still_open = _still_open(con)
     return counts
 

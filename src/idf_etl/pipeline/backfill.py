@@ -302,6 +302,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         network=False,
         failing_urls=set(),
         reparsed=reparsed | read_again,
+        commit=loader.commit_batch,
     )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
     close_run(con, run_id, outcome, summary, stats, run.clock.now())

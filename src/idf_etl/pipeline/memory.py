@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import duckdb
 
@@ -23,6 +24,7 @@ from idf_etl.pipeline.summary import RunResult
 log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
+WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see building_config)
 
 
 class OutOfMemory(LoadError):
@@ -47,6 +49,31 @@ _OUT_OF_MEMORY = (
 
 
 _LIMIT = re.compile(r"\([\d.]+ [KMGTP]?i?B/[\d.]+ [KMGTP]?i?B used\)")
+
+
+def building_config(memory: str, spill: Path) -> dict[str, str | bool | int | float | list[str]]:
+    """The DuckDB configuration of the connection that builds a run's warehouse, its
+    memory bounded by `memory` (warehouse_memory), spilling into `spill`."""
+    # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
+    # run's memory would grow with the warehouse; bounded, it spills to disk instead.
+    # One thread: its statements here are a batch each, where more threads cost more
+    # than they give, and the parse workers have the cores (bench/bench_load.py).
+    return {
+        "memory_limit": memory,
+        "threads": WAREHOUSE_THREADS,
+        # Spilled to the data directory's disk (never /tmp, often a small tmpfs).
+        "temp_directory": str(spill),
+        # Committed rows stay in memory until a checkpoint writes them to the file:
+        # checkpointed at a quarter of the limit, they never crowd out a batch.
+        "checkpoint_threshold": f"{max(1, batch_bytes(memory) // 1000)}KB",
+        # Never an index scan: it loads the key index (ART) of the table into memory that
+        # stays taken until the next checkpoint, and an index grows with its table (the
+        # export's first sorted chunk of 260,000 problems kept 16 MB of 64MB, and the
+        # exports beside it ran out). A scan reads a table in bounded memory whatever its
+        # size; the indexes are still kept, and checked on every insert.
+        "index_scan_max_count": 0,
+        "index_scan_percentage": 0,
+    }
 
 
 def needs_memory(exc: duckdb.Error) -> bool:

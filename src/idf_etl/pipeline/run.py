@@ -40,6 +40,7 @@ from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import (
     batch_bytes,
     build_within_memory,
+    building_config,
     export_within_memory,
     load_batches,
     needs_memory,
@@ -60,7 +61,6 @@ from idf_etl.workers import default_workers, pool_size, start_fork_server
 log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
-WAREHOUSE_THREADS = 1  # DuckDB threads of the building connection (see run_pipeline)
 BUILD_ROW_GROUP = 2048  # rows a row group of the building warehouse holds (see below)
 
 
@@ -201,21 +201,7 @@ def _build_and_publish(run: _Run) -> RunResult:
 
 def _connect(memory: str, publisher: Publisher, building: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse being built, DuckDB held to `memory`."""
-    # DuckDB caches the database up to its memory limit (80 % of RAM by default), so a
-    # run's memory would grow with the warehouse; bounded, it spills to disk instead.
-    # One thread: its statements here are a batch each, where more threads cost more
-    # than they give, and the parse workers have the cores (bench/bench_load.py).
-    con = duckdb.connect(
-        config={
-            "memory_limit": memory,
-            "threads": WAREHOUSE_THREADS,
-            # Spilled to the data directory's disk (never /tmp, often a small tmpfs).
-            "temp_directory": str(publisher.releases / ".spill"),
-            # Committed rows stay in memory until a checkpoint writes them to the file:
-            # checkpointed at a quarter of the limit, they never crowd out a batch.
-            "checkpoint_threshold": f"{max(1, batch_bytes(memory) // 1000)}KB",
-        },
-    )
+    con = duckdb.connect(config=building_config(memory, publisher.releases / ".spill"))
     # Row groups of DuckDB's least: a checkpoint rewrites the row group a batch appended to,
     # and at the default 122,880 rows that is the whole table so far (30,000 pages of 2 KB
     # asked 16-48 MiB at once, out of 64MB and 128MB alike).
@@ -252,7 +238,12 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
             loader.refresh_page_states({p.url: (bool(p.gone), _time(p.checked_at)) for p in stored})
     stats = loader.finish()
     problems = track_problems(
-        con, run_id, started, network=not from_raw, failing_urls=store.failing_urls()
+        con,
+        run_id,
+        started,
+        network=not from_raw,
+        failing_urls=store.failing_urls(),
+        commit=loader.commit_batch,
     )
     halt_when_project_pages_lost(con, stats.halts, settings.failure_threshold)
     outcome = run_outcome(summary, stats, settings.failure_threshold)

@@ -75,7 +75,10 @@ class Publisher:
     """Where the warehouse is built, published and kept."""
 
     def __init__(self, clean_dir: Path, keep: int = 7) -> None:
-        self.clean_dir = Path(clean_dir)
+        # Resolved: every release is compared with where `current` leads, a resolved path.
+        # Given as the user typed it (`-d data`, a symlinked disk), the current release
+        # never matched one listed, and the prune deleted it (#22).
+        self.clean_dir = Path(clean_dir).resolve()
         self.published = self.clean_dir / WAREHOUSE_NAME
         self.current = self.clean_dir / "current"
         self.releases = self.clean_dir / "releases"
