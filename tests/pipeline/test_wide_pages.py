@@ -126,3 +126,31 @@ def test_rows_at_the_limit_are_built_once_whatever_the_export_needs(tmp_path):
             "SELECT count(*), min(length(description)) FROM read_parquet(?)", [parquet]
         ).fetchone()  # type: ignore[misc]
         assert count == pages and shortest > TEXT_LIMIT - 400
+
+
+def test_an_error_quoting_a_whole_page_is_bounded_in_its_row(tmp_path, monkeypatch):
+    # pages.reason holds why a page was not read: a parser bug's exception may quote the
+    # page it choked on, 4 MB of it.
+    from idf_etl.pipeline import parsing
+    from idf_etl.records import MESSAGE_LIMIT
+
+    def choke(*args, **kwargs):
+        raise ValueError("cannot handle " + "x" * 4_000_000)
+
+    monkeypatch.setattr(parsing, "parse_stored_page", choke)
+    url = "https://developmentfund.iom.int/project/choke"
+    with RawStore(tmp_path / "raw") as store:
+        store.record_body(
+            url,
+            status=200,
+            body=wide_page(1, wide=False),
+            headers={"content-type": "text/html; charset=utf-8"},
+            final_url=url,
+            canonical_url=None,
+            sitemap_lastmod=None,
+        )
+        (parsed,) = parsing.parse_stored(store, store.pages(), lambda *a: None)
+    assert parsed.record is None and parsed.error is not None
+    assert len(parsed.error) <= MESSAGE_LIMIT
+    assert parsed.error.startswith("cannot parse the stored page: ValueError: cannot handle")
+    assert "characters, cut" in parsed.error

@@ -54,8 +54,11 @@ longest first, until the rest fits, each with a `value_too_long` problem: read w
 not at all, never cut. A page's values are one warehouse row, and DuckDB holds 2,048 rows
 at once (a vector, a row group, a Parquet export's row group), so the widest row sets the
 memory a build needs: 4.4 MB descriptions took it to 512MB (50 pages) and 2GB (200).
-The site's longest description is about 3,500 characters, under a quarter of this; rows
-of this width build with 128MB, one step up from the default, whatever the store's size."""
+The site's longest description is about 3,500 characters, under a quarter of this. Rows
+this wide build within the default 64MB; exporting 2,048 of them (a Parquet row group, a
+CSV writer's buffer; project_changes holds a description twice) takes 128-256MB, which
+the run gives the export alone (pipeline/memory.export_within_memory), whatever the
+store's size."""
 
 
 @dataclass

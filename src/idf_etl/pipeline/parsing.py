@@ -18,6 +18,7 @@ from idf_etl.parse.countries import country_index
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.rawformat import StoredPage, stored_time
 from idf_etl.rawstore import RawStore
+from idf_etl.records import bounded
 from idf_etl.urls import PROJECT_PAGE_PATTERNS
 from idf_etl.workers import map_isolated
 
@@ -89,5 +90,7 @@ def parse_stored(
             result.error = f"cannot parse the stored page: {exc}"
         except Exception as exc:  # a parser bug on one page: reported, never fatal
             result.error = f"cannot parse the stored page: {type(exc).__name__}: {exc}"
+        if result.error is not None:  # pages.reason: an exception may quote the whole page
+            result.error = bounded(result.error)
         progress("page", page.url, "error" if result.record is None else result.record.kind)
         yield result
