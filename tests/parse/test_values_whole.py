@@ -191,3 +191,57 @@ def test_a_text_value_longer_than_its_field_is_empty_with_a_problem(label, size)
     record = parse_page(text, url=URL)
     assert getattr(record, field) is None
     assert {p.field for p in record.problems if p.code == "value_too_long"} == {field}
+
+
+# -- a country list with words after it: every name read, or a problem ---------------------
+
+TAIL_SEPARATORS = [", ", " and ", "; ", ", and "]
+TAILS = ["", "etc.", "and others", "(pilot phase)", ".", "…", "and more.", "e.g."]
+
+
+@st.composite
+def country_lists_with_tails(draw):
+    codes = draw(st.lists(st.sampled_from(sorted(BY_CODE)), min_size=1, max_size=8, unique=True))
+    names = [draw(st.sampled_from(BY_CODE[c])) for c in codes]
+    text = names[0]
+    for name in names[1:]:
+        text += draw(st.sampled_from(TAIL_SEPARATORS)) + name
+    tail = draw(st.sampled_from(TAILS))
+    if tail:
+        text += draw(st.sampled_from([" ", ", "])) + tail
+    return codes, text, draw(st.sampled_from(["drupal", "text"]))
+
+
+def _page(text: str, layout: str) -> str:
+    if layout == "drupal":
+        return page_with([field_html("Benefiting Member States", html.escape(text))])
+    lines = ["Project ID", "GH.0001", "-", "Benefiting Member States", text, "-", "Status"]
+    prose = "The project helps the government build skills, in a sentence long enough."
+    return "\n".join([*lines, "Active", "", prose])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(country_lists_with_tails())
+def test_a_country_list_with_a_tail_is_read_whole_or_reported(case):
+    # "Ghana, Kenya, etc." once gave states [] with no problem, the value moved into the
+    # description: never a silent partial or empty list.
+    codes, text, layout = case
+    record = project(_page(text, layout))
+    problems = [p for p in record.problems if p.field == "states"]
+    assert record.states == codes or problems, (text, record.states)
+    # The value stays its label's: never read as the description.
+    assert not (record.description or "").startswith(text), (text, record.description)
+
+
+def test_the_adversary_s_four_lists_keep_their_label_and_are_reported():
+    for text, codes, unread in [
+        ("Ghana, Kenya, etc.", ["GH", "KE"], "'etc'"),
+        ("Ghana and Kenya (pilot phase).", ["GH"], "'Kenya (pilot phase)'"),
+        ("Ghana, Kenya, and others.", ["GH", "KE"], "'and others'"),
+        ("All countries of the region, e.g. Ghana.", ["GH"], "'All countries of the region'"),
+    ]:
+        record = project(page_with([field_html("Benefiting Member States", text)]))
+        assert record.states == codes, text
+        messages = [p.message for p in record.problems if p.field == "states"]
+        assert any(m.startswith(unread + " matches no country name") for m in messages), messages
+        assert not (record.description or "").startswith(text.split(",")[0])

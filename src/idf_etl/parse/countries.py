@@ -192,6 +192,15 @@ def split_run_together(text: str) -> list[tuple[str, str]] | None:
     return out
 
 
+def starts_with_country(text: str) -> bool:
+    """Whether a text opens with a known country name ("Ghana, Kenya, etc.", "Ghana and
+    Kenya (pilot phase)."): a list, however it ends, rather than prose."""
+    first = re.split(r"[\n;,|•]+|\s{2,}", text, maxsplit=1)[0]
+    keys = [_key(w) for w in first.split()[:_MAX_WORDS]]
+    index = country_index()
+    return any(" ".join(k for k in keys[:j] if k) in index for j in range(1, len(keys) + 1))
+
+
 def country_code(name: str) -> str | None:
     """The alpha-2 code for one country name, or None when it matches nothing."""
     return country_index().get(_key(name))

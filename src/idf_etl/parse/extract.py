@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from idf_etl.parse.blocks import Block, Page
-from idf_etl.parse.countries import is_country_line
+from idf_etl.parse.countries import is_country_line, starts_with_country
 from idf_etl.parse.extracted import (
     _PROSE_END,
     _SHORT_LIMIT,
@@ -188,8 +188,12 @@ def _plausible(
         return bool(id_shape.match(text) or PROJECT_ID_LOOSE.match(text))
     if block.role == "value":
         # The description, its label hidden, right after the states: not a state.
+        # A short value the markup gives the label is that label's value, a sentence's
+        # end or not ("Ghana, Kenya, etc."): read (and its unknown words reported),
+        # never moved into the description.
         return not (
             any(c in COUNTRY_FIELDS for c in candidates)
+            and (so_far or len(block.text) > 200)
             and _prose(block)
             and not _country_list(block.text)
         )
@@ -203,7 +207,11 @@ def _plausible(
             return is_country_line(block.text)
         if _country_list(block.text):
             return True
-        return (any_length or len(block.text) <= 200) and not _PROSE_END.search(block.text)
+        return (any_length or len(block.text) <= 200) and (
+            # "Ghana, Kenya, etc.": a list with a sentence's end is still the value;
+            # prose that opens with no country name is the description after an empty label.
+            not _PROSE_END.search(block.text) or starts_with_country(block.text)
+        )
     limit = max(_SHORT_LIMIT.get(c, 200) for c in candidates)
     fits = any_length or len(block.text) <= limit
     return fits and not _PROSE_END.search(block.text.rstrip(")"))
