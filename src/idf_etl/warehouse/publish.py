@@ -134,8 +134,16 @@ class Publisher:
         while release.exists():  # the same run published twice in one clock tick
             release = release.with_name(release.name + "x")
         os.replace(self.building, release)
-        _fsync_dir(self.releases)
-        self._point_current_at(release)
+        try:
+            _fsync_dir(self.releases)
+            self._point_current_at(release)
+        except BaseException:
+            # Stopped (Ctrl-C, a full disk) before `current` moved: never published, so it
+            # goes back to being built, for the run's clean-up or the next run to remove.
+            # Left a release, restore would offer a run that said "interrupted" (adversary).
+            if self.current_release() != release:
+                os.replace(release, self.building)
+            raise
         self._prune()
         return self.published
 
