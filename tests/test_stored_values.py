@@ -114,3 +114,18 @@ def test_garbled_manifest_times_and_a_planted_object_fail_only_their_pages(tmp_p
     assert loaded == set(urls[:-1])  # every page with a garbled time, none lost
     assert [u for u, _ in unreadable] == [urls[-1]]
     assert "unpacks to more than" in unreadable[0][1]
+
+
+@pytest.mark.parametrize("where", ["missing", "empty directory", "a raw dir with no manifest"])
+def test_run_from_raw_without_a_raw_store_says_so_and_makes_nothing(tmp_path, where):
+    data = tmp_path / "typo"
+    if where != "missing":
+        data.mkdir()
+    if where == "a raw dir with no manifest":
+        (data / "raw").mkdir()
+    done = idf_etl("run", "--from-raw", "--data-dir", str(data), cwd=tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "idf-etl: no raw store at" in done.stderr and "Traceback" not in done.stderr
+    made = {p.name for p in tmp_path.rglob("*")}
+    assert not made & {"clean", "manifest.sqlite", "idf.duckdb"}  # nothing published or stored
+    assert ("typo" in made) == (where != "missing")  # a mistyped directory is not made

@@ -22,6 +22,8 @@ from idf_etl.errors import StoreError
 # memory (a gzip of 1 GB of zeros is 4.6 MB).
 MAX_BYTES_CEILING = 64 * 1024 * 1024
 
+MANIFEST_NAME = "manifest.sqlite"  # under DATA_DIR/raw, beside objects/
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (
     url            TEXT PRIMARY KEY,

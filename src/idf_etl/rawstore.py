@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from idf_etl.errors import StoreError
-from idf_etl.rawformat import SCHEMA, URL_FORM, StoredPage, object_path, read_body
+from idf_etl.rawformat import MANIFEST_NAME, SCHEMA, URL_FORM, StoredPage, object_path, read_body
 
 
 def utcnow() -> str:
@@ -49,7 +49,7 @@ class RawStore:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.damaged = self.root / "damaged"
-        self.manifest = self.root / "manifest.sqlite"
+        self.manifest = self.root / MANIFEST_NAME
         self.objects.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.manifest, isolation_level=None)
         try:

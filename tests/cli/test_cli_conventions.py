@@ -205,3 +205,16 @@ def test_help_names_no_python_types_and_only_page_commands_talk_of_pages(tmp_pat
         assert "every page" in verbose
     elif verbose:
         assert "page" not in verbose, verbose
+
+
+@pytest.mark.parametrize("fmt", [(), ("--csv",), ("--json",)], ids=["table", "csv", "json"])
+def test_a_query_may_hold_what_a_run_may_grow_to_and_cannot_raise_it(published, tmp_path, fmt):
+    """DuckDB's own default is 80 % of the machine, shared with the nightly run."""
+    data, _, _ = published
+    env = clean_env(IDF_ETL_MAX_WAREHOUSE_MEMORY="96MB")
+    ask = "SELECT current_setting('memory_limit') AS m"
+    shown = idf_etl("sql", ask, *fmt, "--data-dir", str(data), cwd=tmp_path, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert "91.5 MiB" in shown.stdout  # 96,000,000 bytes
+    raised = idf_etl("sql", "SET memory_limit = '10GB'", "--data-dir", str(data), cwd=tmp_path)
+    assert raised.returncode != 0 and "configuration has been locked" in raised.stderr

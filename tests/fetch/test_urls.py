@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from idf_etl.fetch.client import _said_wait
 from idf_etl.fetch.link_lists import parse_lastmod, parse_sitemap
 from idf_etl.fetch.pacing import retry_after_seconds
 from idf_etl.records import LANGS
@@ -60,6 +61,17 @@ def test_retry_after_seconds_and_dates():
     assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+@given(st.integers(0, 10**40 - 1))
+def test_a_paused_host_is_said_to_ask_the_wait_it_sent(seconds):
+    """Whatever the digits, the message names the number the server sent (a float of 10**22
+    read as 99999999999999991611392)."""
+    said = str(seconds)
+    wait = retry_after_seconds(said)
+    assert wait is not None
+    shown = _said_wait(wait, said)
+    assert shown == f"{said}s" or (seconds < 366 * 86400 and shown == f"{seconds}s")
 
 
 def test_sitemap_without_namespace_and_bad_lastmod():

@@ -165,6 +165,7 @@ def sql(
     """
     import duckdb
 
+    from idf_etl.pipeline.memory import ceiling
     from idf_etl.warehouse.readers import open_sandboxed
 
     if csv_out and json_out:
@@ -173,11 +174,15 @@ def sql(
         query = sys.stdin.read()
     if not query.strip():
         raise ConfigError('the query is empty: give one, e.g. idf-etl sql "SELECT * FROM runs"')
-    clean_dir = settings_for(config, data_dir).clean_dir
+    settings = settings_for(config, data_dir)
+    clean_dir = settings.clean_dir
+    # A query's memory bounded as a run's may grow to: DuckDB's own default is 80 % of
+    # the machine, on a machine the nightly run shares (adversary: 2.4 GB for one count).
+    memory = ceiling(settings.max_warehouse_memory)
     if csv_out:
-        _sql_csv(clean_dir, query)
+        _sql_csv(clean_dir, query, memory)
         return
-    con = open_sandboxed(clean_dir)
+    con = open_sandboxed(clean_dir, memory=memory)
     try:
         with interruptible(con):  # Ctrl-C ends a long query at once
             try:
@@ -201,7 +206,7 @@ def sql(
         _table(names, rows)
 
 
-def _sql_csv(clean_dir: Path, query: str) -> None:
+def _sql_csv(clean_dir: Path, query: str, memory: int) -> None:
     """The answer written by the exports' own CSV writer (one dialect), through a file the
     sandbox may write and nothing else, then to stdout."""
     import shutil
@@ -214,7 +219,7 @@ def _sql_csv(clean_dir: Path, query: str) -> None:
 
     with tempfile.TemporaryDirectory(prefix="idf-etl-sql-") as tmp:
         out = Path(tmp) / "answer.csv"
-        con = open_sandboxed(clean_dir, writable=out)
+        con = open_sandboxed(clean_dir, writable=out, memory=memory)
         try:
             try:
                 relation = con.sql(query)

@@ -288,6 +288,7 @@ class PoliteClient:
         reason = detail = ""
         for attempt in range(s.max_retries + 1):
             wait: float | None = None
+            said: str | None = None  # Retry-After as sent
             async with pace.slot():
                 self._check_blocked(origin)  # another request may have paused the host
                 try:
@@ -309,12 +310,14 @@ class PoliteClient:
                     if response.status not in _RETRY_STATUSES:
                         return response
                     reason, detail = f"HTTP {response.status}", ""
-                    wait = retry_after_seconds(response.headers.get("retry-after"))
+                    said = response.headers.get("retry-after")
+                    wait = retry_after_seconds(said)
             if wait is not None and wait > s.backoff_max:
                 host = urlsplit(url).netloc
                 self._block(
                     origin,
-                    f"{host} asked us to wait {wait:.0f}s ({reason} with Retry-After), "
+                    f"{host} asked us to wait {_said_wait(wait, said)} ({reason} with "
+                    "Retry-After), "
                     f"more than backoff_max ({s.backoff_max:g}s)",
                 )
                 raise HostUnavailable(self.blocked[origin], origin)
@@ -398,3 +401,11 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
 def _named(exc: BaseException) -> str:
     detail = str(exc).strip()
     return f"{type(exc).__name__}{': ' + detail if detail else ''}"
+
+
+def _said_wait(wait: float, said: str | None) -> str:
+    """A wait as the server asked it: seconds, or past a year its own digits (a float of
+    10**22 reads as 99999999999999991611392, a number the server never sent)."""
+    if wait < 366 * 86400 or said is None:
+        return f"{wait:.0f}s"
+    return f"{said.strip()[:40]}s"

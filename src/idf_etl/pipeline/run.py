@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.config import Settings
-from idf_etl.errors import ReportError
+from idf_etl.errors import ConfigError, ReportError
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.history import LIVE
@@ -50,7 +50,7 @@ from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
 from idf_etl.pipeline.parsing import batched, parse_stored, stale_batches
 from idf_etl.pipeline.provenance import check_same_site, sources
 from idf_etl.pipeline.summary import RunResult, StageClock
-from idf_etl.rawformat import stored_time
+from idf_etl.rawformat import MANIFEST_NAME, stored_time
 from idf_etl.rawstore import RawStore
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.warehouse.export import export_tables
@@ -82,7 +82,10 @@ def run_pipeline(
     # From here: taking the lock and opening the store are the first stage's, so the
     # stages add up to the run (under load they were over 20 % of a short run, in none).
     clock.start("prepare" if from_raw else "fetch")
-    with RunLock(settings.data_dir, settings.run_timeout), RawStore(settings.raw_dir) as store:
+    if from_raw and not settings.data_dir.exists():  # mistyped: the lock would make it
+        nothing_to_read_again(settings)
+    lock = RunLock(settings.data_dir, settings.run_timeout)
+    with lock, _raw_store(settings, from_raw) as store:
         summary = None
         refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
         if not from_raw:  # the site's pages, or a web archive's captures of them
@@ -117,6 +120,26 @@ def run_pipeline(
     result.seconds = clock.elapsed()
     result.stages = clock.stages
     return result
+
+
+def _raw_store(settings: Settings, from_raw: bool) -> RawStore:
+    """The run's raw store, opened under the lock (another run may be making it); a re-parse
+    needs one to be there already."""
+    if from_raw:
+        nothing_to_read_again(settings)
+    return RawStore(settings.raw_dir)
+
+
+def nothing_to_read_again(settings: Settings) -> None:
+    """ConfigError when `run --from-raw` has no raw store to read: a mistyped --data-dir
+    published an empty warehouse and said "success" (adversary), and made the directory."""
+    manifest = settings.raw_dir / MANIFEST_NAME
+    if not manifest.is_file():
+        raise ConfigError(
+            f"no raw store at {settings.raw_dir.absolute()} (no {MANIFEST_NAME}): `run "
+            "--from-raw` reads again the pages earlier runs fetched into DATA_DIR/raw; point "
+            "--data-dir at that directory, or run `idf-etl run` to fetch"
+        )
 
 
 @dataclass(frozen=True)

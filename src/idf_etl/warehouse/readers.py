@@ -145,10 +145,13 @@ def open_warehouse(
     return open_published(settings.clean_dir, POINT_API)
 
 
-def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.DuckDBPyConnection:
+def open_sandboxed(
+    clean_dir: Path, writable: Path | None = None, memory: int | None = None
+) -> duckdb.DuckDBPyConnection:
     """A read-only window on the published warehouse that cannot touch any other file:
     no COPY, no reading files, no ATTACH, no extensions, and no setting that undoes this.
-    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer)."""
+    `writable`: the one file it may write (where `sql --csv` has DuckDB write its answer);
+    `memory`: bytes its queries may hold (beyond: spilled, or an out-of-memory error)."""
     open_published(clean_dir).close()
     con = duckdb.connect(
         str(Path(clean_dir) / WAREHOUSE_NAME),
@@ -158,6 +161,8 @@ def open_sandboxed(clean_dir: Path, writable: Path | None = None) -> duckdb.Duck
     # allowed_paths can only be set once the database is started, before access is shut.
     if writable is not None:
         con.execute("SET allowed_paths = ?", [[str(writable)]])
+    if memory is not None:
+        con.execute(f"SET memory_limit = '{int(memory)}B'")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
