@@ -21,6 +21,7 @@ from idf_etl.rawformat import MAX_BYTES_CEILING, object_path, read_body, stored_
 from idf_etl.rawstore import RawStore
 from tests.helpers.cli import idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
 
 moments = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
@@ -76,18 +77,12 @@ GARBLED = ["99999-01-01", "garbage", "9999-12-31T23:59:59-14:00", "2024-13-45", 
 def test_garbled_manifest_times_and_a_planted_object_fail_only_their_pages(tmp_path):
     data = tmp_path / "data"
     urls = [f"https://developmentfund.iom.int/project/p{i}" for i in range(len(GARBLED) + 2)]
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i, url in enumerate(urls):
-            fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
-            raw.record_body(
-                url,
-                status=200,
-                body=drupal_page(fields, title=f"Project {i}").encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+    pages = []
+    for i, url in enumerate(urls):
+        fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
+        pages.append((url, drupal_page(fields, title=f"Project {i}").encode()))
+    store_pages(data / "raw", pages)
+    with RawStore(data / "raw") as raw:
         bomb = raw.get(urls[-1]).sha256
     with sqlite3.connect(data / "raw" / "manifest.sqlite") as db:
         for url, value in zip(urls, GARBLED, strict=False):

@@ -13,7 +13,6 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from unittest import mock
 
 import duckdb
 import pytest
@@ -27,28 +26,24 @@ from idf_etl.rawstore import RawStore
 from idf_etl.warehouse.schema import create_schema
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
 
 FIRST, MORE = 300, 2700  # stored pages before the first run, and added before the second
 
 
 def store(data: Path, pages: range) -> None:
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in pages:
-            url = f"https://developmentfund.iom.int/project/p{i:05d}"
-            fields = [
-                field_html("Project ID", f"CE.{i:04d}"),
-                field_html("Project Status", "Active"),
-                field_html("Budget Amount (USD)", f"{100000 + i}.00"),
-            ]
-            raw.record_body(
-                url,
-                status=200,
-                body=drupal_page(fields, title=f"Project {i}").encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+    def page(i: int) -> bytes:
+        fields = [
+            field_html("Project ID", f"CE.{i:04d}"),
+            field_html("Project Status", "Active"),
+            field_html("Budget Amount (USD)", f"{100000 + i}.00"),
+        ]
+        return drupal_page(fields, title=f"Project {i}").encode()
+
+    store_pages(
+        data / "raw",
+        ((f"https://developmentfund.iom.int/project/p{i:05d}", page(i)) for i in pages),
+    )
 
 
 def run_from_raw(data: Path, *settings: str) -> tuple[int, dict, str]:

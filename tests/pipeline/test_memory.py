@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from unittest import mock
 
 import duckdb
 import pytest
@@ -24,10 +23,10 @@ from hypothesis import strategies as st
 from idf_etl.config import MEMORY_UNITS, Settings, memory_bytes
 from idf_etl.errors import ConfigError
 from idf_etl.pipeline.memory import twice
-from idf_etl.rawstore import RawStore
 from idf_etl.settings_sources import load_settings
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
 
 PAGES_A_PROJECT = 13
 STATUS = ("Active", "Completed")  # the project's pages disagree: issues by the hundred
@@ -51,18 +50,13 @@ def page(i: int, repeat: int = 95) -> bytes:
 
 
 def store(data: Path, pages: int, repeat: int = 95, first: int = 0) -> None:
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in range(first, pages):
-            url = f"https://developmentfund.iom.int/project/p{i:05d}"
-            raw.record_body(
-                url,
-                status=200,
-                body=page(i, repeat),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+    store_pages(
+        data / "raw",
+        (
+            (f"https://developmentfund.iom.int/project/p{i:05d}", page(i, repeat))
+            for i in range(first, pages)
+        ),
+    )
 
 
 @pytest.mark.slow
@@ -133,20 +127,16 @@ def test_a_checkpoint_holds_one_small_row_group_not_the_table_so_far(tmp_path):
     out of 64MB; 48 MiB at 26,000 out of 128MB). The building warehouse's row groups are
     2,048 rows: 6,000 pages build within 32MB without building again."""
     data = tmp_path / "data"
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in range(6000):
-            url = f"https://developmentfund.iom.int/project/q{i:05d}"
-            fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
-            body = f"Project {i} and a sentence written for this test, said again. " * 32
-            raw.record_body(
-                url,
-                status=200,
-                body=drupal_page(fields, title=f"Project {i}", body=body).encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+
+    def page(i: int) -> bytes:
+        fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
+        body = f"Project {i} and a sentence written for this test, said again. " * 32
+        return drupal_page(fields, title=f"Project {i}", body=body).encode()
+
+    store_pages(
+        data / "raw",
+        ((f"https://developmentfund.iom.int/project/q{i:05d}", page(i)) for i in range(6000)),
+    )
     proc = idf_etl(
         *("run", "--from-raw", "--json", "--data-dir", str(data)),
         *("--set", "report=false", "--set", "warehouse_memory=32MB"),

@@ -16,24 +16,11 @@ from idf_etl.config import Settings
 from idf_etl.pipeline import run as pipeline
 from idf_etl.rawstore import RawStore
 from tests.conftest import PAGES, REPO
+from tests.helpers.raw_pages import store_pages
 
 SITE = REPO / "demo" / "site"
 BASE = "https://www.iom.int"
 TABLES = ["pages", "project_pages", "projects", "project_states", "project_changes", "issues"]
-
-
-def store_pages(raw: Path, pages: dict[str, bytes]) -> None:
-    with RawStore(raw) as store:
-        for url, body in pages.items():
-            store.record_body(
-                url,
-                status=200,
-                body=body,
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
 
 
 def first_pages() -> dict[str, bytes]:
@@ -83,10 +70,10 @@ def warehouse_rows(clean: Path) -> dict[str, list[str]]:
 def two_runs(data: Path, workers: int) -> dict[str, list[str]]:
     """A first re-parse of a raw store, then another after new bodies and a page gone."""
     settings = Settings(data_dir=data, parse_workers=workers)
-    store_pages(data / "raw", first_pages())
+    store_pages(data / "raw", first_pages().items())
     first = pipeline.run_pipeline(settings, from_raw=True)
     assert first.load.pages_parsed == len(first_pages())
-    store_pages(data / "raw", second_pages())
+    store_pages(data / "raw", second_pages().items())
     with RawStore(data / "raw") as store:
         store.record_gone(f"{BASE}/project/copy-07", 404)
     second = pipeline.run_pipeline(settings, from_raw=True)
@@ -107,7 +94,7 @@ def test_two_workers_write_the_same_warehouse_as_parsing_in_process(tmp_path):
 @pytest.mark.slow
 def test_a_page_failing_in_a_worker_is_an_issue_row_and_the_others_load(tmp_path):
     data = tmp_path / "data"
-    store_pages(data / "raw", first_pages())
+    store_pages(data / "raw", first_pages().items())
     result = pipeline.run_pipeline(Settings(data_dir=data, parse_workers=2), from_raw=True)
     assert result.load.parse_errors == 2  # ours and the demo site's broken upload
     with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:
@@ -155,7 +142,7 @@ def test_a_warehouse_memory_too_small_is_raised_for_the_run_and_said_never_the_r
     # #22: the limit that keeps memory flat must never be why a nightly run fails: where
     # DuckDB needs more, the build runs again with twice as much (up to a quarter of RAM).
     data = tmp_path / "data"
-    store_pages(data / "raw", first_pages())
+    store_pages(data / "raw", first_pages().items())
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
     base = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data)]
     base += ["--set", "report=false"]

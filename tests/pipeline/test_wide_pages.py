@@ -10,7 +10,6 @@ page makes a row wider than that.
 from __future__ import annotations
 
 import json
-from unittest import mock
 
 import duckdb
 import pytest
@@ -20,6 +19,7 @@ from idf_etl.parse.extracted import TEXT_LIMIT
 from idf_etl.rawstore import RawStore
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
 
 WIDE = 24  # pages whose description is 4.4 MB: 106 MB of text, built with 128MB before
 NARROW = 6  # ordinary pages beside them
@@ -40,20 +40,12 @@ def wide_page(i: int, wide: bool) -> bytes:
 @pytest.mark.slow
 def test_pages_near_the_size_cap_build_at_the_default_memory_without_building_again(tmp_path):
     data = tmp_path / "data"
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in range(WIDE + NARROW):
-            url = f"https://developmentfund.iom.int/project/wide-{i:02d}"
-            body = wide_page(i, wide=i < WIDE)
-            assert len(body) < Settings().max_bytes  # what a fetch keeps
-            raw.record_body(
-                url,
-                status=200,
-                body=body,
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+    pages = [
+        (f"https://developmentfund.iom.int/project/wide-{i:02d}", wide_page(i, wide=i < WIDE))
+        for i in range(WIDE + NARROW)
+    ]
+    assert all(len(body) < Settings().max_bytes for _, body in pages)  # what a fetch keeps
+    store_pages(data / "raw", pages)
     proc = idf_etl(
         *("run", "--from-raw", "--json", "--data-dir", str(data), "--set", "report=false"),
         cwd=tmp_path,
@@ -90,21 +82,20 @@ def test_rows_at_the_limit_are_built_once_whatever_the_export_needs(tmp_path):
     built, never the whole build (which parsed the whole store again: 53 s, not 21)."""
     data = tmp_path / "data"
     pages = 2100
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in range(pages):
-            url = f"https://developmentfund.iom.int/project/full-{i:04d}"
-            sentence = f"Page {i} says this again, in a sentence written for the test. "
-            body = (sentence * (TEXT_LIMIT // len(sentence)))[: TEXT_LIMIT - 300]
-            fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
-            raw.record_body(
-                url,
-                status=200,
-                body=drupal_page(fields, title=f"Project {i}", body=body).encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+
+    def full_page(i: int) -> bytes:
+        sentence = f"Page {i} says this again, in a sentence written for the test. "
+        body = (sentence * (TEXT_LIMIT // len(sentence)))[: TEXT_LIMIT - 300]
+        fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
+        return drupal_page(fields, title=f"Project {i}", body=body).encode()
+
+    store_pages(
+        data / "raw",
+        (
+            (f"https://developmentfund.iom.int/project/full-{i:04d}", full_page(i))
+            for i in range(pages)
+        ),
+    )
     proc = idf_etl(
         *("run", "--from-raw", "--json", "--data-dir", str(data), "--set", "report=false"),
         cwd=tmp_path,

@@ -9,32 +9,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from idf_etl.rawstore import RawStore
 from idf_etl.warehouse.publish import Publisher, run_number
 from tests.helpers.cli import idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
 
 KEEP = 1  # the current release and one before it
 
 
 def store(data: Path) -> None:
-    with RawStore(data / "raw") as raw, mock.patch("os.fsync"):
-        for i in range(3):
-            url = f"https://developmentfund.iom.int/project/p{i}"
-            fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
-            raw.record_body(
-                url,
-                status=200,
-                body=drupal_page(fields, title=f"Project {i}").encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+    pages = []
+    for i in range(3):
+        fields = [field_html("Project ID", f"CE.{i:04d}"), field_html("IDF Region", "Africa")]
+        page = drupal_page(fields, title=f"Project {i}").encode()
+        pages.append((f"https://developmentfund.iom.int/project/p{i}", page))
+    store_pages(data / "raw", pages)
 
 
 def layouts(tmp_path: Path) -> dict[str, tuple[Path, str]]:
