@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -27,6 +28,13 @@ def shout(item: str) -> str:
         raise ValueError("no good")
     if item == "parent":
         return str(os.getppid())
+    if item == "half-sent":  # a worker stopped (killed) partway through sending its result
+        frame = sys._getframe()
+        while "result_queue" not in frame.f_locals:  # the pool's worker loop, up the stack
+            frame = frame.f_back
+        writer = frame.f_locals["result_queue"]._writer
+        os.write(writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 100)
+        time.sleep(600)
     if item.startswith("meet:"):  # wait (30 s at most) until another process is here too
         folder = item.removeprefix("meet:")
         open(os.path.join(folder, str(os.getpid())), "w").close()
@@ -179,6 +187,26 @@ def test_a_consumer_that_stops_early_leaves_no_worker_behind():
     while (alive := [p for p in pids if _exists(int(p))]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert alive == [], f"workers {alive} still running 30 s after the consumer stopped"
+
+
+HALF_SENT = """
+import json
+from idf_etl.workers import map_isolated
+from test_workers import shout
+
+items = ["a", "half-sent", "b"]
+results = map_isolated(shout, items, 2, seconds_per_input=2)
+print(json.dumps([type(o.error).__name__ for _, o in results]))
+"""
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_it_sends_its_result_leaves_nothing_to_hold_the_exit():
+    """The worker is killed as it stalls, its result half written: the pool's own thread
+    was left reading the rest for ever, and the process printed everything and never
+    exited (Python's exit joins that thread)."""
+    errors = run_alone(HALF_SENT)  # its own bound (120 s) is the assertion on the exit
+    assert errors == ["NoneType", "ParseError", "NoneType"]
 
 
 def _exists(pid: int) -> bool:

@@ -295,11 +295,19 @@ def kill_pool(executor: ProcessPoolExecutor) -> None:
     """End a pool's processes whatever they are doing, and reap them."""
     processes = list((getattr(executor, "_processes", None) or {}).values())  # None once shut
     manager = getattr(executor, "_executor_manager_thread", None)
+    results = getattr(executor, "_result_queue", None)
     executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.kill()
         process.join(timeout=10)
+    # A worker killed while it was sending a result leaves the pool's own thread reading
+    # the rest of that message for ever (its pipe's write end is still open here), and
+    # Python's exit joins that thread: the run printed its summary and never exited (CI,
+    # stop 29). With the last write end closed, the read ends and the thread with it.
+    writer = getattr(results, "_writer", None)
+    if writer is not None:
+        writer.close()
     # The pool's own thread waits on the same processes: one it reaped first still looks
     # alive here (no exit code yet) until that thread has stored its exit code.
     if manager is not None:

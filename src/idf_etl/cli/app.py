@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+import time
 from functools import partial
 from typing import Annotated
 
@@ -289,6 +292,40 @@ app.add_typer(warehouse_commands)
 def main() -> None:
     """Console-script entry point."""
     watch_interrupts()
+    try:
+        _main()
+    except SystemExit as exc:
+        exit_unheld(exc.code)
+        raise
+
+
+# Python's exit waits for every thread without a bound: one stuck in a library (a process
+# pool's reader, stop 29) held a run that had printed its summary for as long as CI let it.
+EXIT_GRACE = 30.0
+
+
+def exit_unheld(code: object, grace: float = EXIT_GRACE) -> None:
+    """Let the threads still running end within `grace` seconds; past it, exit without
+    them, with `code`, saying which were left."""
+    main_thread = threading.main_thread()
+    deadline = time.monotonic() + grace
+    for thread in threading.enumerate():
+        if thread is not main_thread and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    left = [t.name for t in threading.enumerate() if t is not main_thread and not t.daemon]
+    if left:
+        log.warning(
+            "idf-etl: done, but %s still ran %.0fs later: exiting without waiting for it",
+            ", ".join(left),
+            grace,
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else EXIT_FAILURES if code else EXIT_OK)
+
+
+def _main() -> None:
     try:
         app(prog_name="idf-etl", standalone_mode=True)
     except SystemExit as exc:
