@@ -10,8 +10,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.load import batches
-from idf_etl.load.batches import Weight, batched_by_weight, project_weights, weighed_keys
+from idf_etl.load.batches import Weight, batched_by_weight, project_weights
 from idf_etl.warehouse.schema import create_schema
 
 weights = st.builds(Weight, st.integers(0, 50), st.integers(0, 10_000))
@@ -85,37 +84,3 @@ def test_a_projects_history_weighs_its_pages_at_every_moment_it_was_read(pages_a
         f"K{p}": Weight(pages * times, pages * 10 * times)
         for p, pages in enumerate(pages_a_project)
     }
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    st.lists(st.tuples(st.sampled_from("ABCDEFGHé"), st.integers(0, 3)), max_size=40),
-    st.integers(1, 4),
-    st.booleans(),
-)
-def test_weighed_keys_give_each_key_once_in_order_with_what_it_weighs(given_keys, read, history):
-    """The keys a query gives (repeated, some without pages, a NULL among them), read a few
-    at a time, with the connection used between two reads: the same weights as
-    project_weights, in key order, each key once."""
-    con = _warehouse()
-    con.execute("CREATE TEMPORARY TABLE keys (k VARCHAR)")
-    for letter, pages in given_keys:
-        key = f"K{letter}{pages}"
-        con.execute("INSERT INTO keys VALUES (?)", [key])
-        for i in range(pages):
-            if not con.execute(
-                "SELECT 1 FROM project_pages WHERE url = ?", [f"https://x/{key}/{i}"]
-            ).fetchall():
-                _page(con, f"https://x/{key}/{i}", key, "x" * (i + 1))
-    con.execute("INSERT INTO keys VALUES (NULL)")
-    old_read, batches._READ = batches._READ, read
-    try:
-        got = []
-        for key, weight in weighed_keys(con, "SELECT k FROM keys", history=history):
-            got.append((key, weight))
-            con.execute("SELECT count(*) FROM project_pages").fetchall()  # the caller's own
-    finally:
-        batches._READ = old_read
-    keys = sorted({f"K{letter}{pages}" for letter, pages in given_keys})
-    expected = project_weights(con, keys, history=history)
-    assert got == [(key, expected.get(key, Weight(1, 0))) for key in keys]
