@@ -24,7 +24,7 @@ from datetime import datetime
 
 import duckdb
 
-from idf_etl.load.batches import Weight, batched_by_weight, weighed_keys
+from idf_etl.load.batches import Weight, batched_by_weight, project_weights
 from idf_etl.load.history import (
     LIVE,
     observation_row,
@@ -46,8 +46,6 @@ from idf_etl.records import ProjectRecord, bounded
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
 
 log = logging.getLogger("idf_etl.load")  # a --log-json contract: fixed, whatever the module
-_TOUCHED = "idf_etl_touched"  # a temporary table of the connection (Loader)
-_TOUCHED_KEYS = f"SELECT project_key FROM {_TOUCHED} WHERE {{merge}}"
 
 
 class Loader:
@@ -80,15 +78,8 @@ class Loader:
         self.stats = LoadStats()
         self.issues: list[Issue] = []
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
-        # The project keys to merge again in `finish` (merge) and those with new observations,
-        # whose history is rebuilt (not merge): in a temporary table of the connection, not in
-        # Python, where a key a project stayed for the whole run (30,000 projects: 6 MB of
-        # the run's memory, growing with the store). Written in the batch's transaction, so
-        # a batch rolled back takes its keys with it.
-        con.execute(
-            f"CREATE OR REPLACE TEMPORARY TABLE {_TOUCHED} "
-            "(project_key VARCHAR NOT NULL, merge BOOLEAN NOT NULL)"
-        )
+        self._affected: set[str] = set()  # project keys to merge again in `finish`
+        self._observed: set[str] = set()  # project keys with new observations: history to rebuild
         # What the run wrote before its first batch (its ledger row) is committed: a batch
         # whose values the warehouse refuses is rolled back to here, never further.
         self._batch_written()
@@ -114,8 +105,8 @@ class Loader:
     def touch(self, observed: Iterable[str], merge: Iterable[str] = ()) -> None:
         """Projects whose observations another source wrote (history rebuilt in `finish`),
         and those whose pages it wrote (merged again too)."""
-        self._touch(observed, merge=False)
-        self._touch(merge, merge=True)
+        self._observed.update(observed)
+        self._affected.update(merge)
 
     def load_pages(self, parsed: list[ParsedPage]) -> None:
         """Write one batch of parsed pages; their projects are merged again in `finish`.
@@ -154,7 +145,13 @@ class Loader:
     def _attempt(self, parsed: list[ParsedPage]) -> None:
         """Write a batch whole or not at all: on failure the warehouse is as it was (rolled
         back to the last batch's commit) and so is what this loader holds."""
-        saved = (replace(self.stats), len(self.issues), dict(self._keys))
+        saved = (
+            replace(self.stats),
+            len(self.issues),
+            dict(self._keys),
+            set(self._affected),
+            set(self._observed),
+        )
         if not self.commit_batches:
             self.con.execute("BEGIN TRANSACTION")
         try:
@@ -163,7 +160,7 @@ class Loader:
             self.con.execute("ROLLBACK")
             if self.commit_batches:
                 self.con.execute("BEGIN TRANSACTION")
-            stats, issues, self._keys = saved
+            stats, issues, self._keys, self._affected, self._observed = saved
             # In place: the parse stage counts into the same object (parse_left).
             vars(self.stats).update(vars(stats))
             del self.issues[issues:]
@@ -237,19 +234,17 @@ class Loader:
             [urls, [states[u][0] for u in urls], [states[u][1] for u in urls], self.run_id],
         ).fetchall()
         self.stats.rows_written += len(moved)
-        self._touch((key for (key,) in moved), merge=True)
+        self._affected.update(key for (key,) in moved if key)
         flipped = record_live_status(self.con, urls, self.now, self.run_id)
-        self._touch(flipped, merge=False)
+        self._observed.update(flipped)
         self._batch_written()
 
     def finish(self) -> LoadStats:
         """Group every project page again, merge the projects the loaded pages touch (a
         batch at a time), write the issues, count."""
         moves, conflicts = regroup(self.con)
-        # A regrouped page takes its observations to its new project, and leaves the old one.
-        moved = [k for m in moves for k in (m.old_key, m.new_key)]
-        self._touch(moved, merge=True)
-        self._touch(moved, merge=False)
+        for m in moves:
+            self._affected.update(k for k in (m.old_key, m.new_key) if k)
         if moves:  # this run's issues about a page go with its project
             self.con.execute(
                 """UPDATE issues SET project_key = m.key
@@ -263,19 +258,22 @@ class Loader:
             self._keys[url] = scalar(
                 self.con, "SELECT project_key FROM project_pages WHERE url = ?", [url]
             )
-        self.issues += move_history(self.con, _TOUCHED_KEYS.format(merge="merge"))
+        affected = sorted(self._affected)
+        self.issues += move_history(self.con, affected)
         live = self.seen_in == LIVE
         merger = Merger(self.con, self.run_id, self.now, record_changes=live)
         # The merge reads a batch's pages whole (descriptions and all): where no row order
         # is kept, DuckDB needs less memory for it (the exports check their order).
         self.con.execute("SET preserve_insertion_order = false")
-        for keys in self._batches(_TOUCHED_KEYS.format(merge="merge")):
+        for keys in self._batches(affected):
             self.issues += merger.merge(keys)
             self._write_issues()
             self._batch_written()
         self.con.execute("RESET preserve_insertion_order")  # (a failure ends the run)
         self._write_issues()
-        for keys in self._batches(_TOUCHED_KEYS.format(merge="NOT merge"), history=True):
+        # A regrouped page takes its observations to its new project, and leaves the old one.
+        touched = sorted(self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k})
+        for keys in self._batches(touched, history=True):
             # A live run appends what it saw (the merge above); an archive's captures may be
             # older than what is known, so their projects' history is rebuilt in time order.
             done = rebuild(self.con, keys, self.run_id, changes=not live)
@@ -283,29 +281,20 @@ class Loader:
             if not live:
                 settle_dates(self.con, keys)
             self._batch_written()
-        self.con.execute(f"DELETE FROM {_TOUCHED}")
+        self._affected.clear()
+        self._observed.clear()
         self.stats.rows_written += merger.rows_written
         self.stats.projects_new += merger.projects_new
         self.stats.field_changes += merger.field_changes
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 
-    def _batches(self, keys: str, *, history: bool = False) -> Iterator[list[str]]:
-        """The keys `keys` (SQL) gives, in order, in batches of at most `merge_batch` pages
-        and `merge_bytes` of their text (batches.py): the merge and the rebuild read a
-        batch's pages whole."""
+    def _batches(self, keys: list[str], *, history: bool = False) -> Iterator[list[str]]:
+        """`keys` in batches of at most `merge_batch` pages and `merge_bytes` of their text
+        (batches.py): the merge and the rebuild read a batch's pages whole."""
+        weights = project_weights(self.con, keys, history=history)
         most = Weight(self.merge_batch, self.merge_bytes or sys.maxsize)
-        weighed = weighed_keys(self.con, keys, history=history)
-        for batch in batched_by_weight(weighed, lambda item: item[1], most):
-            yield [key for key, _ in batch]
-
-    def _touch(self, keys: Iterable[str | None], *, merge: bool) -> None:
-        """Note projects to merge again (`merge`) or to rebuild the history of, in `finish`."""
-        given = sorted({key for key in keys if key})
-        if given:
-            self.con.execute(
-                f"INSERT INTO {_TOUCHED} SELECT unnest(?::VARCHAR[]), ?", [given, merge]
-            )
+        yield from batched_by_weight(keys, lambda key: weights.get(key, Weight(1, 0)), most)
 
     def commit_batch(self) -> None:
         """A batch written by another source (a backfill's observations) is committed."""
@@ -345,9 +334,11 @@ class Loader:
         # A reading whose fields (or gone flag) differ from the page's last is an observation.
         seen = [r for u, r in changed.items() if differs(r, old_pp.get(u), OBSERVED)]
         record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
-        self._touch((r["project_key"] for r in seen), merge=False)
-        self._touch((row["project_key"] for row in new_pp.values()), merge=True)
-        self._touch((old_pp.get(url, {}).get("project_key") for url in changed), merge=True)
+        self._observed.update(r["project_key"] for r in seen)
+        self._affected.update(row["project_key"] for row in new_pp.values())
+        self._affected.update(
+            old_pp[url]["project_key"] for url in changed if old_pp.get(url, {}).get("project_key")
+        )
 
     # -- rows --
 
