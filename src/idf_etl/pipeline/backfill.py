@@ -20,6 +20,7 @@ address, saying why; the other captures and what the warehouse had are kept.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -276,7 +277,13 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()
+    handed = 0
     for pages in load_batches(parsed, size, settings.warehouse_memory):
+        if time.monotonic() >= run.deadline:  # the rest are still pending: the next backfill's
+            parsed.close()  # ends the parse workers
+            loader.stats.parse_left = max(0, len(todo) - handed)
+            break
+        handed += len(pages)
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
         write_captures(con, loader, pages, archive)
@@ -286,7 +293,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     if loader.stats.parse_left:  # still pending: the next backfill parses them
         loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
-    stats = loader.finish()
+    stats = loader.finish(run.deadline)
     # Fetch problems are the live site's to settle: a backfill does not look at it. An
     # unreadable capture's problem is resolved once a backfill reads it again without one.
     reparsed = {
@@ -302,6 +309,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         network=False,
         failing_urls=set(),
         reparsed=reparsed | read_again,
+        merged=loader.merged,
         commit=loader.commit_batch,
     )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
