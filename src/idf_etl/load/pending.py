@@ -72,8 +72,9 @@ def leave(con: duckdb.DuckDBPyConnection, left: Mapping[str, Pending]) -> int:
 
 
 class Clock:
-    """The merge's deadline: up once it has passed and at least one batch was done, so
-    that every run, however short its time, moves the work on."""
+    """A stage's deadline, asked before each batch: up once it has passed and one batch was
+    done, so that every run, however short its time, moves the work on (the load writes
+    what was parsed in time, the merge merges a batch)."""
 
     def __init__(self, deadline: float | None) -> None:
         self.deadline = deadline

@@ -20,7 +20,6 @@ address, saying why; the other captures and what the warehouse had are kept.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -31,6 +30,7 @@ from idf_etl.load.history import LIVE, observation_row, record_observations
 from idf_etl.load.loader import Loader
 from idf_etl.load.page_rows import REFUSED, refused_reason
 from idf_etl.load.parsed import ParsedPage
+from idf_etl.load.pending import Clock
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -277,9 +277,9 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()
-    handed = 0
+    handed, clock = 0, Clock(run.deadline)
     for pages in load_batches(parsed, size, settings.warehouse_memory):
-        if time.monotonic() >= run.deadline:  # the rest are still pending: the next backfill's
+        if clock.up():  # the rest are still pending: the next backfill's
             parsed.close()  # ends the parse workers
             loader.stats.parse_left = max(0, len(todo) - handed)
             break

@@ -27,6 +27,7 @@ from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.history import LIVE
 from idf_etl.load.loader import Loader
+from idf_etl.load.pending import Clock
 from idf_etl.load.problems import (
     ProblemCounts,
     halt_when_project_pages_lost,
@@ -346,9 +347,9 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
         isolate=_isolate(run),
         count=todo,
     )
-    loaded = 0
+    loaded, clock = 0, Clock(run.deadline)
     for parsed in load_batches(parsed_pages, size, run.settings.warehouse_memory):
-        if time.monotonic() >= run.deadline:
+        if clock.up():  # after one batch: what was parsed in time is written
             parsed_pages.close()  # ends the parse workers: nothing more is sent to them
             loader.stats.parse_left = max(0, todo - loaded)
             break
