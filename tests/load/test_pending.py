@@ -84,7 +84,9 @@ def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.mark.slow
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(before=projects, after=projects, merge_batch=st.integers(1, 3))
 def test_a_merge_cut_short_loses_nothing_and_the_next_run_merges_the_rest(
     tmp_path_factory, before, after, merge_batch
@@ -115,9 +117,9 @@ def test_a_merge_cut_short_loses_nothing_and_the_next_run_merges_the_rest(
         r for r in had["projects"] if r[0] not in merged
     ]
     unmerged_urls = {p.url for p in second if p.record.project_id not in merged}
-    assert {p for p in had["open"] if p[1] in unmerged_urls and p[0] == "languages_disagree"} <= set(
-        now["open"]
-    )
+    assert {
+        p for p in had["open"] if p[1] in unmerged_urls and p[0] == "languages_disagree"
+    } <= set(now["open"])
     if left:
         assert cut.execute(
             "SELECT count(*) FROM issues WHERE run_id = 2 AND code = 'load_incomplete'"
