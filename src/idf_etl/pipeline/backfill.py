@@ -30,6 +30,7 @@ from idf_etl.load.history import LIVE, observation_row, record_observations
 from idf_etl.load.loader import Loader
 from idf_etl.load.page_rows import REFUSED, refused_reason
 from idf_etl.load.parsed import ParsedPage
+from idf_etl.load.pending import Clock
 from idf_etl.load.problems import track_problems
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -276,7 +277,13 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()
+    handed, clock = 0, Clock(run.deadline)
     for pages in load_batches(parsed, size, settings.warehouse_memory):
+        if clock.up():  # the rest are still pending: the next backfill's
+            parsed.close()  # ends the parse workers
+            loader.stats.parse_left = max(0, len(todo) - handed)
+            break
+        handed += len(pages)
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
         write_captures(con, loader, pages, archive)
@@ -286,7 +293,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     if loader.stats.parse_left:  # still pending: the next backfill parses them
         loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
-    stats = loader.finish()
+    stats = loader.finish(run.deadline)
     # Fetch problems are the live site's to settle: a backfill does not look at it. An
     # unreadable capture's problem is resolved once a backfill reads it again without one.
     reparsed = {
@@ -302,6 +309,7 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         network=False,
         failing_urls=set(),
         reparsed=reparsed | read_again,
+        merged=loader.merged,
         commit=loader.commit_batch,
     )
     outcome = run_outcome(summary, stats, settings.failure_threshold)
