@@ -31,6 +31,7 @@ from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
+from idf_etl.logs import plural
 from idf_etl.parse.head import page_head, read_head
 from idf_etl.rawformat import StoredPage
 from idf_etl.rawstore import CLOCK_SLACK, RawStore
@@ -93,9 +94,12 @@ class Crawler:
             await self._fetch_all(pages)
         summary.requests, summary.bytes = client.requests, client.bytes
         if (client.out_of_time() or self._timed_out) and summary.left:
+            # Said as it happened: a retry's wait that would pass the deadline stops the
+            # fetch before its time is up, and "time is up" then misled (adversary #12).
+            why = "time is up" if client.out_of_time() else "retries would wait past its time"
             summary.halt(
-                f"the fetch's time is up ({s.fetch_budget()}): stopped fetching, "
-                f"{len(summary.left)} pages left for the next run"
+                f"the fetch's {why} ({s.fetch_budget()}): stopped fetching, "
+                f"{plural(len(summary.left), 'page')} left for the next run"
             )
         if summary.revalidation and not summary.failed and not summary.halts:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
