@@ -33,7 +33,7 @@ from idf_etl.fetch.discovery import Pages, StartPoints
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
 from idf_etl.logs import plural
 from idf_etl.parse.head import page_head, read_head
-from idf_etl.rawformat import StoredPage
+from idf_etl.rawformat import StoredPage, stored_time
 from idf_etl.rawstore import CLOCK_SLACK, RawStore
 from idf_etl.urls import host_allowed, url_language
 
@@ -119,12 +119,10 @@ class Crawler:
         if last is None:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
             return False  # a first run downloads everything anyway
-        try:
-            stamp = datetime.fromisoformat(last)
-        except ValueError:  # a manifest edited by hand: when it was is unknown, so due
+        stamp = stored_time(last)
+        if stamp is None:  # a manifest edited by hand: when it was is unknown, so due
             return True
-        # A stamp without a zone (edited by hand) is read as UTC, as idf-etl writes them.
-        age = datetime.now(UTC) - (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+        age = datetime.now(UTC) - stamp
         # A stamp in the future (written while the clock was ahead) is due: waiting for the
         # clock to catch up would skip revalidation for as long as it was ahead.
         return age >= timedelta(days=self.settings.revalidate_days) or age < -CLOCK_SLACK
