@@ -17,14 +17,16 @@ import duckdb
 import pytest
 
 from idf_etl.warehouse.publish import OLDEST_READER, readable_by_oldest_reader
-from idf_etl.warehouse.schema import TABLES, VIEWS
+from idf_etl.warehouse.schema import PENDING_TABLE, TABLES, VIEWS
 from tests.pipeline.test_pipeline import run
 from tests.warehouse.test_upgrade import v1_warehouse
 
 REPO = Path(__file__).parents[2]
 CLIENTS = REPO / ".cache" / "duckdb-clients"
 # Every object an analyst sees; the client also lists what the file holds, so nothing is missed.
-OBJECTS = sorted([t.name for t in TABLES] + [v.name for v in VIEWS] + ["schema_info"])
+OBJECTS = sorted(
+    [t.name for t in TABLES] + [v.name for v in VIEWS] + ["schema_info", PENDING_TABLE]
+)
 
 READ_ALL = """
 import json, sys, duckdb

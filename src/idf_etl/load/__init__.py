@@ -9,6 +9,7 @@ Start at `loader.py` (`Loader`: the pipeline feeds it parsed pages a batch at a 
 - `grouping.py` which pages are one project: by project id, else by Drupal node
 - `merge.py`    one project row from its pages (one per language), and where they disagree
 - `projects.py` the projects table rebuilt from project_pages for the projects a run touched
+- `pending.py`  projects a run's time left unmerged, for the next run to merge first
 - `problems.py` problems as a lifecycle: opened, re-confirmed, resolved across runs
 - `history.py`  observations, and project versions and changes rebuilt from them in time order
 

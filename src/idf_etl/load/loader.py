@@ -24,7 +24,7 @@ from datetime import datetime
 
 import duckdb
 
-from idf_etl.load.batches import Weight, batched_by_weight, project_weights
+from idf_etl.load.batches import MERGE_PAGES, Weight, batched_by_weight, project_weights
 from idf_etl.load.history import (
     LIVE,
     observation_row,
@@ -41,6 +41,7 @@ from idf_etl.load.page_rows import (
     refused_reason,
 )
 from idf_etl.load.parsed import LoadStats, PageStates, ParsedPage
+from idf_etl.load.pending import LOAD_INCOMPLETE, Clock, Pending, leave, take
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import ProjectRecord, bounded
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
@@ -59,7 +60,7 @@ class Loader:
         parser_version: str,
         *,
         commit_batches: bool = False,
-        merge_batch: int = 500,
+        merge_batch: int = MERGE_PAGES,
         seen_in: str = LIVE,
         merge_bytes: int | None = None,
     ) -> None:
@@ -80,6 +81,7 @@ class Loader:
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
         self._affected: set[str] = set()  # project keys to merge again in `finish`
         self._observed: set[str] = set()  # project keys with new observations: history to rebuild
+        self.merged: set[str] = set()  # project keys `finish` merged (problems.py's verdicts)
         # What the run wrote before its first batch (its ledger row) is committed: a batch
         # whose values the warehouse refuses is rolled back to here, never further.
         self._batch_written()
@@ -239,9 +241,11 @@ class Loader:
         self._observed.update(flipped)
         self._batch_written()
 
-    def finish(self) -> LoadStats:
+    def finish(self, deadline: float | None = None) -> LoadStats:
         """Group every project page again, merge the projects the loaded pages touch (a
-        batch at a time), write the issues, count."""
+        batch at a time), write the issues, count. Past `deadline` (time.monotonic()) it
+        stops between batches, once it has merged one and rebuilt one: what it did not is
+        left in `pending_projects` (pending.py), for the next run to take first."""
         moves, conflicts = regroup(self.con)
         for m in moves:
             self._affected.update(k for k in (m.old_key, m.new_key) if k)
@@ -258,34 +262,55 @@ class Loader:
             self._keys[url] = scalar(
                 self.con, "SELECT project_key FROM project_pages WHERE url = ?", [url]
             )
-        affected = sorted(self._affected)
-        self.issues += move_history(self.con, affected)
-        live = self.seen_in == LIVE
-        merger = Merger(self.con, self.run_id, self.now, record_changes=live)
+        # What earlier runs left at their deadline first, each by its own load's rules; then
+        # this run's. A regrouped page takes its observations to its new project, and leaves
+        # the old one: both histories are rebuilt.
+        work = take(self.con)
+        mine = work.pop(self.seen_in, Pending())
+        mine.merge |= self._affected
+        mine.history |= self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k}
+        work[self.seen_in] = mine
+        self.issues += move_history(
+            self.con, sorted(set().union(*(p.merge for p in work.values())))
+        )
+        clock = Clock(deadline)
         # The merge reads a batch's pages whole (descriptions and all): where no row order
         # is kept, DuckDB needs less memory for it (the exports check their order).
         self.con.execute("SET preserve_insertion_order = false")
-        for keys in self._batches(affected):
-            self.issues += merger.merge(keys)
-            self._write_issues()
-            self._batch_written()
+        for seen_in, pending in work.items():
+            merger = Merger(self.con, self.run_id, self.now, record_changes=seen_in == LIVE)
+            for keys in self._batches(sorted(pending.merge)):
+                if clock.up():
+                    break
+                self.issues += merger.merge(keys)
+                self._write_issues()
+                self._batch_written()
+                pending.merge.difference_update(keys)
+                self.merged.update(keys)
+            self.stats.rows_written += merger.rows_written
+            self.stats.projects_new += merger.projects_new
+            self.stats.field_changes += merger.field_changes
         self.con.execute("RESET preserve_insertion_order")  # (a failure ends the run)
-        self._write_issues()
-        # A regrouped page takes its observations to its new project, and leaves the old one.
-        touched = sorted(self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k})
-        for keys in self._batches(touched, history=True):
-            # A live run appends what it saw (the merge above); an archive's captures may be
-            # older than what is known, so their projects' history is rebuilt in time order.
-            done = rebuild(self.con, keys, self.run_id, changes=not live)
-            self.stats.field_changes += done.changes_added
-            if not live:
-                settle_dates(self.con, keys)
-            self._batch_written()
+        clock = Clock(deadline)  # the history's own batch, whatever the merge's took
+        for seen_in, pending in work.items():
+            for keys in self._batches(sorted(pending.history), history=True):
+                if clock.up():
+                    break
+                # A live run appends what it saw (the merge above); an archive's captures may
+                # be older than what is known, so their projects' history is rebuilt in time
+                # order.
+                done = rebuild(self.con, keys, self.run_id, changes=seen_in != LIVE)
+                self.stats.field_changes += done.changes_added
+                if seen_in != LIVE:
+                    settle_dates(self.con, keys)
+                self._batch_written()
+                pending.history.difference_update(keys)
         self._affected.clear()
         self._observed.clear()
-        self.stats.rows_written += merger.rows_written
-        self.stats.projects_new += merger.projects_new
-        self.stats.field_changes += merger.field_changes
+        self.stats.merge_left = leave(self.con, work)
+        if self.stats.merge_left or self.stats.states_left:
+            self._issue("load", "error", "load_incomplete", None, LOAD_INCOMPLETE)
+        self._write_issues()
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 

@@ -25,7 +25,9 @@ class ParsedPage:
 class LoadStats:
     pages_parsed: int = 0
     parse_errors: int = 0
-    parse_left: int = 0  # stale pages not parsed: the run's time was up
+    parse_left: int = 0  # stale pages not parsed (or not loaded): the run's time was up
+    merge_left: int = 0  # projects not merged or rebuilt: the run's time was up (pending.py)
+    states_left: int = 0  # stored pages whose gone flag was not refreshed: the same
     halts: list[str] = field(default_factory=list)  # why the load did not do its job
     projects_total: int = 0
     projects_new: int = 0

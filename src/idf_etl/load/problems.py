@@ -9,6 +9,9 @@ parsing is a pure function of them), or checked its cause and found it gone.
 
 - parse and load problems of a page: resolved when the page was re-parsed and
   the problem was not reported again; confirmed when the page was not re-parsed.
+  Those the merge reports (MERGE_CODES) are looked for again when the page's project
+  is merged: a page re-parsed whose project's merge the run's time left for the next
+  run keeps them open, and the run that merges it settles them.
 - run-level parse and load problems (no URL): resolved by the next run that does not
   report them again.
 - fetch problems: resolved in a network run that did not report them again and
@@ -48,6 +51,8 @@ _CHUNK = 2000  # issues or problems read at a time
 
 # Codes found after track_problems ran: only the stage that finds them can say they are gone.
 LATE_CODES = frozenset({"report_failed"})
+# Codes the merge of a project reports about its pages (projects.py): settled by a merge.
+MERGE_CODES = frozenset({"languages_disagree", "duplicate_project_id"})
 
 
 def problem_id(row: dict[str, Any]) -> str:
@@ -103,10 +108,12 @@ def track_problems(
     network: bool,
     failing_urls: set[str],
     reparsed: set[str] | None = None,
+    merged: set[str] | None = None,
     commit: Callable[[], None] = lambda: None,
 ) -> ProblemCounts:
     """Update `problems` from this run's rows in `issues`. `reparsed`: the URLs this run
-    parsed (by default read from `pages`, for the open problems' pages only). `commit`:
+    parsed (by default read from `pages`, for the open problems' pages only). `merged`:
+    the project keys this run merged (None: those of the pages it parsed). `commit`:
     called before and after each chunk of problems is written: a run commits and
     checkpoints there, so that what DuckDB holds of the problems' key index (which grows
     with them) is written out a chunk at a time, not kept to the end."""
@@ -125,6 +132,7 @@ def track_problems(
                 [run_id],
             ).fetchall()
         }
+    remerged = reparsed if merged is None else _merged_pages(con, merged)
     # A chunk at a time, so that memory does not grow with the problems a run finds.
     after = -1
     while chunk := query_dicts(
@@ -161,7 +169,8 @@ def track_problems(
         for row in chunk:
             if row["code"] in LATE_CODES:
                 continue
-            verdict = _verdict(row, reparsed, network, failing_urls)
+            looked = remerged if row["code"] in MERGE_CODES else reparsed
+            verdict = _verdict(row, looked, network, failing_urls)
             if verdict == "resolved":
                 counts.resolved += 1
                 changed.append({**row, "resolved_at": now, "resolved_run_id": run_id})
@@ -243,6 +252,19 @@ def _take_over_hostless(
             con.execute("DELETE FROM problems WHERE problem_id = ?", [row["problem_id"]])
             return row
     return None
+
+
+def _merged_pages(con: duckdb.DuckDBPyConnection, keys: set[str]) -> set[str]:
+    """The pages of open MERGE_CODES problems whose project is among `keys`."""
+    return {
+        url
+        for (url,) in con.execute(
+            f"""SELECT DISTINCT p.url FROM problems p JOIN project_pages g USING (url)
+                WHERE p.resolved_at IS NULL AND p.code IN ({", ".join(map(repr, sorted(MERGE_CODES)))})
+                  AND g.project_key IN (SELECT unnest(?::VARCHAR[]))""",
+            [sorted(keys)],
+        ).fetchall()
+    }
 
 
 def _problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:

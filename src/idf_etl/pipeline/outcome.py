@@ -18,7 +18,8 @@ def run_outcome(summary: FetchSummary | None, stats: LoadStats, threshold: float
     or more pages failed than `threshold` allows."""
     failed = (summary.failed if summary else 0) + stats.parse_errors
     checked = (summary.checked if summary else 0) + stats.pages_parsed
-    halted = bool(summary and summary.halts) or stats.parse_left > 0 or bool(stats.halts)
+    late = stats.parse_left > 0 or stats.merge_left > 0 or stats.states_left > 0
+    halted = bool(summary and summary.halts) or late or bool(stats.halts)
     return "failures" if halted or too_many_failures(failed, checked, threshold) else "success"
 
 

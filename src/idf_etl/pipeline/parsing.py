@@ -5,7 +5,7 @@ kept with its record or the reason it has none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from functools import partial
 from itertools import islice
 from typing import TypeVar
@@ -52,7 +52,7 @@ def parse_stored(
     stats: LoadStats | None = None,
     isolate: bool = False,
     count: int | None = None,
-) -> Iterator[ParsedPage]:
+) -> Generator[ParsedPage]:
     """Parse stored bodies on `workers` processes, in order; a page that cannot be read is
     kept with its reason.
 
@@ -61,6 +61,7 @@ def parse_stored(
     A page not parsed by the `deadline` (time.monotonic()) is left out, counted in
     `stats.parse_left`: still stale, the next run parses it. `isolate`: parse in a
     process of its own even on one worker, where a page's time bound and the deadline hold.
+    Closed early (`close()`), it ends its workers at once.
     """
     job = partial(parse_stored_page, store.objects, patterns=patterns)
     for page, returned in map_isolated(

@@ -27,6 +27,7 @@ from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.interrupts import interruptible
 from idf_etl.load.history import LIVE
 from idf_etl.load.loader import Loader
+from idf_etl.load.pending import Clock
 from idf_etl.load.problems import (
     ProblemCounts,
     halt_when_project_pages_lost,
@@ -63,6 +64,10 @@ log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
 BUILD_ROW_GROUP = 2048  # rows a row group of the building warehouse holds (see below)
+# Stored pages checked against the warehouse (stale or not) or refreshed (gone flags) at a
+# time: a url, a hash and a flag each, whatever load_batch is (at load_batch=1, a statement
+# a page: 12,000 stored pages took minutes before a page was parsed).
+STATE_BATCH = 1000
 
 
 def run_pipeline(
@@ -251,24 +256,21 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     run_id = open_run(con, started, mode, config_hash(settings))
     # A commit a batch: the building copy is published only once whole, so the run stays
     # all-or-nothing while its memory stays flat however large the raw store.
-    size = settings.load_batch
     loader = run_loader(con, run, run_id)
     workers = _parse_and_load(run, loader)
     if loader.stats.parse_left:
         loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
     if not from_raw:  # a re-parse of everything wrote each page's status with its row
-        for stored in batched(store.pages(), size):
-            loader.refresh_page_states(
-                {p.url: (bool(p.gone), stored_time(p.checked_at)) for p in stored}
-            )
-    stats = loader.finish()
+        _refresh_page_states(run, loader)
+    stats = loader.finish(run.deadline)
     problems = track_problems(
         con,
         run_id,
         started,
         network=not from_raw,
         failing_urls=store.failing_urls(),
+        merged=loader.merged,
         commit=loader.commit_batch,
     )
     halt_when_project_pages_lost(con, stats.halts, settings.failure_threshold)
@@ -283,8 +285,9 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
 def run_loader(
     con: duckdb.DuckDBPyConnection, run: _Run, run_id: int, seen_in: str = LIVE
 ) -> Loader:
-    """The run's loader: committing a batch at a time, its batches cut by load_batch and by
-    the text warehouse_memory allows, the fetch's issues (if any) already given to it."""
+    """The run's loader: committing a batch at a time, its merge batches cut by what they
+    weigh (never by load_batch: a batch of one project is a dozen statements and a commit),
+    the fetch's issues (if any) already given to it."""
     settings = run.settings
     loader = Loader(
         con,
@@ -292,7 +295,6 @@ def run_loader(
         run.started,
         PARSER_VERSION,
         commit_batches=True,
-        merge_batch=settings.load_batch,
         merge_bytes=batch_bytes(settings.warehouse_memory),
         seen_in=seen_in,
     )
@@ -301,20 +303,38 @@ def run_loader(
     return loader
 
 
+def _refresh_page_states(run: _Run, loader: Loader) -> None:
+    """Every stored page's gone flag and last sighting, a batch at a time until the run's
+    time is up; the pages left are counted (the next network run refreshes them all)."""
+    done = 0
+    for stored in batched(run.store.pages(), STATE_BATCH):
+        if time.monotonic() >= run.deadline:
+            loader.stats.states_left = max(0, run.store.count() - done)
+            return
+        loader.refresh_page_states(
+            {p.url: (bool(p.gone), stored_time(p.checked_at)) for p in stored}
+        )
+        done += len(stored)
+
+
 def _parse_and_load(run: _Run, loader: Loader) -> int:
     """Parse the stale stored pages on every core and load them a batch at a time, each
-    batch written as soon as it is parsed. Returns the parse processes used."""
+    batch written as soon as it is parsed, until the run's time is up (the pages not
+    loaded by then are left, as those the parse did not reach). Returns the parse
+    processes used."""
     store, from_raw, size = run.store, run.summary is None, run.settings.load_batch
     # Counted first for the progress line; a re-parse of everything needs no check.
     todo = (
         store.count()
         if from_raw
-        else sum(len(batch) for batch in stale_batches(store, loader, from_raw, size))
+        else sum(len(batch) for batch in stale_batches(store, loader, from_raw, STATE_BATCH))
     )
     run.progress("discovered", "", str(todo))
     workers = pool_size(run.settings.parse_workers, todo)
     run.clock.start("parse")
-    pages = (page for batch in stale_batches(store, loader, from_raw, size) for page in batch)
+    pages = (
+        page for batch in stale_batches(store, loader, from_raw, STATE_BATCH) for page in batch
+    )
     patterns = tuple(run.settings.page_patterns)
     parsed_pages = parse_stored(
         store,
@@ -327,8 +347,14 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
         isolate=_isolate(run),
         count=todo,
     )
+    loaded, clock = 0, Clock(run.deadline)
     for parsed in load_batches(parsed_pages, size, run.settings.warehouse_memory):
+        if clock.up():  # after one batch: what was parsed in time is written
+            parsed_pages.close()  # ends the parse workers: nothing more is sent to them
+            loader.stats.parse_left = max(0, todo - loaded)
+            break
         loader.load_pages(parsed)
+        loaded += len(parsed)
     return workers
 
 

@@ -51,6 +51,8 @@ class RunResult:
             "pages_parsed": self.load.pages_parsed,
             "parse_errors": self.load.parse_errors,
             "parse_left": self.load.parse_left,
+            "merge_left": self.load.merge_left,
+            "states_left": self.load.states_left,
             "projects_total": self.load.projects_total,
             "projects_new": self.load.projects_new,
             "field_changes": self.load.field_changes,
@@ -70,6 +72,16 @@ class RunResult:
             reasons.append(
                 f"run_timeout reached while parsing: {plural(self.load.parse_left, 'stored page')} "
                 "left for the next run, with their previous data kept"
+            )
+        if self.load.merge_left:
+            reasons.append(
+                f"run_timeout reached while merging: {plural(self.load.merge_left, 'project')} "
+                "left for the next run, with their previous rows kept"
+            )
+        if self.load.states_left:
+            reasons.append(
+                "run_timeout reached while refreshing gone flags: "
+                f"{plural(self.load.states_left, 'stored page')} left for the next run"
             )
         return reasons + self.load.halts
 

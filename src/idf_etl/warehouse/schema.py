@@ -25,8 +25,12 @@ from idf_etl.warehouse.tables import (
 )
 from idf_etl.warehouse.views import VIEWS, View, view_columns
 
+# Projects a run's time left unmerged, for the next run (load/pending.py).
+PENDING_TABLE = "pending_projects"
+
 __all__ = [
     "ENUMS",
+    "PENDING_TABLE",
     "PROJECT_KEY_COMMENT",
     "TABLES",
     "VIEWS",
@@ -114,6 +118,12 @@ def _create_tables(con: duckdb.DuckDBPyConnection) -> None:
         parts += [f"CHECK ({check})" for check in t.checks]
         con.execute(f"CREATE TABLE IF NOT EXISTS {t.name} ({', '.join(parts)})")
     con.execute("CREATE TABLE IF NOT EXISTS schema_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    # The run's bookkeeping, like schema_info: not data, so not in TABLES (nor exported).
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (project_key VARCHAR NOT NULL,
+            work VARCHAR NOT NULL, seen_in VARCHAR NOT NULL,
+            PRIMARY KEY (project_key, work, seen_in))"""
+    )
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection) -> None:
