@@ -204,9 +204,7 @@ def test_a_list_written_for_the_pipeline_file_that_toml_does_not_read_is_refused
 
 @given(
     items=st.lists(
-        st.one_of(
-            st.integers(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)
-        ),
+        st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)),
         min_size=1,
         max_size=3,
     )

@@ -165,7 +165,7 @@ def _split(raw: str, where: str) -> list[str]:
         try:
             value = tomllib.loads(f"v = {text}")["v"]
         except tomllib.TOMLDecodeError as exc:
-            if "\"" in text or "'" in text:
+            if '"' in text or "'" in text:
                 raise ConfigError(
                     f"{where}: {raw!r} is not a list as the pipeline file writes one "
                     f"({str(exc).split(' (at line')[0]}): "
