@@ -85,7 +85,7 @@ def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 
 @pytest.mark.slow
 @settings(
-    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(before=projects, after=projects, merge_batch=st.integers(1, 3))
 def test_a_merge_cut_short_loses_nothing_and_the_next_run_merges_the_rest(
