@@ -37,8 +37,8 @@ pywb: $(PYWB) ## the Wayback server (pywb) the backfill tests start
 
 # Three test processes (pytest-xdist): most tests wait on servers and subprocesses, so even
 # a 2-core machine runs the suite in about half the time.
-test: install pywb ## run the whole test suite (what CI runs)
-	$(BIN)/pytest -q -n 3
+test: install pywb ## run the whole test suite (what CI runs; it lists the 25 slowest tests)
+	$(BIN)/pytest -q -n 3 --durations=25
 
 test-fast: install pywb ## the inner loop: every test but the slow end-to-end ones
 	$(BIN)/pytest -q -n 3 -m "not slow"

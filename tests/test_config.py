@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from idf_etl.errors import ConfigError
 from idf_etl.settings_sources import load_settings, parse_assignments
@@ -149,3 +152,28 @@ def test_a_data_directory_whose_path_is_not_utf8_is_refused_by_name(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert "not UTF-8" in proc.stderr and "bad_cast" not in proc.stderr
+
+
+HOSTS = st.lists(
+    st.from_regex(r"[a-z0-9]{1,8}(\.[a-z]{2,5}){0,2}(:[0-9]{2,5})?", fullmatch=True),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(hosts=HOSTS, toml=st.booleans())
+def test_a_list_setting_is_read_whether_written_with_commas_or_as_in_the_pipeline_file(hosts, toml):
+    # '["a", "b"]' was cut at its commas into '["a"' and '"b"]', each "not a host".
+    raw = "[" + ", ".join(f'"{h}"' for h in hosts) + "]" if toml else ",".join(hosts)
+    values = parse_assignments([f"allowed_hosts={raw}"])
+    assert values == {"allowed_hosts": hosts}
+    assert load_settings(overrides=values).allowed_hosts == hosts
+
+
+@given(bad=st.text(min_size=1, max_size=30).filter(lambda t: t.strip() and "," not in t))
+def test_a_bad_host_s_example_is_a_host_never_the_bad_value_again(bad):
+    try:
+        load_settings(overrides={"allowed_hosts": [bad.strip()]})
+    except ConfigError as exc:
+        example = str(exc).rsplit("e.g. ", 1)[1]
+        assert re.fullmatch(r"'[\w.-]+(:\d+)?'", example), str(exc)

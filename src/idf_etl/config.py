@@ -25,6 +25,8 @@ from idf_etl.version import package_version
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 ARCHIVE_CDX = "https://web.archive.org/cdx/search/cdx"
 ARCHIVE_REPLAY = "https://web.archive.org/web"
+# allowed_hosts' entries: a host name or address, and a port if any.
+_HOST = r"[\w.-]+(:\d+)?"
 # The fetch may use this share of run_timeout; the rest is for parsing, loading and
 # publishing what it stored (seconds for a night's pages, minutes after a first crawl), so
 # that a run which fetched until its time was up still ends within run_timeout.
@@ -203,9 +205,12 @@ class Settings(BaseModel):
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
         for host in value:
-            if "/" in host or not re.fullmatch(r"[\w.-]+(:\d+)?", host):
+            if "/" in host or not re.fullmatch(_HOST, host):
                 bare = re.sub(r"^\w+://|/.*$", "", host)
-                raise ValueError(f"{host!r} is not a host; give host or host:port, e.g. {bare!r}")
+                # The example is the host inside what was given, or a plain one: never the
+                # bad value again.
+                example = repr(bare) if re.fullmatch(_HOST, bare) else "'127.0.0.1:8000'"
+                raise ValueError(f"{host!r} is not a host; give host or host:port, e.g. {example}")
         return value
 
     @field_validator("page_patterns")

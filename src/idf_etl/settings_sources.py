@@ -154,6 +154,15 @@ def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
 
 
 def _split(raw: str) -> list[str]:
+    """'en,fr' -> ['en', 'fr']; a list written as in the pipeline file (TOML: '["en", "fr"]')
+    is read as one too, not cut at its commas into '["en"' and '"fr"]'."""
+    if raw.strip().startswith("["):
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = None
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if str(v).strip()]
     return [p.strip() for p in raw.split(",") if p.strip()]
 
 

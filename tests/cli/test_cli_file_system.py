@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import clean_env
+from tests.helpers.cli import clean_env, idf_etl
+from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.raw_pages import store_pages
+
+PAGE = drupal_page([field_html("Project ID", "CE.0001")], title="A project").encode()
 
 pytestmark = pytest.mark.slow
 
@@ -166,3 +170,24 @@ def test_fetch_onto_a_full_disk_is_one_line_not_a_damaged_manifest(data):
     line = one_line(proc.stderr)
     assert "manifest.sqlite" in line and "damaged" not in line and "fsck --data-dir" not in line
     assert "free space" in line or "no space" in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("part", "said"),
+    [
+        ("clean", "data/clean is a file, where a directory was expected: move it away"),
+        ("raw/objects", "data/raw/objects: File exists; something that is not a directory is"),
+    ],
+)
+def test_a_file_where_a_directory_belongs_is_named(tmp_path, part, said):
+    """ENOTDIR said only "a part of the path is a file", and EEXIST "check the path"."""
+    data = tmp_path / "data"
+    store_pages(data / "raw", [("https://developmentfund.iom.int/project/a", PAGE)])
+    first = idf_etl("run", "--from-raw", "--data-dir", str(data), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    shutil.rmtree(data / part)
+    (data / part).write_text("in the way")
+    proc = idf_etl("run", "--from-raw", "--data-dir", str(data), cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    [line] = [x for x in proc.stderr.splitlines() if "ERROR" in x]
+    assert said in line, line

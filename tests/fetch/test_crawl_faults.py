@@ -259,6 +259,31 @@ def test_run_timeout_stops_fetching_and_records_what_is_left(server, fast_settin
     ]
 
 
+def test_a_retry_that_would_wait_past_the_deadline_is_not_waited_for_and_said_so(
+    server, fast_settings, client_kind
+):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/project/a").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "30"}
+    )
+    settings = fast_settings(
+        start_urls=[server.url_for("/project/a")], run_timeout=40, backoff_max=60,
+        http_client=client_kind,
+    )  # fmt: skip
+    started = time.monotonic()
+    summary = crawl(settings)
+    assert time.monotonic() - started < 20  # the 30 s were not waited
+    [(url, reason)] = summary.left
+    assert reason == (
+        f"{url}: HTTP 503; not tried again: the wait before it (30.0s) would end past the "
+        "fetch's time"
+    )
+    assert summary.halts == [
+        "the fetch's retries would wait past its time (30s: 75% of run_timeout 40s): stopped "
+        "fetching, 1 page left for the next run"
+    ]
+
+
 def test_endless_sitemap_index_stops_at_max_sitemaps(server, fast_settings, client_kind):
     server.expect_request("/robots.txt").respond_with_data("", status=404)
 

@@ -236,7 +236,7 @@ def test_a_country_list_with_a_tail_is_read_whole_or_reported(case):
 def test_the_adversary_s_four_lists_keep_their_label_and_are_reported():
     for text, codes, unread in [
         ("Ghana, Kenya, etc.", ["GH", "KE"], "'etc'"),
-        ("Ghana and Kenya (pilot phase).", ["GH"], "'Kenya (pilot phase)'"),
+        ("Ghana and Kenya (pilot phase).", ["GH", "KE"], "'(pilot phase)'"),
         ("Ghana, Kenya, and others.", ["GH", "KE"], "'and others'"),
         ("All countries of the region, e.g. Ghana.", ["GH"], "'All countries of the region'"),
     ]:
@@ -245,3 +245,27 @@ def test_the_adversary_s_four_lists_keep_their_label_and_are_reported():
         messages = [p.message for p in record.problems if p.field == "states"]
         assert any(m.startswith(unread + " matches no country name") for m in messages), messages
         assert not (record.description or "").startswith(text.split(",")[0])
+
+
+REMARKS = ["(pilot phase)", "(fase piloto)", "(phase pilote)", "(from 2019)", "(regional)", "(TBC)"]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    codes=st.lists(st.sampled_from(sorted(BY_CODE)), min_size=1, max_size=6, unique=True),
+    data=st.data(),
+)
+def test_a_remark_in_brackets_after_a_name_is_reported_and_the_name_still_read(codes, data):
+    # "Kenya (pilot phase)" was taken whole for one unknown name: Kenya lost (and "Samoa
+    # Americana (pilot phase)" read as Samoa, WS, not American Samoa).
+    names = [data.draw(st.sampled_from(BY_CODE[c])) for c in codes]
+    remarked = data.draw(st.sets(st.integers(0, len(codes) - 1), min_size=1))
+    written = [
+        f"{name} {data.draw(st.sampled_from(REMARKS))}" if i in remarked else name
+        for i, name in enumerate(names)
+    ]
+    separator = data.draw(st.sampled_from([", ", "\n", "; "]))
+    record = project(page_with([field_html("Benefiting Member States", separator.join(written))]))
+    assert record.states == codes, written
+    unread = [p.message for p in record.problems if p.field == "states"]
+    assert len(unread) == len(remarked) and all(m.startswith("'(") for m in unread), unread

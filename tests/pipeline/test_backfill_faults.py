@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -277,3 +279,28 @@ def test_a_damaged_capture_body_is_set_aside_by_fsck_and_fetched_again(
     again = run_pipeline(s, backfill=(None, None))
     assert again.fetch.fetched == 1 and len(archive.replays) == 2
     assert query(s, "SELECT budget_usd FROM projects") == [(150000,)]
+
+
+@pytest.mark.parametrize("written", ["garbage", "", "2019", "20191332000000", "9" * 40])
+def test_a_capture_whose_stored_time_was_damaged_is_left_out_and_said(
+    site, archive, settings, caplog, written
+):
+    """The manifest is a file a person can edit: a capture's time in it that no longer reads
+    stopped every backfill with a ValueError from strptime."""
+    s = settings()
+    archive.add(site.url("/project/moldova"), "20190301000000", moldova(site, "150,000"))
+    archive.add(site.url("/project/moldova"), "20170101000000", moldova(site, "175,000"))
+    run_pipeline(s, backfill=(None, None))
+    with sqlite3.connect(s.raw_dir / "manifest.sqlite") as db:
+        db.execute("UPDATE captures SET timestamp = ? WHERE timestamp LIKE '2019%'", [written])
+    shutil.rmtree(s.clean_dir)  # the warehouse built again from the store: all re-observed
+    caplog.set_level("WARNING", logger="idf_etl.load")
+    archive.captures.clear()  # the archive lists nothing new
+    result = run_pipeline(s, backfill=(None, None))
+    assert result.outcome == "success", result.as_dict()
+    observed = query(s, "SELECT observed_at::VARCHAR FROM observations WHERE seen_in <> 'live'")
+    if written == "2019":  # a year alone is a Wayback time too: January the 1st
+        assert sorted(observed) == [("2017-01-01 00:00:00+00",), ("2019-01-01 00:00:00+00",)]
+        return
+    assert observed == [("2017-01-01 00:00:00+00",)]
+    assert "1 capture of" in caplog.text and "does not read" in caplog.text

@@ -168,7 +168,10 @@ def test_revalidation_is_due_whatever_the_clock_did(tmp_path_factory, since, day
         assert not due  # (a minute either side of each edge: the test's own time passes)
 
 
-@pytest.mark.parametrize("stamp", ["not a date", "", "2026-13-45", "2026-01-01T00:00:00"])
+@pytest.mark.parametrize(
+    "stamp",
+    ["not a date", "", "2026-13-45", "2026-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "9" * 60],
+)
 def test_a_revalidation_stamp_edited_by_hand_is_due(tmp_path, stamp):
     """Unreadable, or without a zone (read as UTC, long ago): due, never a traceback."""
     settings_ = Settings(data_dir=tmp_path, revalidate_days=7)

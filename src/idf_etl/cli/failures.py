@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import re
+from pathlib import Path
 
 _ADVICE = {
     errno.ENOSPC: "no space left on that file system: free some (old releases under "
@@ -27,6 +28,8 @@ _ADVICE = {
     errno.ENOENT: "it is not there: check the path (--data-dir, --config)",
     errno.EISDIR: "it is a directory, where a file was expected: check the path",
     errno.ENOTDIR: "a part of the path is a file, where a directory was expected",
+    errno.EEXIST: "something that is not a directory is there, where one was expected: move "
+    "it away",
     errno.EIO: "an I/O error: check the free space (df) and the device (dmesg), then run "
     "`idf-etl fsck`",
 }
@@ -73,5 +76,15 @@ def file_system_message(exc: BaseException, where: str | None = None) -> str:
             path = where
         what = text
     advice = _ADVICE.get(code or 0, "check the path and the file system it is on")
+    if code == errno.ENOTDIR and isinstance(path, str) and (file := _file_on_the_way(path)):
+        advice = f"{file} is a file, where a directory was expected: move it away"
     shown = f"{path}: " if path else ""
     return f"{shown}{what}; {advice}; {_DONE}"
+
+
+def _file_on_the_way(path: str) -> str | None:
+    """The part of `path` that is a file (ENOTDIR says only that one is)."""
+    for parent in reversed(Path(path).parents):
+        if parent.exists() and not parent.is_dir():
+            return str(parent)
+    return None

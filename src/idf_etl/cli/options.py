@@ -159,7 +159,8 @@ class CrawlOptions:
         typer.Option(
             "--set",
             metavar="NAME=VALUE",
-            help="Any setting of the pipeline file (lists comma-separated); repeatable. "
+            help="Any setting of the pipeline file (lists comma-separated, or as in the file: "
+            '["en", "fr"]); repeatable. '
             "Example: --set read_timeout=60 --set languages=en,fr",
         ),
     ] = None

@@ -325,7 +325,10 @@ class PoliteClient:
                 break
             delay = wait if wait is not None else self._backoff(attempt)
             if self.deadline is not None and time.monotonic() + delay >= self.deadline:
-                raise OutOfTime(f"{url}: run_timeout reached before retrying ({reason})")
+                raise OutOfTime(
+                    f"{url}: {reason}; not tried again: the wait before it ({delay:.1f}s) "
+                    "would end past the fetch's time"
+                )
             pace.pause(delay)
             self._problem(url, f"{reason}; retry {attempt + 1}/{s.max_retries} in {delay:.1f}s")
             await asyncio.sleep(delay)

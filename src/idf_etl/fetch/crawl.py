@@ -31,8 +31,9 @@ from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.discovery import Pages, StartPoints
 from idf_etl.fetch.outcomes import FetchOutcome, FetchSummary, Progress, no_progress
+from idf_etl.logs import plural
 from idf_etl.parse.head import page_head, read_head
-from idf_etl.rawformat import StoredPage
+from idf_etl.rawformat import StoredPage, stored_time
 from idf_etl.rawstore import CLOCK_SLACK, RawStore
 from idf_etl.urls import host_allowed, url_language
 
@@ -93,9 +94,12 @@ class Crawler:
             await self._fetch_all(pages)
         summary.requests, summary.bytes = client.requests, client.bytes
         if (client.out_of_time() or self._timed_out) and summary.left:
+            # Said as it happened: a retry's wait that would pass the deadline stops the
+            # fetch before its time is up, and "time is up" then misled (adversary #12).
+            why = "time is up" if client.out_of_time() else "retries would wait past its time"
             summary.halt(
-                f"the fetch's time is up ({s.fetch_budget()}): stopped fetching, "
-                f"{len(summary.left)} pages left for the next run"
+                f"the fetch's {why} ({s.fetch_budget()}): stopped fetching, "
+                f"{plural(len(summary.left), 'page')} left for the next run"
             )
         if summary.revalidation and not summary.failed and not summary.halts:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
@@ -115,12 +119,10 @@ class Crawler:
         if last is None:
             self.store.set_meta("last_revalidation", datetime.now(UTC).isoformat())
             return False  # a first run downloads everything anyway
-        try:
-            stamp = datetime.fromisoformat(last)
-        except ValueError:  # a manifest edited by hand: when it was is unknown, so due
+        stamp = stored_time(last)
+        if stamp is None:  # a manifest edited by hand: when it was is unknown, so due
             return True
-        # A stamp without a zone (edited by hand) is read as UTC, as idf-etl writes them.
-        age = datetime.now(UTC) - (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+        age = datetime.now(UTC) - stamp
         # A stamp in the future (written while the clock was ahead) is due: waiting for the
         # clock to catch up would skip revalidation for as long as it was ahead.
         return age >= timedelta(days=self.settings.revalidate_days) or age < -CLOCK_SLACK

@@ -94,6 +94,8 @@ def describe_transport_error(exc: BaseException) -> tuple[str, str]:
         what = "connection refused"
     elif caught(ConnectionResetError, BrokenPipeError):
         what = "connection reset"
+    elif caught(named=_CUT_SHORT) or any("complete message body" in str(e) for e in chain):
+        what = "answer cut short (less than its framing announced)"
     elif caught(named=_CLOSED):
         what = "connection closed by the server"
     elif caught(TimeoutError, named=_TIMEOUTS):
@@ -108,6 +110,7 @@ def describe_transport_error(exc: BaseException) -> tuple[str, str]:
 # aiohttp's names, matched by name: aiohttp is imported only with its transport.
 _TLS = frozenset({"ClientSSLError", "ClientConnectorSSLError", "ClientConnectorCertificateError"})
 _CLOSED = frozenset({"ServerDisconnectedError", "RemoteProtocolError"})
+_CUT_SHORT = frozenset({"ContentLengthError", "TransferEncodingError", "ClientPayloadError"})
 _TIMEOUTS = frozenset(
     {"ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout", "SocketTimeoutError"}
 )

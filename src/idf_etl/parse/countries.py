@@ -87,6 +87,7 @@ _CONNECTORS = frozenset({"and", "et", "y", "e", "&"})
 _SKIP = -2
 # Joins "(la)" to the word before it while a line is cut into words (not whitespace).
 _GLUE = "\u2060"
+_GLUED_ARTICLE = re.compile(r"\s+(\((?:la|le|les|l'|el|los|las|the)\))", re.IGNORECASE)
 
 
 def _key(name: str) -> str:
@@ -241,8 +242,10 @@ def _split_countries(text: str) -> StatesResult:
 
 
 def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None:
-    # "(la)" stays glued to the word before it, so an article never stands alone.
-    words = [w.replace(_GLUE, " ") for w in re.sub(r"\s+\(", _GLUE + "(", line).split()]
+    # "(la)" stays glued to the word before it, so an article never stands alone; any other
+    # remark in brackets is words of its own ("Kenya (pilot phase)": Kenya, and the remark
+    # reported, not the whole taken for one unknown name).
+    words = [w.replace(_GLUE, " ") for w in _GLUED_ARTICLE.sub(_GLUE + r"\1", line).split()]
     keys = [_key(w) for w in words]
     n = len(words)
     index = country_index()

@@ -25,13 +25,14 @@ from dataclasses import replace
 
 import duckdb
 
-from idf_etl.fetch.archive import capture_time
+from idf_etl.fetch.archive import capture_time, full_timestamp
 from idf_etl.load.history import LIVE, observation_row, record_observations
 from idf_etl.load.loader import Loader
 from idf_etl.load.page_rows import REFUSED, refused_reason
 from idf_etl.load.parsed import ParsedPage
 from idf_etl.load.pending import Clock
 from idf_etl.load.problems import track_problems
+from idf_etl.logs import plural
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.memory import load_batches
@@ -65,11 +66,18 @@ def pending_captures(
             [archive],
         ).fetchall()
     }
-    pages = []
+    pages: list[StoredPage] = []
+    unreadable: list[str] = []
     for (url, timestamp), row in sorted(
         store.capture_rows(archive).items(), key=lambda item: item[0][1]
     ):
-        when = capture_time(timestamp)
+        # The manifest's time, as any stored value, may have been edited or damaged: a
+        # capture whose time does not read is left out, said once (it stopped the backfill).
+        stamp = full_timestamp(timestamp) if isinstance(timestamp, str) else None
+        if stamp is None:
+            unreadable.append(url)
+            continue
+        when = capture_time(stamp)
         if row["outcome"] not in _OBSERVED or (url, when) in seen:
             continue
         pages.append(
@@ -90,6 +98,14 @@ def pending_captures(
                 gone=int(row["outcome"] == "gone"),
                 error=None,
             )
+        )
+    if unreadable:
+        log.warning(
+            "backfill: %s of %s in the raw store's manifest have a time that does not read "
+            "(not YYYYMMDDhhmmss), first %s: left out; `idf-etl backfill` lists them again",
+            plural(len(unreadable), "capture"),
+            archive,
+            unreadable[0],
         )
     return pages
 
