@@ -165,3 +165,41 @@ def test_an_answer_with_both_lengths_is_refused(tmp_path_factory, fast_settings)
         [(url, reason)] = summary.failures
         assert url.endswith("/project/a")
         assert "Transfer-Encoding" in reason and "Content-Length" in reason, (kind, reason)
+
+
+REFUSED = {  # what the server sends for /project/a: an answer neither parser can read
+    "chunk size no number": b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    "chunk size negative": b"Transfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+    "chunk size past any": b"Transfer-Encoding: chunked\r\n\r\n" + b"f" * 24 + b"\r\nabc",
+    "length negative": b"Content-Length: -1\r\n\r\nhello",
+    "length past any": b"Content-Length: 99999999999999999999999\r\n\r\nhello",
+    "two lengths": b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+}
+
+
+def test_an_answer_the_parser_refuses_is_named_a_framing_fault_on_both_clients(
+    tmp_path_factory, fast_settings
+):
+    # httpx called h11's refusals ("illegal chunk header", "bad Content-Length")
+    # 'connection closed by the server', and tried again; aiohttp named them (adversary).
+    for name, rest in REFUSED.items():
+        sent = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n" + rest
+        for kind in ("aiohttp", "httpx"):
+            summary, _, bodies = crawl(tmp_path_factory, fast_settings, kind, sent)
+            assert bodies["a"] is None and bodies["b"] == page("Bravo"), (name, kind)
+            [(_, reason)] = [f for f in summary.failures if f[0].endswith("/project/a")]
+            assert "the answer breaks HTTP's framing" in reason, (name, kind, reason)
+            assert "connection closed" not in reason, (name, kind, reason)
+
+
+def test_a_redirect_whose_location_is_no_url_says_so_on_both_clients(
+    tmp_path_factory, fast_settings
+):
+    # It was 'connection closed by the server (ValueError: invalid literal for int()...)'.
+    for location in (b"http://[::1", b"http://127.0.0.1:99999999/x", b"http://[x]y/"):
+        sent = b"HTTP/1.1 302 Found\r\nLocation: " + location + b"\r\nContent-Length: 0\r\n\r\n"
+        for kind in ("aiohttp", "httpx"):
+            summary, _, bodies = crawl(tmp_path_factory, fast_settings, kind, sent)
+            assert bodies["b"] == page("Bravo"), (location, kind)
+            [(_, reason)] = [f for f in summary.failures if f[0].endswith("/project/a")]
+            assert "without a usable Location" in reason, (location, kind, reason)

@@ -300,6 +300,13 @@ class PoliteClient:
                         f"{url}: body is not what its Content-Encoding says ({exc})"
                     ) from exc
                 except httpx.TransportError as exc:
+                    if str(exc).startswith("Invalid URL in location header"):
+                        # httpx reads a redirect's Location even when we follow it ourselves:
+                        # the answer came whole, its Location is no URL. Asking again will not
+                        # change that (it was 'connection closed by the server', tried again).
+                        raise FetchError(
+                            f"{url}: a redirect without a usable Location ({exc})"
+                        ) from exc
                     reason, detail = describe_transport_error(exc)
                 except TimeoutError:
                     if self.out_of_time():

@@ -144,12 +144,16 @@ def _aiohttp_past_end(response: httpx.Response) -> str | None:
 
 @contextlib.contextmanager
 def _named_framing(url: str) -> Iterator[None]:
-    """aiohttp's parser refusing what came (a bad status line where the next answer should
-    start, data after `Connection: close`, two lengths) is this page's framing failure."""
+    """aiohttp's parser or h11's (httpx's) refusing what came (a bad status line where the
+    next answer should start, data after `Connection: close`, two lengths, a chunk size
+    that is no number) is this page's framing failure, on either client. (httpx called
+    h11's "illegal chunk header" or "bad Content-Length" 'connection closed by the
+    server', and tried again: adversary, issue 22.) A body shorter than its framing is
+    not one: the connection dropped, tried again (pacing.describe_transport_error)."""
     try:
         yield
     except Exception as exc:
-        cause = next((e for e in _chain(exc) if type(e).__name__ in _AIOHTTP_PARSE), None)
+        cause = next((e for e in _chain(exc) if _parser_refused(e)), None)
         if cause is None:
             raise
         said = str(getattr(cause, "message", "") or cause).strip().splitlines()
@@ -158,6 +162,14 @@ def _named_framing(url: str) -> Iterator[None]:
             f"{url}: the answer breaks HTTP's framing ({what}): "
             "the server frames its answers wrongly; not stored, the connection dropped"
         ) from exc
+
+
+def _parser_refused(exc: BaseException) -> bool:
+    if type(exc).__name__ in _AIOHTTP_PARSE:
+        return True
+    # h11 says "peer closed connection without sending complete message body" for a body
+    # cut short: a dropped connection, not a framing fault.
+    return isinstance(exc, h11.RemoteProtocolError) and "complete message body" not in str(exc)
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:
