@@ -311,10 +311,14 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int, machine: in
                 )
 
 
-def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> None:
+def bench_flat_memory(
+    shapes: list[str], sizes: list[int], *settings: str, stores: Path | None = None
+) -> None:
     """`run --from-raw` at the default settings over stores of each shape as they grow:
     whether it completes, and its peak RSS at each size against the smallest (issue 22:
-    within 15 % from 3,000 to 30,000 stored pages, for every shape)."""
+    within 15 % from 3,000 to 30,000 stored pages, for every shape). `stores`: a directory
+    to keep each store in (STORES/SHAPE-SIZE) and to take it from next time, so that code
+    before and after a change is measured on the same stores without making them again."""
     print(
         f"\nflat memory: idf-etl run --from-raw, default settings{' + ' if settings else ''}"
         f"{' '.join(settings)}, report off\n"
@@ -325,9 +329,12 @@ def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> No
         with tempfile.TemporaryDirectory() as tmp:
             data, stored, first = Path(tmp), 0, 0
             for n in sorted(sizes):
-                grow_store(data, stored, n, shape)
-                stored = n
-                r = from_raw(data, *settings)
+                if stores is None:
+                    grow_store(data, stored, n, shape)
+                    stored = n
+                    r = from_raw(data, *settings)
+                else:
+                    r = from_raw(_kept_store(stores, shape, n), *settings)
                 first = first or r.peak
                 print(
                     f"{shape:>9} {n:12,} {r.seconds:8.1f} {r.peak:11d} {r.tree:12d} "
@@ -336,6 +343,16 @@ def bench_flat_memory(shapes: list[str], sizes: list[int], *settings: str) -> No
                     f"{_built_with(r.summary)}",
                     flush=True,
                 )
+
+
+def _kept_store(stores: Path, shape: str, n: int) -> Path:
+    """STORES/SHAPE-N, made whole the first time (a half-made one, interrupted, again)."""
+    data = stores / f"{shape}-{n}"
+    if not (data / "made").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        grow_store(data, 0, n, shape)
+        (data / "made").touch()
+    return data
 
 
 def _built_with(summary: dict[str, object]) -> str:
@@ -395,13 +412,20 @@ def main() -> None:
     )
     ap.add_argument("--flat-sizes", type=int, nargs="*", default=[3000, 30_000])
     ap.add_argument("--flat-set", nargs="*", default=[], help="settings for those runs (KEY=VALUE)")
+    ap.add_argument(
+        "--flat-stores",
+        type=Path,
+        help="keep those runs' stores here (SHAPE-SIZE) and reuse them: before and after a change",
+    )
     args = ap.parse_args()
     # The runs first: a child forked from a parent holding 100,000 records would
     # report the parent's memory as its own peak RSS.
     if args.scaling or args.workers_pages:
         bench_scaling(args.scaling, args.workers_pages, args.rounds, args.machine)
     if args.flat_shapes and args.flat_sizes:
-        bench_flat_memory(args.flat_shapes, args.flat_sizes, *args.flat_set)
+        bench_flat_memory(
+            args.flat_shapes, args.flat_sizes, *args.flat_set, stores=args.flat_stores
+        )
     if args.machine:
         bench_machine(args.machine, args.rounds)
     if args.nightly:

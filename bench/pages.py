@@ -89,8 +89,11 @@ def site_menu(rng: random.Random, items: int = 420) -> str:
 # "many" pages a project (13, as the issue's store had: every language and field of a
 # project disagrees, so the merge reports issues by the thousand); "problems": every page
 # with several problems (an unknown label, unmatched countries, a budget and a year that
-# cannot be read, an id of an odd shape).
-SHAPES = ("one", "many", "problems")
+# cannot be read, an id of an odd shape); "p1": one page a project whatever the store's
+# size (an id of its own each, where "one"'s four-digit ids start to share at 10,000), each
+# with a description of about 2 KB (issue 22's adversary: one project a page is the most
+# projects, and so the most keys the loader tracks, a store can give).
+SHAPES = ("one", "many", "problems", "p1")
 PAGES_A_PROJECT = 13
 
 
@@ -116,6 +119,8 @@ def project_facts(i: int, shape: str = "one") -> dict[str, object]:
     }
     if shape == "many":
         facts["project_id"] = f"CE.{i // PAGES_A_PROJECT:04d}"
+    elif shape == "p1":
+        facts["project_id"] = f"CE.{i:05d}"
     elif shape == "problems":
         facts["budget"] = f"about {rng.randint(20, 400)} thousand, or {rng.randint(1, 9)} more"
         facts["end"] = f"{facts['start']}/{rng.randint(10, 99)}"
@@ -151,7 +156,10 @@ def project_page(i: int, target_kb: int = 60, shape: str = "one") -> str:
         f'<div class="field__item">{value}</div></div>'
         for label, value in zip(LABELS[lang], values, strict=True)
     ) + str(facts["extra"])
-    body = "".join(f"<p>{PROSE[lang] * rng.randint(3, 6)}</p>" for _ in range(6))
+    if shape == "p1":  # about 2 KB, whatever the language
+        body = "".join(f"<p>Page {i}. {PROSE[lang] * 4}</p>" for _ in range(4))
+    else:
+        body = "".join(f"<p>{PROSE[lang] * rng.randint(3, 6)}</p>" for _ in range(6))
     page = (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{facts["title"]} | IOM</title>'
         f'<meta name="viewport" content="width=device-width"><link rel="stylesheet" href="/css/site.css"></head><body>'

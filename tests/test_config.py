@@ -177,3 +177,45 @@ def test_a_bad_host_s_example_is_a_host_never_the_bad_value_again(bad):
     except ConfigError as exc:
         example = str(exc).rsplit("e.g. ", 1)[1]
         assert re.fullmatch(r"'[\w.-]+(:\d+)?'", example), str(exc)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        r'["^/project/\d+$"]',  # TOML's escape: cut at commas it was one character class
+        r'["^/p/\d{1,3}$", "^/q$"]',
+        '["a", "b"',
+        "['a' 'b']",
+    ],
+)
+@pytest.mark.parametrize("via", ["--set", "environment"])
+def test_a_list_written_for_the_pipeline_file_that_toml_does_not_read_is_refused(raw, via):
+    # Before: read cut at its commas, '["^/project/\\d+$"]' was one pattern, a character class
+    # that matched nearly every path, and nothing was said (adversary, issue 22).
+    with pytest.raises(ConfigError) as caught:
+        if via == "--set":
+            load_settings(overrides=parse_assignments([f"page_patterns={raw}"]), environ={})
+        else:
+            load_settings(environ={"IDF_ETL_PAGE_PATTERNS": raw})
+    message = str(caught.value)
+    assert "not a list as the pipeline file writes one" in message
+    assert ("--set page_patterns" if via == "--set" else "IDF_ETL_PAGE_PATTERNS") in message
+
+
+@given(
+    items=st.lists(
+        st.one_of(st.integers(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_list_setting_s_items_are_text_never_numbers_turned_into_text(items):
+    # Before: allowed_hosts=[1, true] read as hosts '1' and 'True' (the pipeline file refuses).
+    raw = "[" + ", ".join(str(i).lower() for i in items) + "]"
+    with pytest.raises(ConfigError, match="must be text in quotes"):
+        parse_assignments([f"allowed_hosts={raw}"])
+
+
+def test_a_regular_expression_in_single_quotes_is_read_whole():
+    values = parse_assignments([r"page_patterns=['^/p/\d{1,3}$', '^/q$']"])
+    assert values == {"page_patterns": [r"^/p/\d{1,3}$", "^/q$"]}

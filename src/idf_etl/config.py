@@ -114,7 +114,11 @@ class Settings(BaseModel):
         "default the cores, 1 = all in the run's own process, one at a time",
     )
     load_batch: int = Field(
-        1000, ge=1, le=100_000, description="pages parsed and loaded at a time in `run`"
+        1000,
+        ge=1,
+        le=100_000,
+        description="pages parsed and loaded at a time in `run`, a commit each: small batches "
+        "load far fewer pages in run_timeout (at 1, a few a second)",
     )
     warehouse_memory: str = Field(
         "64MB",

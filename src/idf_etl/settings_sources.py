@@ -55,8 +55,8 @@ def load_settings(
             )
         if raw.strip() == "" and name not in _LIST_FIELDS:
             raise ConfigError(f"environment variable {key} is empty: unset it or give a value")
-        values[name] = _split(raw) if name in _LIST_FIELDS else raw
         source[name] = f"environment variable {key}"
+        values[name] = _split(raw, source[name]) if name in _LIST_FIELDS else raw
     for name, value in (overrides or {}).items():
         # An empty list from a flag is a flag not given; from `--set NAME=` it is meant.
         said = (origins or {}).get(name, f"--set {name}").startswith("--set")
@@ -124,7 +124,7 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
             raise ConfigError(
                 f"--set {item!r}: " + unknown_name("setting", name, Settings.model_fields)
             )
-        values[name] = _split(raw) if name in _LIST_FIELDS else raw
+        values[name] = _split(raw, f"--set {name}") if name in _LIST_FIELDS else raw
     return values
 
 
@@ -153,16 +153,33 @@ def _config_path(path: str | os.PathLike[str] | None, env: Any) -> Path | None:
     return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
 
 
-def _split(raw: str) -> list[str]:
+def _split(raw: str, where: str) -> list[str]:
     """'en,fr' -> ['en', 'fr']; a list written as in the pipeline file (TOML: '["en", "fr"]')
-    is read as one too, not cut at its commas into '["en"' and '"fr"]'."""
-    if raw.strip().startswith("["):
+    is read as one too, not cut at its commas into '["en"' and '"fr"]'. A value written as
+    such a list that TOML does not read (a regular expression's backslash in double quotes,
+    '["/project/\\d+"]') or whose items are not text is refused, with `where` it came from:
+    cut at its commas it became one pattern, a character class matching nearly every path
+    (adversary, issue 22)."""
+    text = raw.strip()
+    if text.startswith("["):
         try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError as exc:
+            if '"' in text or "'" in text:
+                raise ConfigError(
+                    f"{where}: {raw!r} is not a list as the pipeline file writes one "
+                    f"({str(exc).split(' (at line')[0]}): "
+                    'write ["a", "b"], a regular expression in single quotes (TOML reads a '
+                    "backslash in double quotes as an escape): ['^/project/\\d+$']"
+                ) from None
             value = None
         if isinstance(value, list):
-            return [str(v).strip() for v in value if str(v).strip()]
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(
+                    f"{where}: {raw!r}: every item of the list must be text in quotes, "
+                    'e.g. ["a", "b"]'
+                )
+            return [v.strip() for v in value if v.strip()]
     return [p.strip() for p in raw.split(",") if p.strip()]
 
 

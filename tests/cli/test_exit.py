@@ -51,3 +51,38 @@ def test_a_thread_that_never_ends_is_left_after_the_grace_with_the_commands_exit
 def test_threads_that_end_within_the_grace_are_waited_for_and_nothing_is_said():
     proc, _ = _run(ENDS)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "returned\n", "")
+
+
+# A command that fails with a bug (not a SystemExit) or that sets up no logging (`schema`)
+# while a thread it started is stuck: the CLI's main() with a short grace.
+COMMAND_LEAVES_A_THREAD = """
+import sys, threading
+import idf_etl.warehouse.schema as schema
+from idf_etl.cli import app
+
+def leave_a_thread():
+    threading.Thread(target=threading.Event().wait, name="stuck-reader").start()
+    if {bug!r}:
+        raise RuntimeError("a bug in the command")
+    return "dictionary\\n"
+
+schema.data_dictionary_markdown = leave_a_thread
+app.exit_unheld.__defaults__ = (2.0,)
+sys.argv = ["idf-etl", "schema"]
+app.main()
+"""
+
+
+def test_a_command_that_fails_with_a_bug_exits_too_with_its_traceback_and_status_1():
+    proc, seconds = _run(COMMAND_LEAVES_A_THREAD.format(bug=True))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "RuntimeError: a bug in the command" in proc.stderr  # the traceback, once
+    assert proc.stderr.count("a bug in the command") == 1
+    assert "stuck-reader still ran 2s later" in proc.stderr
+    assert seconds < 60  # before: held until the test's 120 s bound
+
+
+def test_a_command_without_logging_options_still_says_which_thread_it_left():
+    proc, _ = _run(COMMAND_LEAVES_A_THREAD.format(bug=False))
+    assert (proc.returncode, proc.stdout) == (0, "dictionary\n")
+    assert "stuck-reader still ran 2s later" in proc.stderr  # before: said to a NullHandler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import format_datetime
 
 import pytest
 from hypothesis import given
@@ -72,6 +73,16 @@ def test_a_paused_host_is_said_to_ask_the_wait_it_sent(seconds):
     assert wait is not None
     shown = _said_wait(wait, said)
     assert shown == f"{said}s" or (seconds < 366 * 86400 and shown == f"{seconds}s")
+
+
+@given(st.datetimes(datetime(2028, 1, 1), datetime(9999, 12, 31, 23, 59, 59)))
+def test_a_paused_host_is_said_to_ask_the_date_it_sent(moment):
+    """A Retry-After date more than a year away is said as the date ("until Fri, 31 Dec 9999
+    23:59:59 GMT"), not as the date with an "s" after it (adversary, issue 22)."""
+    said = format_datetime(moment.replace(tzinfo=UTC), usegmt=True)
+    wait = retry_after_seconds(said)
+    assert wait is not None and wait > 366 * 86400
+    assert _said_wait(wait, said) == f"until {said}"
 
 
 def test_sitemap_without_namespace_and_bad_lastmod():

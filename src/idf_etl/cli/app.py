@@ -46,6 +46,7 @@ from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
 from idf_etl.fetch.outcomes import no_progress
 from idf_etl.interrupts import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, watch_interrupts
+from idf_etl.logs import setup_logging
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -297,6 +298,13 @@ def main() -> None:
     except SystemExit as exc:
         exit_unheld(exc.code)
         raise
+    except BaseException:
+        # A bug: its traceback is printed now, as Python would at exit, and the exit is
+        # bounded like any other (a thread left stuck by the failed command held it for
+        # ever: adversary, issue 22). Python's own exit status for it is 1.
+        sys.excepthook(*sys.exc_info())
+        exit_unheld(EXIT_FAILURES)
+        sys.exit(EXIT_FAILURES)
 
 
 # Python's exit waits for every thread without a bound: one stuck in a library (a process
@@ -314,6 +322,8 @@ def exit_unheld(code: object, grace: float = EXIT_GRACE) -> None:
             thread.join(max(0.0, deadline - time.monotonic()))
     left = [t.name for t in threading.enumerate() if t is not main_thread and not t.daemon]
     if left:
+        if not _logging_set_up():  # `schema`, a bug: the warning would go to the NullHandler
+            setup_logging()
         log.warning(
             "idf-etl: done, but %s still ran %.0fs later: exiting without waiting for it",
             ", ".join(left),
@@ -323,6 +333,11 @@ def exit_unheld(code: object, grace: float = EXIT_GRACE) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code if isinstance(code, int) else EXIT_FAILURES if code else EXIT_OK)
+
+
+def _logging_set_up() -> bool:
+    handlers = logging.getLogger("idf_etl").handlers
+    return any(not isinstance(h, logging.NullHandler) for h in handlers)
 
 
 def _main() -> None:

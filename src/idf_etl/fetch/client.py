@@ -411,4 +411,6 @@ def _said_wait(wait: float, said: str | None) -> str:
     10**22 reads as 99999999999999991611392, a number the server never sent)."""
     if wait < 366 * 86400 or said is None:
         return f"{wait:.0f}s"
+    if not said.strip().isdigit():  # an HTTP date: "until" it, not the date with an "s"
+        return f"until {said.strip()[:40]}"
     return f"{said.strip()[:40]}s"
