@@ -55,7 +55,7 @@ from idf_etl.rawformat import MANIFEST_NAME, stored_time
 from idf_etl.rawstore import RawStore
 from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
 from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.publish import Publisher, refuse_broken_pointer
+from idf_etl.warehouse.publish import BUILD_ROW_GROUP, Publisher, refuse_broken_pointer
 from idf_etl.warehouse.rows import Issue, upsert
 from idf_etl.warehouse.schema import create_schema
 from idf_etl.workers import default_workers, pool_size, start_fork_server
@@ -63,7 +63,6 @@ from idf_etl.workers import default_workers, pool_size, start_fork_server
 log = logging.getLogger(
     "idf_etl.pipeline"
 )  # a --log-json contract: fixed, whatever the module is called
-BUILD_ROW_GROUP = 2048  # rows a row group of the building warehouse holds (see below)
 # Stored pages checked against the warehouse (stale or not) or refreshed (gone flags) at a
 # time: a url, a hash and a flag each, whatever load_batch is (at load_batch=1, a statement
 # a page: 12,000 stored pages took minutes before a page was parsed).
@@ -212,7 +211,22 @@ def _build_and_publish(run: _Run) -> RunResult:
             log.warning("run: note: %s", note)
             result.notes.append(note)
         clock.start("publish")
-        result.published = str(publisher.publish(con, result.run_id))
+        spill, said = publisher.releases / ".spill", len(publisher.notes)
+        result.published = str(
+            publisher.publish(con, result.run_id, dict(building_config(exported, spill)))
+        )
+        for note in publisher.notes[said:]:
+            log.warning("run: note: %s", note)
+            result.notes.append(note)
+        if publisher.compacted is not None:
+            share, before, after = publisher.compacted
+            log.info(
+                "run: rewrote the warehouse without its deleted rows (%.0f%% of those it "
+                "stored): %.1f MB -> %.1f MB",
+                share * 100,
+                before / 1e6,
+                after / 1e6,
+            )
         if report is not None:
             os.replace(report, settings.clean_dir / REPORT_NAME)
         return result
@@ -231,9 +245,6 @@ def _build_and_publish(run: _Run) -> RunResult:
 def _connect(memory: str, publisher: Publisher, building: Path) -> duckdb.DuckDBPyConnection:
     """A connection to the warehouse being built, DuckDB held to `memory`."""
     con = duckdb.connect(config=building_config(memory, publisher.releases / ".spill"))
-    # Row groups of DuckDB's least: a checkpoint rewrites the row group a batch appended to,
-    # and at the default 122,880 rows that is the whole table so far (30,000 pages of 2 KB
-    # asked 16-48 MiB at once, out of 64MB and 128MB alike).
     con.execute(f"ATTACH ? AS building (ROW_GROUP_SIZE {BUILD_ROW_GROUP})", [str(building)])
     con.execute("USE building")
     return con

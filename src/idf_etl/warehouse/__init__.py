@@ -8,6 +8,7 @@ Start at `schema.py` (create or upgrade a warehouse) and `tables.py` (the data d
 - `migrations.py` numbered changes that bring an older warehouse up to this release
 - `rows.py`       rows in and out: bulk upsert by key, rows as dicts, issue rows
 - `publish.py`    the built warehouse and its exports published atomically; releases kept
+- `compact.py`    a warehouse whose rows are mostly deleted ones rewritten without them
 - `pointer.py`    where `current` leads, what is wrong with it, the run number of a release
 - `wal.py`        a file's write-ahead log: copied along and replayed, or set aside
 - `readers.py`    read-only connections to the published warehouse; why one does not open

@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 
 from idf_etl.errors import LoadError
+from idf_etl.warehouse.compact import DEAD_SHARE, compact, dead_share
 from idf_etl.warehouse.pointer import (
     UNPUBLISHED,
     WAREHOUSE_NAME,
@@ -58,6 +59,10 @@ OLDEST_READER = "1.1.0"
 STORAGE_VERSION = f"v{OLDEST_READER}"
 # The storage format number in such a file's header (DuckDB 1.1 reads only this one).
 _READABLE_FORMAT = 64
+# Rows a row group of the building warehouse holds: DuckDB's least. A checkpoint rewrites
+# the row group a batch appended to, and at the default 122,880 rows that is the whole table
+# so far (30,000 pages of 2 KB asked 16-48 MiB at once, out of 64MB and 128MB alike).
+BUILD_ROW_GROUP = 2048
 
 
 def refuse_broken_pointer(clean_dir: Path) -> None:
@@ -85,6 +90,8 @@ class Publisher:
         self.building = self.releases / ".building"
         self.keep = keep
         self.notes: list[str] = []
+        # (share of the rows deleted, bytes before, after) when publish rewrote the file.
+        self.compacted: tuple[float, int, int] | None = None
 
     def prepare(self) -> Path:
         """A fresh building copy of the published warehouse (none on a first run); its path."""
@@ -117,15 +124,36 @@ class Publisher:
         )
         return target
 
-    def publish(self, con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> Path:
+    def publish(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        run_id: int | None = None,
+        config: dict[str, object] | None = None,
+    ) -> Path:
         """Checkpoint and close the building database, then make its release the current one.
 
-        The exports must already be in the building directory (export_tables)."""
+        The exports must already be in the building directory (export_tables). `config`:
+        the building connection's; given, a database whose rows are mostly deleted ones is
+        rewritten with that configuration first (compact.py, `self.compacted` says how)."""
+        share = dead_share(con) if config is not None else 0.0
         con.execute("CHECKPOINT")
         con.close()
         database = self.building / WAREHOUSE_NAME
         if wal_of(database).exists():
             raise LoadError(f"{wal_of(database)} is still there after CHECKPOINT; not publishing")
+        if config is not None and share >= DEAD_SHARE:
+            before = database.stat().st_size
+            try:
+                compact(
+                    database, config, row_group=BUILD_ROW_GROUP, storage_version=STORAGE_VERSION
+                )
+            except duckdb.Error as exc:  # the file as built is whole: published as it is
+                self.notes.append(
+                    f"the warehouse was not rewritten without its deleted rows ({exc}); "
+                    "published as built, and the next run tries again"
+                )
+            else:
+                self.compacted = (share, before, database.stat().st_size)
         _fsync_tree(self.building)
         # The run number first and zero-padded: `ls` lists releases in the order they are
         # kept in. The time only tells people when (and keeps two names apart).
