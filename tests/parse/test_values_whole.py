@@ -10,7 +10,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from idf_etl.parse.countries import country_code
+from idf_etl.parse.countries import _name_words, country_code, split_countries
 from idf_etl.parse.page import parse_page
 from tests.helpers.drupal_pages import drupal_page, field_html
 from tests.parse.test_countries import SITE_NAMES
@@ -269,3 +269,30 @@ def test_a_remark_in_brackets_after_a_name_is_reported_and_the_name_still_read(c
     assert record.states == codes, written
     unread = [p.message for p in record.problems if p.field == "states"]
     assert len(unread) == len(remarked) and all(m.startswith("'(") for m in unread), unread
+
+
+NAME_WORDS = sorted(_name_words() - {"and", "et", "y", "e", "&"})
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    code=st.sampled_from(sorted(BY_CODE)),
+    data=st.data(),
+    inside=st.one_of(
+        st.sampled_from(sorted(n for names in BY_CODE.values() for n in names)),
+        st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=4).map(" ".join),
+        st.sampled_from(["American", "South", "Democratic Republic of the", "China", "la"]),
+        st.sampled_from(REMARKS).map(lambda r: r.strip("()")),
+    ),
+    space=st.sampled_from([" ", ""]),
+)
+def test_a_bracket_after_a_name_never_adds_a_country_nor_changes_it(code, data, inside, space):
+    # "Samoa (American)" read as Samoa (WS), "Sudan (South)" as Sudan, "Congo (Democratic
+    # Republic of the)" as the Republic of the Congo, "Hong Kong (China)" as HK and CN:
+    # a bracket's words are the name's, or a remark reported, never a country of their own.
+    name = data.draw(st.sampled_from(BY_CODE[code]))
+    text = f"{name}{space}({inside})"
+    result = split_countries(text)
+    whole = country_code(text)
+    assert set(result.codes) <= {code, whole}, (text, result)
+    assert result.codes or result.unmatched, text  # nothing silently dropped

@@ -242,10 +242,9 @@ def _split_countries(text: str) -> StatesResult:
 
 
 def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None:
-    # "(la)" stays glued to the word before it, so an article never stands alone; any other
-    # remark in brackets is words of its own ("Kenya (pilot phase)": Kenya, and the remark
-    # reported, not the whole taken for one unknown name).
-    words = [w.replace(_GLUE, " ") for w in _GLUED_ARTICLE.sub(_GLUE + r"\1", line).split()]
+    # A bracketed group is one word ("(la)", "(Plurinational State of)"), so that a name
+    # may take it in whole or leave it whole.
+    words = [w.replace(_GLUE, " ") for w in _bracket_words(line).split()]
     keys = [_key(w) for w in words]
     n = len(words)
     index = country_index()
@@ -258,34 +257,64 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
         if keys[i] in _CONNECTORS and 0 < i < n - 1:
             # "Kenya et Ouganda": the word joins two names (inside one, the name wins).
             choice, cut = best[i + 1], _SKIP
-        for j in range(i + 1, min(n, i + _MAX_WORDS) + 1):
+        # A bracket ends a name or stands alone, never starts one ("(China)").
+        for j in range(i + 1, min(n, i + _MAX_WORDS) + 1) if words[i][0] != "(" else ():
             if " ".join(k for k in keys[i:j] if k) in index:
                 cand = (best[j][0], best[j][1] + 1)
                 if cand < choice:
                     choice, cut = cand, j
         best[i], step[i] = choice, cut
-    i, pending = 0, []
+    # (code, words) for a name, (None, word) for a word no name took, in order.
+    read: list[tuple[str | None, str]] = []
+    i = 0
     while i < n:
         if step[i] == _SKIP:
             i += 1
-            continue
-        if step[i] == -1:
-            pending.append(words[i])
+        elif step[i] == -1:
+            if _qualifies(words[i]) and read and read[-1][0] is not None:
+                # "Samoa (American)", "Congo (Democratic Republic of the)": the bracket
+                # says the name before it is another one: both are reported, never read
+                # as the country the name alone would be.
+                read[-1] = (None, f"{read[-1][1]} {words[i]}")
+            else:
+                read.append((None, words[i]))
             i += 1
+        else:
+            read.append(
+                (index[" ".join(k for k in keys[i : step[i]] if k)], " ".join(words[i : step[i]]))
+            )
+            i = step[i]
+    pending: list[str] = []
+    for code, text in [*read, ("", "")]:
+        if code is None:
+            pending.append(text)
             continue
         if pending:
             _unsplit(" ".join(pending), found, unmatched)
             pending = []
-        code = index[" ".join(k for k in keys[i : step[i]] if k)]
-        found.setdefault(code, " ".join(words[i : step[i]]))
-        i = step[i]
-    if pending:
-        _unsplit(" ".join(pending), found, unmatched)
+        if code:
+            found.setdefault(code, text)
+
+
+def _bracket_words(line: str) -> str:
+    """The line with each bracketed group made one word (its spaces glued), an article
+    joined to the word before it ("Congo (la)" is Congo's)."""
+    line = re.sub(r"(?<=\w)\(", " (", line)  # "Kenya(pilot phase)"
+    line = _GLUED_ARTICLE.sub(_GLUE + r"\1", line)
+    return re.sub(r"\([^()]*\)", lambda group: group[0].replace(" ", _GLUE), line)
+
+
+def _qualifies(word: str) -> bool:
+    """A bracketed word that names or qualifies a country ("(American)", "(South)",
+    "(including Somalia)"), not a remark of other words ("(pilot phase)")."""
+    known = _name_words()
+    return word.startswith("(") and any(w in known for w in fold(word).split())
 
 
 def _unsplit(words: str, found: dict[str, str], unmatched: list[str]) -> None:
     """Words no name matched: names run together ("ChileUruguay"), or unmatched."""
-    names = split_run_together(words)
+    # Brackets are no names run together: "Hong Kong (China)" is one name, never HK and CN.
+    names = None if "(" in words or ")" in words else split_run_together(words)
     if names is None:
         unmatched.append(words)
         return
