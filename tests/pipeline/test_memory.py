@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -364,3 +365,32 @@ def test_an_export_that_needs_more_is_done_again_on_the_built_warehouse_not_buil
 
     with pytest.raises(duckdb.ConstraintException):  # not memory: as it is, at once
         export_within_memory(reconnect("16MB"), failing, reconnect, "16MB", "64MB")
+
+
+@given(needed=st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["8MB", "1GB", "2MB"])))
+def test_a_build_starts_from_the_memory_the_last_one_needed_whatever_is_stored(needed):
+    from idf_etl.pipeline.memory import start_with
+
+    start = start_with("4MB", "512MB", needed)
+    assert start in ("4MB", needed)
+    if start != "4MB":  # only more than warehouse_memory, and within the ceiling
+        assert memory_bytes("4MB") < memory_bytes(start) <= memory_bytes("512MB")
+    assert start_with("4MB", "512MB", "8MB") == "8MB"
+    assert start_with("4MB", "512MB", "1GB") == "4MB"  # past the ceiling: never
+
+
+@pytest.mark.slow
+def test_the_next_run_starts_with_the_memory_the_last_build_needed(tmp_path):
+    """A build given up for memory restarts from nothing: under run_timeout a run that
+    began at warehouse_memory every night gave up its first build and parsed nothing."""
+    data = tmp_path / "data"
+    store(data, 40, repeat=20)
+    runs = []
+    for _ in range(2):
+        runs.append(_run(data, "warehouse_memory=1MB"))
+        assert runs[-1].returncode == 0, runs[-1].stderr[-3000:]
+    first, second = (r.stderr for r in runs)
+    assert "building it again with" in first
+    assert "building it again with" not in second
+    built = re.search(r"warehouse_memory = 1MB: built with (\S+)", first)[1]
+    assert f"warehouse_memory = 1MB: built with {built}" in second

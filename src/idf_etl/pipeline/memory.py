@@ -98,14 +98,20 @@ def out_of_memory(memory: str, exc: duckdb.Error) -> OutOfMemory:
 
 
 def build_within_memory(
-    build: Callable[[str], RunResult], memory: str, most: str | None = None
-) -> RunResult:
+    build: Callable[[str], RunResult],
+    memory: str,
+    most: str | None = None,
+    needed: str | None = None,
+) -> tuple[RunResult, str]:
     """build(memory); where DuckDB needs more (a statement it cannot spill: a hash
     aggregate over long texts takes 16MB at once), built again with twice as much, up to
     `most` (max_warehouse_memory; None: a quarter of the machine's memory). The limit keeps
     a run's memory flat; it is never the reason a nightly run fails while the machine has
-    the memory."""
-    limit = memory
+    the memory. `needed`: what the last build was made with, where more than `memory`:
+    started there, since a build given up restarts from nothing, and under run_timeout
+    every night gave up its first build and parsed nothing (adversary, issue 22). Returns
+    the result and the limit it was built with."""
+    limit = start_with(memory, most, needed)
     while True:
         try:
             result = build(limit)
@@ -127,7 +133,17 @@ def build_within_memory(
             note = f"the warehouse needed more than warehouse_memory = {memory}: built with {limit}"
             log.warning("run: note: %s", note)
             result.notes.append(note)
-        return result
+        return result, limit
+
+
+def start_with(memory: str, most: str | None, needed: str | None) -> str:
+    """The limit a build starts with: `needed` (stored by an earlier run) where it reads,
+    is more than `memory` and within the ceiling, else `memory`."""
+    try:
+        wanted = memory_bytes(needed) if needed else 0
+    except (AttributeError, ValueError, KeyError):  # a stored value edited by hand: not used
+        return memory
+    return needed if needed and memory_bytes(memory) < wanted <= ceiling(most) else memory
 
 
 def export_within_memory(

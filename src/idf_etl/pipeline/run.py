@@ -67,6 +67,8 @@ log = logging.getLogger(
 # time: a url, a hash and a flag each, whatever load_batch is (at load_batch=1, a statement
 # a page: 12,000 stored pages took minutes before a page was parsed).
 STATE_BATCH = 1000
+# The raw store's record of the limit the last build was made with (build_within_memory).
+MEMORY_NEEDED = "warehouse_memory_needed"
 
 
 def run_pipeline(
@@ -117,9 +119,13 @@ def run_pipeline(
             settings, store, summary, started, clock, parse_progress, deadline, backfill is not None
         )
         build = partial(_build_with_memory, run)
-        result = build_within_memory(
-            build, settings.warehouse_memory, settings.max_warehouse_memory
+        result, built_with = build_within_memory(
+            build,
+            settings.warehouse_memory,
+            settings.max_warehouse_memory,
+            store.get_meta(MEMORY_NEEDED),
         )
+        store.set_meta(MEMORY_NEEDED, built_with)
     clock.stop()
     result.seconds = clock.elapsed()
     result.stages = clock.stages
