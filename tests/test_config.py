@@ -219,3 +219,27 @@ def test_a_list_setting_s_items_are_text_never_numbers_turned_into_text(items):
 def test_a_regular_expression_in_single_quotes_is_read_whole():
     values = parse_assignments([r"page_patterns=['^/p/\d{1,3}$', '^/q$']"])
     assert values == {"page_patterns": [r"^/p/\d{1,3}$", "^/q$"]}
+
+
+PLAIN = st.text("abc/\\d^$.+*?", min_size=1, max_size=8)
+GROUP = st.builds(
+    lambda o, a, b, c: f"{o}{a},{b}{c}",
+    st.sampled_from("{(["),
+    st.text("0123ab", max_size=3),
+    st.text("0123ab", max_size=3),
+    st.sampled_from("})]"),
+).filter(lambda g: "{)" not in g)
+
+
+@given(
+    items=st.lists(
+        st.builds(lambda p, g: p + g, PLAIN, st.one_of(st.just(""), GROUP)), min_size=1, max_size=4
+    )
+)
+def test_a_comma_inside_brackets_does_not_cut_a_list_item(items):
+    # '/project/\d{1,3}' was two patterns, '/project/\d{1' and '3}'.
+    items = [i for i in items if i.strip() == i]
+    if not items:
+        return
+    raw = ",".join(items)
+    assert parse_assignments([f"page_patterns={raw}"]) == {"page_patterns": items}

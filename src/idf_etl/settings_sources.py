@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,12 @@ def _split(raw: str, where: str) -> list[str]:
                     'e.g. ["a", "b"]'
                 )
             return [v.strip() for v in value if v.strip()]
-    return [p.strip() for p in raw.split(",") if p.strip()]
+    return [p.strip() for p in _TOP_COMMA.split(raw) if p.strip()]
+
+
+# A comma outside any brackets: a regular expression's '\d{1,3}' or '(a,b)' is one item, not
+# two ('/project/\d{1' and '3}': adversary, issue 22).
+_TOP_COMMA = re.compile(r",(?![^{(\[]*[})\]])")
 
 
 def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str]) -> str:
