@@ -35,6 +35,7 @@ from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
 from idf_etl.fetch.encoding import ACCEPT_ENCODING, decode_text, read_capped
 from idf_etl.fetch.headers import no_cookies, sendable_headers
 from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
+from idf_etl.numerals import ascii_int
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -418,6 +419,6 @@ def _said_wait(wait: float, said: str | None) -> str:
     10**22 reads as 99999999999999991611392, a number the server never sent)."""
     if wait < 366 * 86400 or said is None:
         return f"{wait:.0f}s"
-    if not said.strip().isdigit():  # an HTTP date: "until" it, not the date with an "s"
+    if ascii_int(said.strip(), max_digits=40) is None:  # an HTTP date: "until" it
         return f"until {said.strip()[:40]}"
     return f"{said.strip()[:40]}s"
