@@ -17,34 +17,21 @@ import argparse
 import re
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_load import NO_REPORT, measured
-from idf_etl.rawstore import RawStore
-from pages import project_page
+from pages import grow_store, project_page
 
 _BUDGET = re.compile(r'(<div class="field__item">)(\d+)000\.00(</div>)')
 
 
-def write_store(data: Path, pages: int, shape: str, run: int) -> None:
-    """Every page, its budget moved by `run` thousand (setup, not measured: no fsync)."""
-    with RawStore(data / "raw") as store, mock.patch("os.fsync"):
-        for i in range(pages):
-            url = f"https://www.iom.int/project/p{i:05d}"
-            page = _BUDGET.sub(
-                lambda m: f"{m[1]}{int(m[2]) + run}000.00{m[3]}", project_page(i, shape=shape)
-            )
-            store.record_body(
-                url,
-                status=200,
-                body=page.encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
+def changed(i: int, shape: str, run: int) -> str:
+    """Page i of a store `shape`, its budget moved by `run` thousand."""
+    return _BUDGET.sub(
+        lambda m: f"{m[1]}{int(m[2]) + run}000.00{m[3]}", project_page(i, shape=shape)
+    )
 
 
 def main() -> None:
@@ -62,7 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         for run in range(args.runs + 1):
-            write_store(data, args.pages, args.shape, run)
+            grow_store(data, range(args.pages), page=partial(changed, shape=args.shape, run=run))
             cmd = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--json"]
             got = measured([*cmd, "--data-dir", str(data), *sets])
             size = (data / "clean" / "idf.duckdb").resolve().stat().st_size / 2**20

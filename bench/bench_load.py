@@ -55,7 +55,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
-from unittest import mock
 
 import duckdb
 import psutil
@@ -71,11 +70,10 @@ except ImportError:  # a checkout from before load/parsed.py
     from idf_etl.load.loader import ParsedPage  # type: ignore[attr-defined,no-redef]
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline import run as pipeline
-from idf_etl.rawstore import RawStore
 from idf_etl.records import ProjectRecord
 from idf_etl.warehouse.schema import create_schema
 from machine import Cores, bench_machine, ceiling, cores_now, generated
-from pages import SHAPES, project_page
+from pages import SHAPES, grow_store
 
 CODES = ["AM", "GE", "GH", "MD", "CD", "ZA", "SV", "MU", "XK", "VN", "KE", "UG", "TZ"]
 
@@ -175,23 +173,6 @@ def bench_loader(n: int, batch: int | None = None) -> None:
         con.close()
 
 
-def grow_store(data: Path, start: int, stop: int, shape: str = "one") -> None:
-    """Store pages start..stop-1 of a store `shape` (pages.SHAPES). Setup, not measured:
-    the bodies skip fsync."""
-    with RawStore(data / "raw") as store, mock.patch("os.fsync"):
-        for i in range(start, stop):
-            url = f"https://www.iom.int/project/p{i:05d}"
-            store.record_body(
-                url,
-                status=200,
-                body=project_page(i, shape=shape).encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
-
-
 class Measured(NamedTuple):
     seconds: float  # wall
     peak: int  # the command's own peak RSS, MB
@@ -262,7 +243,7 @@ def bench_scaling(sizes: list[int], workers_pages: int, rounds: int, machine: in
         data = Path(tmp)
         stored = 0
         for n in sorted({*sizes, workers_pages} - {0}):
-            grow_store(data, stored, n)
+            grow_store(data, range(stored, n))
             stored = n
             # A checkout from before issue 12 parses in its one process.
             runs = [("all" if "parse_workers" in Settings.model_fields else "none", ())]
@@ -330,7 +311,7 @@ def bench_flat_memory(
             data, stored, first = Path(tmp), 0, 0
             for n in sorted(sizes):
                 if stores is None:
-                    grow_store(data, stored, n, shape)
+                    grow_store(data, range(stored, n), shape)
                     stored = n
                     r = from_raw(data, *settings)
                 else:
@@ -350,7 +331,7 @@ def _kept_store(stores: Path, shape: str, n: int) -> Path:
     data = stores / f"{shape}-{n}"
     if not (data / "made").exists():
         shutil.rmtree(data, ignore_errors=True)
-        grow_store(data, 0, n, shape)
+        grow_store(data, range(n), shape)
         (data / "made").touch()
     return data
 

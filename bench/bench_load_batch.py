@@ -21,34 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
 from idf_etl.config import Settings
-from idf_etl.rawstore import RawStore
-from pages import project_page
+from pages import grow_store
 
 
 class Run(NamedTuple):
     seconds: float  # wall, the process's start and exit included
     code: int
     summary: dict[str, Any]  # its --json line
-
-
-def grow_store(data: Path, pages: int, shape: str) -> None:
-    """Generated pages into a raw store (setup, not measured: no fsync)."""
-    with RawStore(data / "raw") as store, mock.patch("os.fsync"):
-        for i in range(pages):
-            url = f"https://www.iom.int/project/p{i:05d}"
-            store.record_body(
-                url,
-                status=200,
-                body=project_page(i, shape=shape).encode(),
-                headers={"content-type": "text/html; charset=utf-8"},
-                final_url=url,
-                canonical_url=None,
-                sitemap_lastmod=None,
-            )
 
 
 def from_raw(data: Path, *settings: str) -> Run:
@@ -80,7 +62,7 @@ def main() -> None:
     default = Settings().load_batch
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
         data = Path(tmp) / "data"
-        grow_store(data, args.pages, args.shape)
+        grow_store(data, range(args.pages), args.shape)
         print(f"{args.pages:,} stored pages ({args.shape}), a new warehouse, report off")
         print(f"{'load_batch':>10} {'run_timeout':>11} {'seconds':>8} {'exit':>4} "
               f"{'parsed':>7} {'p. left':>7} {'m. left':>7}  stage seconds")  # fmt: skip

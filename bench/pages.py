@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 # The labels and status words as the site writes them: the demo site's, one copy.
@@ -179,3 +180,27 @@ def project_page(i: int, target_kb: int = 60, shape: str = "one") -> str:
             1,
         )
     return page
+
+
+def grow_store(
+    data: Path, indices: Iterable[int], shape: str = "one", page: Callable[[int], str] | None = None
+) -> None:
+    """Pages `indices` of a store `shape` (or `page(i)`) into DATA/raw. Setup, not measured:
+    the bodies skip fsync."""
+    from unittest import mock
+
+    from idf_etl.rawstore import RawStore
+
+    with RawStore(data / "raw") as store, mock.patch("os.fsync"):
+        for i in indices:
+            url = f"https://www.iom.int/project/p{i:05d}"
+            body = page(i) if page is not None else project_page(i, shape=shape)
+            store.record_body(
+                url,
+                status=200,
+                body=body.encode(),
+                headers={"content-type": "text/html; charset=utf-8"},
+                final_url=url,
+                canonical_url=None,
+                sitemap_lastmod=None,
+            )
