@@ -20,10 +20,16 @@ from idf_etl.urls import host_allowed, netloc, read_host
 from tests.helpers.cli import clean_env, idf_etl
 
 LABEL = st.from_regex(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,20}[a-zA-Z0-9])?", fullmatch=True)
-NAME = st.lists(LABEL, min_size=1, max_size=4).map(".".join).filter(
-    lambda n: not all(x.isdigit() for x in n.split("."))  # all digits: an IPv4 address
+NAME = (
+    st.lists(LABEL, min_size=1, max_size=4)
+    .map(".".join)
+    .filter(
+        lambda n: not all(x.isdigit() for x in n.split("."))  # all digits: an IPv4 address
+    )
 )
-IDN = st.sampled_from(["bücher", "münchen", "españa", "日本", "égypte"]).map(lambda n: f"{n}.example")
+IDN = st.sampled_from(["bücher", "münchen", "españa", "日本", "égypte"]).map(
+    lambda n: f"{n}.example"
+)
 IPV4 = st.ip_addresses(v=4).map(str)
 IPV6 = st.ip_addresses(v=6).map(lambda a: f"[{a}]")
 PORT = st.integers(1, 65535)
