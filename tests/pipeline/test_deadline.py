@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from idf_etl.config import FETCH_SHARE, Settings
 from idf_etl.load.parsed import LoadStats
 from idf_etl.load.problems import ProblemCounts
-from idf_etl.pipeline.run import _Run, stage_report
+from idf_etl.pipeline.build import Run, stage_report
+from idf_etl.pipeline.deadlines import Deadlines
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawstore import RawStore
 from idf_etl.warehouse.schema import create_schema
@@ -121,9 +122,9 @@ def test_the_report_is_not_drawn_past_the_runs_time_and_that_is_a_note_not_a_fai
     started = datetime.now(UTC)
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con, RawStore(settings.raw_dir) as raw:
         create_schema(con)
-        run = _Run(
+        run = Run(
             settings, raw, None, started, StageClock(), lambda *a: None,
-            deadline=time.monotonic() - 1,
+            Deadlines.of(60, began=time.monotonic() - 61),
         )  # fmt: skip
         result = RunResult(
             1, "from-raw", "success", None, LoadStats(), "", 0.0, [], ProblemCounts()
