@@ -196,9 +196,21 @@ def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str
         name = str(error["loc"][0]) if error["loc"] else "settings"
         where = source.get(name, "the defaults")
         message = str(error["msg"]).removeprefix("Value error, ")
-        value = values.get(name)
-        shown = (
-            "" if name not in values else f" = {str(value) if isinstance(value, Path) else value!r}"
-        )
-        problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
+        problems.append(f"invalid setting {name}{_shown(name, values)} (from {where}): {message}")
     return "; ".join(problems)
+
+
+# A value shown in a message is cut here: 5,000 digits of max_pages filled the screen.
+SHOWN_LIMIT = 200
+
+
+def _shown(name: str, values: dict[str, Any]) -> str:
+    """' = VALUE' as the message shows it: a path as it is, unless a control character in it
+    would break the one line; anything else as Python writes it (quotes, escapes)."""
+    if name not in values:
+        return ""
+    value = values[name]
+    text = str(value) if isinstance(value, Path) and str(value).isprintable() else repr(value)
+    if len(text) > SHOWN_LIMIT:
+        text = f"{text[: SHOWN_LIMIT - 30]}... ({len(text):,} characters)"
+    return f" = {text}"
