@@ -170,7 +170,7 @@ def budgets(data: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-# Each example is two real runs (4-10 s): three drawn ones after the two corners named
+# Each example is two real runs (seconds each): three drawn ones after the two corners named
 # (the batch of one that ran for minutes, and one batch bigger than the store at the
 # shortest time), with the seed printed on failure, as the drawn six did at twice the time.
 @hyp_settings(
