@@ -341,10 +341,23 @@ def _http_url(url: str, example: str) -> None:
     parts = re.fullmatch(r"(?i)https?://([^/?#]*)[^\s]*", url.strip())
     if parts is None or _unprintable(url.strip(" ")):
         raise ValueError(f"{url!r} is not an http(s) URL (e.g. {example})")
+    if "@" in parts[1]:
+        # The fetch never sent them (normalise_url drops them), yet datapackage.json
+        # published the URL whole: a password in a public file (adversary, issue 22).
+        raise ValueError(
+            f"{without_user(url)!r} names a user or password ('...@'): the fetch sends none "
+            "(the site is public) and the URL is published in datapackage.json; give it "
+            "without them"
+        )
     try:
-        read_host(parts[1].rpartition("@")[2])
+        read_host(parts[1])
     except ValueError as exc:
         raise ValueError(f"{url!r} has no usable host: {exc}") from None
+
+
+def without_user(text: str) -> str:
+    """`text` with the user and password of each http(s) URL in it written '***'."""
+    return re.sub(r"(?i)(https?://)[^/?#\s]*@", r"\1***@", text)
 
 
 def _host_example(given: str) -> str:

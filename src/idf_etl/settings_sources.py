@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from idf_etl.config import Settings
+from idf_etl.config import Settings, without_user
 from idf_etl.errors import ConfigError
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
@@ -211,6 +211,7 @@ def _shown(name: str, values: dict[str, Any]) -> str:
         return ""
     value = values[name]
     text = repr(str(value) if isinstance(value, Path) else value)
+    text = without_user(text)  # a password is not echoed to a terminal or a cron mail
     if len(text) > SHOWN_LIMIT:
         text = f"{text[: SHOWN_LIMIT - 30]}... ({len(text):,} characters)"
     return f" = {text}"
