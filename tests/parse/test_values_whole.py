@@ -300,7 +300,16 @@ def test_a_bracket_after_a_name_never_adds_a_country_nor_changes_it(code, data, 
 
 # A remark's own words, and how it may be punctuated inside: a list's separators included.
 REMARK_WORDS = ["Nairobi", "Mombasa", "pilot", "phase 2", "fase piloto", "2019-2021", "TBC"]
-BRACKETS = [("(", ")"), ("（", "）"), ("[", "]")]
+BRACKETS = [
+    ("(", ")"),
+    ("（", "）"),
+    ("[", "]"),
+    ("﹙", "﹚"),
+    ("〔", "〕"),
+    ("【", "】"),
+    ("⟨", "⟩"),
+    ("｛", "｝"),
+]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)

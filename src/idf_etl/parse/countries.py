@@ -226,9 +226,9 @@ def split_countries(text: str) -> StatesResult:
     return _split_countries(text)
 
 
-# Brackets and list punctuation in their full-width forms (a Chinese or Japanese keyboard's):
-# read as the ASCII ones, "Kenya（pilot phase）" as "Kenya (pilot phase)".
-_FULL_WIDTH = str.maketrans("（）［］，；｜、", "()[],;|,")
+# Brackets and list punctuation in their full-width, small and CJK forms (a Chinese or
+# Japanese keyboard's): read as the ASCII ones, "Kenya（pilot phase）" as "Kenya (pilot phase)".
+_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝［］〔〕【】〈〉⟨⟩，；｜、", "()()()[][][]()(),;|,")
 # Where a list is cut: a separator outside brackets ("Kenya (Nairobi, Mombasa)" is one item).
 _SEPARATOR = re.compile(r"[\n;,|•]+|\s{2,}")
 # A bracketed group with no bracket inside it, round or square.
