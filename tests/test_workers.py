@@ -315,3 +315,19 @@ def test_the_first_inputs_asked_for_are_done_past_the_deadline_and_no_more(
     # A pool sends whole chunks: at most those in flight when the last wanted one came back.
     assert len(done) <= (least if workers == 1 and not isolate else least + CHUNK * AHEAD * 2)
     assert all(isinstance(e, OutOfTime) for i, _, e in results if i not in done)
+
+
+def test_an_input_that_never_ends_among_the_first_asked_for_holds_no_more_than_least_seconds():
+    """The first `least` inputs are waited for past the deadline, but not for their chunk's
+    own bound (minutes): an input that never ends among them is cut at LEAST_SECONDS."""
+    import idf_etl.workers as workers
+
+    started = time.monotonic()
+    saved, workers.LEAST_SECONDS = workers.LEAST_SECONDS, 3.0
+    try:
+        results = outcomes(["a0", "hang", "a2"], 2, seconds_per_input=600,
+                           deadline=started - 1, least=64)  # fmt: skip
+    finally:
+        workers.LEAST_SECONDS = saved
+    assert time.monotonic() - started < 60
+    assert isinstance(results[1][2], OutOfTime)

@@ -61,6 +61,8 @@ AHEAD = 16
 MIN_PER_WORKER = 16
 # Far beyond any real page (milliseconds); only a parser stuck in a loop gets here.
 SECONDS_PER_INPUT = 60.0
+# The longest the first `least` inputs of map_isolated are waited for past its deadline.
+LEAST_SECONDS = 30.0
 
 
 def default_workers() -> int:
@@ -147,10 +149,13 @@ def map_isolated(
             late = deadline is not None and done >= least and time.monotonic() >= deadline
             yield item, _too_late() if late else _call(fn, item)
         return
-    # The deadline holds once `least` items are back (a pool past it sends nothing more).
-    pool = _Pool(
-        fn, max(1, workers), warm, seconds_per_input, fork, deadline if least <= 0 else None
-    )
+    # The deadline holds once `least` items are back (a pool past it sends nothing more);
+    # till then a later one, LEAST_SECONDS from now: an input that never ends among the
+    # first held the run for its chunk's bound (minutes) past run_timeout.
+    first = deadline
+    if least > 0 and deadline is not None:
+        first = max(deadline, time.monotonic() + LEAST_SECONDS)
+    pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, first)
     source, given = iter(items), 0
     size = CHUNK if count is None else chunk_size(count, pool.workers)
     pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
