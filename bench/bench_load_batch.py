@@ -33,9 +33,10 @@ class Run(NamedTuple):
     summary: dict[str, Any]  # its --json line
 
 
-def from_raw(data: Path, *settings: str) -> Run:
-    """`idf-etl run --from-raw` into a new warehouse."""
-    shutil.rmtree(data / "clean", ignore_errors=True)
+def from_raw(data: Path, *settings: str, keep: bool = False) -> Run:
+    """`idf-etl run --from-raw` into a new warehouse (`keep`: into the one published)."""
+    if not keep:
+        shutil.rmtree(data / "clean", ignore_errors=True)
     sets = [a for s in ("report=false", *settings) for a in ("--set", s)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDF_ETL_")}
     cmd = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--json", "--data-dir", str(data)]

@@ -155,7 +155,7 @@ def test_a_data_directory_whose_path_is_not_utf8_is_refused_by_name(tmp_path):
 
 
 HOSTS = st.lists(
-    st.from_regex(r"[a-z0-9]{1,8}(\.[a-z]{2,5}){0,2}(:[0-9]{2,5})?", fullmatch=True),
+    st.from_regex(r"[a-z][a-z0-9]{0,7}(\.[a-z]{2,5}){0,2}(:[1-9][0-9]{1,3})?", fullmatch=True),
     min_size=1,
     max_size=4,
 )

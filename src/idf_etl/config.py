@@ -19,18 +19,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
-from idf_etl.urls import PROJECT_PAGE_PATTERNS
+from idf_etl.urls import PROJECT_PAGE_PATTERNS, read_host
 from idf_etl.version import package_version
 
 CONTACT_URL = "https://github.com/idf-etl/idf-etl"
 ARCHIVE_CDX = "https://web.archive.org/cdx/search/cdx"
 ARCHIVE_REPLAY = "https://web.archive.org/web"
-# allowed_hosts' entries: a host name or address, and a port if any.
-_HOST = r"[\w.-]+(:\d+)?"
+# The longest wait or time a setting may give, in seconds: longer is a slip of a digit, and
+# revalidate_days=1e300 overflowed the clock's arithmetic (a traceback, adversary).
+LONGEST = 365 * 24 * 3600.0
 # The fetch may use this share of run_timeout; the rest is for parsing, loading and
 # publishing what it stored (seconds for a night's pages, minutes after a first crawl), so
 # that a run which fetched until its time was up still ends within run_timeout.
 FETCH_SHARE = 0.75
+# And of the rest (pipeline/deadlines.py): the parse leaves MERGE_SHARE to the merge, which
+# leaves REPORT_SHARE to the problems and the report, which leaves EXPORT_SHARE to the export
+# and the publish (more where the last run's took more, up to MOST_EXPORT_SHARE).
+MERGE_SHARE, REPORT_SHARE, EXPORT_SHARE, MOST_EXPORT_SHARE = 0.1, 0.05, 0.05, 0.5
+PARSE_SHARE = 1 - MERGE_SHARE - REPORT_SHARE - EXPORT_SHARE
 # A memory amount DuckDB reads as its memory_limit (pipeline/memory.py reads it too).
 MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMG]i?B)"
 MEMORY_UNITS = {
@@ -43,6 +49,8 @@ MEMORY_UNITS = {
 }
 # Below this DuckDB cannot create the schema, and doubling 0 never gets anywhere.
 LEAST_MEMORY = 1000**2
+# Beyond it DuckDB refuses the amount ("Memory value out of range"), as a traceback.
+MOST_MEMORY = 1000**5
 
 
 def memory_amount(memory: str) -> tuple[float, str]:
@@ -78,28 +86,33 @@ class Settings(BaseModel):
     page_patterns: list[str] = Field(default_factory=lambda: list(PROJECT_PAGE_PATTERNS))
     rate: float = Field(1.0, ge=0, description="requests per second per host; 0 = no limit")
     concurrency: int = Field(2, ge=1, le=256, description="requests in flight per host")
-    connect_timeout: float = Field(10.0, gt=0)
-    read_timeout: float = Field(30.0, gt=0)
-    request_timeout: float = Field(120.0, gt=0, description="one request, connect to last byte")
+    connect_timeout: float = Field(10.0, gt=0, le=LONGEST)
+    read_timeout: float = Field(30.0, gt=0, le=LONGEST)
+    request_timeout: float = Field(
+        120.0, gt=0, le=LONGEST, description="one request, connect to last byte"
+    )
     run_timeout: float = Field(
         4 * 3600.0,
         gt=0,
-        description=f"seconds a run may take: the fetch stops at {FETCH_SHARE:.0%} of it, and "
-        "no wait (a stuck page's parse, the report) goes past it",
+        le=LONGEST,
+        description=f"seconds a run may take: the fetch stops at {FETCH_SHARE:.0%} of it, the "
+        f"parse at {PARSE_SHARE:.0%}, the merge at {PARSE_SHARE + MERGE_SHARE:.0%} (earlier "
+        f"where the last export and publish took more than {EXPORT_SHARE:.0%}); what a stage "
+        "does not reach is the next run's",
     )
     user_agent: str = Field(default_factory=default_user_agent)
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=MAX_BYTES_CEILING)
     max_sitemap_bytes: int = Field(50 * 1024 * 1024, ge=1024)
     max_retries: int = Field(4, ge=0, le=20)
-    backoff_base: float = Field(1.0, ge=0)
-    backoff_max: float = Field(120.0, ge=0)
+    backoff_base: float = Field(1.0, ge=0, le=LONGEST)
+    backoff_max: float = Field(120.0, ge=0, le=LONGEST)
     max_redirects: int = Field(5, ge=0, le=20)
     max_listing_pages: int = Field(200, ge=1)
     max_sitemaps: int = Field(1000, ge=1, description="sitemap files read per run")
     max_sitemap_urls: int = Field(2_000_000, ge=1, description="URLs read from sitemaps per run")
     min_discovered_share: float = Field(0.5, ge=0, le=1)
     follow_translations: bool = True
-    revalidate_days: float = Field(7.0, ge=0)
+    revalidate_days: float = Field(7.0, ge=0, le=LONGEST / 86400)
     max_pages: int | None = Field(None, ge=1)
     data_dir: Path = Path("data")
     failure_threshold: float = Field(0.05, ge=0, le=1)
@@ -161,11 +174,27 @@ class Settings(BaseModel):
         value = m[1] + units[m[2].lower()]  # '64 mb' -> '64MB', the form DuckDB reads
         if memory_bytes(value) < LEAST_MEMORY:
             raise ValueError("is below 1MB, too little for DuckDB to build anything; e.g. 64MB")
+        if memory_bytes(value) > MOST_MEMORY:
+            raise ValueError("is more than DuckDB can be given (at most 1000000GB); e.g. 64MB")
+        return value
+
+    @field_validator("rate", "archive_rate")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if 0 < value < 1 / LONGEST:
+            raise ValueError(
+                "is less than one request a year: give 0 (no limit) or a rate such as 0.5"
+            )
         return value
 
     @field_validator("user_agent")
     @classmethod
     def _identifying(cls, value: str) -> str:
+        # Sent as an HTTP header: other characters stopped every request with a traceback.
+        if not value.isascii() or not value.isprintable():
+            raise ValueError(
+                "has a character an HTTP header cannot carry: give printable ASCII text"
+            )
         if "http" not in value and "@" not in value:
             raise ValueError("must identify us with a contact URL or e-mail address")
         return value
@@ -184,14 +213,14 @@ class Settings(BaseModel):
     @classmethod
     def _http_urls(cls, value: list[str]) -> list[str]:
         for url in value:
-            if not re.match(r"https?://[^/\s]+", url.strip(), re.IGNORECASE):
-                raise ValueError(f"{url!r} is not an http(s) URL")
+            _http_url(url, "https://developmentfund.iom.int/sitemap.xml")
         return value
 
     @field_validator("archive_cdx", "archive_replay")
     @classmethod
     def _archive_url(cls, value: str) -> str:
-        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value.strip(), re.IGNORECASE):
+        _http_url(value, ARCHIVE_CDX)
+        if re.search(r"[?#]", value):
             raise ValueError(
                 f"{value!r} is not an http(s) URL without a query (e.g. {ARCHIVE_CDX})"
             )
@@ -201,21 +230,27 @@ class Settings(BaseModel):
     @classmethod
     def _paths(cls, value: list[str]) -> list[str]:
         for path in value:
-            if not path.startswith("/") or any(c in path for c in "*?# "):
-                raise ValueError(f"{path!r} is not a URL path prefix like '/project'")
+            if not path.startswith("/") or any(c in path for c in "*?# ") or _unprintable(path):
+                raise ValueError(
+                    f"{path!r} is not a URL path prefix like '/project' (a '/', then no space, "
+                    "control character, '*', '?' or '#')"
+                )
         return value
 
     @field_validator("allowed_hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
         for host in value:
-            if "/" in host or not re.fullmatch(_HOST, host):
-                bare = re.sub(r"^\w+://|/.*$", "", host)
-                # The example is the host inside what was given, or a plain one: never the
-                # bad value again.
-                example = repr(bare) if re.fullmatch(_HOST, bare) else "'127.0.0.1:8000'"
-                raise ValueError(f"{host!r} is not a host; give host or host:port, e.g. {example}")
-        return value
+            try:
+                hosts.append(read_host(host))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{host!r} is not a host: {exc}; give host or host:port, "
+                    f"e.g. {_host_example(host)}"
+                ) from None
+        # As the fetch's URLs write them (lower case, ASCII): 'Bücher.example' matched none.
+        return hosts
 
     @field_validator("page_patterns")
     @classmethod
@@ -225,6 +260,14 @@ class Settings(BaseModel):
                 re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("data_dir", "url_list", mode="before")
+    @classmethod
+    def _printable_path(cls, value: Any) -> Any:
+        # A NUL byte passed for no directory at all, and stopped the run with a traceback.
+        if value is not None and _unprintable(str(value)):
+            raise ValueError("has a control character (a tab, newline, NUL...): give a plain path")
         return value
 
     @field_validator("data_dir", "url_list")
@@ -286,3 +329,42 @@ class Settings(BaseModel):
     def start_points(self) -> list[str]:
         """Every configured start URL, sitemap and listing: where the data comes from."""
         return [*self.start_urls, *self.sitemaps, *self.listings]
+
+
+def _unprintable(text: str) -> bool:
+    """True when `text` has a control character or a space other than ' ' (a tab, a newline)."""
+    return not text.replace(" ", "x").isprintable()
+
+
+def _http_url(url: str, example: str) -> None:
+    """Refuses (ValueError) what is no http(s) URL on a host `read_host` reads."""
+    parts = re.fullmatch(r"(?i)https?://([^/?#]*)[^\s]*", url.strip())
+    if parts is None or _unprintable(url.strip(" ")):
+        raise ValueError(f"{url!r} is not an http(s) URL (e.g. {example})")
+    if "@" in parts[1]:
+        # The fetch never sent them (normalise_url drops them), yet datapackage.json
+        # published the URL whole: a password in a public file (adversary, issue 22).
+        raise ValueError(
+            f"{without_user(url)!r} names a user or password ('...@'): the fetch sends none "
+            "(the site is public) and the URL is published in datapackage.json; give it "
+            "without them"
+        )
+    try:
+        read_host(parts[1])
+    except ValueError as exc:
+        raise ValueError(f"{url!r} has no usable host: {exc}") from None
+
+
+def without_user(text: str) -> str:
+    """`text` with the user and password of each http(s) URL in it written '***'."""
+    return re.sub(r"(?i)(https?://)[^/?#\s]*@", r"\1***@", text)
+
+
+def _host_example(given: str) -> str:
+    """The host inside a bad allowed_hosts entry ('http://a.example/x' -> 'a.example'), or a
+    plain one: never the bad value again."""
+    bare = re.sub(r"^\w+://|/.*$", "", given.strip())
+    try:
+        return repr(read_host(bare))
+    except ValueError:
+        return "'127.0.0.1:8000'"

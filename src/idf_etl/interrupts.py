@@ -118,8 +118,26 @@ def _watch(read: int, grace: float) -> None:
         deadline.start()
 
 
+def said_interrupted() -> None:
+    """The command has said INTERRUPTED itself: the hard exit, if it comes, says nothing
+    more (the line came twice when the command's own exit took longer than GRACE)."""
+    _said.set()
+
+
+_said = threading.Event()
+
+
 def _exit() -> None:
     with contextlib.suppress(Exception):
-        sys.stderr.write(f"idf-etl: {INTERRUPTED}\n")
-        sys.stderr.flush()
+        if not _said.is_set():
+            sys.stderr.write(f"idf-etl: {INTERRUPTED}\n")
+            sys.stderr.flush()
+    # What multiprocessing does at a normal exit: a process pool's queues' semaphores are
+    # unlinked and their names taken back from the resource tracker. Left registered, the
+    # tracker cleaned them up after us with a "There appear to be 5 leaked semaphore
+    # objects" warning on stderr (adversary, issue 22).
+    with contextlib.suppress(Exception):
+        from multiprocessing import util
+
+        util._run_finalizers(0)  # type: ignore[attr-defined]
     os._exit(EXIT_INTERRUPTED)

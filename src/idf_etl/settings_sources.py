@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from idf_etl.config import Settings
+from idf_etl.config import Settings, without_user
 from idf_etl.errors import ConfigError
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
@@ -196,9 +196,22 @@ def _explain(exc: ValidationError, values: dict[str, Any], source: dict[str, str
         name = str(error["loc"][0]) if error["loc"] else "settings"
         where = source.get(name, "the defaults")
         message = str(error["msg"]).removeprefix("Value error, ")
-        value = values.get(name)
-        shown = (
-            "" if name not in values else f" = {str(value) if isinstance(value, Path) else value!r}"
-        )
-        problems.append(f"invalid setting {name}{shown} (from {where}): {message}")
+        problems.append(f"invalid setting {name}{_shown(name, values)} (from {where}): {message}")
     return "; ".join(problems)
+
+
+# A value shown in a message is cut here: 5,000 digits of max_pages filled the screen.
+SHOWN_LIMIT = 200
+
+
+def _shown(name: str, values: dict[str, Any]) -> str:
+    """' = VALUE' as the message shows it: as Python writes it (quotes, escapes: a control
+    character never breaks the one line), a path as text."""
+    if name not in values:
+        return ""
+    value = values[name]
+    text = repr(str(value) if isinstance(value, Path) else value)
+    text = without_user(text)  # a password is not echoed to a terminal or a cron mail
+    if len(text) > SHOWN_LIMIT:
+        text = f"{text[: SHOWN_LIMIT - 30]}... ({len(text):,} characters)"
+    return f" = {text}"

@@ -3,6 +3,7 @@ hosts we were told to crawl."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from collections.abc import Iterable
@@ -55,6 +56,8 @@ def normalise_url(url: str, base: str | None = None, *, limited: bool = True) ->
     host = _ascii_host(parts.hostname.rstrip("."))
     if host is None:
         return None
+    if ":" in host:  # an IPv6 address keeps its brackets ('http://::1:8000/' is no URL)
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _without_dots(_escapes(re.sub(r"/{2,}", "/", parts.path or "/"), _PATH_SAFE))
     if len(path) > 1:
@@ -130,16 +133,75 @@ def _query_part(text: str) -> str:
     return _escapes(text, _QUERY_SAFE).replace("%20", "+")
 
 
-def _ascii_host(host: str) -> str | None:
+def _ascii_host(host: str, strict: bool = False) -> str | None:
     """The host in lower case and ASCII (IDNA: "bücher.example" -> "xn--bcher-kva.example");
-    None when it cannot be written so (no request could reach it)."""
+    None when it cannot be written so (no request could reach it). `strict`: an ASCII name
+    goes through IDNA too, which refuses an empty or over-long label ('a..example')."""
     host = host.lower()
-    if host.isascii():
+    if host.isascii() and not strict:
         return host
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError:
         return None
+
+
+# A DNS name's label (RFC 1123): letters, digits and hyphens, neither first nor last a hyphen.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def read_host(text: str) -> str:
+    """A host as a setting names one ('Bücher.example:8080', '[::1]:8000', '127.0.0.1') in
+    the form `netloc` gives for its URLs ('xn--bcher-kva.example:8080'): a DNS name of
+    labels of letters, digits and hyphens (other letters through IDNA), an IPv4 address or
+    a bracketed IPv6 one, then a port 1-65535 if any. A ValueError says what is wrong,
+    for the setting's message: the one reader of every setting that names a host or URL
+    (allowed_hosts took '.', '-' and port 99999999, start_urls an empty host: adversary)."""
+    if not text or any(not c.isprintable() or c.isspace() for c in text):
+        raise ValueError("it is empty, or has a space or control character")
+    if "/" in text or "@" in text:
+        raise ValueError("a host is written without a scheme, user or path")
+    name, port = _name_and_port(text)
+    if port is not None:
+        number = ascii_int(port, max_digits=5)
+        if number is None or not 1 <= number <= 65535:
+            raise ValueError(f"its port {port!r} is not a number from 1 to 65535")
+    try:
+        host = f"[{ipaddress.IPv6Address(name[1:-1]).compressed}]" if name[:1] == "[" else ""
+    except ValueError:
+        raise ValueError(f"{name} is no IPv6 address") from None
+    if not host:
+        host = _ascii_host(name.removesuffix("."), strict=True) or ""
+        labels = host.split(".")
+        if not host or len(host) > 253 or not all(_LABEL.fullmatch(x) for x in labels):
+            raise ValueError(
+                "a host is a name of dot-separated labels of letters, digits and hyphens "
+                "(not first or last), or an IP address"
+            )
+        if all(x.isdigit() for x in labels) and _not_ipv4(host):
+            raise ValueError(f"{name} is no IPv4 address")
+    return host if port is None else f"{host}:{number}"
+
+
+def _name_and_port(text: str) -> tuple[str, str | None]:
+    """'a.example:80' -> ('a.example', '80'); '[::1]:80' -> ('[::1]', '80')."""
+    if text.startswith("["):
+        name, bracket, rest = text.partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError("an IPv6 address is written [address] or [address]:port")
+        return name + bracket, rest[1:] if rest else None
+    if text.count(":") > 1:
+        raise ValueError("an IPv6 address goes in brackets, e.g. [::1]:8000")
+    name, colon, port = text.partition(":")
+    return name, port if colon else None
+
+
+def _not_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return True
+    return False
 
 
 def netloc(url: str) -> str:
@@ -154,11 +216,11 @@ def host_allowed(url: str, allowed: Iterable[str]) -> bool:
     if normal is None:
         return False
     parts = urlsplit(normal)
-    for entry in allowed:
-        entry = entry.lower()
-        if entry == parts.netloc or (":" not in entry and entry == parts.hostname):
-            return True
-    return False
+    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    host = parts.netloc.removesuffix(f":{parts.port}") if parts.port else parts.netloc
+    # An entry names the host alone (any port) or with its port, the default one too
+    # ('a.example:443' for https://a.example/, whose normal form drops the 443).
+    return any(entry.lower() in (host, f"{host}:{port}") for entry in allowed)
 
 
 def with_page(url: str, page: int) -> str:

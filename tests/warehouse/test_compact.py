@@ -6,12 +6,13 @@ after 8 runs of changes)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from idf_etl.warehouse.compact import dead_share
+from idf_etl.warehouse.compact import DEAD_SHARE, dead_share
 from idf_etl.warehouse.publish import Publisher, readable_by_oldest_reader
 from idf_etl.warehouse.schema import create_schema
 from tests.helpers.cli import idf_etl
@@ -92,3 +93,30 @@ def test_a_rewrite_that_fails_publishes_the_file_as_built_and_says_so(tmp_path):
     assert note.endswith("published as built, and the next run tries again")
     with duckdb.connect(str(publisher.published), read_only=True) as check:
         assert check.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_a_rewrite_past_the_runs_time_is_left_to_the_next_run_and_said(tmp_path):
+    """A rewrite takes as long as the whole file: past run_timeout (`compact_until`) the run
+    publishes the file as built, says so, and the next run rewrites it."""
+    clean = tmp_path / "clean"
+    publisher = Publisher(clean)
+    con = duckdb.connect(str(publisher.prepare()))
+    create_schema(con)
+    con.execute("INSERT INTO runs (run_id, started_at, mode) VALUES (1, now(), 'from-raw')")
+    con.execute("DELETE FROM runs")  # all of its rows dead: it would be rewritten
+    config = {"memory_limit": "64MB"}
+    publisher.publish(con, 1, config, compact_until=time.monotonic() - 1)
+    assert publisher.compacted is None
+    [note] = publisher.notes
+    assert note.startswith("the warehouse was not rewritten without its deleted rows (")
+    assert note.endswith("run_timeout reached; the next run rewrites it")
+    with duckdb.connect(str(publisher.published), read_only=True) as check:
+        assert check.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+    # A run with time left rewrites it.
+    again = Publisher(clean)
+    con = duckdb.connect(str(again.prepare()))
+    con.execute("INSERT INTO runs (run_id, started_at, mode) VALUES (2, now(), 'from-raw')")
+    con.execute("DELETE FROM runs")
+    assert dead_share(con) >= DEAD_SHARE
+    again.publish(con, 2, config, compact_until=time.monotonic() + 3600)
+    assert again.compacted is not None and not again.notes

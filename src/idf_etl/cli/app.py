@@ -17,6 +17,8 @@ for longer than twice run_timeout, probably stuck (alerted, where 3 is not).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
@@ -34,6 +36,7 @@ from idf_etl.cli.options import (
     EXIT_FAILURES,
     EXIT_LOCKED,
     EXIT_OK,
+    EXIT_PIPE,
     EXIT_STUCK,
     EXIT_USAGE,
     CrawlOptions,
@@ -45,7 +48,13 @@ from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
 from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
 from idf_etl.fetch.outcomes import no_progress
-from idf_etl.interrupts import EXIT_INTERRUPTED, INTERRUPTED, Interrupted, watch_interrupts
+from idf_etl.interrupts import (
+    EXIT_INTERRUPTED,
+    INTERRUPTED,
+    Interrupted,
+    said_interrupted,
+    watch_interrupts,
+)
 from idf_etl.logs import setup_logging
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
@@ -296,6 +305,10 @@ def main() -> None:
     try:
         _main()
     except SystemExit as exc:
+        if exc.code == EXIT_FAILURES and _reader_gone(exc):
+            _quiet_stdout()
+            exit_unheld(EXIT_PIPE)
+            sys.exit(EXIT_PIPE)
         exit_unheld(exc.code)
         raise
     except BaseException:
@@ -333,6 +346,25 @@ def exit_unheld(code: object, grace: float = EXIT_GRACE) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code if isinstance(code, int) else EXIT_FAILURES if code else EXIT_OK)
+
+
+def _reader_gone(exc: BaseException) -> bool:
+    """Whether the command ended because what read its stdout went away (`| head -1`).
+    click (typer's copy) and rich each catch the BrokenPipeError and exit 1 saying nothing,
+    inside their `except`: the error is the exit's context."""
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.EPIPE:
+            return True
+        seen = seen.__context__
+    return False
+
+
+def _quiet_stdout() -> None:
+    """Nothing more goes to the closed pipe (Python's last flush would say so on stderr)."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
 
 
 def _logging_set_up() -> bool:
@@ -381,4 +413,5 @@ def _command(args: list[str]) -> str | None:
 
 def _interrupted() -> None:
     log.error("idf-etl: %s", INTERRUPTED)
+    said_interrupted()
     sys.exit(EXIT_INTERRUPTED)

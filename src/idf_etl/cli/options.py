@@ -55,6 +55,9 @@ for _kind in ("TyperOption", "TyperArgument"):
 # 3 another run holds the lock; 4 it has held it longer than a healthy run takes (stuck:
 # the schedule alerts on it, never on 3) (cli.main maps errors to them).
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED, EXIT_STUCK = 0, 1, 2, 3, 4
+# What read stdout went away (`idf-etl parse ... | head -1`): the command ends quietly with
+# 128 + SIGPIPE, as `cat` does (a shell's `set -o pipefail` sees it as cat's).
+EXIT_PIPE = 141
 
 
 class Verdict(SystemExit):

@@ -11,7 +11,6 @@ decides what to ask for and what the answers mean (outcomes.py names them).
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError
@@ -19,7 +18,7 @@ from idf_etl.fetch.client import PoliteClient, Response
 from idf_etl.fetch.crawl import Crawler
 from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
 from idf_etl.rawstore import RawStore
-from idf_etl.urls import normalise_url
+from idf_etl.urls import netloc, normalise_url, url_refusal
 
 
 def fetch_site(
@@ -38,7 +37,11 @@ def fetch_site(
 
 def fetch_url(url: str, settings: Settings | None = None) -> Response:
     """Fetch one page politely (robots.txt, limits, retries, deadlines)."""
-    settings = settings or Settings(allowed_hosts=[urlsplit(url).netloc])
+    if settings is None:
+        host = netloc(url)  # the URL's host as the settings read one, or no URL to fetch
+        if not host:
+            raise FetchError(f"{url}: {url_refusal(url)}")
+        settings = Settings(allowed_hosts=[host])
 
     async def go() -> Response:
         async with PoliteClient(settings) as client:

@@ -3,6 +3,8 @@
 Start at `run.py` (`run_pipeline`: what `idf-etl run` and a scheduler call).
 
 - `run.py`     fetch (or the raw store), parse on every core, load, publish
+- `build.py`   the warehouse built in a copy, its report and exports staged, all published
+- `deadlines.py` the run's time shared by its stages: when the parse, merge and report stop
 - `parsing.py` the parse stage: the stale stored pages, a batch at a time, parsed on every core
 - `outcome.py` a run's outcome (success or failures) and the issues it records of itself
 - `memory.py`  the memory a build may use: warehouse_memory, raised where DuckDB needs more;

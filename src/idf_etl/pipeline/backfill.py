@@ -20,6 +20,7 @@ address, saying why; the other captures and what the warehouse had are kept.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
@@ -30,15 +31,15 @@ from idf_etl.load.history import LIVE, observation_row, record_observations
 from idf_etl.load.loader import Loader
 from idf_etl.load.page_rows import REFUSED, refused_reason
 from idf_etl.load.parsed import ParsedPage
-from idf_etl.load.pending import Clock
 from idf_etl.load.problems import track_problems
 from idf_etl.logs import plural
 from idf_etl.parse.page import PARSER_VERSION
+from idf_etl.pipeline.build import Run
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.memory import load_batches
 from idf_etl.pipeline.outcome import parse_incomplete, run_outcome
 from idf_etl.pipeline.parsing import parse_stored
-from idf_etl.pipeline.run import _isolate, _Run, run_loader
+from idf_etl.pipeline.run import _isolate, run_loader
 from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawformat import StoredPage
 from idf_etl.rawstore import RawStore
@@ -265,7 +266,7 @@ def _copy(value: object) -> object:
     return list(value) if isinstance(value, list | tuple) else value
 
 
-def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
+def load_captures(con: duckdb.DuckDBPyConnection, run: Run) -> RunResult:
     """A backfill's load, in one transaction committed a batch at a time: its ledger row,
     the captures not yet observed parsed and observed, the touched projects merged and
     their history rebuilt, the problems settled."""
@@ -286,19 +287,15 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         todo,
         run.progress,
         workers,
-        deadline=run.deadline,
+        deadline=run.deadlines.parse,
         stats=loader.stats,
         isolate=_isolate(run),
         count=len(todo),
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()
-    handed, clock = 0, Clock(run.deadline)
+    handed = 0
     for pages in load_batches(parsed, size, settings.warehouse_memory):
-        if clock.up():  # the rest are still pending: the next backfill's
-            parsed.close()  # ends the parse workers
-            loader.stats.parse_left = max(0, len(todo) - handed)
-            break
         handed += len(pages)
         loader.stats.pages_parsed += sum(not p.gone for p in pages)
         loader.stats.parse_errors += sum(p.record is None and not p.gone for p in pages)
@@ -306,10 +303,14 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
         read_again.update(
             address for page in pages if (address := capture_address(archive, page)) in unreadable
         )
+        if time.monotonic() >= run.deadlines.parse:  # the batch in hand written, as run.py's
+            parsed.close()  # ends the parse workers; the rest are the next backfill's
+            loader.stats.parse_left = max(0, len(todo) - handed)
+            break
     if loader.stats.parse_left:  # still pending: the next backfill parses them
         loader.add_issues([parse_incomplete(settings)])
     run.clock.start("merge")
-    stats = loader.finish(run.deadline)
+    stats = loader.finish(run.deadlines.merge)
     # Fetch problems are the live site's to settle: a backfill does not look at it. An
     # unreadable capture's problem is resolved once a backfill reads it again without one.
     reparsed = {

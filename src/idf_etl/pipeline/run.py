@@ -4,61 +4,42 @@
     result = run_pipeline(settings, from_raw=True)  # re-parse data/raw after a parser upgrade
     result = run_pipeline(settings, backfill=(2015, None))  # a web archive's captures
 
-The warehouse is built in a copy and published only at the end, so a run
-that dies at any point leaves the published warehouse as it was.
+The warehouse is built in a copy and published only at the end (build.py), so a run
+that dies at any point leaves the published warehouse as it was. Each stage stops at its
+share of run_timeout (deadlines.py): the parse and load here, the merge, then the report,
+leaving the export and the publish the time they took last.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 import duckdb
 
 from idf_etl.config import Settings
-from idf_etl.errors import ConfigError, ReportError
-from idf_etl.fetch.outcomes import FetchSummary, Progress, no_progress
-from idf_etl.interrupts import interruptible
+from idf_etl.errors import ConfigError
+from idf_etl.fetch.outcomes import Progress, no_progress
 from idf_etl.load.history import LIVE
 from idf_etl.load.loader import Loader
-from idf_etl.load.pending import Clock
-from idf_etl.load.problems import (
-    ProblemCounts,
-    halt_when_project_pages_lost,
-    settle_problem,
-    track_problems,
-)
+from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.ledger import close_run, config_hash, count_late_issue, open_run
+from idf_etl.pipeline.build import Load, Run, build_with_memory
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds
+from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
-from idf_etl.pipeline.memory import (
-    batch_bytes,
-    build_within_memory,
-    building_config,
-    export_within_memory,
-    load_batches,
-    needs_memory,
-    out_of_memory,
-)
+from idf_etl.pipeline.memory import batch_bytes, build_within_memory, load_batches
 from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
 from idf_etl.pipeline.parsing import batched, parse_stored, stale_batches
-from idf_etl.pipeline.provenance import check_same_site, sources
+from idf_etl.pipeline.provenance import check_same_site
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawformat import MANIFEST_NAME, stored_time
 from idf_etl.rawstore import RawStore
-from idf_etl.report.build import RENDER_SECONDS, REPORT_NAME, write_report
-from idf_etl.warehouse.export import export_tables
-from idf_etl.warehouse.publish import BUILD_ROW_GROUP, Publisher, refuse_broken_pointer
-from idf_etl.warehouse.rows import Issue, upsert
+from idf_etl.warehouse.publish import refuse_broken_pointer
 from idf_etl.warehouse.schema import create_schema
-from idf_etl.workers import default_workers, pool_size, start_fork_server
+from idf_etl.workers import pool_size, start_fork_server
 
 log = logging.getLogger(
     "idf_etl.pipeline"
@@ -84,7 +65,7 @@ def run_pipeline(
     a web archive's captures to read instead of the site (pipeline/backfill.py)."""
     clock = StageClock()  # durations from the monotonic clock; the wall clock read once
     started = clock.began_at
-    deadline = time.monotonic() + settings.run_timeout  # no wait of the run goes past it
+    began = time.monotonic()  # no wait of the run goes past began + run_timeout
     # From here: taking the lock and opening the store are the first stage's, so the
     # stages add up to the run (under load they were over 20 % of a short run, in none).
     clock.start("prepare" if from_raw else "fetch")
@@ -115,10 +96,21 @@ def run_pipeline(
         if from_raw and pool_size(settings.parse_workers, store.count()) > 1:
             # A re-parse knows its pages now: the workers' fork server starts meanwhile.
             start_fork_server(parse_stored_page)
-        run = _Run(
-            settings, store, summary, started, clock, parse_progress, deadline, backfill is not None
+        # Each stage's share of the time, the export's as long as the last run's took.
+        deadlines = Deadlines.of(
+            settings.run_timeout, began, export_seconds(store.get_meta(EXPORT_SECONDS))
         )
-        build = partial(_build_with_memory, run)
+        run = Run(
+            settings,
+            store,
+            summary,
+            started,
+            clock,
+            parse_progress,
+            deadlines,
+            backfill is not None,
+        )
+        build = partial(build_with_memory, run, _load_of(run))
         result, built_with = build_within_memory(
             build,
             settings.warehouse_memory,
@@ -152,117 +144,16 @@ def nothing_to_read_again(settings: Settings) -> None:
         )
 
 
-@dataclass(frozen=True)
-class _Run:
-    """What the stages after the fetch share: one run's settings, store and clock."""
+def _load_of(run: Run) -> Load:
+    """The run's load: a web archive's captures (backfill.py), else the stale stored pages."""
+    if run.backfill:
+        from idf_etl.pipeline.backfill import load_captures
 
-    settings: Settings
-    store: RawStore
-    summary: FetchSummary | None  # None: a re-parse (--from-raw)
-    started: datetime
-    clock: StageClock
-    progress: Progress  # the parse stage's
-    deadline: float  # time.monotonic() at which the run's time (run_timeout) is up
-    backfill: bool = False  # a web archive's captures, not the site
+        return load_captures
+    return _load
 
 
-def _build_with_memory(run: _Run, memory: str) -> RunResult:
-    return _build_and_publish(
-        replace(run, settings=run.settings.model_copy(update={"warehouse_memory": memory}))
-    )
-
-
-def _build_and_publish(run: _Run) -> RunResult:
-    """Load into a copy of the published warehouse, stage the report and the exports
-    beside it, and publish them; the published warehouse is untouched until then."""
-    settings, clock = run.settings, run.clock
-    publisher = Publisher(settings.clean_dir, keep=settings.keep_published)
-    try:
-        building = publisher.prepare()
-    except BaseException:
-        _discard(publisher)
-        raise
-    con = _connect(settings.warehouse_memory, publisher, building)
-    try:
-        with interruptible(con):  # Ctrl-C ends a long statement at once
-            if run.backfill:
-                from idf_etl.pipeline.backfill import load_captures
-
-                result = load_captures(con, run)
-            else:
-                result = _load(con, run)
-        result.notes = publisher.notes + result.notes
-        for note in result.notes:
-            log.warning("run: note: %s", note)
-        report = None
-        if settings.report and result.outcome == "success":
-            clock.start("report")
-            report = stage_report(con, result, run)
-        clock.start("export")
-        # One setting for the cores a run may use: parse_workers=1 keeps it all in one
-        # thread, for debugging.
-        threads = settings.parse_workers or default_workers()
-        con, exported = export_within_memory(
-            con,
-            lambda c: export_tables(c, publisher.building, sources(c, settings), threads),
-            partial(_connect, publisher=publisher, building=building),
-            settings.warehouse_memory,
-            settings.max_warehouse_memory,
-        )
-        if exported != settings.warehouse_memory:
-            note = (
-                f"the export needed more than {settings.warehouse_memory}: exported with "
-                f"{exported}, the warehouse built once"
-            )
-            log.warning("run: note: %s", note)
-            result.notes.append(note)
-        clock.start("publish")
-        spill, said = publisher.releases / ".spill", len(publisher.notes)
-        result.published = str(
-            publisher.publish(con, result.run_id, dict(building_config(exported, spill)))
-        )
-        for note in publisher.notes[said:]:
-            log.warning("run: note: %s", note)
-            result.notes.append(note)
-        if publisher.compacted is not None:
-            share, before, after = publisher.compacted
-            log.info(
-                "run: rewrote the warehouse without its deleted rows (%.0f%% of those it "
-                "stored): %.1f MB -> %.1f MB",
-                share * 100,
-                before / 1e6,
-                after / 1e6,
-            )
-        if report is not None:
-            os.replace(report, settings.clean_dir / REPORT_NAME)
-        return result
-    except duckdb.Error as exc:
-        con.close()
-        _discard(publisher)
-        if needs_memory(exc):
-            raise out_of_memory(settings.warehouse_memory, exc) from exc
-        raise
-    except BaseException:
-        con.close()
-        _discard(publisher)
-        raise
-
-
-def _connect(memory: str, publisher: Publisher, building: Path) -> duckdb.DuckDBPyConnection:
-    """A connection to the warehouse being built, DuckDB held to `memory`."""
-    con = duckdb.connect(config=building_config(memory, publisher.releases / ".spill"))
-    con.execute(f"ATTACH ? AS building (ROW_GROUP_SIZE {BUILD_ROW_GROUP})", [str(building)])
-    con.execute("USE building")
-    return con
-
-
-def _discard(publisher: Publisher) -> None:
-    """A failed run's half-built release goes at once: on a full disk, its space is what
-    the next run needs (an interrupted run's is removed by the next one)."""
-    shutil.rmtree(publisher.building, ignore_errors=True)
-
-
-def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
+def _load(con: duckdb.DuckDBPyConnection, run: Run) -> RunResult:
     """The run's load, in one transaction committed a batch at a time: its ledger row,
     the stale pages parsed and loaded, the projects merged, the problems settled."""
     settings, store, summary, started = run.settings, run.store, run.summary, run.started
@@ -280,7 +171,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
     run.clock.start("merge")
     if not from_raw:  # a re-parse of everything wrote each page's status with its row
         _refresh_page_states(run, loader)
-    stats = loader.finish(run.deadline)
+    stats = loader.finish(run.deadlines.merge)
     problems = track_problems(
         con,
         run_id,
@@ -300,7 +191,7 @@ def _load(con: duckdb.DuckDBPyConnection, run: _Run) -> RunResult:
 
 
 def run_loader(
-    con: duckdb.DuckDBPyConnection, run: _Run, run_id: int, seen_in: str = LIVE
+    con: duckdb.DuckDBPyConnection, run: Run, run_id: int, seen_in: str = LIVE
 ) -> Loader:
     """The run's loader: committing a batch at a time, its merge batches cut by what they
     weigh (never by load_batch: a batch of one project is a dozen statements and a commit),
@@ -320,12 +211,12 @@ def run_loader(
     return loader
 
 
-def _refresh_page_states(run: _Run, loader: Loader) -> None:
+def _refresh_page_states(run: Run, loader: Loader) -> None:
     """Every stored page's gone flag and last sighting, a batch at a time until the run's
     time is up; the pages left are counted (the next network run refreshes them all)."""
     done = 0
     for stored in batched(run.store.pages(), STATE_BATCH):
-        if time.monotonic() >= run.deadline:
+        if time.monotonic() >= run.deadlines.merge:
             loader.stats.states_left = max(0, run.store.count() - done)
             return
         loader.refresh_page_states(
@@ -334,7 +225,7 @@ def _refresh_page_states(run: _Run, loader: Loader) -> None:
         done += len(stored)
 
 
-def _parse_and_load(run: _Run, loader: Loader) -> int:
+def _parse_and_load(run: Run, loader: Loader) -> int:
     """Parse the stale stored pages on every core and load them a batch at a time, each
     batch written as soon as it is parsed, until the run's time is up (the pages not
     loaded by then are left, as those the parse did not reach). Returns the parse
@@ -359,72 +250,26 @@ def _parse_and_load(run: _Run, loader: Loader) -> int:
         run.progress,
         workers,
         patterns,
-        run.deadline,
+        run.deadlines.parse,
         loader.stats,
         isolate=_isolate(run),
         count=todo,
     )
-    loaded, clock = 0, Clock(run.deadline)
+    loaded = 0
     for parsed in load_batches(parsed_pages, size, run.settings.warehouse_memory):
-        if clock.up():  # after one batch: what was parsed in time is written
+        # The batch in hand is written (parsed, it would be lost), then the time looked at:
+        # a load slower than the parse (load_batch=1) stops one batch past it at most.
+        loader.load_pages(parsed)
+        loaded += len(parsed)
+        if time.monotonic() >= run.deadlines.parse:
             parsed_pages.close()  # ends the parse workers: nothing more is sent to them
             loader.stats.parse_left = max(0, todo - loaded)
             break
-        loader.load_pages(parsed)
-        loaded += len(parsed)
     return workers
 
 
-def stage_report(con: duckdb.DuckDBPyConnection, result: RunResult, run: _Run) -> Path | None:
-    """Build report.html beside the warehouse, to be moved into place once it is published.
-
-    It reads the copy about to be published (the same bytes analysts will open;
-    only SELECTs here), after `track_problems`, so its open problems are this
-    run's. A failure is logged, noted, one `issues` row and an open
-    `report_failed` problem, and never a failed run; the next report that is
-    built resolves that problem. Its drawing ends when the run's time does.
-    """
-    started = run.started
-    staged = run.settings.clean_dir / f".{REPORT_NAME}.staged"
-    # Resolved before the report is built, so it does not count itself as failing; undone
-    # (rolled back) if it fails after all.
-    con.execute("BEGIN TRANSACTION")
-    try:
-        settled = settle_problem(con, result.run_id, started, "report_failed", None)
-        left = run.deadline - time.monotonic()
-        if left <= 0:
-            raise ReportError(
-                f"run_timeout ({run.settings.run_timeout:g}s) reached before it was drawn"
-            )
-        write_report(con, staged, seconds=min(RENDER_SECONDS, left))
-    except ReportError as exc:
-        con.execute("ROLLBACK")
-        result.notes.append(f"report.html was not refreshed: {exc}")
-        log.warning("run: note: %s", result.notes[-1])
-        message = f"{exc}; the previous report.html is kept (`idf-etl report` shows the error)"
-        # 'load' is the last stage the issues table knows; the code says what failed.
-        issue = Issue("load", "warning", "report_failed", message).row(result.run_id, started)
-        upsert(con, "issues", [issue])
-        count_late_issue(con, result.run_id)
-        result.load.issues += 1
-        _add_problems(result, settle_problem(con, result.run_id, started, "report_failed", issue))
-        return None
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-    _add_problems(result, settled)
-    return staged
-
-
-def _add_problems(result: RunResult, late: ProblemCounts) -> None:
-    result.problems.opened += late.opened
-    result.problems.resolved += late.resolved
-    result.problems.still_open = late.still_open
-
-
-def _isolate(run: _Run) -> bool:
+def _isolate(run: Run) -> bool:
     """Parse in worker processes even for a few pages: a page whose parse never ends
-    (a quadratic reader on a 4 MB page) is then stopped by its bound and the run's deadline.
+    (a quadratic reader on a 4 MB page) is then stopped by its bound and the parse's deadline.
     Only parse_workers=1 (for debugging) parses in the run's own process."""
     return run.settings.parse_workers != 1

@@ -1,0 +1,68 @@
+"""The run's time (run_timeout) shared by its stages, so that the run ends within it.
+
+    times = Deadlines.of(settings.run_timeout, began=time.monotonic(), export=store_seconds)
+    times.parse    # the parse and the load stop here (the pages not parsed are left)
+    times.merge    # the gone flags and the merge stop here (pending_projects)
+    times.report   # the report's drawing ends here
+    times.end      # run_timeout: the export and the publish end by then
+
+The stages after the parse used to start at run_timeout: a run of run_timeout=30 counted 43
+seconds (merge, problems, export, publish after the deadline; adversary H7). Each stage now
+stops early enough for those after it, as the fetch does at FETCH_SHARE. The export and the
+publish cannot stop half-way (a release is whole or not at all), so they get the time the
+last run's took (the raw store's meta EXPORT_SECONDS), with a margin; the stages before
+them are cut between batches and what they leave is the next run's (nothing is lost).
+
+A stage whose time was up before it began still does one batch (load/pending.Clock), so
+that every run moves the work on: a run ends within run_timeout plus, at worst, one load
+batch, one merge batch and one history batch, and an export and publish slower than
+the estimate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from idf_etl.config import EXPORT_SHARE, MERGE_SHARE, MOST_EXPORT_SHARE, REPORT_SHARE
+
+# The raw store's meta: seconds the last run's export and publish took (build.py writes it).
+EXPORT_SECONDS = "export_seconds"
+# The shares of run_timeout each stage leaves to those after it are config.py's (the setting's
+# description says them). The export's reserve is EXPORT_MARGIN times the last run's export
+# and publish where more than its share, never more than MOST_EXPORT_SHARE: the parse keeps
+# the rest, so that a warehouse slower to export than run_timeout allows is still parsed,
+# then published late.
+EXPORT_MARGIN = 1.25
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """When each stage of a run stops, as time.monotonic() values."""
+
+    parse: float
+    merge: float
+    report: float
+    end: float
+
+    @classmethod
+    def of(cls, run_timeout: float, began: float, export: float | None = None) -> Deadlines:
+        """The stages' deadlines of a run that began at `began` (time.monotonic()), whose
+        export and publish are expected to take `export` seconds (None: not known)."""
+        reserve = max(EXPORT_SHARE * run_timeout, EXPORT_MARGIN * (export or 0.0))
+        reserve = min(reserve, MOST_EXPORT_SHARE * run_timeout)
+        end = began + run_timeout
+        report = end - reserve
+        merge = report - REPORT_SHARE * run_timeout
+        return cls(parse=merge - MERGE_SHARE * run_timeout, merge=merge, report=report, end=end)
+
+
+def export_seconds(stored: str | None) -> float | None:
+    """The last run's export and publish seconds as the raw store's meta keeps them; None
+    where there is none, or it does not read as a number of seconds (edited by hand)."""
+    try:
+        seconds = float(stored) if stored is not None else None
+    except ValueError:
+        return None
+    if seconds is None or not 0.0 <= seconds < float("inf"):  # nan and inf too
+        return None
+    return seconds
