@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from idf_etl.config import Settings
 from idf_etl.errors import ConfigError
 from idf_etl.settings_sources import load_settings
 from idf_etl.urls import host_allowed, netloc, read_host
@@ -224,3 +225,47 @@ def test_a_bad_setting_is_one_line_from_the_cli_before_any_request(tmp_path_fact
     assert len(lines) == 1 and f"idf-etl: invalid setting {name} = " in lines[0], proc.stderr
     assert len(lines[0]) < 1000
     assert not any(cwd.iterdir())
+
+
+NOT_YES_NO = sorted(
+    name for name, field in Settings.model_fields.items() if field.annotation is not bool
+)
+
+
+@given(name=st.sampled_from(NOT_YES_NO), truth=st.booleans())
+def test_a_yes_no_is_refused_where_a_setting_wants_another_value(tmp_path_factory, name, truth):
+    """TOML's true/false are Python's 1/0: `keep_published = false` in a pipeline file kept
+    no earlier release and `max_retries = true` one retry, and nothing was said."""
+    file = tmp_path_factory.mktemp("toml") / "pipeline.toml"
+    file.write_text(f"{name} = {str(truth).lower()}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(file, environ={})
+    message = str(caught.value)
+    assert message.startswith(f"invalid setting {name} = ") and "\n" not in message
+    assert "is a yes/no" in message or "is not a path" in message
+
+
+TOML_VALUE = st.sampled_from(
+    ["true", "false", "0", "-1", "5", "1.5", "-0.0", "1e400", "nan", "[1]", "[]", "['a', 2]",
+     '"text"', '""', "1979-05-27", "07:32:00", "1979-05-27T07:32:00Z", "{ a = 1 }"]
+)  # fmt: skip
+
+
+@given(name=st.sampled_from(sorted(Settings.model_fields)), value=TOML_VALUE)
+def test_a_pipeline_file_value_of_any_toml_kind_is_taken_or_refused_in_one_line(
+    tmp_path_factory, name, value
+):
+    """`data_dir = 5` (or false, 1.5, [1]) stopped every command with a TypeError traceback."""
+    file = tmp_path_factory.mktemp("toml") / "pipeline.toml"
+    file.write_text(f"{name} = {value}\n")
+    try:
+        load_settings(file, environ={})
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("name", ["report", "sitemaps_from_robots", "follow_translations"])
+def test_a_yes_no_setting_still_takes_one(tmp_path, name):
+    file = tmp_path / "pipeline.toml"
+    file.write_text(f"{name} = false\n")
+    assert getattr(load_settings(file, environ={}), name) is False

@@ -11,11 +11,12 @@ are read, in that order, by `settings_sources.py` (`load_settings`).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
@@ -160,6 +161,21 @@ class Settings(BaseModel):
     )
     report: bool = Field(True, description="write clean/report.html after each successful run")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # TOML's true/false are Python's bools, which are ints: `keep_published = false`
+        # kept no earlier release, `max_retries = true` one retry, silently (adversary).
+        field = cls.model_fields[info.field_name or ""]
+        if isinstance(value, bool) and field.annotation is not bool:
+            default = field.get_default(call_default_factory=True)
+            shown = repr(str(default) if isinstance(default, Path) else default)
+            raise ValueError(
+                f"{str(value).lower()} is a yes/no where this setting wants a value like "
+                f"{shown} (its default)"
+            )
+        return value
+
     @field_validator("warehouse_memory", "max_warehouse_memory")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
@@ -286,6 +302,8 @@ class Settings(BaseModel):
     @field_validator("data_dir", mode="before")
     @classmethod
     def _data_dir(cls, value: Any) -> Any:
+        if not isinstance(value, str | os.PathLike):  # `data_dir = 5` was a traceback
+            raise ValueError("is not a path: give the directory as text in quotes, e.g. 'data'")
         if str(value).strip() == "":
             raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
         if Path(value).exists() and not Path(value).is_dir():

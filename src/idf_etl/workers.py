@@ -123,6 +123,7 @@ def map_isolated(
     deadline: float | None = None,
     isolate: bool = False,
     count: int | None = None,
+    least: int = 0,
 ) -> Iterator[tuple[T, ItemResult[R]]]:
     """(item, fn(item)'s result) for each item, in order; `fn` runs in `workers` processes.
 
@@ -137,15 +138,20 @@ def map_isolated(
     nothing is waited for (the inputs not done then are OutOfTime). `isolate`: one
     worker is a process of its own too, so that its time bound and the deadline hold
     (in this process nothing can stop an input that never ends). `count`: how many
-    items there are, if known: a few go one at a time (chunk_size).
+    items there are, if known: a few go one at a time (chunk_size). `least`: the first
+    items waited for past the deadline (each within its own time bound), so that a stage
+    whose time was up before it began still moves the work on.
     """
     if workers <= 1 and not isolate:
-        for item in items:
-            late = deadline is not None and time.monotonic() >= deadline
+        for done, item in enumerate(items):
+            late = deadline is not None and done >= least and time.monotonic() >= deadline
             yield item, _too_late() if late else _call(fn, item)
         return
-    pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, deadline)
-    source = iter(items)
+    # The deadline holds once `least` items are back (a pool past it sends nothing more).
+    pool = _Pool(
+        fn, max(1, workers), warm, seconds_per_input, fork, deadline if least <= 0 else None
+    )
+    source, given = iter(items), 0
     size = CHUNK if count is None else chunk_size(count, pool.workers)
     pending: deque[tuple[list[T], Future[bytes]]] = deque()
     try:
@@ -165,6 +171,9 @@ def map_isolated(
                 if not pool.late:
                     pending = deque((c, pool.submit(c)) for c, _ in pending)
             yield from zip(chunk, results or [_too_late() for _ in chunk], strict=True)
+            given += len(chunk)
+            if given >= least:
+                pool.deadline = deadline
         for item in source:  # never sent: the deadline passed
             yield item, _too_late()
     finally:
