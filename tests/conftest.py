@@ -11,6 +11,14 @@ from idf_etl import parse_page
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first (a stable sort: each module's order kept within both halves).
+    Under `-n 3` each worker is handed the next test when it is free, so a 40 s test
+    collected last ran after the others had finished and the suite waited on it alone;
+    begun first, the short tests fill the other workers around it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def parse_fixture():
     """Parse one of tests/fixtures/pages by file name."""

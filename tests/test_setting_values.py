@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from idf_etl.config import Settings
 from idf_etl.errors import ConfigError
 from idf_etl.settings_sources import load_settings
 from idf_etl.urls import host_allowed, netloc, read_host
@@ -104,6 +105,31 @@ def test_a_bad_host_is_refused_by_every_setting_that_names_one(host):
         )
 
 
+# What RFC 3986 lets a URL's userinfo hold (no '/', '?', '#', '@' or space).
+USERINFO = st.text(string.ascii_letters + string.digits + "-._~!$&'()*+,;=%:", max_size=12)
+# '~' and '!' are in no host: the password is told from the rest of the message.
+SECRET = st.text(string.ascii_letters + string.digits, max_size=10).map(lambda s: f"~{s}!")
+
+
+@given(user=USERINFO, secret=SECRET, host=HOST)
+def test_a_url_naming_a_user_or_password_is_refused_and_the_password_never_shown(
+    user, secret, host
+):
+    # The fetch never sent them, yet datapackage.json published the URL whole (adversary).
+    for name, value in [
+        ("start_urls", [f"http://{user}:{secret}@{host}/sitemap.xml"]),
+        ("sitemaps", [f"https://{user}:{secret}@{host}/sitemap.xml"]),
+        ("listings", [f"http://{user}:{secret}@{host}/projects"]),
+        ("archive_cdx", f"http://{user}:{secret}@{host}/cdx"),
+        ("archive_replay", f"https://{secret}@{host}/web"),
+    ]:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(overrides={name: value}, environ={})
+        message = str(caught.value)
+        assert message.startswith(f"invalid setting {name} = ") and "\n" not in message
+        assert "names a user or password" in message and secret not in message
+
+
 @given(
     name=st.sampled_from(["archive_paths", "user_agent", "data_dir", "url_list", "start_urls"]),
     control=CONTROL | st.sampled_from(["\x00", "\t", "\r\n", "\x7f", "\u2028"]),
@@ -174,12 +200,14 @@ BAD_SETTINGS = st.one_of(
     st.builds(lambda h: ("archive_cdx", f"http://{h}/cdx"), BAD_HOST),
     # As TOML writes a control character in a list (it refuses one as it is).
     st.builds(lambda c: ("archive_paths", f'["/pro\\u{ord(c):04x}ject"]'), CONTROL),
-    st.builds(lambda c: ("data_dir", f"da{c}ta"), CONTROL),
+    # No NUL: no program's argument can hold one.
+    st.builds(lambda c: ("data_dir", f"da{c}ta"), CONTROL.filter(lambda c: c != "\x00")),
     st.builds(lambda c: ("user_agent", f"x (+http://a.example){c}"), CONTROL | st.just("é")),
     st.builds(lambda n: (n, "1e300"), st.sampled_from([*DURATIONS, "revalidate_days"])),
     st.builds(lambda n: (n, "1e-300"), st.sampled_from(["rate", "archive_rate"])),
     st.just(("warehouse_memory", "99999999999999GB")),
     st.just(("max_pages", "9" * 5000)),
+    st.builds(lambda u: ("start_urls", f"http://{u}:pw@127.0.0.1:1/sitemap.xml"), USERINFO),
 )
 
 
@@ -189,11 +217,55 @@ def test_a_bad_setting_is_one_line_from_the_cli_before_any_request(tmp_path_fact
     name, value = setting
     cwd = tmp_path_factory.mktemp("cli")
     command = "backfill" if name.startswith("archive") else "run"
-    proc = idf_etl(
-        command, "--data-dir", "data", "--set", f"{name}={value}", cwd=cwd, env=clean_env()
-    )
+    # --data-dir would win over a data_dir given with --set (and the bad one go unread).
+    where = [] if name == "data_dir" else ["--data-dir", "data"]
+    proc = idf_etl(command, *where, "--set", f"{name}={value}", cwd=cwd, env=clean_env())
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and f"idf-etl: invalid setting {name} = " in lines[0], proc.stderr
     assert len(lines[0]) < 1000
-    assert not (cwd / "data").exists()
+    assert not any(cwd.iterdir())
+
+
+NOT_YES_NO = sorted(
+    name for name, field in Settings.model_fields.items() if field.annotation is not bool
+)
+
+
+@given(name=st.sampled_from(NOT_YES_NO), truth=st.booleans())
+def test_a_yes_no_is_refused_where_a_setting_wants_another_value(tmp_path_factory, name, truth):
+    """TOML's true/false are Python's 1/0: `keep_published = false` in a pipeline file kept
+    no earlier release and `max_retries = true` one retry, and nothing was said."""
+    file = tmp_path_factory.mktemp("toml") / "pipeline.toml"
+    file.write_text(f"{name} = {str(truth).lower()}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(file, environ={})
+    message = str(caught.value)
+    assert message.startswith(f"invalid setting {name} = ") and "\n" not in message
+    assert "is a yes/no" in message or "is not a path" in message
+
+
+TOML_VALUE = st.sampled_from(
+    ["true", "false", "0", "-1", "5", "1.5", "-0.0", "1e400", "nan", "[1]", "[]", "['a', 2]",
+     '"text"', '""', "1979-05-27", "07:32:00", "1979-05-27T07:32:00Z", "{ a = 1 }"]
+)  # fmt: skip
+
+
+@given(name=st.sampled_from(sorted(Settings.model_fields)), value=TOML_VALUE)
+def test_a_pipeline_file_value_of_any_toml_kind_is_taken_or_refused_in_one_line(
+    tmp_path_factory, name, value
+):
+    """`data_dir = 5` (or false, 1.5, [1]) stopped every command with a TypeError traceback."""
+    file = tmp_path_factory.mktemp("toml") / "pipeline.toml"
+    file.write_text(f"{name} = {value}\n")
+    try:
+        load_settings(file, environ={})
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("name", ["report", "sitemaps_from_robots", "follow_translations"])
+def test_a_yes_no_setting_still_takes_one(tmp_path, name):
+    file = tmp_path / "pipeline.toml"
+    file.write_text(f"{name} = false\n")
+    assert getattr(load_settings(file, environ={}), name) is False

@@ -292,3 +292,26 @@ def test_one_isolated_worker_bounds_an_input_that_never_ends():
     assert all(r[1] is not None for r in outcomes(["parent"], 1, isolate=True))
     [(_, value, _)] = outcomes(["parent"], 1, isolate=True)
     assert value != str(os.getpid()).upper()  # a process of its own
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    count=st.integers(0, 3 * CHUNK),
+    least=st.integers(0, 2 * CHUNK),
+    workers=st.integers(1, 2),
+    isolate=st.booleans(),
+)
+def test_the_first_inputs_asked_for_are_done_past_the_deadline_and_no_more(
+    count, least, workers, isolate
+):
+    """A stage whose time was up before it began parsed nothing, night after night (a fetch
+    that took its whole share): `least` inputs are done whatever the deadline; past them,
+    nothing more is sent."""
+    items = [f"a{i}" for i in range(count)]
+    results = outcomes(items, workers, deadline=time.monotonic() - 1, isolate=isolate, least=least)
+    assert [i for i, _, _ in results] == items
+    done = [i for i, value, error in results if error is None and value == i.upper()]
+    assert done[: min(least, count)] == items[: min(least, count)]  # the first, in order
+    # A pool sends whole chunks: at most those in flight when the last wanted one came back.
+    assert len(done) <= (least if workers == 1 and not isolate else least + CHUNK * AHEAD * 2)
+    assert all(isinstance(e, OutOfTime) for i, _, e in results if i not in done)

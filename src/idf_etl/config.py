@@ -11,11 +11,12 @@ are read, in that order, by `settings_sources.py` (`load_settings`).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
@@ -160,6 +161,21 @@ class Settings(BaseModel):
     )
     report: bool = Field(True, description="write clean/report.html after each successful run")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_truth_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # TOML's true/false are Python's bools, which are ints: `keep_published = false`
+        # kept no earlier release, `max_retries = true` one retry, silently (adversary).
+        field = cls.model_fields[info.field_name or ""]
+        if isinstance(value, bool) and field.annotation is not bool:
+            default = field.get_default(call_default_factory=True)
+            shown = repr(str(default) if isinstance(default, Path) else default)
+            raise ValueError(
+                f"{str(value).lower()} is a yes/no where this setting wants a value like "
+                f"{shown} (its default)"
+            )
+        return value
+
     @field_validator("warehouse_memory", "max_warehouse_memory")
     @classmethod
     def _memory(cls, value: str | None) -> str | None:
@@ -286,6 +302,8 @@ class Settings(BaseModel):
     @field_validator("data_dir", mode="before")
     @classmethod
     def _data_dir(cls, value: Any) -> Any:
+        if not isinstance(value, str | os.PathLike):  # `data_dir = 5` was a traceback
+            raise ValueError("is not a path: give the directory as text in quotes, e.g. 'data'")
         if str(value).strip() == "":
             raise ValueError("is empty; give a directory (raw pages go in DIR/raw)")
         if Path(value).exists() and not Path(value).is_dir():
@@ -341,10 +359,23 @@ def _http_url(url: str, example: str) -> None:
     parts = re.fullmatch(r"(?i)https?://([^/?#]*)[^\s]*", url.strip())
     if parts is None or _unprintable(url.strip(" ")):
         raise ValueError(f"{url!r} is not an http(s) URL (e.g. {example})")
+    if "@" in parts[1]:
+        # The fetch never sent them (normalise_url drops them), yet datapackage.json
+        # published the URL whole: a password in a public file (adversary, issue 22).
+        raise ValueError(
+            f"{without_user(url)!r} names a user or password ('...@'): the fetch sends none "
+            "(the site is public) and the URL is published in datapackage.json; give it "
+            "without them"
+        )
     try:
-        read_host(parts[1].rpartition("@")[2])
+        read_host(parts[1])
     except ValueError as exc:
         raise ValueError(f"{url!r} has no usable host: {exc}") from None
+
+
+def without_user(text: str) -> str:
+    """`text` with the user and password of each http(s) URL in it written '***'."""
+    return re.sub(r"(?i)(https?://)[^/?#\s]*@", r"\1***@", text)
 
 
 def _host_example(given: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from idf_etl.config import Settings
+from idf_etl.config import Settings, without_user
 from idf_etl.errors import ConfigError
 
 DEFAULT_CONFIG = Path("pipelines/iom_idf.toml")
@@ -205,12 +205,13 @@ SHOWN_LIMIT = 200
 
 
 def _shown(name: str, values: dict[str, Any]) -> str:
-    """' = VALUE' as the message shows it: a path as it is, unless a control character in it
-    would break the one line; anything else as Python writes it (quotes, escapes)."""
+    """' = VALUE' as the message shows it: as Python writes it (quotes, escapes: a control
+    character never breaks the one line), a path as text."""
     if name not in values:
         return ""
     value = values[name]
-    text = str(value) if isinstance(value, Path) and str(value).isprintable() else repr(value)
+    text = repr(str(value) if isinstance(value, Path) else value)
+    text = without_user(text)  # a password is not echoed to a terminal or a cron mail
     if len(text) > SHOWN_LIMIT:
         text = f"{text[: SHOWN_LIMIT - 30]}... ({len(text):,} characters)"
     return f" = {text}"

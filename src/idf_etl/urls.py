@@ -191,6 +191,10 @@ def _name_and_port(text: str) -> tuple[str, str | None]:
             raise ValueError("an IPv6 address is written [address] or [address]:port")
         return name + bracket, rest[1:] if rest else None
     if text.count(":") > 1:
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            raise ValueError("it has more than one ':' (host:port has one)") from None
         raise ValueError("an IPv6 address goes in brackets, e.g. [::1]:8000")
     name, colon, port = text.partition(":")
     return name, port if colon else None

@@ -123,6 +123,7 @@ def map_isolated(
     deadline: float | None = None,
     isolate: bool = False,
     count: int | None = None,
+    least: int = 0,
 ) -> Iterator[tuple[T, ItemResult[R]]]:
     """(item, fn(item)'s result) for each item, in order; `fn` runs in `workers` processes.
 
@@ -137,17 +138,22 @@ def map_isolated(
     nothing is waited for (the inputs not done then are OutOfTime). `isolate`: one
     worker is a process of its own too, so that its time bound and the deadline hold
     (in this process nothing can stop an input that never ends). `count`: how many
-    items there are, if known: a few go one at a time (chunk_size).
+    items there are, if known: a few go one at a time (chunk_size). `least`: the first
+    items waited for past the deadline (each within its own time bound), so that a stage
+    whose time was up before it began still moves the work on.
     """
     if workers <= 1 and not isolate:
-        for item in items:
-            late = deadline is not None and time.monotonic() >= deadline
+        for done, item in enumerate(items):
+            late = deadline is not None and done >= least and time.monotonic() >= deadline
             yield item, _too_late() if late else _call(fn, item)
         return
-    pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, deadline)
-    source = iter(items)
+    # The deadline holds once `least` items are back (a pool past it sends nothing more).
+    pool = _Pool(
+        fn, max(1, workers), warm, seconds_per_input, fork, deadline if least <= 0 else None
+    )
+    source, given = iter(items), 0
     size = CHUNK if count is None else chunk_size(count, pool.workers)
-    pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
+    pending: deque[tuple[list[T], Future[bytes]]] = deque()
     try:
         while True:
             while (
@@ -165,6 +171,9 @@ def map_isolated(
                 if not pool.late:
                     pending = deque((c, pool.submit(c)) for c, _ in pending)
             yield from zip(chunk, results or [_too_late() for _ in chunk], strict=True)
+            given += len(chunk)
+            if given >= least:
+                pool.deadline = deadline
         for item in source:  # never sent: the deadline passed
             yield item, _too_late()
     finally:
@@ -182,8 +191,12 @@ def _too_late() -> ItemResult[R]:
     return ItemResult(error=OutOfTime("run_timeout reached before it was parsed"))
 
 
-def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
-    """In a worker: each input's result, every exception made fit to travel back."""
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> bytes:
+    """In a worker: each input's result, every exception made fit to travel back; pickled
+    here, unpickled by the caller (`_Pool.result`). The pool's own thread takes results off
+    the pipe and unpickles what it is sent: a chunk's records, made there, would fill that
+    thread's malloc arena, which keeps what it held (about 10 MB after 30,000 pages, and
+    growing with them, beside the run's own); sent as bytes, it holds one buffer a chunk."""
     results = [_call(fn, item) for item in chunk]
     for i, returned in enumerate(results):
         if returned.error is not None:
@@ -192,7 +205,7 @@ def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
             except Exception:
                 error = returned.error
                 results[i] = ItemResult(error=ParseError(f"{type(error).__name__}: {error}"))
-    return results
+    return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Pool(Generic[T, R]):
@@ -228,26 +241,25 @@ class _Pool(Generic[T, R]):
             initargs=(os.getpid(), self.warm),
         )
 
-    def submit(self, chunk: list[T]) -> Future[list[ItemResult[R]]]:
+    def submit(self, chunk: list[T]) -> Future[bytes]:
         try:
             return self.executor.submit(_run_chunk, self.fn, chunk)
         except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
-            broken: Future[list[ItemResult[R]]] = Future()
+            broken: Future[bytes] = Future()
             broken.set_exception(exc)
             return broken
 
-    def result(
-        self, future: Future[list[ItemResult[R]]], inputs: int
-    ) -> list[ItemResult[R]] | None:
+    def result(self, future: Future[bytes], inputs: int) -> list[ItemResult[R]] | None:
         """The chunk's results, or None when the pool broke (a worker died or stalled) or
         the deadline passed first (then `late`, and the pool is ended)."""
         if self.late:  # only what had come back before the pool was ended
             done = future.done() and not future.cancelled() and future.exception() is None
-            return future.result() if done else None
+            return _unpickled(future.result()) if done else None
         seconds = self.seconds_per_input * inputs
         left = None if self.deadline is None else self.deadline - time.monotonic()
         try:
-            return future.result(timeout=seconds if left is None else max(0.0, min(seconds, left)))
+            wait = seconds if left is None else max(0.0, min(seconds, left))
+            return _unpickled(future.result(timeout=wait))
         except FutureTimeout:
             if left is not None and left <= seconds:
                 self.late = True
@@ -284,6 +296,11 @@ class _Pool(Generic[T, R]):
             kill_pool(self.executor)
         else:
             self.executor.shutdown(wait=True)
+
+
+def _unpickled(results: bytes) -> list[ItemResult[R]]:
+    """A chunk's results as `_run_chunk` sent them, made in the calling thread."""
+    return pickle.loads(results)  # type: ignore[no-any-return]
 
 
 def _threads() -> int:

@@ -197,3 +197,45 @@ def test_translation_links_through_the_cli_have_one_spelling(tmp_path):
         "es": "https://www.iom.int/es/proyecto/migraci%C3%B3n",
         "fr": "https://www.iom.int/fr/projet/migraci%C3%B3n",
     }
+
+
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    values=st.lists(
+        st.tuples(
+            st.sampled_from([("Kenya", "KE"), ("Uganda", "UG"), ("Perú", "PE"), ("Sénégal", "SN")]),
+            st.lists(
+                st.sampled_from(["Nairobi", "pilot", "phase 2", "fase piloto"]),
+                min_size=1,
+                max_size=3,
+            ),
+            st.sampled_from([", ", "; ", "，", "\n"]),
+            st.sampled_from([("(", ")"), ("（", "）"), ("[", "]")]),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_country_s_remark_is_one_problem_however_it_is_punctuated(tmp_path, values):
+    # "Kenya (Nairobi, Mombasa)" gave two problems; "Kenya（pilot phase）" no Kenya.
+    import html
+
+    from tests.helpers.drupal_pages import drupal_page, field_html
+
+    paths = []
+    for i, ((name, _), words, inner, (opening, closing)) in enumerate(values):
+        text = f"{name} {opening}{inner.join(words)}{closing}, Rwanda"
+        path = tmp_path / f"p{i}.html"
+        fields = [field_html("Project ID", "GH.0001"), field_html("Project Status", "Active")]
+        fields.append(field_html("Benefiting Member States", html.escape(text)))
+        path.write_text(drupal_page(fields))
+        paths.append(str(path))
+    proc = run("parse", "--jsonl", *paths)
+    assert proc.returncode == 0, proc.stderr
+    for line, ((_, code), _, _, _) in zip(proc.stdout.splitlines(), values, strict=True):
+        record = json.loads(line)
+        assert record["states"] == [code, "RW"], record["state_names"]
+        problems = [p for p in record["problems"] if p["field"] == "states"]
+        assert len(problems) == 1, problems

@@ -8,6 +8,7 @@ On a real DuckDB file, through the Loader as `idf-etl run` drives it (a commit a
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,10 +78,19 @@ def snapshot(con) -> dict[str, list]:
     }
 
 
-def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
-    create_schema(con)
-    return con
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory) -> Path:
+    """A warehouse file with the schema and nothing else, made once: each example copies it
+    rather than creating the schema three times over."""
+    path = tmp_path_factory.mktemp("schema") / "empty.duckdb"
+    with duckdb.connect(str(path)) as con:
+        create_schema(con)
+    return path
+
+
+def warehouse(empty: Path, path: Path) -> duckdb.DuckDBPyConnection:
+    shutil.copyfile(empty, path)
+    return duckdb.connect(str(path))
 
 
 @pytest.mark.slow
@@ -89,29 +99,29 @@ def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 )
 @given(before=projects, after=projects, merge_batch=st.integers(1, 3))
 def test_a_merge_cut_short_loses_nothing_and_the_next_run_merges_the_rest(
-    tmp_path_factory, before, after, merge_batch
+    tmp_path_factory, empty, before, after, merge_batch
 ):
     tmp = tmp_path_factory.mktemp("pending")
     first = [page(i, c, b) for i, budgets in enumerate(before) for c, b in enumerate(budgets)]
     second = [page(i, c, b) for i, budgets in enumerate(after) for c, b in enumerate(budgets)]
     # The reference: each run merges in one go.
-    whole = warehouse(tmp / "whole.duckdb")
+    whole = warehouse(empty, tmp / "whole.duckdb")
     load(whole, 1, first, merge_batch=1000, late=False)
     load(whole, 2, second, merge_batch=1000, late=False)
     load(whole, 3, [], merge_batch=1000, late=False)
     # The same runs merged a batch of `merge_batch` pages at a time: the same warehouse
     # (load_batch no longer cuts the merge, so `idf-etl run` no longer crosses these edges).
-    batched = warehouse(tmp / "batched.duckdb")
+    batched = warehouse(empty, tmp / "batched.duckdb")
     for run, pages in enumerate((first, second, []), 1):
         load(batched, run, pages, merge_batch=merge_batch, late=False)
     assert snapshot(batched) == snapshot(whole)
     # The same runs, the second one's time up before its merge began.
-    cut = warehouse(tmp / "cut.duckdb")
+    cut = warehouse(empty, tmp / "cut.duckdb")
     load(cut, 1, first, merge_batch=1000, late=False)
     had = snapshot(cut)
     loader = load(cut, 2, second, merge_batch=merge_batch, late=True)
     keys = {f"CE.{i:04d}" for i in range(len(after))}
-    merged = set(loader.merged)
+    merged = {k for (k,) in cut.execute(loader.merged).fetchall()}
     left = {k for (k,) in cut.execute(f"SELECT project_key FROM {PENDING_TABLE}").fetchall()}
     # One batch merged (every run moves on), the rest left: every project once.
     assert merged and len(merged) <= merge_batch and merged | left == keys

@@ -296,3 +296,45 @@ def test_a_bracket_after_a_name_never_adds_a_country_nor_changes_it(code, data, 
     whole = country_code(text)
     assert set(result.codes) <= {code, whole}, (text, result)
     assert result.codes or result.unmatched, text  # nothing silently dropped
+
+
+# A remark's own words, and how it may be punctuated inside: a list's separators included.
+REMARK_WORDS = ["Nairobi", "Mombasa", "pilot", "phase 2", "fase piloto", "2019-2021", "TBC"]
+BRACKETS = [
+    ("(", ")"),
+    ("（", "）"),
+    ("[", "]"),
+    ("﹙", "﹚"),
+    ("〔", "〕"),
+    ("【", "】"),
+    ("⟨", "⟩"),
+    ("｛", "｝"),
+]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    codes=st.lists(st.sampled_from(sorted(BY_CODE)), min_size=1, max_size=6, unique=True),
+    data=st.data(),
+)
+def test_a_remark_with_a_list_s_separators_inside_its_brackets_is_one_remark(codes, data):
+    # "Kenya (Nairobi, Mombasa)" was cut at its comma into two problems, '(Nairobi' and
+    # 'Mombasa)'; "Kenya（pilot phase）" (full-width brackets) lost Kenya.
+    names = [data.draw(st.sampled_from(BY_CODE[c])) for c in codes]
+    remarked = data.draw(st.sets(st.integers(0, len(codes) - 1), min_size=1))
+    written = []
+    for i, name in enumerate(names):
+        if i in remarked:
+            inner = data.draw(st.sampled_from([", ", "; ", "，", " | ", "\n"])).join(
+                data.draw(st.lists(st.sampled_from(REMARK_WORDS), min_size=1, max_size=3))
+            )
+            opening, closing = data.draw(st.sampled_from(BRACKETS))
+            name = f"{name}{data.draw(st.sampled_from([' ', '']))}{opening}{inner}{closing}"
+        written.append(name)
+    separator = data.draw(st.sampled_from([", ", "\n", "; ", "，", "、"]))
+    text = separator.join(written)
+    record = project(page_with([field_html("Benefiting Member States", html.escape(text))]))
+    assert record.states == codes, text
+    unread = [p.message for p in record.problems if p.field == "states"]
+    assert len(unread) == len(remarked), (text, unread)  # one problem a remark, never two
+    assert all(m[1] in "([" and m.split("' matches")[0][-1] in ")]" for m in unread), unread

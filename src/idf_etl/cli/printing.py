@@ -56,6 +56,13 @@ def _print_status(facts: dict[str, Any], problems: int) -> None:
         f"open problems: {plural(counts.get('error', 0), 'error')}, "
         f"{plural(counts.get('warning', 0), 'warning')}"
     )
+    if facts["warehouse"].get("waiting_for_next_run"):
+        # A run stopped by run_timeout while merging: these keep their previous row until then.
+        kinds = ", ".join(f"{work} {n:,}" for work, n in facts["waiting"].items())
+        typer.echo(
+            f"waiting for the next run: {plural(facts['warehouse']['waiting_for_next_run'], 'project')}"
+            f" ({kinds}), left by a run that reached run_timeout; the next run takes them first"
+        )
 
 
 def _when(stamp: datetime | None) -> str:

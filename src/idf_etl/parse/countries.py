@@ -226,11 +226,34 @@ def split_countries(text: str) -> StatesResult:
     return _split_countries(text)
 
 
+# Brackets and list punctuation in their full-width, small and CJK forms (a Chinese or
+# Japanese keyboard's): read as the ASCII ones, "Kenya（pilot phase）" as "Kenya (pilot phase)".
+_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝［］〔〕【】〈〉⟨⟩，；｜、", "()()()[][][]()(),;|,")
+# Where a list is cut: a separator outside brackets ("Kenya (Nairobi, Mombasa)" is one item).
+_SEPARATOR = re.compile(r"[\n;,|•]+|\s{2,}")
+# A bracketed group with no bracket inside it, round or square.
+_GROUP = re.compile(r"\([^()\[\]]*\)|\[[^()\[\]]*\]")
+
+
+def list_items(text: str) -> list[str]:
+    """The text cut at its separators (newline, comma, semicolon, bar, bullet, two spaces)
+    outside brackets: a bracket's comma is a remark's ("Kenya (Nairobi, Mombasa)" was two
+    problems, '(Nairobi' and 'Mombasa)'). A bracket never closed is no bracket."""
+    shape = text
+    while (inner := _GROUP.sub(lambda group: "x" * len(group[0]), shape)) != shape:
+        shape = inner  # nested groups, innermost first; the same length as the text
+    items, start = [], 0
+    for cut in _SEPARATOR.finditer(shape):
+        items.append(text[start : cut.start()])
+        start = cut.end()
+    return [*items, text[start:]]
+
+
 @lru_cache(maxsize=4096)
 def _split_countries(text: str) -> StatesResult:
     found: dict[str, str] = {}  # code -> name as written, first spelling wins
     unmatched: list[str] = []
-    for part in re.split(r"[\n;,|•]+|\s{2,}", text):
+    for part in list_items(text.translate(_FULL_WIDTH)):
         part = part.strip(" .-–\t")
         if not part:
             continue
@@ -258,7 +281,7 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
             # "Kenya et Ouganda": the word joins two names (inside one, the name wins).
             choice, cut = best[i + 1], _SKIP
         # A bracket ends a name or stands alone, never starts one ("(China)").
-        for j in range(i + 1, min(n, i + _MAX_WORDS) + 1) if words[i][0] != "(" else ():
+        for j in range(i + 1, min(n, i + _MAX_WORDS) + 1) if words[i][0] not in "([" else ():
             if " ".join(k for k in keys[i:j] if k) in index:
                 cand = (best[j][0], best[j][1] + 1)
                 if cand < choice:
@@ -299,22 +322,29 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
 def _bracket_words(line: str) -> str:
     """The line with each bracketed group made one word (its spaces glued), an article
     joined to the word before it ("Congo (la)" is Congo's)."""
-    line = re.sub(r"(?<=\w)\(", " (", line)  # "Kenya(pilot phase)"
+    line = re.sub(
+        r"(?<=[\w)\]])([(\[])", r" \1", line
+    )  # "Kenya(pilot)", "Myanmar (Birmania)(pilot)"
     line = _GLUED_ARTICLE.sub(_GLUE + r"\1", line)
-    return re.sub(r"\([^()]*\)", lambda group: group[0].replace(" ", _GLUE), line)
+    return _GROUP.sub(lambda group: re.sub(r"\s", _GLUE, group[0]), line)
 
 
 def _qualifies(word: str) -> bool:
     """A bracketed word that names or qualifies a country ("(American)", "(South)",
     "(including Somalia)"), not a remark of other words ("(pilot phase)")."""
     known = _name_words()
-    return word.startswith("(") and any(w in known for w in fold(word).split())
+    return word.startswith(("(", "[")) and any(w in known for w in fold(word).split())
+
+
+def is_remark(text: str) -> bool:
+    """Whether an unmatched part of a list is one bracketed remark ("(pilot phase)")."""
+    return bool(re.fullmatch(r"\([^()]*\)|\[[^\[\]]*\]", text.strip()))
 
 
 def _unsplit(words: str, found: dict[str, str], unmatched: list[str]) -> None:
     """Words no name matched: names run together ("ChileUruguay"), or unmatched."""
     # Brackets are no names run together: "Hong Kong (China)" is one name, never HK and CN.
-    names = None if "(" in words or ")" in words else split_run_together(words)
+    names = None if re.search(r"[()\[\]]", words) else split_run_together(words)
     if names is None:
         unmatched.append(words)
         return

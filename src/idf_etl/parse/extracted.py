@@ -12,7 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from idf_etl.parse.blocks import Block
-from idf_etl.parse.countries import is_country_line, mostly_name_words, split_countries
+from idf_etl.parse.countries import (
+    is_country_line,
+    is_remark,
+    mostly_name_words,
+    split_countries,
+)
 from idf_etl.parse.normalise import (
     parse_coverage,
     parse_region,
@@ -152,7 +157,10 @@ def _country_list(text: str) -> bool:
     if _PROSE_END.search(text) or (len(text) > 400 and not mostly_name_words(text)):
         return False
     parsed = split_countries(text)
-    return len(parsed.codes) >= 2 and len(parsed.unmatched) < len(parsed.codes)
+    # A remark in brackets after a name ("Kenya (Nairobi, Mombasa)") is no prose: a list
+    # whose every name had one was taken for prose, every name lost.
+    prose = [u for u in parsed.unmatched if not is_remark(u)]
+    return len(parsed.codes) >= 2 and len(prose) < len(parsed.codes)
 
 
 def _prose(block: Block) -> bool:

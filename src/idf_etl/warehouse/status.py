@@ -16,6 +16,7 @@ import duckdb
 from idf_etl.logs import plural
 from idf_etl.rawstore import CLOCK_SLACK
 from idf_etl.warehouse.rows import query_dicts
+from idf_etl.warehouse.schema import PENDING_TABLE
 
 # How fresh the data is: the last successful read of the site, a run that fetched (mode
 # 'network') and succeeded. A re-parse of stored pages (`run --from-raw`) reads nothing from
@@ -64,6 +65,7 @@ def status_facts(
                   count(*) FILTER (missing_from_site) AS missing_from_site,
                   max(last_changed) AS data_last_changed FROM projects""",
     )
+    projects["waiting_for_next_run"], waiting = _waiting(con)
     return {
         "checked_at": now,
         "last_run": recent[0] if recent else None,
@@ -75,7 +77,24 @@ def status_facts(
         "oldest_open_problems": open_rows,
         "recent_runs": recent,
         "warehouse": projects,
+        "waiting": waiting,
     }
+
+
+def _waiting(con: duckdb.DuckDBPyConnection) -> tuple[int, dict[str, int]]:
+    """Projects a run's time left for the next run to take first (load/pending.py): how many,
+    and how many for each kind of work ('merge', 'history'). A warehouse published before the
+    table existed has none."""
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name = ?", [PENDING_TABLE]
+    ).fetchall()
+    if not tables:
+        return 0, {}
+    by_work = con.execute(
+        f"SELECT work, count(DISTINCT project_key) FROM {PENDING_TABLE} GROUP BY work ORDER BY work"
+    ).fetchall()
+    total = con.execute(f"SELECT count(DISTINCT project_key) FROM {PENDING_TABLE}").fetchall()
+    return int(total[0][0]), {str(work): int(n) for work, n in by_work}
 
 
 def _freshness(success: dict[str, Any] | None, now: datetime) -> tuple[float | None, str | None]:
