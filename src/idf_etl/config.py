@@ -33,8 +33,8 @@ LONGEST = 365 * 24 * 3600.0
 # publishing what it stored (seconds for a night's pages, minutes after a first crawl), so
 # that a run which fetched until its time was up still ends within run_timeout.
 FETCH_SHARE = 0.75
-# And of the rest (pipeline/deadlines.py): the parse leaves MERGE_SHARE to the merge, which
-# leaves REPORT_SHARE to the problems and the report, which leaves EXPORT_SHARE to the export
+# And of the time the fetch left (pipeline/deadlines.py): the parse leaves MERGE_SHARE to
+# the merge, which leaves REPORT_SHARE to the problems and the report, which leaves EXPORT_SHARE to the export
 # and the publish (more where the last run's took more, up to MOST_EXPORT_SHARE).
 MERGE_SHARE, REPORT_SHARE, EXPORT_SHARE, MOST_EXPORT_SHARE = 0.1, 0.05, 0.05, 0.5
 PARSE_SHARE = 1 - MERGE_SHARE - REPORT_SHARE - EXPORT_SHARE
@@ -97,9 +97,9 @@ class Settings(BaseModel):
         gt=0,
         le=LONGEST,
         description=f"seconds a run may take: the fetch stops at {FETCH_SHARE:.0%} of it, the "
-        f"parse at {PARSE_SHARE:.0%}, the merge at {PARSE_SHARE + MERGE_SHARE:.0%} (earlier "
-        f"where the last export and publish took more than {EXPORT_SHARE:.0%}); what a stage "
-        "does not reach is the next run's",
+        f"parse at {PARSE_SHARE:.0%} of what the fetch left, the merge at "
+        f"{PARSE_SHARE + MERGE_SHARE:.0%} (earlier where the last export and publish took "
+        f"more than {EXPORT_SHARE:.0%}); what a stage does not reach is the next run's",
     )
     user_agent: str = Field(default_factory=default_user_agent)
     max_bytes: int = Field(5 * 1024 * 1024, ge=1024, le=MAX_BYTES_CEILING)

@@ -158,7 +158,7 @@ def map_isolated(
     pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, first)
     source, given = iter(items), 0
     size = CHUNK if count is None else chunk_size(count, pool.workers)
-    pending: deque[tuple[list[T], Future[list[ItemResult[R]]]]] = deque()
+    pending: deque[tuple[list[T], Future[bytes]]] = deque()
     try:
         while True:
             while (
@@ -196,8 +196,12 @@ def _too_late() -> ItemResult[R]:
     return ItemResult(error=OutOfTime("run_timeout reached before it was parsed"))
 
 
-def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
-    """In a worker: each input's result, every exception made fit to travel back."""
+def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> bytes:
+    """In a worker: each input's result, every exception made fit to travel back; pickled
+    here, unpickled by the caller (`_Pool.result`). The pool's own thread takes results off
+    the pipe and unpickles what it is sent: a chunk's records, made there, would fill that
+    thread's malloc arena, which keeps what it held (about 10 MB after 30,000 pages, and
+    growing with them, beside the run's own); sent as bytes, it holds one buffer a chunk."""
     results = [_call(fn, item) for item in chunk]
     for i, returned in enumerate(results):
         if returned.error is not None:
@@ -206,7 +210,7 @@ def _run_chunk(fn: Callable[[T], R], chunk: list[T]) -> list[ItemResult[R]]:
             except Exception:
                 error = returned.error
                 results[i] = ItemResult(error=ParseError(f"{type(error).__name__}: {error}"))
-    return results
+    return pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _Pool(Generic[T, R]):
@@ -242,26 +246,25 @@ class _Pool(Generic[T, R]):
             initargs=(os.getpid(), self.warm),
         )
 
-    def submit(self, chunk: list[T]) -> Future[list[ItemResult[R]]]:
+    def submit(self, chunk: list[T]) -> Future[bytes]:
         try:
             return self.executor.submit(_run_chunk, self.fn, chunk)
         except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
-            broken: Future[list[ItemResult[R]]] = Future()
+            broken: Future[bytes] = Future()
             broken.set_exception(exc)
             return broken
 
-    def result(
-        self, future: Future[list[ItemResult[R]]], inputs: int
-    ) -> list[ItemResult[R]] | None:
+    def result(self, future: Future[bytes], inputs: int) -> list[ItemResult[R]] | None:
         """The chunk's results, or None when the pool broke (a worker died or stalled) or
         the deadline passed first (then `late`, and the pool is ended)."""
         if self.late:  # only what had come back before the pool was ended
             done = future.done() and not future.cancelled() and future.exception() is None
-            return future.result() if done else None
+            return _unpickled(future.result()) if done else None
         seconds = self.seconds_per_input * inputs
         left = None if self.deadline is None else self.deadline - time.monotonic()
         try:
-            return future.result(timeout=seconds if left is None else max(0.0, min(seconds, left)))
+            wait = seconds if left is None else max(0.0, min(seconds, left))
+            return _unpickled(future.result(timeout=wait))
         except FutureTimeout:
             if left is not None and left <= seconds:
                 self.late = True
@@ -298,6 +301,11 @@ class _Pool(Generic[T, R]):
             kill_pool(self.executor)
         else:
             self.executor.shutdown(wait=True)
+
+
+def _unpickled(results: bytes) -> list[ItemResult[R]]:
+    """A chunk's results as `_run_chunk` sent them, made in the calling thread."""
+    return pickle.loads(results)  # type: ignore[no-any-return]
 
 
 def _threads() -> int:

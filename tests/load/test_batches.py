@@ -10,7 +10,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.load.batches import Weight, batched_by_weight, project_weights
+from idf_etl.load.batches import Weight, batched_by_weight, weighed_keys
 from idf_etl.warehouse.schema import create_schema
 
 weights = st.builds(Weight, st.integers(0, 50), st.integers(0, 10_000))
@@ -60,7 +60,13 @@ def test_a_project_weighs_its_pages_and_their_text():
     for i in range(13):
         _page(con, f"https://x/p{i}", "A", "x" * 1000, title="ab")
     _page(con, "https://x/q", "B", None, title=None)  # a page with no text weighs a row
-    assert project_weights(con, ["A", "B", "C"]) == {"A": Weight(13, 13 * 1002), "B": Weight(1, 0)}
+    given = "SELECT unnest(?::VARCHAR[])"
+    # A key without pages (C) weighs a row; a key given twice is weighed once; in key order.
+    assert list(weighed_keys(con, given, [["C", "A", "B", "A", None]])) == [
+        ("A", Weight(13, 13 * 1002)),
+        ("B", Weight(1, 0)),
+        ("C", Weight(1, 0)),
+    ]
 
 
 @settings(max_examples=30, deadline=None)
@@ -78,7 +84,8 @@ def test_a_projects_history_weighs_its_pages_at_every_moment_it_was_read(pages_a
                 _observe(con, url, start + timedelta(days=m))
                 if i == 0:
                     _observe(con, url, start + timedelta(days=m), "https://archive.example/")
-    got = project_weights(con, [f"K{p}" for p in range(len(pages_a_project))], history=True)
+    keys = [f"K{p}" for p in range(len(pages_a_project))]
+    got = dict(weighed_keys(con, "SELECT unnest(?::VARCHAR[])", [keys], history=True))
     times = max(moments, 1)  # a project never observed is still merged once
     assert got == {
         f"K{p}": Weight(pages * times, pages * 10 * times)

@@ -121,7 +121,7 @@ def test_a_merge_cut_short_loses_nothing_and_the_next_run_merges_the_rest(
     had = snapshot(cut)
     loader = load(cut, 2, second, merge_batch=merge_batch, late=True)
     keys = {f"CE.{i:04d}" for i in range(len(after))}
-    merged = set(loader.merged)
+    merged = {k for (k,) in cut.execute(loader.merged).fetchall()}
     left = {k for (k,) in cut.execute(f"SELECT project_key FROM {PENDING_TABLE}").fetchall()}
     # One batch merged (every run moves on), the rest left: every project once.
     assert merged and len(merged) <= merge_batch and merged | left == keys

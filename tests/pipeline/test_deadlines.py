@@ -59,3 +59,22 @@ def test_a_hand_edited_value_is_not_used():
     for stored in ("", "abc", "nan", "inf", "-1", "1e400", "--1"):
         assert export_seconds(stored) is None, stored
     assert export_seconds("2.5") == 2.5
+
+
+@given(run_timeout=timeouts, fetched=st.floats(0, 1), export=exports)
+def test_the_shares_are_of_what_the_fetch_left(run_timeout, fetched, export):
+    """A fetch that used its whole share (75 %) left the parse 5 % of run_timeout when the
+    shares were of run_timeout: 3 pages fetched in 15 s of run_timeout=20 were never parsed
+    (tests/cli/test_cli_faults.py). The shares are of the time left after it."""
+    now = fetched * run_timeout
+    d = Deadlines.of(run_timeout, 0.0, export, now=now)
+    left = run_timeout - now
+    assert now <= d.parse + 1e-9 * run_timeout or left == 0
+    assert d.parse <= d.merge <= d.report <= d.end
+    least = 1 - MOST_EXPORT_SHARE - REPORT_SHARE - MERGE_SHARE
+    assert d.parse - now >= least * left - 1e-6 * run_timeout
+
+
+def test_after_a_fetch_of_75_percent_the_parse_has_80_percent_of_the_rest():
+    d = Deadlines.of(20, began=0, now=15)
+    assert (d.parse, d.merge, d.report, d.end) == (19, 19.5, 19.75, 20)

@@ -341,7 +341,7 @@ def test_exports_that_run_out_of_memory_together_are_written_one_at_a_time(
     tmp_path, monkeypatch, caplog
 ):
     """The export threads share warehouse_memory: when together they outgrow it, the
-    datasets are written again one at a time, and the files are the same."""
+    dataset is written again alone, after the others, and the files are the same."""
     import threading
 
     from idf_etl.warehouse import export
@@ -358,7 +358,9 @@ def test_exports_that_run_out_of_memory_together_are_written_one_at_a_time(
     monkeypatch.setattr(export, "_export", starved)
     two = export_tables(con, tmp_path / "two", threads=2)
     assert _files(two) == _files(one)
-    assert "writing the exports one at a time" in caplog.text
+    assert "projects: Out of Memory Error: could not allocate block; written again alone" in (
+        caplog.text
+    )
     con.close()
 
 
@@ -410,3 +412,41 @@ def test_every_view_whose_rows_grow_with_the_warehouse_is_exported_in_chunks():
     for view in VIEWS:
         if "GROUP BY" not in view.query.upper():
             assert view.sort or view.key, view.name
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_export_runs_within_half_the_limit_and_a_dataset_that_needs_more_gets_it(
+    tmp_path, monkeypatch, threads
+):
+    """DuckDB caches what a statement reads up to its limit, so the export's memory grew
+    with the warehouse: it runs at LEAN_SHARE of the limit, and a dataset DuckDB needs more
+    for is written again at the whole of it (alone, when threads share the limit), then
+    lean again for the next. The files are the same; the connection's limit is put back."""
+    from idf_etl.config import memory_bytes
+    from idf_etl.warehouse import export
+
+    con = _filled(tmp_path / "w.duckdb", 300)
+    one = export_tables(con, tmp_path / "one")
+    full = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    write = export._export
+    limits: dict[str, list[int]] = {}
+
+    def needs_more(cursor, staging, name, *rest):
+        setting = cursor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        limit = memory_bytes(setting)
+        limits.setdefault(name, []).append(limit)
+        if name == "projects" and limit < memory_bytes(full):
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return write(cursor, staging, name, *rest)
+
+    monkeypatch.setattr(export, "_export", needs_more)
+    again = export_tables(con, tmp_path / "again", threads=threads)
+    assert _files(again) == _files(one)
+    lean = int(memory_bytes(full) * export.LEAN_SHARE)
+    # With threads: lean beside the others, lean alone, then the whole limit.
+    tries = [pytest.approx(lean, rel=0.01)] * (2 if threads > 1 else 1)
+    assert limits["projects"] == [*tries, memory_bytes(full)]
+    others = {name: seen for name, seen in limits.items() if name != "projects"}
+    assert others and all(seen == [pytest.approx(lean, rel=0.01)] for seen in others.values())
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == (full,)
+    con.close()

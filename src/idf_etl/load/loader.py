@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
 import duckdb
 
-from idf_etl.load.batches import MERGE_PAGES, Weight, batched_by_weight, project_weights
+from idf_etl.load import work
+from idf_etl.load.batches import MERGE_PAGES, Weight
 from idf_etl.load.history import (
     LIVE,
     observation_row,
@@ -40,8 +41,9 @@ from idf_etl.load.page_rows import (
     project_page_row,
     refused_reason,
 )
+from idf_etl.load.page_states import refresh_states
 from idf_etl.load.parsed import LoadStats, PageStates, ParsedPage
-from idf_etl.load.pending import LOAD_INCOMPLETE, Clock, Pending, leave, take
+from idf_etl.load.pending import LOAD_INCOMPLETE, Clock, leave, take
 from idf_etl.load.projects import Merger, move_history, regroup
 from idf_etl.records import ProjectRecord, bounded
 from idf_etl.warehouse.rows import Issue, Row, query_dicts, scalar, upsert
@@ -79,9 +81,11 @@ class Loader:
         self.stats = LoadStats()
         self.issues: list[Issue] = []
         self._keys: dict[str, str] = {}  # url -> project key, for this batch's issues
-        self._affected: set[str] = set()  # project keys to merge again in `finish`
-        self._observed: set[str] = set()  # project keys with new observations: history to rebuild
-        self.merged: set[str] = set()  # project keys `finish` merged (problems.py's verdicts)
+        # The projects to merge again in `finish`, and those with new observations (their
+        # history rebuilt): noted in DuckDB (work.py), in each batch's transaction.
+        work.start(con)
+        # SQL: the project keys `finish` merged (problems.py's verdicts).
+        self.merged = work.MERGED
         # What the run wrote before its first batch (its ledger row) is committed: a batch
         # whose values the warehouse refuses is rolled back to here, never further.
         self._batch_written()
@@ -107,8 +111,8 @@ class Loader:
     def touch(self, observed: Iterable[str], merge: Iterable[str] = ()) -> None:
         """Projects whose observations another source wrote (history rebuilt in `finish`),
         and those whose pages it wrote (merged again too)."""
-        self._observed.update(observed)
-        self._affected.update(merge)
+        self._note(observed, work.HISTORY)
+        self._note(merge, work.MERGE)
 
     def load_pages(self, parsed: list[ParsedPage]) -> None:
         """Write one batch of parsed pages; their projects are merged again in `finish`.
@@ -146,14 +150,9 @@ class Loader:
 
     def _attempt(self, parsed: list[ParsedPage]) -> None:
         """Write a batch whole or not at all: on failure the warehouse is as it was (rolled
-        back to the last batch's commit) and so is what this loader holds."""
-        saved = (
-            replace(self.stats),
-            len(self.issues),
-            dict(self._keys),
-            set(self._affected),
-            set(self._observed),
-        )
+        back to the last batch's commit, the projects it noted with it) and so is what this
+        loader holds."""
+        saved = (replace(self.stats), len(self.issues), dict(self._keys))
         if not self.commit_batches:
             self.con.execute("BEGIN TRANSACTION")
         try:
@@ -162,7 +161,7 @@ class Loader:
             self.con.execute("ROLLBACK")
             if self.commit_batches:
                 self.con.execute("BEGIN TRANSACTION")
-            stats, issues, self._keys, self._affected, self._observed = saved
+            stats, issues, self._keys = saved
             # In place: the parse stage counts into the same object (parse_left).
             vars(self.stats).update(vars(stats))
             del self.issues[issues:]
@@ -213,32 +212,10 @@ class Loader:
         """Gone flags and last sightings of stored pages, one batch at a time: they change
         without a new body. A page parsed in this run has them already; one that no longer
         reads as a project leaves its previous row untouched."""
-        urls = list(states)
-        self.con.execute(
-            """UPDATE pages SET gone = s.gone
-               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone) s
-               WHERE pages.url = s.url AND pages.gone <> s.gone""",
-            [urls, [states[u][0] for u in urls]],
-        )
-        # In DuckDB: read into Python, every stored project page would cross over each run
-        # to move a date. Only the site confirming a page moves last_seen; a 404 does not.
-        moved = self.con.execute(
-            """UPDATE project_pages SET gone = s.gone,
-                   last_seen = CASE WHEN s.gone THEN last_seen
-                                    ELSE greatest(last_seen, s.checked_at) END
-               FROM (SELECT unnest(?::VARCHAR[]) AS url, unnest(?::BOOLEAN[]) AS gone,
-                            unnest(?::TIMESTAMPTZ[]) AS checked_at) s
-               WHERE project_pages.url = s.url
-                 AND project_pages.url NOT IN (SELECT url FROM pages WHERE parsed_run_id = ?)
-                 AND (project_pages.gone <> s.gone OR (NOT s.gone AND
-                      s.checked_at > coalesce(last_seen, '-infinity'::TIMESTAMPTZ)))
-               RETURNING project_key""",
-            [urls, [states[u][0] for u in urls], [states[u][1] for u in urls], self.run_id],
-        ).fetchall()
+        moved = refresh_states(self.con, states, self.run_id)
         self.stats.rows_written += len(moved)
-        self._affected.update(key for (key,) in moved if key)
-        flipped = record_live_status(self.con, urls, self.now, self.run_id)
-        self._observed.update(flipped)
+        self._note(moved, work.MERGE)
+        self._note(record_live_status(self.con, list(states), self.now, self.run_id), work.HISTORY)
         self._batch_written()
 
     def finish(self, deadline: float | None = None) -> LoadStats:
@@ -247,8 +224,11 @@ class Loader:
         stops between batches, once it has merged one and rebuilt one: what it did not is
         left in `pending_projects` (pending.py), for the next run to take first."""
         moves, conflicts = regroup(self.con)
-        for m in moves:
-            self._affected.update(k for k in (m.old_key, m.new_key) if k)
+        # A regrouped page takes its observations to its new project, and leaves the old
+        # one: both are merged again and both histories are rebuilt.
+        moved = [k for m in moves for k in (m.old_key, m.new_key)]
+        self._note(moved, work.MERGE)
+        self._note(moved, work.HISTORY)
         if moves:  # this run's issues about a page go with its project
             self.con.execute(
                 """UPDATE issues SET project_key = m.key
@@ -262,64 +242,54 @@ class Loader:
             self._keys[url] = scalar(
                 self.con, "SELECT project_key FROM project_pages WHERE url = ?", [url]
             )
-        # What earlier runs left at their deadline first, each by its own load's rules; then
-        # this run's. A regrouped page takes its observations to its new project, and leaves
-        # the old one: both histories are rebuilt.
-        work = take(self.con)
-        mine = work.pop(self.seen_in, Pending())
-        mine.merge |= self._affected
-        mine.history |= self._observed | {k for m in moves for k in (m.old_key, m.new_key) if k}
-        work[self.seen_in] = mine
-        self.issues += move_history(
-            self.con, sorted(set().union(*(p.merge for p in work.values())))
-        )
-        clock = Clock(deadline)
+        # What earlier runs left at their deadline joins this run's work: other sources'
+        # first, each by its own load's rules; then this run's.
+        take(self.con)
+        self.issues += move_history(self.con, work.TO_MERGE)
+        most = Weight(self.merge_batch, self.merge_bytes or sys.maxsize)
         # The merge reads a batch's pages whole (descriptions and all): where no row order
         # is kept, DuckDB needs less memory for it (the exports check their order).
         self.con.execute("SET preserve_insertion_order = false")
-        for seen_in, pending in work.items():
-            merger = Merger(self.con, self.run_id, self.now, record_changes=seen_in == LIVE)
-            for keys in self._batches(sorted(pending.merge)):
-                if clock.up():
-                    break
-                self.issues += merger.merge(keys)
-                self._write_issues()
-                self._batch_written()
-                pending.merge.difference_update(keys)
-                self.merged.update(keys)
+        mergers: dict[str, Merger] = {}
+        merging = work.batches(
+            self.con, work.MERGE, last=self.seen_in, most=most, up=Clock(deadline).up
+        )
+        for seen_in, keys in merging:
+            merger = mergers.setdefault(
+                seen_in, Merger(self.con, self.run_id, self.now, record_changes=seen_in == LIVE)
+            )
+            self.issues += merger.merge(keys)
+            self._write_issues()
+            work.done(self.con, keys, work.MERGE, seen_in)
+            self._batch_written()
+        for merger in mergers.values():
             self.stats.rows_written += merger.rows_written
             self.stats.projects_new += merger.projects_new
             self.stats.field_changes += merger.field_changes
         self.con.execute("RESET preserve_insertion_order")  # (a failure ends the run)
-        clock = Clock(deadline)  # the history's own batch, whatever the merge's took
-        for seen_in, pending in work.items():
-            for keys in self._batches(sorted(pending.history), history=True):
-                if clock.up():
-                    break
-                # A live run appends what it saw (the merge above); an archive's captures may
-                # be older than what is known, so their projects' history is rebuilt in time
-                # order.
-                done = rebuild(self.con, keys, self.run_id, changes=seen_in != LIVE)
-                self.stats.field_changes += done.changes_added
-                if seen_in != LIVE:
-                    settle_dates(self.con, keys)
-                self._batch_written()
-                pending.history.difference_update(keys)
-        self._affected.clear()
-        self._observed.clear()
-        self.stats.merge_left = leave(self.con, work)
+        # The history's own batch, whatever the merge's took.
+        rebuilding = work.batches(
+            self.con, work.HISTORY, last=self.seen_in, most=most, up=Clock(deadline).up
+        )
+        for seen_in, keys in rebuilding:
+            # A live run appends what it saw (the merge above); an archive's captures may be
+            # older than what is known, so their projects' history is rebuilt in time order.
+            done = rebuild(self.con, keys, self.run_id, changes=seen_in != LIVE)
+            self.stats.field_changes += done.changes_added
+            if seen_in != LIVE:
+                settle_dates(self.con, keys)
+            work.done(self.con, keys, work.HISTORY, seen_in)
+            self._batch_written()
+        self.stats.merge_left = leave(self.con)
         if self.stats.merge_left or self.stats.states_left:
             self._issue("load", "error", "load_incomplete", None, LOAD_INCOMPLETE)
         self._write_issues()
         self.stats.projects_total = int(scalar(self.con, "SELECT count(*) FROM projects"))
         return self.stats
 
-    def _batches(self, keys: list[str], *, history: bool = False) -> Iterator[list[str]]:
-        """`keys` in batches of at most `merge_batch` pages and `merge_bytes` of their text
-        (batches.py): the merge and the rebuild read a batch's pages whole."""
-        weights = project_weights(self.con, keys, history=history)
-        most = Weight(self.merge_batch, self.merge_bytes or sys.maxsize)
-        yield from batched_by_weight(keys, lambda key: weights.get(key, Weight(1, 0)), most)
+    def _note(self, keys: Iterable[str | None], what: str) -> None:
+        """Note projects (None: no project) for `finish` to merge or to rebuild the history of."""
+        work.note(self.con, keys, what, self.seen_in)
 
     def commit_batch(self) -> None:
         """A batch written by another source (a backfill's observations) is committed."""
@@ -359,11 +329,9 @@ class Loader:
         # A reading whose fields (or gone flag) differ from the page's last is an observation.
         seen = [r for u, r in changed.items() if differs(r, old_pp.get(u), OBSERVED)]
         record_observations(self.con, [observation_row(r, self.now, self.seen_in) for r in seen])
-        self._observed.update(r["project_key"] for r in seen)
-        self._affected.update(row["project_key"] for row in new_pp.values())
-        self._affected.update(
-            old_pp[url]["project_key"] for url in changed if old_pp.get(url, {}).get("project_key")
-        )
+        self._note((r["project_key"] for r in seen), work.HISTORY)
+        self._note((row["project_key"] for row in new_pp.values()), work.MERGE)
+        self._note((old_pp.get(url, {}).get("project_key") for url in changed), work.MERGE)
 
     # -- rows --
 

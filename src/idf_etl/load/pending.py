@@ -8,21 +8,21 @@ parse them again, and without this row their project would keep its old merge fo
 ever. The next run takes them all before its own, each with the rules of the load that
 left it (a live merge records changes; an archive's rebuilds them from its captures).
 
-    pending = take(con)              # {seen_in: Pending}, the rows removed
-    leave(con, {LIVE: Pending(merge={"CE.0001"}, history=set())})
+Both move between `pending_projects` and the run's work table (work.py), in DuckDB:
+
+    take(con)            # pending_projects' rows join the run's work, removed from the table
+    left = leave(con)    # the work not done written back; the number of projects it names
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import duckdb
 
+from idf_etl.load.work import WORK
 from idf_etl.warehouse.schema import PENDING_TABLE
 
-MERGE, HISTORY = "merge", "history"
 # A problem is known by its message: worded once, the same from night to night.
 LOAD_INCOMPLETE = (
     "run_timeout reached while merging: the projects not merged yet keep their previous row "
@@ -30,45 +30,24 @@ LOAD_INCOMPLETE = (
 )
 
 
-@dataclass
-class Pending:
-    """Projects still to be merged, and those whose history is still to be rebuilt."""
-
-    merge: set[str] = field(default_factory=set)
-    history: set[str] = field(default_factory=set)
-
-    def __bool__(self) -> bool:
-        return bool(self.merge or self.history)
-
-
-def take(con: duckdb.DuckDBPyConnection) -> dict[str, Pending]:
-    """The work earlier runs left, by where its pages were read; removed from the table (a
-    run that does not finish it writes back what it left, in the same transaction)."""
-    found: dict[str, Pending] = {}
-    for key, work, seen_in in con.execute(
-        f"SELECT project_key, work, seen_in FROM {PENDING_TABLE}"
-    ).fetchall():
-        pending = found.setdefault(seen_in, Pending())
-        (pending.merge if work == MERGE else pending.history).add(key)
+def take(con: duckdb.DuckDBPyConnection) -> None:
+    """The work earlier runs left joins this run's; removed from the table (a run that does
+    not finish it writes back what it left, in the same transaction)."""
+    con.execute(f"INSERT INTO {WORK} SELECT project_key, work, seen_in, false FROM {PENDING_TABLE}")
     con.execute(f"DELETE FROM {PENDING_TABLE}")
-    return found
 
 
-def leave(con: duckdb.DuckDBPyConnection, left: Mapping[str, Pending]) -> int:
-    """Write the work this run leaves for the next; returns the projects it names."""
-    rows = [
-        (key, work, seen_in)
-        for seen_in, pending in left.items()
-        for work, keys in ((MERGE, pending.merge), (HISTORY, pending.history))
-        for key in sorted(keys)
-    ]
-    if rows:
-        con.execute(
-            f"""INSERT OR IGNORE INTO {PENDING_TABLE}
-                SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])""",
-            [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
-        )
-    return len({r[0] for r in rows})
+def leave(con: duckdb.DuckDBPyConnection) -> int:
+    """Write the work this run did not do for the next (and drop it from the run's work,
+    which keeps what was done); returns the projects it names."""
+    con.execute(
+        f"""INSERT OR IGNORE INTO {PENDING_TABLE}
+            SELECT DISTINCT project_key, work, seen_in FROM {WORK} WHERE NOT done"""
+    )
+    left = con.execute(f"SELECT count(DISTINCT project_key) FROM {WORK} WHERE NOT done")
+    projects = int((left.fetchone() or (0,))[0])
+    con.execute(f"DELETE FROM {WORK} WHERE NOT done")
+    return projects
 
 
 class Clock:

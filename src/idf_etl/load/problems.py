@@ -48,6 +48,8 @@ _IDENTITY = ("stage", "code", "url", "field")
 _COPIED = ("stage", "severity", "code", "url", "project_id", "field", "message")
 
 _CHUNK = 2000  # issues or problems read at a time
+_LOOKED = "idf_etl_looked"  # a column of the open problems read (_looked)
+_REPARSED = "idf_etl_reparsed"  # a temporary table of given URLs (_looked)
 
 # Codes found after track_problems ran: only the stage that finds them can say they are gone.
 LATE_CODES = frozenset({"report_failed"})
@@ -108,31 +110,22 @@ def track_problems(
     network: bool,
     failing_urls: set[str],
     reparsed: set[str] | None = None,
-    merged: set[str] | None = None,
+    merged: str | None = None,
     commit: Callable[[], None] = lambda: None,
 ) -> ProblemCounts:
     """Update `problems` from this run's rows in `issues`. `reparsed`: the URLs this run
-    parsed (by default read from `pages`, for the open problems' pages only). `merged`:
-    the project keys this run merged (None: those of the pages it parsed). `commit`:
-    called before and after each chunk of problems is written: a run commits and
-    checkpoints there, so that what DuckDB holds of the problems' key index (which grows
-    with them) is written out a chunk at a time, not kept to the end."""
+    parsed (by default those `pages` says it parsed). `merged`: SQL giving the project keys
+    this run merged (None: those of the pages it parsed). `commit`: called before and after
+    each chunk of problems is written: a run commits and checkpoints there, so that what
+    DuckDB holds of the problems' key index (which grows with them) is written out a chunk
+    at a time, not kept to the end."""
     counts = ProblemCounts()
     # The run's issues committed before they are read by rowid: a row not yet committed has
     # a provisional one, which the first commit below would change under the reading.
     commit()
     if _count(con, "problems") == 0 and _count(con, "issues") > 0:
         _seed_from_history(con, run_id)
-    if reparsed is None:
-        reparsed = {
-            url
-            for (url,) in con.execute(
-                """SELECT DISTINCT p.url FROM problems p JOIN pages g USING (url)
-                   WHERE p.resolved_at IS NULL AND g.parsed_run_id = ?""",
-                [run_id],
-            ).fetchall()
-        }
-    remerged = reparsed if merged is None else _merged_pages(con, merged)
+    looked = _looked(con, run_id, reparsed, merged)
     # A chunk at a time, so that memory does not grow with the problems a run finds.
     after = -1
     while chunk := query_dicts(
@@ -160,17 +153,19 @@ def track_problems(
     last_id = ""
     while chunk := query_dicts(
         con,
-        """SELECT * FROM problems WHERE resolved_at IS NULL AND problem_id > ?
-           AND last_run_id IS DISTINCT FROM ? ORDER BY problem_id LIMIT ?""",
+        f"""SELECT c.*, {looked} AS {_LOOKED} FROM (
+                SELECT * FROM problems WHERE resolved_at IS NULL AND problem_id > ?
+                AND last_run_id IS DISTINCT FROM ? ORDER BY problem_id LIMIT ?) c
+            ORDER BY problem_id""",
         [last_id, run_id, _CHUNK],
     ):
         last_id = chunk[-1]["problem_id"]
         changed = []
         for row in chunk:
+            looked_again = row.pop(_LOOKED)
             if row["code"] in LATE_CODES:
                 continue
-            looked = remerged if row["code"] in MERGE_CODES else reparsed
-            verdict = _verdict(row, looked, network, failing_urls)
+            verdict = _verdict(row, looked_again, network, failing_urls)
             if verdict == "resolved":
                 counts.resolved += 1
                 changed.append({**row, "resolved_at": now, "resolved_run_id": run_id})
@@ -180,6 +175,7 @@ def track_problems(
                 )
         upsert(con, "problems", changed)
         commit()
+    con.execute(f"DROP TABLE IF EXISTS {_REPARSED}")
     counts.still_open = _still_open(con)
     return counts
 
@@ -254,17 +250,29 @@ def _take_over_hostless(
     return None
 
 
-def _merged_pages(con: duckdb.DuckDBPyConnection, keys: set[str]) -> set[str]:
-    """The pages of open MERGE_CODES problems whose project is among `keys`."""
-    return {
-        url
-        for (url,) in con.execute(
-            f"""SELECT DISTINCT p.url FROM problems p JOIN project_pages g USING (url)
-                WHERE p.resolved_at IS NULL AND p.code IN ({", ".join(map(repr, sorted(MERGE_CODES)))})
-                  AND g.project_key IN (SELECT unnest(?::VARCHAR[]))""",
-            [sorted(keys)],
-        ).fetchall()
-    }
+def _looked(
+    con: duckdb.DuckDBPyConnection, run_id: int, reparsed: set[str] | None, merged: str | None
+) -> str:
+    """A SQL condition on a problem row `c`: this run looked at its cause again (its page
+    re-parsed; for the merge's problems, its page's project merged). In DuckDB, not Python:
+    a run's parsed pages and merged projects are as many as its store's (30,000 pages, a
+    few MB, growing with it). Given URLs go to a temporary table of the connection."""
+    if reparsed is None:
+        pages = f"SELECT url FROM pages WHERE parsed_run_id = {int(run_id)}"
+    else:
+        con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {_REPARSED} (url VARCHAR)")
+        urls = sorted(reparsed)
+        for i in range(0, len(urls), 10_000):
+            con.execute(
+                f"INSERT INTO {_REPARSED} SELECT unnest(?::VARCHAR[])", [urls[i : i + 10_000]]
+            )
+        pages = f"SELECT url FROM {_REPARSED}"
+    if merged is None:
+        return f"c.url IN ({pages})"
+    codes = ", ".join(map(repr, sorted(MERGE_CODES)))
+    return f"""CASE WHEN c.code IN ({codes})
+                    THEN c.url IN (SELECT url FROM project_pages WHERE project_key IN ({merged}))
+                    ELSE c.url IN ({pages}) END"""
 
 
 def _problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -278,13 +286,14 @@ def _still_open(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "SELECT count(*) FROM problems WHERE resolved_at IS NULL"))
 
 
-def _verdict(row: dict[str, Any], reparsed: set[str], network: bool, failing: set[str]) -> str:
+def _verdict(row: dict[str, Any], looked: bool | None, network: bool, failing: set[str]) -> str:
+    """`looked`: this run looked at the problem's cause again (`_looked`)."""
     if row["stage"] == "fetch":
         if network and row["url"] not in failing:
             return "resolved"
         return "unchanged"
     # A run-level problem (no page) is looked for again by every run.
-    if row["url"] is None or row["url"] in reparsed:
+    if row["url"] is None or looked:
         return "resolved"
     return "confirmed"
 

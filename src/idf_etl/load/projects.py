@@ -82,17 +82,17 @@ def _node_groups(con: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[PageKeys
             yield list(group)
 
 
-def move_history(con: duckdb.DuckDBPyConnection, keys: list[str]) -> list[Issue]:
-    """Projects among `keys` left without pages whose pages all joined one other project:
-    move their history there. The row itself moves too when that project has none yet
-    (its first sighting kept; the merge then records what changed), else it goes."""
+def move_history(con: duckdb.DuckDBPyConnection, keys: str) -> list[Issue]:
+    """Projects among `keys` (SQL giving project keys) left without pages whose pages all
+    joined one other project: move their history there. The row itself moves too when that
+    project has none yet (its first sighting kept; the merge then records what changed),
+    else it goes."""
     orphans = query_dicts(
         con,
-        """SELECT project_key, urls FROM projects WHERE project_key IN (SELECT unnest(?::VARCHAR[]))
+        f"""SELECT project_key, urls FROM projects WHERE project_key IN ({keys})
            AND project_key NOT IN (SELECT project_key FROM project_pages
                                    WHERE project_key IS NOT NULL)
            ORDER BY first_seen, project_key""",  # two joining one: the earliest row moves
-        [keys],
     )
     issues = []
     for old in orphans:

@@ -1,6 +1,6 @@
 """The run's time (run_timeout) shared by its stages, so that the run ends within it.
 
-    times = Deadlines.of(settings.run_timeout, began=time.monotonic(), export=store_seconds)
+    times = Deadlines.of(settings.run_timeout, began, export=seconds, now=time.monotonic())
     times.parse    # the parse and the load stop here (the pages not parsed are left)
     times.merge    # the gone flags and the merge stop here (pending_projects)
     times.report   # the report's drawing ends here
@@ -45,15 +45,24 @@ class Deadlines:
     end: float
 
     @classmethod
-    def of(cls, run_timeout: float, began: float, export: float | None = None) -> Deadlines:
+    def of(
+        cls,
+        run_timeout: float,
+        began: float,
+        export: float | None = None,
+        now: float | None = None,
+    ) -> Deadlines:
         """The stages' deadlines of a run that began at `began` (time.monotonic()), whose
-        export and publish are expected to take `export` seconds (None: not known)."""
-        reserve = max(EXPORT_SHARE * run_timeout, EXPORT_MARGIN * (export or 0.0))
-        reserve = min(reserve, MOST_EXPORT_SHARE * run_timeout)
+        export and publish are expected to take `export` seconds (None: not known). The
+        shares are of the time left at `now` (after the fetch; None: `began`): a fetch that
+        used its whole share (75 %) left the parse the rest, not 5 % of run_timeout."""
         end = began + run_timeout
+        left = max(0.0, end - (began if now is None else now))
+        reserve = max(EXPORT_SHARE * left, EXPORT_MARGIN * (export or 0.0))
+        reserve = min(reserve, MOST_EXPORT_SHARE * left)
         report = end - reserve
-        merge = report - REPORT_SHARE * run_timeout
-        return cls(parse=merge - MERGE_SHARE * run_timeout, merge=merge, report=report, end=end)
+        merge = report - REPORT_SHARE * left
+        return cls(parse=merge - MERGE_SHARE * left, merge=merge, report=report, end=end)
 
 
 def export_seconds(stored: str | None) -> float | None:

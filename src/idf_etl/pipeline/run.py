@@ -101,7 +101,10 @@ def run_pipeline(
             start_fork_server(parse_stored_page)
         # Each stage's share of the time, the export's as long as the last run's took.
         deadlines = Deadlines.of(
-            settings.run_timeout, began, export_seconds(store.get_meta(EXPORT_SECONDS))
+            settings.run_timeout,
+            began,
+            export_seconds(store.get_meta(EXPORT_SECONDS)),
+            now=time.monotonic(),  # shares of what the fetch left
         )
         run = Run(
             settings,

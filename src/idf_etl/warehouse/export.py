@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from idf_etl.config import memory_bytes
 from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
 from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
@@ -48,6 +49,12 @@ ROW_GROUP = SORT_CHUNK = 2048
 # Not also cut by bytes (row_group_size_bytes): in DuckDB 2.0 it wrote a sorted chunk's rows
 # out of their order (tests/warehouse/test_exports.py, open_issues at 32MB).
 PARQUET: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP}
+# The share of the connection's memory limit the export's statements run within. DuckDB keeps
+# the blocks a statement reads cached up to its limit: at 30,000 stored pages one scan of
+# project_pages filled 26 MB of 64MB, where at 3,000 the whole file is 15 MB, so the
+# export's peak grew with the store (p1: 127 -> 162 MB). A dataset that needs more is
+# exported again at the full limit (the same statements: the same bytes).
+LEAN_SHARE = 0.5
 _ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 # A table or view to export: name, comment, what to select from, key, declared columns,
 # the order it is written in (never NULL, unique together; empty: its own).
@@ -82,20 +89,18 @@ def export_tables(
     # warehouse: 3.2-4.0 s on one thread, 1.8-2.0 s on two (10,000: 0.8-1.1 s, 0.7-0.8 s).
     before = scalar(con, "SELECT current_setting('threads')")
     con.execute("SET threads = 1")
+    limit = _Lean(con)
     try:
-        resources = None
-        if threads > 1:
-            try:
-                resources = _export_threaded(con, staging, datasets, threads)
-            except duckdb.OutOfMemoryException as exc:
-                # The threads share warehouse_memory: together they can outgrow what one
-                # at a time fits in. The files they wrote are written again.
-                reason = str(exc).splitlines()[0]
-                log.warning("export: %s; writing the exports one at a time", reason)
-        if resources is None:
-            resources = [_export(con, staging, *dataset) for dataset in datasets]
+        written = _export_threaded(con, staging, datasets, threads) if threads > 1 else {}
+        # One at a time: every dataset without threads, and those the threads could not
+        # write together within the limit, which they share.
+        resources = [
+            written.get(dataset[0]) or limit.run(_export, con, staging, *dataset)
+            for dataset in datasets
+        ]
     finally:
         con.execute(f"SET threads = {int(before)}")
+        limit.restore()
     run_id = scalar(con, "SELECT coalesce(max(run_id), 0) FROM runs", default=0)
     read = con.execute(f"SELECT finished_at FROM ({LAST_SITE_READ})").fetchall()
     package = datapackage(resources, sources, int(run_id), read[0][0] if read else None)
@@ -105,13 +110,51 @@ def export_tables(
     return staging
 
 
+class _Lean:
+    """The export's memory limit: LEAN_SHARE of the connection's, and the whole of it for a
+    dataset that needs more (then lean again for the next)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.full = str(scalar(con, "SELECT current_setting('memory_limit')"))
+        try:
+            self.lean: str | None = f"{int(memory_bytes(self.full) * LEAN_SHARE)}B"
+        except (AttributeError, KeyError):  # a limit written in a way we do not read
+            self.lean = None
+        self._set(self.lean)  # DuckDB also drops what it cached beyond it
+
+    def run(self, export: Callable[..., dict[str, object]], *args: Any) -> dict[str, object]:
+        """export(*args), one dataset on the calling thread (no other running); again at
+        the full limit when DuckDB needed more than the lean one."""
+        try:
+            return export(*args)
+        except duckdb.OutOfMemoryException as exc:
+            if self.lean is None:
+                raise
+            log.debug("export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.full)
+            self._set(self.full)
+            try:
+                return export(*args)
+            finally:
+                self._set(self.lean)
+
+    def restore(self) -> None:
+        """The connection's own limit again."""
+        self._set(self.full)
+
+    def _set(self, limit: str | None) -> None:
+        if limit is not None:
+            self.con.execute(f"SET memory_limit = '{limit}'")
+
+
 def _export_threaded(
     con: duckdb.DuckDBPyConnection, staging: Path, datasets: list[Dataset], threads: int
-) -> list[dict[str, object]]:
+) -> dict[str, dict[str, object]]:
     """_export of each dataset on `threads` threads, a connection each (DuckDB runs a
-    statement without the GIL); the resources in the datasets' order. On the first
-    failure (or Ctrl-C) the statements still running are interrupted and the datasets
-    not started dropped, then that failure is raised."""
+    statement without the GIL); the resources by name. A dataset for which DuckDB needed
+    more memory than the threads left it is left out, for the caller to write alone. On
+    the first other failure (or Ctrl-C) the statements still running are interrupted and
+    the datasets not started dropped, then that failure is raised."""
     # The datasets with page text one after another, on one thread: two at once can
     # outgrow the run's memory limit (64MB at 30,000 stored pages). The rest beside them.
     wide = [d for d in datasets if "description" in d[4]]
@@ -127,8 +170,17 @@ def _export_threaded(
 
     def export(lane: list[Dataset]) -> list[dict[str, object]]:
         cursor = free.get()  # one is free: a thread holds one at a time
+        done = []
         try:
-            return [_export(cursor, staging, *dataset) for dataset in lane]
+            for dataset in lane:
+                try:
+                    done.append(_export(cursor, staging, *dataset))
+                except duckdb.OutOfMemoryException as exc:
+                    # The threads share the memory limit: together they can outgrow
+                    # what one at a time fits in. Its files are written again.
+                    reason = str(exc).splitlines()[0]
+                    log.warning("export: %s: %s; written again alone", dataset[0], reason)
+            return done
         finally:
             free.put(cursor)
 
@@ -139,8 +191,7 @@ def _export_threaded(
         for future in futures:
             if future.done() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
-        written = {r["name"]: r for future in futures for r in future.result()}
-        return [written[dataset[0]] for dataset in datasets]
+        return {str(r["name"]): r for future in futures for r in future.result()}
     except BaseException:
         for cursor in cursors:
             cursor.interrupt()
