@@ -148,6 +148,7 @@ def _ascii_host(host: str, strict: bool = False) -> str | None:
 
 # A DNS name's label (RFC 1123): letters, digits and hyphens, neither first nor last a hyphen.
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+_DIGITS = re.compile(r"[0-9]+")  # not str.isdigit, which takes '²' and '٣' (test_numerals)
 
 
 def read_host(text: str) -> str:
@@ -178,7 +179,7 @@ def read_host(text: str) -> str:
                 "a host is a name of dot-separated labels of letters, digits and hyphens "
                 "(not first or last), or an IP address"
             )
-        if all(x.isdigit() for x in labels) and _not_ipv4(host):
+        if all(_DIGITS.fullmatch(x) for x in labels) and _not_ipv4(host):
             raise ValueError(f"{name} is no IPv4 address")
     return host if port is None else f"{host}:{number}"
 
