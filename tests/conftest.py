@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from idf_etl import parse_page
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
+
+# No time limit on an example: speed is measured by bench/, never asserted in a test, and on a
+# shared CI machine a parse that takes 443 ms failed Hypothesis' default 200 ms (test_other_states).
+settings.register_profile("idf-etl", deadline=None)
+settings.load_profile("idf-etl")
 
 
 def pytest_collection_modifyitems(config, items):

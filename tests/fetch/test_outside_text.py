@@ -10,7 +10,7 @@ import gzip
 import zlib
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from idf_etl.errors import ConfigError
@@ -102,6 +102,9 @@ def test_robots_txt_is_obeyed_whatever_its_bom_or_size(tmp_path_factory, fast_se
 @given(st.sampled_from(list(BOMS)), st.text(max_size=50), st.booleans())
 def test_decode_text_takes_any_bom_off_and_keeps_the_text(bom, text, twice):
     text = text.replace("\ufeff", "")
+    # UTF-16-LE's BOM then U+0000 is FF FE 00 00, UTF-32-LE's BOM: the bytes cannot say which
+    # (a text does not start with NUL; a fresh clone's random examples drew it).
+    assume(not (bom == "utf-16-le" and text.startswith("\x00")))
     body = encoded(text, bom) + (encoded("\nmore", bom) if twice else b"")
     assert decode_text(body, errors="strict") == text + ("\nmore" if twice else "")
 
