@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idf_etl.errors import ConfigError
@@ -161,6 +161,7 @@ HOSTS = st.lists(
 )
 
 
+@settings(deadline=None)  # the first host read imports the IDNA codec: 270 ms at load 20
 @given(hosts=HOSTS, toml=st.booleans())
 def test_a_list_setting_is_read_whether_written_with_commas_or_as_in_the_pipeline_file(hosts, toml):
     # '["a", "b"]' was cut at its commas into '["a"' and '"b"]', each "not a host".

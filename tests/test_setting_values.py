@@ -84,6 +84,7 @@ BAD_HOST = st.one_of(
     st.builds("{}:{}".format, NAME, BAD_PORT),
     st.builds(lambda n, c, i: n[:i] + c + n[i:], NAME, CONTROL, st.integers(0, 4)),
 )
+ARGV_BAD_HOST = BAD_HOST.filter(lambda h: "\x00" not in h)
 
 
 @given(host=BAD_HOST)
@@ -194,15 +195,17 @@ def test_a_host_is_kept_as_the_fetch_compares_it():
     assert ipaddress.ip_address("::1")  # what the bracket holds
 
 
+# A command line cannot carry a NUL (exec refuses it): the pipeline file's "\u0000" can.
+ARGV_CONTROL = CONTROL.filter(lambda c: c != "\x00")
 BAD_SETTINGS = st.one_of(
-    st.builds(lambda h: ("allowed_hosts", h), BAD_HOST.filter(lambda h: "," not in h)),
-    st.builds(lambda h: ("start_urls", f"http://{h}/project/x"), BAD_HOST),
-    st.builds(lambda h: ("archive_cdx", f"http://{h}/cdx"), BAD_HOST),
+    st.builds(lambda h: ("allowed_hosts", h), ARGV_BAD_HOST.filter(lambda h: "," not in h)),
+    st.builds(lambda h: ("start_urls", f"http://{h}/project/x"), ARGV_BAD_HOST),
+    st.builds(lambda h: ("archive_cdx", f"http://{h}/cdx"), ARGV_BAD_HOST),
     # As TOML writes a control character in a list (it refuses one as it is).
     st.builds(lambda c: ("archive_paths", f'["/pro\\u{ord(c):04x}ject"]'), CONTROL),
     # No NUL: no program's argument can hold one.
-    st.builds(lambda c: ("data_dir", f"da{c}ta"), CONTROL.filter(lambda c: c != "\x00")),
-    st.builds(lambda c: ("user_agent", f"x (+http://a.example){c}"), CONTROL | st.just("é")),
+    st.builds(lambda c: ("data_dir", f"da{c}ta"), ARGV_CONTROL),
+    st.builds(lambda c: ("user_agent", f"x (+http://a.example){c}"), ARGV_CONTROL | st.just("é")),
     st.builds(lambda n: (n, "1e300"), st.sampled_from([*DURATIONS, "revalidate_days"])),
     st.builds(lambda n: (n, "1e-300"), st.sampled_from(["rate", "archive_rate"])),
     st.just(("warehouse_memory", "99999999999999GB")),

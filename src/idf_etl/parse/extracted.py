@@ -154,6 +154,12 @@ def _country_list(text: str) -> bool:
     countries has a sentence's end, or more words that are no name than names."""
     if is_country_line(text):
         return True
+    if len(text) <= 400 or mostly_name_words(text):
+        # Names whose every leftover is a remark in brackets: a list, however long, whatever
+        # its punctuation ("St. Helena" reads as a sentence's end to _PROSE_END).
+        read = split_countries(text)
+        if read.codes and all(is_remark(u) for u in read.unmatched):
+            return True
     if _PROSE_END.search(text) or (len(text) > 400 and not mostly_name_words(text)):
         return False
     parsed = split_countries(text)
