@@ -111,7 +111,11 @@ def test_every_kind_of_formula_start_is_guarded_and_nothing_else():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(EDGES, st.characters()), max_size=8).map("".join))
+# No lone surrogates (Cs): no text in the warehouse holds one (DuckDB cannot store it, and
+# HTML's parser reads "&#xD800;" as U+FFFD), and '\ud800' failed DuckDB's encoding, not the guard.
+@given(
+    st.lists(st.one_of(EDGES, st.characters(exclude_categories=("Cs",))), max_size=8).map("".join)
+)
 def test_any_text_cell_is_itself_or_itself_marked_as_text(text):
     # The CSV writer's SQL and runs_as_formula (report.html's guard) are one rule.
     [got] = _guarded([text])
