@@ -59,7 +59,11 @@ class Pace:
         trace: TracebackType | None,
     ) -> None:
         if kind is None:
-            self.factors.append(slowness())
+            self.again()
+
+    def again(self) -> None:
+        """Measure once more (the timed work has ended)."""
+        self.factors.append(slowness())
 
     @property
     def factor(self) -> float:
