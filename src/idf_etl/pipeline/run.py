@@ -28,6 +28,7 @@ from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.build import Load, Run, build_with_memory
 from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds
+from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import batch_bytes, build_within_memory, load_batches
@@ -78,6 +79,11 @@ def run_pipeline(
     with lock, _raw_store(settings, from_raw) as store:
         summary = None
         refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
+        # The last export and publish's seconds: what the stages before them leave them
+        # (deadlines.py), and how long past run_timeout a waiting run should wait before it
+        # calls this one stuck (holder.py's tail).
+        export = export_seconds(store.get_meta(EXPORT_SECONDS))
+        lock.expect_tail(tail_seconds(export))
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
@@ -103,7 +109,7 @@ def run_pipeline(
         deadlines = Deadlines.of(
             settings.run_timeout,
             began,
-            export_seconds(store.get_meta(EXPORT_SECONDS)),
+            export,
             now=time.monotonic(),  # shares of what the fetch left
         )
         run = Run(
