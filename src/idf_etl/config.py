@@ -37,6 +37,10 @@ FETCH_SHARE = 0.75
 # the merge, which leaves REPORT_SHARE to the problems and the report, which leaves EXPORT_SHARE to the export
 # and the publish (more where the last run's took more, up to MOST_EXPORT_SHARE).
 MERGE_SHARE, REPORT_SHARE, EXPORT_SHARE, MOST_EXPORT_SHARE = 0.1, 0.05, 0.05, 0.5
+# The fetch stops earlier where the last export and publish took more than their share, so
+# that the parse, merge and report keep theirs; never before this share of run_timeout (an
+# export as long as the run cannot stop the fetch altogether).
+LEAST_FETCH_SHARE = FETCH_SHARE / 2
 PARSE_SHARE = 1 - MERGE_SHARE - REPORT_SHARE - EXPORT_SHARE
 # A memory amount DuckDB reads as its memory_limit (pipeline/memory.py reads it too).
 MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMG]i?B)"
@@ -324,9 +328,17 @@ class Settings(BaseModel):
         """The fetch's share of run_timeout (FETCH_SHARE)."""
         return self.run_timeout * FETCH_SHARE
 
-    def fetch_budget(self) -> str:
-        """The fetch's time, as messages say it."""
-        return f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
+    def fetch_budget(self, seconds: float | None = None) -> str:
+        """The fetch's time, as messages say it; `seconds`: a run's fetch cut shorter than its
+        share, to leave the export the time the last one took (pipeline/deadlines.py)."""
+        if seconds is None or seconds >= self.fetch_seconds:
+            return (
+                f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
+            )
+        return (
+            f"{seconds:.3g}s: less than {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s, "
+            "to leave the export and publish as long as the last run's took"
+        )
 
     @property
     def raw_dir(self) -> Path:

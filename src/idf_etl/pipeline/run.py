@@ -27,7 +27,7 @@ from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
 from idf_etl.pipeline.build import Load, Run, build_with_memory
-from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds, fetch_deadline
 from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
@@ -90,14 +90,26 @@ def run_pipeline(
             from idf_etl.fetch.archive import fetch_archive
 
             clock.start("fetch")
-            summary = fetch_archive(settings, store, years=backfill, progress=fetch_progress)
+            summary = fetch_archive(
+                settings,
+                store,
+                years=backfill,
+                progress=fetch_progress,
+                deadline=fetch_deadline(settings.run_timeout, began, export),
+            )
             log.info("backfill: %s", summary.line())
         elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
-            summary = fetch_site(settings, store, fetch_progress, revalidate)
+            summary = fetch_site(
+                settings,
+                store,
+                fetch_progress,
+                revalidate,
+                fetch_deadline(settings.run_timeout, began, export),
+            )
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
