@@ -26,7 +26,7 @@ from idf_etl.load.loader import Loader
 from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.build import Load, Run, build_with_memory
+from idf_etl.pipeline.build import Load, Run, after_publish, build_with_memory
 from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds, fetch_deadline
 from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -141,7 +141,13 @@ def run_pipeline(
             settings.max_warehouse_memory,
             store.get_meta(MEMORY_NEEDED),
         )
-        store.set_meta(MEMORY_NEEDED, built_with)
+        if built_with != store.get_meta(MEMORY_NEEDED):  # a write less, and a wait less
+            after_publish(
+                result,
+                f"the raw store's {MEMORY_NEEDED} ({store.manifest})",
+                lambda: store.set_meta(MEMORY_NEEDED, built_with),
+                f"the next run starts at {settings.warehouse_memory} again",
+            )
     clock.stop()
     result.seconds = clock.elapsed()
     result.stages = clock.stages
