@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
+from idf_etl.setting_numbers import NUMBER_TYPES, read_number
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, read_host
 from idf_etl.version import package_version
 
@@ -167,17 +168,20 @@ class Settings(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_truth_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # TOML's true/false are Python's bools, which are ints: `keep_published = false`
         # kept no earlier release, `max_retries = true` one retry, silently (adversary).
-        field = cls.model_fields[info.field_name or ""]
+        name = info.field_name or ""
+        field = cls.model_fields[name]
+        default = field.get_default(call_default_factory=True)
         if isinstance(value, bool) and field.annotation is not bool:
-            default = field.get_default(call_default_factory=True)
             shown = repr(str(default) if isinstance(default, Path) else default)
             raise ValueError(
                 f"{str(value).lower()} is a yes/no where this setting wants a value like "
                 f"{shown} (its default)"
             )
+        if isinstance(value, str) and field.annotation in NUMBER_TYPES:
+            return read_number(name, value, field.annotation in (int, int | None), default)
         return value
 
     @field_validator("warehouse_memory", "max_warehouse_memory")
