@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS, fetch_deadline
+from idf_etl.rawstore import RawStore
 from tests.cli.test_cli_interrupts import idf
 from tests.helpers.pace import Pace
 from tests.helpers.raw_server import RawServer, http
@@ -147,3 +150,27 @@ def test_a_page_whose_canonical_link_names_another_project_does_not_hide_it(tmp_
     assert second.returncode == 0, second.stderr[-2000:]
     [(title,)] = ledger(data, "SELECT title FROM projects WHERE project_id = 'XX.0001'")
     assert title.startswith("New "), title
+
+
+def test_a_slow_last_export_stops_the_fetch_early_so_the_stages_after_it_keep_theirs(tmp_path):
+    """The fetch stopped at 75 % of run_timeout whatever the export's reserve (up to half of
+    what is left), so a run whose last export was slow ended past run_timeout or parsed
+    nothing. With the raw store's last export at 6 s (7.5 s kept) of a 24 s run, the fetch
+    stops at 9 s, not 18 s, and says why; a site paced at a page a second would take 60 s."""
+    data = tmp_path / "data"
+    with RawStore(data / "raw") as store:
+        store.set_meta(EXPORT_SECONDS, "6")
+    stop = fetch_deadline(24, 0, 6.0)
+    assert stop == 9.0
+    with RawServer() as srv:
+        serve_site(srv, 60, robots="User-agent: *\nCrawl-delay: 1\n")
+        proc = run(srv, data, "--set", "run_timeout=24", "--json")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    fetched = json.loads(proc.stdout.strip().splitlines()[-1])["stage_seconds"]["fetch"]
+    assert fetched < stop + 3, fetched  # its 75 % is 18 s
+    said = re.search(
+        r"\(([\d.]+)s: less than 75% of run_timeout 24s, to leave the export", proc.stderr
+    )
+    assert said and float(said[1]) <= stop, proc.stderr[-2000:]  # from the fetch's own start
+    [(fetched_pages,)] = ledger(data, "SELECT count(*) FROM pages")
+    assert 0 < fetched_pages < 20  # a page a second, for about 9 s

@@ -26,8 +26,9 @@ from idf_etl.load.loader import Loader
 from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.build import Load, Run, build_with_memory
-from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds
+from idf_etl.pipeline.build import Load, Run, after_publish, build_with_memory
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds, fetch_deadline
+from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import batch_bytes, build_within_memory, load_batches
@@ -78,20 +79,37 @@ def run_pipeline(
     with lock, _raw_store(settings, from_raw) as store:
         summary = None
         refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
+        # The last export and publish's seconds: what the stages before them leave them
+        # (deadlines.py), and how long past run_timeout a waiting run should wait before it
+        # calls this one stuck (holder.py's tail).
+        export = export_seconds(store.get_meta(EXPORT_SECONDS))
+        lock.expect_tail(tail_seconds(export))
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
             from idf_etl.fetch.archive import fetch_archive
 
             clock.start("fetch")
-            summary = fetch_archive(settings, store, years=backfill, progress=fetch_progress)
+            summary = fetch_archive(
+                settings,
+                store,
+                years=backfill,
+                progress=fetch_progress,
+                deadline=fetch_deadline(settings.run_timeout, began, export),
+            )
             log.info("backfill: %s", summary.line())
         elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
-            summary = fetch_site(settings, store, fetch_progress, revalidate)
+            summary = fetch_site(
+                settings,
+                store,
+                fetch_progress,
+                revalidate,
+                fetch_deadline(settings.run_timeout, began, export),
+            )
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
@@ -103,7 +121,7 @@ def run_pipeline(
         deadlines = Deadlines.of(
             settings.run_timeout,
             began,
-            export_seconds(store.get_meta(EXPORT_SECONDS)),
+            export,
             now=time.monotonic(),  # shares of what the fetch left
         )
         run = Run(
@@ -123,7 +141,13 @@ def run_pipeline(
             settings.max_warehouse_memory,
             store.get_meta(MEMORY_NEEDED),
         )
-        store.set_meta(MEMORY_NEEDED, built_with)
+        if built_with != store.get_meta(MEMORY_NEEDED):  # a write less, and a wait less
+            after_publish(
+                result,
+                f"the raw store's {MEMORY_NEEDED} ({store.manifest})",
+                lambda: store.set_meta(MEMORY_NEEDED, built_with),
+                f"the next run starts at {settings.warehouse_memory} again",
+            )
     clock.stop()
     result.seconds = clock.elapsed()
     result.stages = clock.stages
