@@ -80,7 +80,7 @@ def run_pipeline(
         # (deadlines.py), and how long past run_timeout a waiting run should wait before it
         # calls this one stuck (holder.py's tail).
         export = export_seconds(store.get_meta(EXPORT_SECONDS))
-        lock.expect_tail(tail_seconds(export))
+        lock.expect_tail(tail_seconds(export, settings.run_timeout))
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
