@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from idf_etl.pipeline.holder import (
     CLOCK_SLACK,
+    LONGEST_EXPORT,
     STUCK_FACTOR,
     TAIL_FLOOR,
     Here,
@@ -60,8 +61,10 @@ def test_a_run_is_stuck_only_past_twice_run_timeout_and_its_tail_as_written(time
     """The tail a run writes (from its last export) survives the record's round trip, and a
     holder younger than twice run_timeout plus a minute is never stuck, however short
     run_timeout (adversary #25: 0.5 s, a healthy 7 s run called stuck)."""
-    tail = tail_seconds(export)
-    assert tail >= TAIL_FLOOR and tail >= STUCK_FACTOR * (export or 0)
+    tail = tail_seconds(export, timeout)
+    most = max(timeout, LONGEST_EXPORT)
+    assert tail >= TAIL_FLOOR and tail >= STUCK_FACTOR * min(export or 0, most)
+    assert tail <= TAIL_FLOOR + STUCK_FACTOR * most  # a hand-edited 1e9 cannot hide a stuck run
     record = Holder.from_text(
         Holder(boot_id=BOOT, host="etl1", since_boot=10.0, run_timeout=timeout, tail=tail).to_text()
     )

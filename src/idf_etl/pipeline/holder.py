@@ -44,6 +44,8 @@ STUCK_FACTOR = 2
 # stuck at 1 s (adversary #25). The tail is TAIL_FLOOR plus STUCK_FACTOR times the raw store's
 # last export and publish (written into the record once the store is open: tail_seconds).
 TAIL_FLOOR = 60.0
+# The most of the last export's seconds counted in the tail where run_timeout is shorter.
+LONGEST_EXPORT = 3600.0
 # A holder on another machine whose clock is ahead by less than this is "just now" (the
 # one slack of every stored time compared with now), in seconds.
 CLOCK_SLACK = STORED_TIME_SLACK.total_seconds()
@@ -95,10 +97,12 @@ class Holder:
         )
 
 
-def tail_seconds(export: float | None) -> float:
+def tail_seconds(export: float | None, run_timeout: float) -> float:
     """The tail of a run whose last export and publish took `export` seconds (None: not
-    known): TAIL_FLOOR, plus STUCK_FACTOR times that export, as the machine may be slower."""
-    return TAIL_FLOOR + STUCK_FACTOR * (export or 0.0)
+    known): TAIL_FLOOR, plus STUCK_FACTOR times that export, as the machine may be slower.
+    The export counts for run_timeout (an hour, for a shorter one) at most: a hand-edited
+    1e9 made a run that hangs never stuck."""
+    return TAIL_FLOOR + STUCK_FACTOR * min(export or 0.0, max(run_timeout, LONGEST_EXPORT))
 
 
 def this_process(run_timeout: float | None, tail: float = TAIL_FLOOR) -> Holder:

@@ -33,7 +33,7 @@ from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import batch_bytes, build_within_memory, load_batches
 from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
-from idf_etl.pipeline.parsing import batched, parse_stored, stale_batches
+from idf_etl.pipeline.parsing import PARSED_AT_LEAST, batched, parse_stored, stale_batches
 from idf_etl.pipeline.provenance import check_same_site
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawformat import MANIFEST_NAME, stored_time
@@ -49,9 +49,6 @@ log = logging.getLogger(
 # time: a url, a hash and a flag each, whatever load_batch is (at load_batch=1, a statement
 # a page: 12,000 stored pages took minutes before a page was parsed).
 STATE_BATCH = 1000
-# Pages a run parses even when its time was up before its parse began: every run moves the
-# work on, and the run's end moves by a few seconds at most.
-PARSED_AT_LEAST = 64
 # The raw store's record of the limit the last build was made with (build_within_memory).
 MEMORY_NEEDED = "warehouse_memory_needed"
 
@@ -83,7 +80,7 @@ def run_pipeline(
         # (deadlines.py), and how long past run_timeout a waiting run should wait before it
         # calls this one stuck (holder.py's tail).
         export = export_seconds(store.get_meta(EXPORT_SECONDS))
-        lock.expect_tail(tail_seconds(export))
+        lock.expect_tail(tail_seconds(export, settings.run_timeout))
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
