@@ -266,6 +266,8 @@ def _parse_and_load(run: Run, loader: Loader) -> int:
     )
     run.progress("discovered", "", str(todo))
     workers = pool_size(run.settings.parse_workers, todo)
+    if time.monotonic() >= run.deadlines.parse:
+        workers = 1  # the floor's pages only, on one worker (workers.map_isolated)
     run.clock.start("parse")
     pages = (
         page for batch in stale_batches(store, loader, from_raw, STATE_BATCH) for page in batch
