@@ -13,10 +13,8 @@ import json
 import logging
 import os
 import queue
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,8 +22,8 @@ from typing import Any
 import duckdb
 
 from idf_etl.config import memory_bytes
+from idf_etl.warehouse.datapackage import INTEGERS, datapackage, field, resource
 from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
-from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
 from idf_etl.warehouse.status import LAST_SITE_READ
@@ -34,14 +32,8 @@ log = logging.getLogger(
     "idf_etl.export"
 )  # a --log-json contract: fixed, whatever the module is called
 
-# The facts are IOM's, published on its sites; the package says where they come from.
-LICENSE = {
-    "name": "other-at",
-    "title": "Facts published by IOM on its websites (see sources): reuse with attribution to IOM",
-}
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
 # Types whose CSV form is never a formula: numbers, true/false, dates, ids.
-_NOT_TEXT = {*_INTEGERS, "UTINYINT", "USMALLINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN"}
+_NOT_TEXT = {*INTEGERS, "UTINYINT", "USMALLINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN"}
 _NOT_TEXT |= {"DATE", "UUID"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
@@ -55,7 +47,6 @@ PARQUET: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP}
 # export's peak grew with the store (p1: 127 -> 162 MB). A dataset that needs more is
 # exported again at the full limit (the same statements: the same bytes).
 LEAN_SHARE = 0.5
-_ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
 # A table or view to export: name, comment, what to select from, key, declared columns,
 # the order it is written in (never NULL, unique together; empty: its own).
 Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column], tuple[str, ...]]
@@ -225,8 +216,8 @@ def _export(
     # a stream (DuckDB's CSV writer over the table itself buffers far more).
     rows = con.sql("SELECT * FROM read_parquet(?)", params=[str(parquet)])
     write_csv(rows, staging / "csv" / f"{name}.csv")
-    fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
-    return _resource(name, comment, fields, key)
+    fields = [field(c[0], c[1], declared.get(c[0])) for c in columns]
+    return resource(name, comment, fields, key)
 
 
 def _declared_nullability(source: str, names: list[str], declared: dict[str, Column]) -> str:
@@ -393,77 +384,3 @@ def _csv_expression(name: str, duckdb_type: str) -> str:
     # Any other type is text in a spreadsheet (VARCHAR, an ENUM, JSON, an INTERVAL such
     # as '-1 day'), guarded; parquet/ stays exact.
     return guarded_sql(f"CAST({name} AS VARCHAR)")
-
-
-def _field(name: str, duckdb_type: str, declared: Column | None) -> dict[str, object]:
-    """A Table Schema field for a column of this DuckDB type."""
-    field: dict[str, object] = {"name": name, "type": _frictionless_type(duckdb_type)}
-    if declared is not None:
-        field["description"] = declared.comment
-    constraints: dict[str, object] = {}
-    if declared is not None and declared.type.endswith("NOT NULL"):
-        constraints["required"] = True
-    if duckdb_type.startswith("ENUM("):
-        constraints["enum"] = [m.replace("''", "'") for m in _ENUM_LABEL.findall(duckdb_type)]
-    if constraints:
-        field["constraints"] = constraints
-    return field
-
-
-def _frictionless_type(duckdb_type: str) -> str:
-    if duckdb_type.endswith("[]"):
-        return "array"
-    if duckdb_type in _INTEGERS:
-        return "integer"
-    if duckdb_type.startswith("DECIMAL") or duckdb_type in ("DOUBLE", "FLOAT"):
-        return "number"
-    if duckdb_type == "TIMESTAMP WITH TIME ZONE":
-        return "datetime"
-    return {"BOOLEAN": "boolean", "DATE": "date"}.get(duckdb_type, "string")
-
-
-def _resource(
-    name: str, comment: str, fields: list[dict[str, object]], key: tuple[str, ...]
-) -> dict[str, object]:
-    schema: dict[str, object] = {"fields": fields}
-    if key:
-        schema["primaryKey"] = list(key)
-    return {
-        "name": name,
-        "path": f"csv/{name}.csv",
-        "profile": "tabular-data-resource",
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "description": f"{comment} Also as parquet/{name}.parquet (same columns).",
-        "schema": schema,
-    }
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def datapackage(
-    resources: list[dict[str, object]],
-    sources: Sequence[str],
-    run_id: int,
-    data_as_of: datetime | None = None,
-) -> dict[str, object]:
-    """The Data Package descriptor; its version is schema version . run number . 0, its
-    `data_as_of` the last successful read of the site (absent before the first)."""
-    as_of = {} if data_as_of is None else {"data_as_of": _utc(data_as_of)}
-    return {
-        "name": "iom-development-fund-projects",
-        "title": "IOM Development Fund projects (idf-etl)",
-        "description": "Projects of the IOM Development Fund, read from their English, French "
-        "and Spanish pages by idf-etl, with their change history. CSV files are described "
-        "here; parquet/ holds the same tables and views with their database types.",
-        "version": f"{SCHEMA_VERSION}.{run_id}.0",
-        "created": _utc(datetime.now(UTC)),
-        **as_of,
-        "profile": "tabular-data-package",
-        "licenses": [LICENSE],
-        "sources": [{"title": "IOM Development Fund project pages", "path": s} for s in sources],
-        "resources": resources,
-    }
