@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import queue
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from functools import partial
@@ -41,12 +42,17 @@ ROW_GROUP = SORT_CHUNK = 2048
 # Not also cut by bytes (row_group_size_bytes): in DuckDB 2.0 it wrote a sorted chunk's rows
 # out of their order (tests/warehouse/test_exports.py, open_issues at 32MB).
 PARQUET: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP}
-# The share of the connection's memory limit the export's statements run within. DuckDB keeps
-# the blocks a statement reads cached up to its limit: at 30,000 stored pages one scan of
-# project_pages filled 26 MB of 64MB, where at 3,000 the whole file is 15 MB, so the
-# export's peak grew with the store (p1: 127 -> 162 MB). A dataset that needs more is
-# exported again at the full limit (the same statements: the same bytes).
+# The share of the connection's memory limit the export's statements start within, and
+# the step it rises by where DuckDB needs more. DuckDB keeps the blocks a statement reads
+# cached up to its limit: at 30,000 stored pages one scan of project_pages filled 26 MB of
+# 64MB, where at 3,000 the whole file is 15 MB, so the export's peak grew with the store
+# (p1: 127 -> 162 MB). Half is too little for long texts: a Parquet row group of 2,048
+# descriptions is held whole while written (one page a project: 26 MiB pinned, so 32MB
+# failed for every dataset with descriptions, each then written at the whole 64MB with 38 MB
+# cached; at 40MB, 6 MB cached). So a dataset that needs more is written again a step
+# higher, and the datasets after it start there (the same statements: the same bytes).
 LEAN_SHARE = 0.5
+LEAN_STEP = 0.125
 # A table or view to export: name, comment, what to select from, key, declared columns,
 # the order it is written in (never NULL, unique together; empty: its own).
 Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column], tuple[str, ...]]
@@ -57,10 +63,12 @@ def export_tables(
     release_dir: Path,
     sources: Sequence[str] = (),
     threads: int = 1,
+    memory: str | None = None,
 ) -> Path:
     """Write every table and view as CSV and Parquet, and datapackage.json, into
     release_dir (the release being built, see publish.py); `sources` are the start
-    points the data was read from; `threads`: datasets written at once.
+    points the data was read from; `threads`: datasets written at once; `memory`: the
+    connection's memory limit as set (None: read from DuckDB).
 
     Nothing an analyst sees changes here: the whole release, warehouse and exports,
     is published at once. Paths go to DuckDB as arguments, never inside SQL text
@@ -80,9 +88,9 @@ def export_tables(
     # warehouse: 3.2-4.0 s on one thread, 1.8-2.0 s on two (10,000: 0.8-1.1 s, 0.7-0.8 s).
     before = scalar(con, "SELECT current_setting('threads')")
     con.execute("SET threads = 1")
-    limit = _Lean(con)
+    limit = _Lean(con, memory)
     try:
-        written = _export_threaded(con, staging, datasets, threads) if threads > 1 else {}
+        written = _export_threaded(con, staging, datasets, threads, limit) if threads > 1 else {}
         # One at a time: every dataset without threads, and those the threads could not
         # write together within the limit, which they share.
         resources = [
@@ -102,44 +110,71 @@ def export_tables(
 
 
 class _Lean:
-    """The export's memory limit: LEAN_SHARE of the connection's, and the whole of it for a
-    dataset that needs more (then lean again for the next)."""
+    """The export's memory limit: LEAN_SHARE of the connection's at first, a LEAN_STEP of
+    it higher each time a dataset needs more (that dataset written again), up to the whole.
+    Shared by the export's threads: the limit is the database's, and only rises."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, full: str | None = None) -> None:
         self.con = con
-        self.full = str(scalar(con, "SELECT current_setting('memory_limit')"))
+        # The limit as the caller set it: read back from DuckDB it is rounded (16MB comes
+        # back as 15.2 MiB), and set again from that it would be less than it was.
+        self.full = full or str(scalar(con, "SELECT current_setting('memory_limit')"))
         try:
-            self.lean: str | None = f"{int(memory_bytes(self.full) * LEAN_SHARE)}B"
+            self._bytes: int | None = memory_bytes(self.full)
         except (AttributeError, KeyError):  # a limit written in a way we do not read
-            self.lean = None
-        self._set(self.lean)  # DuckDB also drops what it cached beyond it
+            self._bytes = None
+        self.share = LEAN_SHARE if self._bytes is not None else 1.0
+        self._lock = threading.Lock()
+        self._apply()  # DuckDB also drops what it cached beyond it
+
+    @property
+    def limit(self) -> str:
+        if self._bytes is None or self.share >= 1:
+            return self.full
+        return f"{int(self._bytes * self.share)}B"
 
     def run(self, export: Callable[..., dict[str, object]], *args: Any) -> dict[str, object]:
-        """export(*args), one dataset on the calling thread (no other running); again at
-        the full limit when DuckDB needed more than the lean one."""
-        try:
-            return export(*args)
-        except duckdb.OutOfMemoryException as exc:
-            if self.lean is None:
-                raise
-            log.debug("export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.full)
-            self._set(self.full)
+        """export(*args), one dataset; again a step higher each time DuckDB needed more than
+        the limit it ran at, until it has run at the whole limit."""
+        while True:
+            share = self.share
             try:
                 return export(*args)
-            finally:
-                self._set(self.lean)
+            except duckdb.OutOfMemoryException as exc:
+                if not self._step_up(share):
+                    raise
+                log.debug(
+                    "export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.limit
+                )
 
     def restore(self) -> None:
         """The connection's own limit again."""
-        self._set(self.full)
+        with self._lock:
+            self.share = 1.0
+            self._apply()
 
-    def _set(self, limit: str | None) -> None:
-        if limit is not None:
-            self.con.execute(f"SET memory_limit = '{limit}'")
+    def _step_up(self, share: float) -> bool:
+        """A step up from `share` (unless another thread has raised it since); False when
+        `share` was the whole limit already."""
+        with self._lock:
+            if share >= 1:
+                return False
+            if self.share == share:
+                self.share = min(1.0, share + LEAN_STEP)
+                self._apply()
+            return True
+
+    def _apply(self) -> None:
+        if self._bytes is not None:
+            self.con.execute(f"SET memory_limit = '{self.limit}'")
 
 
 def _export_threaded(
-    con: duckdb.DuckDBPyConnection, staging: Path, datasets: list[Dataset], threads: int
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    datasets: list[Dataset],
+    threads: int,
+    limit: _Lean,
 ) -> dict[str, dict[str, object]]:
     """_export of each dataset on `threads` threads, a connection each (DuckDB runs a
     statement without the GIL); the resources by name. A dataset for which DuckDB needed
@@ -165,7 +200,7 @@ def _export_threaded(
         try:
             for dataset in lane:
                 try:
-                    done.append(_export(cursor, staging, *dataset))
+                    done.append(limit.run(_export, cursor, staging, *dataset))
                 except duckdb.OutOfMemoryException as exc:
                     # The threads share the memory limit: together they can outgrow
                     # what one at a time fits in. Its files are written again.
