@@ -87,10 +87,13 @@ class PoliteClient:
         on_problem: Callable[[str, str], None] = _no_problem,
         deadline: float | None = None,
         robots: bool = True,
+        budget: str | None = None,
     ) -> None:
         """`deadline`: time.monotonic() after which nothing more is sent (the run's end);
-        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API)."""
+        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API);
+        `budget`: the fetch's time as messages say it (settings.fetch_budget())."""
         self.settings = settings
+        self.budget = budget or settings.fetch_budget()
         self.obey_robots = robots
         self.allowed = settings.hosts()
         self.deadline = deadline
@@ -216,7 +219,7 @@ class PoliteClient:
                 origin,
                 f"robots.txt of {urlsplit(origin).netloc} asks for Crawl-delay {delay:g}s, more "
                 f"than the {max(0.0, left):.0f}s the fetch has left "
-                f"({self.settings.fetch_budget()})",
+                f"({self.budget})",
             )
             return
         self._pace(origin).slow_down(delay)
