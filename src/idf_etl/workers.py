@@ -84,7 +84,8 @@ def _fork_server(fn: Callable[..., object]) -> multiprocessing.context.BaseConte
     """The fork server's context, set to import `fn`'s module (and the main script)."""
     context = multiprocessing.get_context("forkserver")
     module = getattr(fn, "func", fn).__module__  # a partial's function's
-    context.set_forkserver_preload(["__main__", module])
+    # fork_server first: its hook quiets a worker whose pool went while it started.
+    context.set_forkserver_preload(["idf_etl.fork_server", "__main__", module])
     return context
 
 
