@@ -339,9 +339,11 @@ class Settings(BaseModel):
             return (
                 f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
             )
+        # No seconds said: they move with the last export's, and a stored problem's identity
+        # is its message (one problem a night, opened and resolved, otherwise).
         return (
-            f"{seconds:.3g}s: less than {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s, "
-            "to leave the export and publish as long as the last run's took"
+            f"less than {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s, to leave the "
+            "export and publish as long as the last run's took"
         )
 
     @property

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from pathlib import Path
 
@@ -168,9 +167,7 @@ def test_a_slow_last_export_stops_the_fetch_early_so_the_stages_after_it_keep_th
     assert proc.returncode == 1, proc.stderr[-2000:]
     fetched = json.loads(proc.stdout.strip().splitlines()[-1])["stage_seconds"]["fetch"]
     assert fetched < stop + 3, fetched  # its 75 % is 18 s
-    said = re.search(
-        r"\(([\d.]+)s: less than 75% of run_timeout 24s, to leave the export", proc.stderr
-    )
-    assert said and float(said[1]) <= stop, proc.stderr[-2000:]  # from the fetch's own start
+    said = "(less than 75% of run_timeout 24s, to leave the export and publish as long as"
+    assert said in proc.stderr, proc.stderr[-2000:]
     [(fetched_pages,)] = ledger(data, "SELECT count(*) FROM pages")
     assert 0 < fetched_pages < 20  # a page a second, for about 9 s

@@ -100,7 +100,9 @@ def build_and_publish(run: Run, load: Load) -> RunResult:
         threads = settings.parse_workers or default_workers()
         con, exported = export_within_memory(
             con,
-            lambda c: export_tables(c, publisher.building, sources(c, settings), threads),
+            lambda c, limit: export_tables(
+                c, publisher.building, sources(c, settings), threads, limit
+            ),
             partial(_connect, publisher=publisher, building=building),
             settings.warehouse_memory,
             settings.max_warehouse_memory,

@@ -92,7 +92,7 @@ def run_pipeline(
                 store,
                 years=backfill,
                 progress=fetch_progress,
-                deadline=fetch_deadline(settings.run_timeout, began, export),
+                deadline=_fetch_cut(settings, began, export),
             )
             log.info("backfill: %s", summary.line())
         elif not from_raw:
@@ -105,7 +105,7 @@ def run_pipeline(
                 store,
                 fetch_progress,
                 revalidate,
-                fetch_deadline(settings.run_timeout, began, export),
+                _fetch_cut(settings, began, export),
             )
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
@@ -149,6 +149,13 @@ def run_pipeline(
     result.seconds = clock.elapsed()
     result.stages = clock.stages
     return result
+
+
+def _fetch_cut(settings: Settings, began: float, export: float | None) -> float | None:
+    """The fetch's deadline where the last export and publish cut its share short
+    (deadlines.fetch_deadline), else None: its share from its own start, as messages say."""
+    stop = fetch_deadline(settings.run_timeout, began, export)
+    return stop if stop < began + settings.fetch_seconds else None
 
 
 def _raw_store(settings: Settings, from_raw: bool) -> RawStore:
@@ -266,6 +273,8 @@ def _parse_and_load(run: Run, loader: Loader) -> int:
     )
     run.progress("discovered", "", str(todo))
     workers = pool_size(run.settings.parse_workers, todo)
+    if time.monotonic() >= run.deadlines.parse:
+        workers = 1  # the floor's pages only, on one worker (workers.map_isolated)
     run.clock.start("parse")
     pages = (
         page for batch in stale_batches(store, loader, from_raw, STATE_BATCH) for page in batch
