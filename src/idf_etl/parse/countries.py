@@ -228,7 +228,9 @@ def split_countries(text: str) -> StatesResult:
 
 # Brackets and list punctuation in their full-width, small and CJK forms (a Chinese or
 # Japanese keyboard's): read as the ASCII ones, "Kenya（pilot phase）" as "Kenya (pilot phase)".
-_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝［］〔〕【】〈〉⟨⟩，；｜、", "()()()[][][]()(),;|,")
+# ASCII curly braces too: a reader reads "Kenya {Nairobi, Mombasa}" as Kenya and a remark,
+# as its full-width form already was (it was cut in two, '{Nairobi' and 'Mombasa}').
+_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝{}［］〔〕【】〈〉⟨⟩，；｜、", "()()()()[][][]()(),;|,")
 # Where a list is cut: a separator outside brackets ("Kenya (Nairobi, Mombasa)" is one item).
 _SEPARATOR = re.compile(r"[\n;,|•]+|\s{2,}")
 # A bracketed group with no bracket inside it, round or square.
@@ -322,9 +324,9 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
 def _bracket_words(line: str) -> str:
     """The line with each bracketed group made one word (its spaces glued), an article
     joined to the word before it ("Congo (la)" is Congo's)."""
-    line = re.sub(
-        r"(?<=[\w)\]])([(\[])", r" \1", line
-    )  # "Kenya(pilot)", "Myanmar (Birmania)(pilot)"
+    # "Kenya(pilot)", "Myanmar (Birmania)(pilot)", and after any other mark but a bracket:
+    # "Islas Vírgenes de EE. UU.(pilot)" lost the name when only a letter counted.
+    line = re.sub(r"(?<=[^\s(\[])([(\[])", r" \1", line)
     line = _GLUED_ARTICLE.sub(_GLUE + r"\1", line)
     return _GROUP.sub(lambda group: re.sub(r"\s", _GLUE, group[0]), line)
 
