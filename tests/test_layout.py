@@ -126,3 +126,28 @@ def test_every_module_of_the_package_has_its_place_in_the_layers():
     assert present == placed, (
         f"not in a layer: {sorted(present - placed)}; gone: {sorted(placed - present)}"
     )
+
+
+# STYLE.md: no module over ~400 lines. The ones past it, each with why it is left so; an
+# entry whose module has come back under the limit fails too, so the list stays true.
+MAX_LINES = 400
+OVER_THE_LIMIT = {
+    "warehouse/export.py": "the lead is splitting it (issue 22, session 32)",
+    "load/loader.py": "403 lines, 3 over: load/ is another developer's this session (a "
+    "memory retry in the Loader, tail2's item 6); cut it with that change, not beside it",
+}
+
+
+def test_no_module_is_over_the_line_limit_but_the_named_ones():
+    sizes = {
+        str(path.relative_to(SRC)): len(path.read_text().splitlines()) for path in SRC.rglob("*.py")
+    }
+    over = {name for name, lines in sizes.items() if lines > MAX_LINES}
+    assert over <= set(OVER_THE_LIMIT), (
+        f"over {MAX_LINES} lines: {sorted(over - set(OVER_THE_LIMIT))}; split by what they hold "
+        "(docs/development.md Layout), or name one in OVER_THE_LIMIT with why"
+    )
+    assert set(OVER_THE_LIMIT) <= over, (
+        f"back under {MAX_LINES} lines: take {sorted(set(OVER_THE_LIMIT) - over)} out of "
+        "OVER_THE_LIMIT"
+    )
