@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from idf_etl.rawformat import MAX_BYTES_CEILING
 from idf_etl.records import LANGS
+from idf_etl.setting_numbers import NUMBER_TYPES, read_number
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, read_host
 from idf_etl.version import package_version
 
@@ -37,6 +38,10 @@ FETCH_SHARE = 0.75
 # the merge, which leaves REPORT_SHARE to the problems and the report, which leaves EXPORT_SHARE to the export
 # and the publish (more where the last run's took more, up to MOST_EXPORT_SHARE).
 MERGE_SHARE, REPORT_SHARE, EXPORT_SHARE, MOST_EXPORT_SHARE = 0.1, 0.05, 0.05, 0.5
+# The fetch stops earlier where the last export and publish took more than their share, so
+# that the parse, merge and report keep theirs; never before this share of run_timeout (an
+# export as long as the run cannot stop the fetch altogether).
+LEAST_FETCH_SHARE = FETCH_SHARE / 2
 PARSE_SHARE = 1 - MERGE_SHARE - REPORT_SHARE - EXPORT_SHARE
 # A memory amount DuckDB reads as its memory_limit (pipeline/memory.py reads it too).
 MEMORY_PATTERN = r"([0-9]+(?:\.[0-9]+)?)\s*([KMG]i?B)"
@@ -163,17 +168,20 @@ class Settings(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_truth_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+    def _numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # TOML's true/false are Python's bools, which are ints: `keep_published = false`
         # kept no earlier release, `max_retries = true` one retry, silently (adversary).
-        field = cls.model_fields[info.field_name or ""]
+        name = info.field_name or ""
+        field = cls.model_fields[name]
+        default = field.get_default(call_default_factory=True)
         if isinstance(value, bool) and field.annotation is not bool:
-            default = field.get_default(call_default_factory=True)
             shown = repr(str(default) if isinstance(default, Path) else default)
             raise ValueError(
                 f"{str(value).lower()} is a yes/no where this setting wants a value like "
                 f"{shown} (its default)"
             )
+        if isinstance(value, str) and field.annotation in NUMBER_TYPES:
+            return read_number(name, value, field.annotation in (int, int | None), default)
         return value
 
     @field_validator("warehouse_memory", "max_warehouse_memory")
@@ -324,9 +332,19 @@ class Settings(BaseModel):
         """The fetch's share of run_timeout (FETCH_SHARE)."""
         return self.run_timeout * FETCH_SHARE
 
-    def fetch_budget(self) -> str:
-        """The fetch's time, as messages say it."""
-        return f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
+    def fetch_budget(self, seconds: float | None = None) -> str:
+        """The fetch's time, as messages say it; `seconds`: a run's fetch cut shorter than its
+        share, to leave the export the time the last one took (pipeline/deadlines.py)."""
+        if seconds is None or seconds >= self.fetch_seconds:
+            return (
+                f"{self.fetch_seconds:g}s: {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s"
+            )
+        # No seconds said: they move with the last export's, and a stored problem's identity
+        # is its message (one problem a night, opened and resolved, otherwise).
+        return (
+            f"less than {FETCH_SHARE:.0%} of run_timeout {self.run_timeout:g}s, to leave the "
+            "export and publish as long as the last run's took"
+        )
 
     @property
     def raw_dir(self) -> Path:

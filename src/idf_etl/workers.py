@@ -85,7 +85,8 @@ def _fork_server(fn: Callable[..., object]) -> multiprocessing.context.BaseConte
     """The fork server's context, set to import `fn`'s module (and the main script)."""
     context = multiprocessing.get_context("forkserver")
     module = getattr(fn, "func", fn).__module__  # a partial's function's
-    context.set_forkserver_preload(["__main__", module])
+    # fork_server first: its hook quiets a worker whose pool went while it started.
+    context.set_forkserver_preload(["idf_etl.fork_server", "__main__", module])
     return context
 
 
@@ -154,10 +155,17 @@ def map_isolated(
     # till then a later one, LEAST_SECONDS from now: an input that never ends among the
     # first held the run for its chunk's bound (minutes) past run_timeout.
     first = deadline
+    source, given = iter(items), 0
+    rest: Iterator[T] = iter(())
     if least > 0 and deadline is not None:
         first = max(deadline, time.monotonic() + LEAST_SECONDS)
+        if time.monotonic() >= deadline:
+            # Past it already: only the first `least` are sent, to one worker (more cost a
+            # start each, 2-11 s under load; the rest were parsed by the pool and thrown
+            # away), one at a time (an input that never ends holds back no other).
+            workers, count = 1, 0
+            rest, source = source, islice(source, least)
     pool = _Pool(fn, max(1, workers), warm, seconds_per_input, fork, first)
-    source, given = iter(items), 0
     size = CHUNK if count is None else chunk_size(count, pool.workers)
     pending: deque[tuple[list[T], Future[bytes]]] = deque()
     try:
@@ -181,6 +189,8 @@ def map_isolated(
             if given >= least:
                 pool.deadline = deadline
         for item in source:  # never sent: the deadline passed
+            yield item, _too_late()
+        for item in rest:  # past the deadline before any was sent: the floor's were
             yield item, _too_late()
     finally:
         pool.stop(kill=bool(pending) or pool.late)

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from tests.helpers.cli import clean_env
+from tests.helpers.pace import Pace
 from tests.helpers.raw_server import RawServer, http
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,12 @@ def idf(*args, cwd, timeout=300):
 
 
 def interrupt_after(args, ready, cwd, limit=30.0):
-    """Start `idf-etl ARGS`, SIGINT it once `ready()` holds; (seconds to exit, proc, stderr)."""
+    """Start `idf-etl ARGS`, SIGINT it once `ready()` holds; (seconds to exit, proc, stderr).
+
+    The seconds are checked against 5 s at the slowness measured around the exit
+    (tests/helpers/pace.py): the bound is a second on a quiet machine, and a fixed 5 s
+    failed where other suites shared the cores. What they tell apart (a query of hours, a
+    page that answers in an hour) is far longer at any load."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "idf_etl", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=cwd,
@@ -38,15 +44,19 @@ def interrupt_after(args, ready, cwd, limit=30.0):
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         time.sleep(0.1)
     assert ready(proc.pid), "the command never reached the state to interrupt"
+    pace = Pace()
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=pace.seconds(60))
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
-        pytest.fail(f"still running 60 s after Ctrl-C: {err[-1500:]}")
-    return time.monotonic() - sent, proc, err
+        pytest.fail(f"still running {pace.seconds(60):.0f} s after Ctrl-C: {err[-1500:]}")
+    took = time.monotonic() - sent
+    pace.again()
+    assert took < pace.seconds(5), (took, str(pace))
+    return took, proc, err
 
 
 def cpu_seconds(pid: int) -> float:
@@ -66,13 +76,12 @@ def runs(data: Path) -> int:
 def test_ctrl_c_stops_a_running_sql_query(data):
     """The issue's case: Ctrl-C did nothing to `idf-etl sql` once its query ran (SIGTERM did)."""
     query = "SELECT count(*) FROM range(1000000000000) a"
-    took, proc, err = interrupt_after(
+    _, proc, err = interrupt_after(
         ["sql", query, "--data-dir", str(data)],
         lambda pid: cpu_seconds(pid) > 3,  # well into the query (starting takes under 1 s)
         data.parent,
         limit=120,
     )
-    assert took < 5, f"{took:.1f}s"  # the bound is a second; the margin is for a busy machine
     assert proc.returncode == 130, err[-3000:]
     assert (
         err.strip()
@@ -85,7 +94,7 @@ def test_ctrl_c_stops_a_running_sql_query(data):
 class SlowPages:
     """A site whose pages answer after `seconds`: a crawl that is busy when Ctrl-C comes."""
 
-    def __init__(self, srv: RawServer, seconds: float = 30) -> None:
+    def __init__(self, srv: RawServer, seconds: float = 3600) -> None:
         self.srv = srv
         paths = [f"/project/p{i}" for i in range(4)]
         urls = "".join(f"<url><loc>{srv.url(p)}</loc></url>" for p in paths)
@@ -122,8 +131,7 @@ def test_ctrl_c_stops_a_crawl_and_keeps_what_was_published(data, command):
             "--rate",
             "0",
         ]
-        took, proc, err = interrupt_after(args, site.busy, data.parent)
-    assert took < 5, f"{took:.1f}s"
+        _, proc, err = interrupt_after(args, site.busy, data.parent)
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert runs(data) == before
@@ -135,8 +143,7 @@ def test_ctrl_c_stops_parse_of_a_url_that_does_not_answer(tmp_path):
     with RawServer() as srv:
         site = SlowPages(srv)
         srv.answer("/robots.txt", http(404))
-        took, proc, err = interrupt_after(["parse", srv.url("/project/p0")], site.busy, tmp_path)
-    assert took < 5, f"{took:.1f}s"
+        _, proc, err = interrupt_after(["parse", srv.url("/project/p0")], site.busy, tmp_path)
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err
 

@@ -22,7 +22,7 @@ from tests.helpers.cli import clean_env
 HOLD = """
 import sys, time
 from idf_etl.pipeline.lock import RunLock
-with RunLock(sys.argv[1], float(sys.argv[2])):
+with RunLock(sys.argv[1], float(sys.argv[2]), tail=float(sys.argv[3])):
     print("held", flush=True)
     time.sleep(300)
 """
@@ -37,11 +37,13 @@ def faketime(offset: str) -> list[str]:
 
 @contextmanager
 def holder(
-    data: Path, run_timeout: float, clock: list[str] | None = None
+    data: Path, run_timeout: float, clock: list[str] | None = None, tail: float = 0.0
 ) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding `data`'s lock the way a run does, until the block ends."""
+    """Another process holding `data`'s lock the way a run does, until the block ends.
+    `tail`: the seconds past twice run_timeout it may take before it is stuck (a run's
+    own is a minute or more: 0 lets a test see a stuck holder within a second)."""
     proc = subprocess.Popen(
-        [*(clock or []), sys.executable, "-c", HOLD, str(data), str(run_timeout)],
+        [*(clock or []), sys.executable, "-c", HOLD, str(data), str(run_timeout), str(tail)],
         stdout=subprocess.PIPE,
         text=True,
         env=clean_env(),

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,12 @@ REPO = Path(__file__).parents[2]
 
 ARMENIA = "/project/migration-socio-economic-development-armenia-georgia"
 MOLDOVA = "/project/moldova-diaspora-homeland-partnerships"  # CE.0333's only page
+
+
+def mark_then_sleep(path: str, seconds: float) -> None:
+    """A page's drawing that says it has begun (a file at `path`) and then takes `seconds`."""
+    Path(path).touch()
+    time.sleep(seconds)
 
 
 def idf(*args, data_dir, check=True):

@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from idf_etl.pipeline.lock import RunLock
+from idf_etl.pipeline.parsing import PARSED_AT_LEAST
 from idf_etl.pipeline.run import run_pipeline
 from idf_etl.rawstore import RawStore
 from tests.helpers.cli import idf_etl
@@ -304,3 +305,23 @@ def test_a_capture_whose_stored_time_was_damaged_is_left_out_and_said(
         return
     assert observed == [("2017-01-01 00:00:00+00",)]
     assert "1 capture of" in caplog.text and "does not read" in caplog.text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_backfill_whose_time_is_up_before_its_parse_still_reads_the_floor(
+    site, archive, settings, workers
+):
+    """As a run's parse (PARSED_AT_LEAST): a backfill whose time was up before its parse
+    began observed no capture, every time, and a tight run_timeout never moved it on."""
+    s = settings(parse_workers=workers)
+    run_pipeline(s)
+    for i in range(100):
+        archive.add(site.url("/project/moldova"), f"2016{i // 28 + 1:02d}{i % 28 + 1:02d}000000",
+                    moldova(site, f"{150_000 + i:,}"))  # fmt: skip
+    run_pipeline(s, backfill=(None, None))  # every capture stored, and observed
+    shutil.rmtree(s.clean_dir)  # a new warehouse: the stored captures are to observe again
+    tight = s.model_copy(update={"run_timeout": 0.001})
+    result = run_pipeline(tight, backfill=(None, None))
+    observed = query(s, "SELECT count(*) FROM observations WHERE seen_in <> 'live'")[0][0]
+    assert observed == min(PARSED_AT_LEAST, s.load_batch, 100)
+    assert result.load.parse_left == 100 - observed and result.outcome != "success"

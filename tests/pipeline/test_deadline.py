@@ -30,6 +30,7 @@ from idf_etl.rawstore import RawStore
 from idf_etl.warehouse.schema import create_schema
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.drupal_pages import drupal_page, field_html
+from tests.helpers.pace import Pace
 from tests.helpers.raw_pages import store_pages
 
 FIRST, MORE = 300, 2700  # stored pages before the first run, and added before the second
@@ -150,7 +151,8 @@ def test_the_fetch_has_its_share_of_run_timeout_and_messages_say_both():
 # small store, five for a machine others share. Before, the stages after the parse all
 # came after run_timeout (H7), and load_batch=1 took minutes. The parse's few pages
 # (PARSED_AT_LEAST, so that every run moves the work on) start the parse workers even when
-# its time was up: two seconds more where the machine is shared (7.7 s at load 18).
+# its time was up. Seven seconds on a quiet machine, scaled by the slowness measured around
+# the run (tests/helpers/pace.py): a fixed 7 s failed at load 18 (7.71 s) for the machine.
 WIND_DOWN = 7.0
 KEPT = 40  # pages the warehouse has before the run whose time is drawn
 
@@ -196,15 +198,18 @@ def test_a_run_ends_within_run_timeout_whatever_load_batch_and_the_next_finishes
     shutil.copytree(kept, data, symlinks=True)
     had = budgets(data)
     store(data, range(KEPT, KEPT + more))
-    began = time.monotonic()
-    code, summary, stderr = run_from_raw(
-        data, f"run_timeout={run_timeout:g}", f"load_batch={load_batch}"
-    )
-    wall = time.monotonic() - began
+    with Pace() as pace:
+        began = time.monotonic()
+        code, summary, stderr = run_from_raw(
+            data, f"run_timeout={run_timeout:g}", f"load_batch={load_batch}"
+        )
+        wall = time.monotonic() - began
     assert code in (0, 1) and summary, stderr[-2000:]
-    # The run's own clock, and the process's (its start and exit included).
-    assert summary["seconds"] <= run_timeout + WIND_DOWN, summary["stage_seconds"]
-    assert wall <= run_timeout + WIND_DOWN + 10, summary["stage_seconds"]
+    # The run's own clock, and the process's (its start and exit included). Before the
+    # deadlines, load_batch=1 took minutes here: the scaled bound still tells that apart.
+    said = (summary.get("stage_seconds"), str(pace))
+    assert summary["seconds"] <= run_timeout + pace.seconds(WIND_DOWN), said
+    assert wall <= run_timeout + pace.seconds(WIND_DOWN + 10), said
     # What the next run keeps for its export and publish: this run's, as it measured them.
     with RawStore(data / "raw") as raw:
         kept_for_export = export_seconds(raw.get_meta(EXPORT_SECONDS))

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from idf_etl.config import EXPORT_SHARE, MERGE_SHARE, MOST_EXPORT_SHARE, REPORT_SHARE
-from idf_etl.pipeline.deadlines import EXPORT_MARGIN, Deadlines, export_seconds
+from idf_etl.config import (
+    EXPORT_SHARE,
+    FETCH_SHARE,
+    LEAST_FETCH_SHARE,
+    MERGE_SHARE,
+    MOST_EXPORT_SHARE,
+    PARSE_SHARE,
+    REPORT_SHARE,
+)
+from idf_etl.pipeline.deadlines import EXPORT_MARGIN, Deadlines, export_seconds, fetch_deadline
 
 timeouts = st.floats(0.001, 1e7, allow_nan=False)
 exports = st.one_of(st.none(), st.floats(0, 1e8, allow_nan=False))
@@ -78,3 +86,41 @@ def test_the_shares_are_of_what_the_fetch_left(run_timeout, fetched, export):
 def test_after_a_fetch_of_75_percent_the_parse_has_80_percent_of_the_rest():
     d = Deadlines.of(20, began=0, now=15)
     assert (d.parse, d.merge, d.report, d.end) == (19, 19.5, 19.75, 20)
+
+
+@given(run_timeout=timeouts, began=st.floats(0, 1e6), export=exports)
+@example(run_timeout=100, began=0, export=24)  # 30 s reserved: more than half of 25 + 30/0.85
+def test_the_fetch_leaves_the_export_its_reserve_and_the_parse_its_share(
+    run_timeout, began, export
+):
+    """The fetch stops at its share, earlier by what the last export took past its own
+    share, never before LEAST_FETCH_SHARE; a run whose fetch used all of that time still
+    gives the parse, merge and report what they have with no slow export (before: the
+    export's reserve came out of the parse's time, and the parse could get nothing)."""
+    eps = 1e-6 * max(1.0, began, run_timeout)
+    stop = fetch_deadline(run_timeout, began, export)
+    assert began + LEAST_FETCH_SHARE * run_timeout - eps <= stop
+    assert stop <= began + FETCH_SHARE * run_timeout + eps
+    after = (1 - FETCH_SHARE) * run_timeout
+    reserve = EXPORT_MARGIN * (export or 0.0)
+    if reserve <= EXPORT_SHARE * after:  # an export within its share: the fetch keeps 75 %
+        assert math.isclose(stop, began + FETCH_SHARE * run_timeout, abs_tol=eps)
+    d = Deadlines.of(run_timeout, began, export, now=stop)
+    if stop > began + LEAST_FETCH_SHARE * run_timeout + eps:  # not cut at the fetch's floor
+        # What the fetch leaves: the parse's share as with no slow export, and the export
+        # as long as the last one took (with its margin).
+        assert d.parse - stop >= PARSE_SHARE * after - eps
+        assert d.end - d.report >= reserve - eps
+
+
+def test_a_slow_last_export_stops_the_fetch_early_by_as_much():
+    # 100 s: the fetch's 75, but the last export took 8 s (10 s with its margin) of the
+    # 25 s left, where its share is 1.25 s: the fetch stops about 10 s earlier, so the parse
+    # keeps its 20 s and the merge and report their shares of what is left.
+    assert fetch_deadline(100, 0, None) == fetch_deadline(100, 0, 1.0) == 75
+    stop = fetch_deadline(100, 0, 8.0)
+    assert math.isclose(stop, 100 - 30 / 0.85)
+    d = Deadlines.of(100, 0, 8.0, now=stop)
+    assert math.isclose(d.parse - stop, 20) and d.end - d.report == 10
+    # As slow as the whole run: the fetch still has half its share.
+    assert fetch_deadline(100, 0, 1000.0) == 100 * LEAST_FETCH_SHARE

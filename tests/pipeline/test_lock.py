@@ -22,8 +22,12 @@ from pathlib import Path
 
 import pytest
 
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS
+from idf_etl.pipeline.holder import tail_seconds
+from idf_etl.rawstore import RawStore
 from tests.helpers.cli import clean_env, idf_etl
 from tests.helpers.lock import age_past, faketime, holder, holder_pid
+from tests.helpers.raw_pages import store_pages
 
 
 def fetch(
@@ -145,7 +149,7 @@ def test_status_shows_the_run_in_progress_and_a_stuck_one(tmp_path, published):
         text = status().stdout
         assert fetch(data).returncode == 3  # status took no lock a run could trip on
     assert going["pid"] == proc.pid and going["stuck"] is False and going["seconds"] < 3600
-    assert going["stuck_after_seconds"] == 7200
+    assert going["stuck_after_seconds"] == 7200 and going["tail_seconds"] == 0
     assert text.rstrip().splitlines()[-1].startswith(f"run in progress: pid {proc.pid}")
     with holder(data, run_timeout=0.2) as proc:
         age_past(proc, 0.5)
@@ -276,3 +280,59 @@ def test_a_lock_file_taken_away_from_a_holder_still_keeps_the_next_run_out(tmp_p
     assert f"run in progress: pid {proc.pid}" in check.stdout, check.stdout
     # Once the holder is gone the next run takes the lock.
     assert fetch(data).returncode != 3
+
+
+def test_a_healthy_run_past_twice_a_short_run_timeout_is_waited_for_not_stuck(tmp_path):
+    """A real `run --from-raw` at run_timeout=0.5 holds the lock for seconds (preparing,
+    its first pages, the export and publish: adversary #25 saw 7 s, then a second run exit 4,
+    "kill PID"). Its record says its tail (a minute, plus twice its last export's seconds up
+    to run_timeout), so a run next to it waits (exit 3). Paused (SIGSTOP) as a loaded
+    machine would."""
+    data = tmp_path / "data"
+    store_pages(data / "raw", [(f"https://www.iom.int/project/p{i}", PAGE % i) for i in range(40)])
+    with RawStore(data / "raw") as raw:
+        raw.set_meta(EXPORT_SECONDS, "40")  # the last run's export and publish: 40 s
+    command = [sys.executable, "-m", "idf_etl", "run", "--from-raw", "--data-dir", str(data),
+               "--set", "run_timeout=0.5", "--set", "report=false"]  # fmt: skip
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        record: dict = {}
+        while not (record.get("pid") == run.pid and "tail" in record and record["tail"] != 60):
+            assert run.poll() is None, run.communicate()
+            with suppress(OSError, ValueError):
+                record = json.loads((data / ".idf-etl.lock").read_text())
+        run.send_signal(signal.SIGSTOP)
+        assert record["tail"] == tail_seconds(40.0, 0.5) == 140.0
+        age_past(run, 2.0)  # past twice run_timeout (1 s)
+        refused = fetch(data)
+        status = idf_etl("status", "--data-dir", str(data), cwd=tmp_path)
+        run.send_signal(signal.SIGCONT)
+        _, err = run.communicate(timeout=300)
+    finally:
+        with suppress(ProcessLookupError):
+            run.send_signal(signal.SIGCONT)
+            run.kill()
+    assert refused.returncode == 3, refused.stderr
+    assert f"another idf-etl run is using {data} (pid {run.pid}" in one_line(refused.stderr)
+    # No warehouse yet: status says so, and that the run is in progress, not stuck.
+    assert f"run in progress: pid {run.pid}" in status.stderr and "STUCK" not in status.stderr
+    assert run.returncode in (0, 1), err  # the run ended as it would have: not killed
+
+
+def test_a_stuck_message_says_the_bound_and_its_tail(tmp_path):
+    data = tmp_path / "data"
+    with holder(data, run_timeout=0.25, tail=0.5) as proc:
+        age_past(proc, 1.5)
+        refused = fetch(data)
+    assert refused.returncode == 4, refused.stderr
+    said = one_line(refused.stderr)
+    assert (
+        "longer than a healthy run takes (twice run_timeout (0.5s) and 0.5s for preparing, "
+        "exporting and publishing: 1s)"
+    ) in said, said
+
+
+PAGE = b"""<html><head><title>Project %d</title></head><body><main><h1>Project</h1>
+<ul><li><span>Projects ID</span> <span>CE.0001</span></li></ul></main></body></html>"""

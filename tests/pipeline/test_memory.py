@@ -318,8 +318,8 @@ def test_an_export_that_needs_more_is_done_again_on_the_built_warehouse_not_buil
         return opened[-1][1]
 
     def export_needing(most: int):
-        def export(con: duckdb.DuckDBPyConnection) -> None:
-            limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        def export(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+            assert limit == opened[-1][0]  # the limit the connection was opened with
             if len(opened) < most:
                 raise duckdb.OutOfMemoryException(
                     f"could not allocate block ({limit}/{limit} used)"
@@ -360,7 +360,7 @@ def test_an_export_that_needs_more_is_done_again_on_the_built_warehouse_not_buil
         build_within_memory(build, "16MB", "32MB")
     assert builds == ["16MB"]  # the export had reached the ceiling: no build again
 
-    def failing(con: duckdb.DuckDBPyConnection) -> None:
+    def failing(con: duckdb.DuckDBPyConnection, limit: str) -> None:
         raise duckdb.ConstraintException("Duplicate key")
 
     with pytest.raises(duckdb.ConstraintException):  # not memory: as it is, at once

@@ -415,38 +415,75 @@ def test_every_view_whose_rows_grow_with_the_warehouse_is_exported_in_chunks():
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_export_runs_within_half_the_limit_and_a_dataset_that_needs_more_gets_it(
-    tmp_path, monkeypatch, threads
+@pytest.mark.parametrize("needs", [0.6, 1.0])
+def test_the_export_starts_lean_and_steps_up_only_as_far_as_a_dataset_needs(
+    tmp_path, monkeypatch, threads, needs
 ):
     """DuckDB caches what a statement reads up to its limit, so the export's memory grew
-    with the warehouse: it runs at LEAN_SHARE of the limit, and a dataset DuckDB needs more
-    for is written again at the whole of it (alone, when threads share the limit), then
-    lean again for the next. The files are the same; the connection's limit is put back."""
-    from idf_etl.config import memory_bytes
+    with the warehouse: it starts at LEAN_SHARE of the limit, and a dataset DuckDB needs more
+    for is written again a LEAN_STEP higher until it fits (the whole limit at most); the
+    datasets after it start where it fitted. The files are the same, and the connection's
+    limit is put back as it was set (not as DuckDB rounds it)."""
+    from idf_etl.config import Settings, memory_bytes
     from idf_etl.warehouse import export
 
     con = _filled(tmp_path / "w.duckdb", 300)
     one = export_tables(con, tmp_path / "one")
-    full = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    full = Settings().warehouse_memory
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    ladder = [export.LEAN_SHARE]
+    while ladder[-1] < 1:
+        ladder.append(min(1.0, ladder[-1] + export.LEAN_STEP))
+    fits = next(share for share in ladder if share >= needs)
     write = export._export
-    limits: dict[str, list[int]] = {}
+    seen: dict[str, list[float]] = {}
 
     def needs_more(cursor, staging, name, *rest):
         setting = cursor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        limit = memory_bytes(setting)
-        limits.setdefault(name, []).append(limit)
-        if name == "projects" and limit < memory_bytes(full):
+        share = memory_bytes(setting) / memory_bytes(full)
+        seen.setdefault(name, []).append(share)
+        if name == "projects" and share < needs - 0.01:
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
         return write(cursor, staging, name, *rest)
 
     monkeypatch.setattr(export, "_export", needs_more)
-    again = export_tables(con, tmp_path / "again", threads=threads)
+    again = export_tables(con, tmp_path / "again", threads=threads, memory=full)
     assert _files(again) == _files(one)
-    lean = int(memory_bytes(full) * export.LEAN_SHARE)
-    # With threads: lean beside the others, lean alone, then the whole limit.
-    tries = [pytest.approx(lean, rel=0.01)] * (2 if threads > 1 else 1)
-    assert limits["projects"] == [*tries, memory_bytes(full)]
-    others = {name: seen for name, seen in limits.items() if name != "projects"}
-    assert others and all(seen == [pytest.approx(lean, rel=0.01)] for seen in others.values())
-    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == (full,)
+    approx = [pytest.approx(share, abs=0.01) for share in ladder]
+    assert seen["projects"] == approx[: ladder.index(fits) + 1]  # a step at a time, no further
+    names = [dataset[0] for dataset in export._datasets()]
+    for name in names:
+        if name == "projects":
+            continue
+        assert len(seen[name]) == 1, name  # written once: it fitted where it started
+        if threads == 1:
+            started = export.LEAN_SHARE if names.index(name) < names.index("projects") else fits
+            assert seen[name] == [pytest.approx(started, abs=0.01)], name
+        else:  # beside it, the others start where the limit is by then
+            assert seen[name][0] in approx[: ladder.index(fits) + 1], name
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone() == before
+    con.close()
+
+
+def test_the_export_of_long_texts_fits_a_step_above_half_the_limit(tmp_path, caplog):
+    """Not a fake: a warehouse of long descriptions whose Parquet row group does not fit in
+    half of a small limit is exported whole, a step higher, without the whole limit, and
+    its files are the ones a roomy limit writes."""
+    import logging
+
+    from idf_etl.config import memory_bytes
+    from idf_etl.warehouse import export
+
+    con = _filled(tmp_path / "w.duckdb", 3000)
+    con.execute("SET memory_limit = '1GB'")
+    roomy = export_tables(con, tmp_path / "roomy", memory="1GB")
+    limit = "24MB"
+    con.execute(f"SET memory_limit = '{limit}'")
+    with caplog.at_level(logging.DEBUG, logger="idf_etl.export"):
+        tight = export_tables(con, tmp_path / "tight", memory=limit)
+    assert _files(tight) == _files(roomy)
+    steps = [r.getMessage() for r in caplog.records if "; again at " in r.getMessage()]
+    assert steps, "half of 24MB held a row group of 2,048 descriptions: the test shows nothing"
+    last = int(steps[-1].rsplit("again at ", 1)[1].removesuffix("B"))  # bytes, as set
+    assert memory_bytes(limit) * export.LEAN_SHARE < last <= memory_bytes(limit)
     con.close()

@@ -4,6 +4,7 @@ offer a run that said "interrupted"; adversary, #22)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from unittest import mock
 
 import duckdb
@@ -57,8 +58,14 @@ def test_a_publish_stopped_at_any_step_keeps_it_whole_or_not_at_all(tmp_path, st
                 return real_replace(*args, **kwargs)
         raise error
 
-    with mock.patch(target, side_effect=stop_at_step), pytest.raises(type(error)):
+    # A full disk once `current` has moved: published all the same, a note says what was
+    # not made (the run ends by what it published); Ctrl-C still stops the run.
+    published_anyway = moved and isinstance(error, OSError)
+    expected = nullcontext() if published_anyway else pytest.raises(type(error))
+    with mock.patch(target, side_effect=stop_at_step), expected:
         publisher.publish(con, 2)
+    if published_anyway:
+        assert "published, but the published names were not all made" in publisher.notes[-1]
 
     current = publisher.current_release()
     assert current is not None

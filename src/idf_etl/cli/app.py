@@ -11,7 +11,7 @@ runs as `idf-etl` (workers.py).
 
 Exit codes (options.py): 0 success; 1 finished, but some inputs failed; 2 bad
 usage or configuration; 3 another run holds the lock; 4 another run has held it
-for longer than twice run_timeout, probably stuck (alerted, where 3 is not).
+for longer than twice run_timeout and its tail, probably stuck (alerted, where 3 is not).
 (`check` uses Nagios' codes.)
 """
 
@@ -184,7 +184,8 @@ def run(
 
     Exit status: 0 success; 1 finished, but more pages failed than failure_threshold
     allows; 2 bad configuration or usage; 3 another run holds the lock; 4 it has held it
-    for longer than twice run_timeout (probably stuck: the message says which process).
+    for longer than twice run_timeout and a run's tail (probably stuck: the message says which
+    process).
 
     Example: idf-etl run --start-url http://127.0.0.1:8000/sitemap.xml --data-dir /tmp/idf
     """

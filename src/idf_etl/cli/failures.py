@@ -30,6 +30,8 @@ _ADVICE = {
     errno.ENOTDIR: "a part of the path is a file, where a directory was expected",
     errno.EEXIST: "something that is not a directory is there, where one was expected: move "
     "it away",
+    errno.EBUSY: "another process holds it locked for writing (a sqlite3 shell or a backup in a "
+    "transaction on the raw store's manifest): let it finish or close it, then run again",
     errno.EIO: "an I/O error: check the free space (df) and the device (dmesg), then run "
     "`idf-etl fsck`",
 }
@@ -41,6 +43,8 @@ _WORDED = (
     (re.compile(r"permission denied|unable to open database file", re.I), errno.EACCES),
     (re.compile(r"quota", re.I), errno.EDQUOT),
     (re.compile(r"disk I/O error|Input/output error", re.I), errno.EIO),
+    # SQLite after its busy timeout (5 s): another process holds a write transaction.
+    (re.compile(r"database (table )?is locked", re.I), errno.EBUSY),
 )
 _QUOTED_PATH = re.compile(r"""["'](/[^"']+)["']""")
 

@@ -112,7 +112,7 @@ def check(
     """Nagios-style check: one line, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
     OK while the site was read successfully within --warn-hours; WARNING past it, when the
-    last run failed or a run holds the lock past twice its run_timeout; CRITICAL past
+    last run failed or a run holds the lock past twice its run_timeout and its tail; CRITICAL past
     --critical-hours or when analysts cannot open the published warehouse; UNKNOWN when it
     cannot tell (bad arguments, the warehouse held by another process).
 

@@ -209,9 +209,11 @@ def fetch_archive(
     *,
     years: tuple[int | None, int | None] = (None, None),
     progress: Progress = no_progress,
+    deadline: float | None = None,
 ) -> FetchSummary:
-    """List the archive's captures and fetch the new ones into the raw store."""
-    return asyncio.run(_fetch_archive(settings, store, years, progress))
+    """List the archive's captures and fetch the new ones into the raw store. `deadline`:
+    time.monotonic() when the fetch stops (None: FETCH_SHARE of run_timeout from now)."""
+    return asyncio.run(_fetch_archive(settings, store, years, progress, deadline))
 
 
 def archive_settings(settings: Settings) -> Settings:
@@ -227,10 +229,11 @@ async def _fetch_archive(
     store: RawStore,
     years: tuple[int | None, int | None],
     progress: Progress,
+    deadline: float | None,
 ) -> FetchSummary:
     started = time.monotonic()
     summary = FetchSummary()
-    deadline = started + settings.fetch_seconds
+    deadline = started + settings.fetch_seconds if deadline is None else deadline
 
     def problem(url: str, message: str) -> None:
         progress("problem", url, message)
@@ -239,7 +242,11 @@ async def _fetch_archive(
     # pace (429 with Retry-After), which the client keeps; pywb answers /robots.txt with a
     # redirect to itself.
     async with PoliteClient(
-        archive_settings(settings), on_problem=problem, deadline=deadline, robots=False
+        archive_settings(settings),
+        on_problem=problem,
+        deadline=deadline,
+        robots=False,
+        budget=settings.fetch_budget(deadline - started),
     ) as client:
         captures: dict[tuple[str, str], Capture] = {}
         for query in cdx_queries(settings):

@@ -96,10 +96,13 @@ class PoliteClient:
         on_problem: Callable[[str, str], None] = _no_problem,
         deadline: float | None = None,
         robots: bool = True,
+        budget: str | None = None,
     ) -> None:
         """`deadline`: time.monotonic() after which nothing more is sent (the run's end);
-        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API)."""
+        `robots`: read and obey each host's robots.txt (a site), or not (an archive's API);
+        `budget`: the fetch's time as messages say it (settings.fetch_budget())."""
         self.settings = settings
+        self.budget = budget or settings.fetch_budget()
         self.obey_robots = robots
         self.allowed = settings.hosts()
         self.deadline = deadline
@@ -215,9 +218,7 @@ class PoliteClient:
         (as a long Retry-After does), said once, instead of a wait past the deadline."""
         left = None if self.deadline is None else self.deadline - time.monotonic()
         host = urlsplit(origin).netloc
-        delay, why = crawl_delay(
-            robots, self.settings.user_agent, host, left, self.settings.fetch_budget()
-        )
+        delay, why = crawl_delay(robots, self.settings.user_agent, host, left, self.budget)
         if why is not None:
             self._block(origin, why)
         elif delay:

@@ -55,9 +55,16 @@ class Crawler:
     """Discover and fetch every project page the settings point at."""
 
     def __init__(
-        self, settings: Settings, store: RawStore, progress: Progress = no_progress
+        self,
+        settings: Settings,
+        store: RawStore,
+        progress: Progress = no_progress,
+        deadline: float | None = None,
     ) -> None:
+        """`deadline`: time.monotonic() when the fetch stops (a run's, pipeline/deadlines.py);
+        None: FETCH_SHARE of run_timeout from the fetch's start."""
         self.settings = settings
+        self.deadline = deadline
         self.store = store
         self.progress = progress
         self.summary = FetchSummary()
@@ -73,10 +80,12 @@ class Crawler:
         s, summary = self.settings, self.summary
         started = time.monotonic()
         summary.revalidation = self._revalidation_due() if revalidate is None else revalidate
+        deadline = started + s.fetch_seconds if self.deadline is None else self.deadline
         client = PoliteClient(
             s,
             on_problem=lambda url, message: self.progress("problem", url, message),
-            deadline=started + s.fetch_seconds,
+            deadline=deadline,
+            budget=s.fetch_budget(deadline - started),
         )
         async with client:
             self.client = client
@@ -98,7 +107,7 @@ class Crawler:
             # fetch before its time is up, and "time is up" then misled (adversary #12).
             why = "time is up" if client.out_of_time() else "retries would wait past its time"
             summary.halt(
-                f"the fetch's {why} ({s.fetch_budget()}): stopped fetching, "
+                f"the fetch's {why} ({client.budget}): stopped fetching, "
                 f"{plural(len(summary.left), 'page')} left for the next run"
             )
         if summary.revalidation and not summary.failed and not summary.halts:

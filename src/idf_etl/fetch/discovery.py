@@ -71,7 +71,9 @@ class StartPoints:
             for listing in dict.fromkeys(listings):
                 await self._read_listing(listing, pages)
         except OutOfTime as exc:
-            self.summary.halt(f"the fetch's time ({s.fetch_budget()}) ran out in discovery: {exc}")
+            self.summary.halt(
+                f"the fetch's time ({self.client.budget}) ran out in discovery: {exc}"
+            )
         if s.url_list is not None:
             for url in read_url_file(s.url_list):
                 if host_allowed(url, self.client.allowed):

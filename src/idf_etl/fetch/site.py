@@ -26,13 +26,15 @@ def fetch_site(
     store: RawStore,
     progress: Progress = no_progress,
     revalidate: bool | None = None,
+    deadline: float | None = None,
 ) -> FetchSummary:
     """Discover the pages the settings point at and fetch the new and changed ones.
 
     `revalidate`: ask for every known page again (conditionally); None: when
-    the last such pass is older than revalidate_days.
+    the last such pass is older than revalidate_days. `deadline`: time.monotonic() when
+    the fetch stops (a run's: pipeline/deadlines.py); None: FETCH_SHARE of run_timeout.
     """
-    return asyncio.run(Crawler(settings, store, progress).run(revalidate))
+    return asyncio.run(Crawler(settings, store, progress, deadline).run(revalidate))
 
 
 def fetch_url(url: str, settings: Settings | None = None) -> Response:

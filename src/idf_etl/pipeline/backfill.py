@@ -38,7 +38,7 @@ from idf_etl.pipeline.build import Run
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.memory import load_batches
 from idf_etl.pipeline.outcome import parse_incomplete, run_outcome
-from idf_etl.pipeline.parsing import parse_stored
+from idf_etl.pipeline.parsing import PARSED_AT_LEAST, parse_stored
 from idf_etl.pipeline.run import _isolate, run_loader
 from idf_etl.pipeline.summary import RunResult
 from idf_etl.rawformat import StoredPage
@@ -291,6 +291,8 @@ def load_captures(con: duckdb.DuckDBPyConnection, run: Run) -> RunResult:
         stats=loader.stats,
         isolate=_isolate(run),
         count=len(todo),
+        # As a run's: a backfill whose time was up before its parse began parsed nothing.
+        least=min(size, PARSED_AT_LEAST),
     )
     unreadable = unreadable_captures(con, archive)
     read_again: set[str] = set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -99,7 +100,9 @@ def build_and_publish(run: Run, load: Load) -> RunResult:
         threads = settings.parse_workers or default_workers()
         con, exported = export_within_memory(
             con,
-            lambda c: export_tables(c, publisher.building, sources(c, settings), threads),
+            lambda c, limit: export_tables(
+                c, publisher.building, sources(c, settings), threads, limit
+            ),
             partial(_connect, publisher=publisher, building=building),
             settings.warehouse_memory,
             settings.max_warehouse_memory,
@@ -122,7 +125,13 @@ def build_and_publish(run: Run, load: Load) -> RunResult:
             )
         )
         # What the next run keeps for its export and publish (deadlines.py).
-        run.store.set_meta(EXPORT_SECONDS, f"{time.monotonic() - began:.3f}")
+        seconds = f"{time.monotonic() - began:.3f}"
+        after_publish(
+            result,
+            f"the raw store's {EXPORT_SECONDS} ({run.store.manifest})",
+            lambda: run.store.set_meta(EXPORT_SECONDS, seconds),
+            "the next run keeps its export the time the one before took",
+        )
         for note in publisher.notes[said:]:
             log.warning("run: note: %s", note)
             result.notes.append(note)
@@ -136,7 +145,12 @@ def build_and_publish(run: Run, load: Load) -> RunResult:
                 after / 1e6,
             )
         if report is not None:
-            os.replace(report, settings.clean_dir / REPORT_NAME)
+            after_publish(
+                result,
+                str(settings.clean_dir / REPORT_NAME),
+                partial(os.replace, report, settings.clean_dir / REPORT_NAME),
+                "report.html was not refreshed; `idf-etl report` draws it again",
+            )
         return result
     except duckdb.Error as exc:
         con.close()
@@ -148,6 +162,19 @@ def build_and_publish(run: Run, load: Load) -> RunResult:
         con.close()
         _discard(publisher)
         raise
+
+
+def after_publish(result: RunResult, what: str, write: Callable[[], object], then: str) -> None:
+    """A write after the publish (the raw store's meta, report.html into place): the run has
+    published, so it ends by what it published, and a write that fails (a full or read-only
+    disk, a manifest another process holds locked) is a warning and a note saying `then`.
+    Before, a traceback and exit 1 for a run whose warehouse was published."""
+    try:
+        write()
+    except (OSError, sqlite3.Error) as exc:
+        note = f"published, but {what} could not be written ({exc}): {then}"
+        log.warning("run: note: %s", note)
+        result.notes.append(note)
 
 
 def _connect(memory: str, publisher: Publisher, building: Path) -> duckdb.DuckDBPyConnection:

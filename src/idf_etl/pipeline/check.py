@@ -15,8 +15,8 @@ failure of its own); a problem of the thing checked is never UNKNOWN.
 | ...past --critical-hours, or the site never read | CRITICAL |
 | a published warehouse analysts cannot open: the pointer broken (dangling, a loop, outside releases/, the link changed by hand), the file damaged, its log unreplayable | CRITICAL, with the command that repairs it |
 | the warehouse held read-write by another process; no warehouse at that path; a file the check may not read | UNKNOWN |
-| a run in progress (the lock held, for less than twice its run_timeout) | said; the state unchanged |
-| a run holding the lock past twice its run_timeout (stuck) | at least WARNING, naming its pid |
+| a run in progress (the lock held, for less than twice its run_timeout and its tail) | said; the state unchanged |
+| a run holding the lock past twice its run_timeout and its tail (stuck) | at least WARNING, naming its pid |
 | a lock file a run cannot take (a link, not a regular file) | at least WARNING |
 
 The worse of the warehouse's state and the lock's is the answer (CRITICAL over

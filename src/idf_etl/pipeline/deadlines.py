@@ -23,7 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from idf_etl.config import EXPORT_SHARE, MERGE_SHARE, MOST_EXPORT_SHARE, REPORT_SHARE
+from idf_etl.config import (
+    EXPORT_SHARE,
+    FETCH_SHARE,
+    LEAST_FETCH_SHARE,
+    MERGE_SHARE,
+    MOST_EXPORT_SHARE,
+    REPORT_SHARE,
+)
 
 # The raw store's meta: seconds the last run's export and publish took (build.py writes it).
 EXPORT_SECONDS = "export_seconds"
@@ -63,6 +70,26 @@ class Deadlines:
         report = end - reserve
         merge = report - REPORT_SHARE * left
         return cls(parse=merge - MERGE_SHARE * left, merge=merge, report=report, end=end)
+
+
+def fetch_deadline(run_timeout: float, began: float, export: float | None = None) -> float:
+    """When a run's fetch stops (time.monotonic()): at FETCH_SHARE of run_timeout, or earlier
+    where the last export and publish (`export` seconds) took more than their share of what
+    the fetch leaves, by as much, so that the parse, merge and report keep their shares
+    (Deadlines.of) and the run still ends within run_timeout. Never before LEAST_FETCH_SHARE.
+    Before, the fetch took its 75 % whatever the export's reserve (up to half of the rest)."""
+    after = (1 - FETCH_SHARE) * run_timeout  # what the fetch leaves the stages after it
+    reserve = EXPORT_MARGIN * (export or 0.0)
+    # Left L, Deadlines.of gives the parse L - MERGE_SHARE L - REPORT_SHARE L - the reserve
+    # (the parse's usual share of `after` at this L), and the reserve whole while it is at
+    # most MOST_EXPORT_SHARE of L.
+    parse = (1 - MERGE_SHARE - REPORT_SHARE - EXPORT_SHARE) * after
+    needed = max(
+        after,
+        (parse + reserve) / (1 - MERGE_SHARE - REPORT_SHARE),
+        reserve / MOST_EXPORT_SHARE,
+    )
+    return began + run_timeout - min(needed, (1 - LEAST_FETCH_SHARE) * run_timeout)
 
 
 def export_seconds(stored: str | None) -> float | None:

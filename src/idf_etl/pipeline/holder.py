@@ -4,7 +4,7 @@ A run that takes the lock writes one JSON object into the lock file:
 
     {"pid": 4242, "command": "idf-etl run --config pipelines/iom_idf.toml", "host": "etl1",
      "started": "2026-12-06T02:30:00Z", "boot_id": "6c1f...", "since_boot": 86400.25,
-     "pid_start": 8640012, "run_timeout": 14400.0}
+     "pid_start": 8640012, "run_timeout": 14400.0, "tail": 64.2}
 
 `started` is the wall clock, for people. The age is measured on `since_boot`, the
 kernel's seconds since boot when the lock was taken (read from /proc/uptime, a file:
@@ -36,9 +36,16 @@ from idf_etl.rawstore import CLOCK_SLACK as STORED_TIME_SLACK
 
 # run_timeout bounds a whole run: the fetch stops at 75 % of it and every wait after it
 # ends by it; what is not a wait (merging, exporting, publishing what was parsed) goes
-# on a little past it. Twice run_timeout is room for that tail on a loaded machine, so a
-# holder older than that is stuck, not slow.
+# on a little past it. Twice run_timeout is room for that on a loaded machine, ...
 STUCK_FACTOR = 2
+# ... plus the run's tail, which does not shrink with run_timeout: preparing the building
+# copy, the first pages a run parses whatever its time (up to 30 s), a merge batch, the
+# export and the publish. A run at run_timeout=0.5 took 6-7 s on 2,000 pages and was called
+# stuck at 1 s (adversary #25). The tail is TAIL_FLOOR plus STUCK_FACTOR times the raw store's
+# last export and publish (written into the record once the store is open: tail_seconds).
+TAIL_FLOOR = 60.0
+# The most of the last export's seconds counted in the tail where run_timeout is shorter.
+LONGEST_EXPORT = 3600.0
 # A holder on another machine whose clock is ahead by less than this is "just now" (the
 # one slack of every stored time compared with now), in seconds.
 CLOCK_SLACK = STORED_TIME_SLACK.total_seconds()
@@ -57,6 +64,7 @@ class Holder:
     since_boot: float | None = None
     pid_start: int | None = None
     run_timeout: float | None = None
+    tail: float | None = None  # seconds a healthy run may take past its run_timeouts
 
     def to_text(self) -> str:
         out = asdict(self)
@@ -85,10 +93,19 @@ class Holder:
             since_boot=_float(raw.get("since_boot"), 0, 1e10),
             pid_start=_int(raw.get("pid_start"), 0, 2**62),
             run_timeout=_float(raw.get("run_timeout"), 1e-6, 1e10),
+            tail=_float(raw.get("tail"), 0, 1e10),
         )
 
 
-def this_process(run_timeout: float | None) -> Holder:
+def tail_seconds(export: float | None, run_timeout: float) -> float:
+    """The tail of a run whose last export and publish took `export` seconds (None: not
+    known): TAIL_FLOOR, plus STUCK_FACTOR times that export, as the machine may be slower.
+    The export counts for run_timeout (an hour, for a shorter one) at most: a hand-edited
+    1e9 made a run that hangs never stuck."""
+    return TAIL_FLOOR + STUCK_FACTOR * min(export or 0.0, max(run_timeout, LONGEST_EXPORT))
+
+
+def this_process(run_timeout: float | None, tail: float = TAIL_FLOOR) -> Holder:
     """The record this process writes when it takes the lock."""
     pid = os.getpid()
     return Holder(
@@ -100,6 +117,7 @@ def this_process(run_timeout: float | None) -> Holder:
         since_boot=since_boot(),
         pid_start=process_start(pid),
         run_timeout=run_timeout,
+        tail=tail,
     )
 
 
@@ -112,10 +130,11 @@ class Look:
     host: str  # another machine's name, or "" for this one
     seconds: float | None  # how long it has held the lock; None: cannot be told
     started: datetime | None  # by its record (its clock), else now minus `seconds`
-    stuck_after: float  # STUCK_FACTOR x the holder's run_timeout (else this run's)
+    stuck_after: float  # STUCK_FACTOR x the holder's run_timeout (else this run's) + tail
     running: bool | None  # the pid is running here and is the holder; None: cannot tell
     unknown: str = ""  # why `seconds` cannot be told
     notes: list[str] = field(default_factory=list)
+    tail: float = TAIL_FLOOR  # the part of stuck_after that is the run's tail
 
     @property
     def stuck(self) -> bool:
@@ -136,12 +155,21 @@ class Look:
             parts.append(f"how long ago cannot be told: {self.unknown}")
         return ", ".join(parts + self.notes)
 
+    def healthy(self) -> str:
+        """How long a healthy run takes at most, as the messages say it: 'twice run_timeout
+        (1s) and 1m 0s for its tail (preparing, exporting, publishing): 1m 1s'."""
+        return (
+            f"twice run_timeout ({duration(self.stuck_after - self.tail)}) and "
+            f"{duration(self.tail)} for preparing, exporting and publishing: "
+            f"{duration(self.stuck_after)}"
+        )
+
     def status_line(self) -> str:
         """What `idf-etl status` says last: a run going, or a stuck one to deal with."""
         if self.stuck:
             return (
                 "STUCK: a run has held the lock for longer than a healthy run takes "
-                f"(twice run_timeout: {duration(self.stuck_after)}): {self.who()}. Check it, and stop "
+                f"({self.healthy()}): {self.who()}. Check it, and stop "
                 f"it if it is stuck (kill {self.pid or 'PID'}): the published warehouse is "
                 "unchanged"
             )
@@ -157,6 +185,7 @@ class Look:
             "seconds": None if self.seconds is None else round(self.seconds, 1),
             "stuck": self.stuck,
             "stuck_after_seconds": self.stuck_after,
+            "tail_seconds": self.tail,
         }
 
 
@@ -189,7 +218,9 @@ def judge(
         # PID namespace. The kernel is believed, on its process's own age.
         record = None
     timeout = (record.run_timeout if record else None) or run_timeout or 4 * 3600.0
-    stuck_after = STUCK_FACTOR * timeout
+    # A record without one (an earlier release's, or none believed): the floor.
+    tail = record.tail if record and record.tail is not None else TAIL_FLOOR
+    stuck_after = STUCK_FACTOR * timeout + tail
     this_boot = bool(record and record.boot_id and record.boot_id == here.boot_id)
     elsewhere = bool(record and record.host and record.host != here.host and not this_boot)
     pid = record.pid if record else locker
@@ -222,6 +253,7 @@ def judge(
         running=running,
         unknown=unknown,
         notes=notes,
+        tail=tail,
     )
 
 

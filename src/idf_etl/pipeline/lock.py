@@ -23,11 +23,21 @@ import fcntl
 import os
 import stat
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from idf_etl.errors import IdfEtlError, LockError, StuckLockError
-from idf_etl.pipeline.holder import Here, Holder, Look, duration, flock_holder, judge, this_process
+from idf_etl.pipeline.holder import (
+    TAIL_FLOOR,
+    Here,
+    Holder,
+    Look,
+    duration,
+    flock_holder,
+    judge,
+    this_process,
+)
 
 _MAX_RECORD = 4096  # what is read of a lock file: anything longer is not a record
 # A run that has just taken the lock writes its record a moment later; a record that
@@ -50,11 +60,14 @@ os.register_at_fork(after_in_child=_close_in_child)
 
 class RunLock:
     """`with RunLock(data_dir, run_timeout):` holds DATA_DIR/.idf-etl.lock or raises
-    LockError (StuckLockError past 2 x the holder's run_timeout) at once."""
+    LockError (StuckLockError past 2 x the holder's run_timeout and its tail) at once."""
 
-    def __init__(self, data_dir: Path, run_timeout: float | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, run_timeout: float | None = None, tail: float = TAIL_FLOOR
+    ) -> None:
         self.path = Path(data_dir) / ".idf-etl.lock"
         self.run_timeout = run_timeout
+        self.tail = tail
         self._fds: list[int] = []
 
     def __enter__(self) -> RunLock:
@@ -80,15 +93,27 @@ class RunLock:
             _release(folder)
             os.close(fd)
             raise
-        try:  # the record first, then cut what a longer earlier one left after it
-            record = this_process(self.run_timeout).to_text().encode()
-            os.pwrite(fd, record, 0)
-            os.ftruncate(fd, len(record))
-        except OSError:
-            pass  # the lock holds without it; a waiting run then says it cannot tell how long
         self._fds = [fd] + ([folder] if folder is not None and folder >= 0 else [])
         _held_fds.extend(self._fds)
+        self._record = this_process(self.run_timeout, self.tail)
+        self._write(self._record)
         return self
+
+    def expect_tail(self, seconds: float) -> None:
+        """Say in the record how long this run may take past its run_timeouts (holder.py's
+        tail_seconds), once it knows (the raw store is open after the lock is taken)."""
+        if self._fds:
+            self._record = replace(self._record, tail=seconds)
+            self._write(self._record)
+
+    def _write(self, record: Holder) -> None:
+        """The record first, then cut what a longer earlier one left after it."""
+        text = record.to_text().encode()
+        try:
+            os.pwrite(self._fds[0], text, 0)
+            os.ftruncate(self._fds[0], len(text))
+        except OSError:
+            pass  # the lock holds without it; a waiting run then says it cannot tell how long
 
     def __exit__(
         self,
@@ -223,7 +248,7 @@ def lock_error(path: Path, look: Look) -> LockError:
         check = f"ps -o pid,etime,args -p {pid}" if not look.host else f"on {look.host}"
         return StuckLockError(
             f"the lock on {where} has been held for {duration(look.seconds or 0)}, longer than "
-            f"a healthy run takes (twice run_timeout: {duration(look.stuck_after)}): the run "
+            f"a healthy run takes ({look.healthy()}): the run "
             f"holding it is probably stuck ({look.who()}). Check it ({check}); if it is stuck, "
             f"stop it (kill {pid}) and the next run takes the lock. The published warehouse "
             "is unchanged."

@@ -148,12 +148,12 @@ def start_with(memory: str, most: str | None, needed: str | None) -> str:
 
 def export_within_memory(
     con: duckdb.DuckDBPyConnection,
-    export: Callable[[duckdb.DuckDBPyConnection], object],
+    export: Callable[[duckdb.DuckDBPyConnection, str], object],
     reconnect: Callable[[str], duckdb.DuckDBPyConnection],
     memory: str,
     most: str | None,
 ) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """export(con); where DuckDB needs more, done again on a new connection to the same
+    """export(con, its memory limit); where DuckDB needs more, done again on a new connection to the same
     built warehouse (`reconnect(limit)`) with twice as much, up to `most`: the exports'
     floor is a Parquet row group of 2,048 of the widest rows, and building again would
     parse the whole store again for it. Returns the connection in use and its limit; on a
@@ -161,7 +161,7 @@ def export_within_memory(
     limit = memory
     while True:
         try:
-            export(con)
+            export(con, limit)
             return con, limit
         except duckdb.Error as exc:
             bigger = twice(limit)

@@ -26,13 +26,14 @@ from idf_etl.load.loader import Loader
 from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.build import Load, Run, build_with_memory
-from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds
+from idf_etl.pipeline.build import Load, Run, after_publish, build_with_memory
+from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds, fetch_deadline
+from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.pipeline.memory import batch_bytes, build_within_memory, load_batches
 from idf_etl.pipeline.outcome import fetch_issues, parse_incomplete, run_outcome
-from idf_etl.pipeline.parsing import batched, parse_stored, stale_batches
+from idf_etl.pipeline.parsing import PARSED_AT_LEAST, batched, parse_stored, stale_batches
 from idf_etl.pipeline.provenance import check_same_site
 from idf_etl.pipeline.summary import RunResult, StageClock
 from idf_etl.rawformat import MANIFEST_NAME, stored_time
@@ -48,9 +49,6 @@ log = logging.getLogger(
 # time: a url, a hash and a flag each, whatever load_batch is (at load_batch=1, a statement
 # a page: 12,000 stored pages took minutes before a page was parsed).
 STATE_BATCH = 1000
-# Pages a run parses even when its time was up before its parse began: every run moves the
-# work on, and the run's end moves by a few seconds at most.
-PARSED_AT_LEAST = 64
 # The raw store's record of the limit the last build was made with (build_within_memory).
 MEMORY_NEEDED = "warehouse_memory_needed"
 
@@ -78,20 +76,37 @@ def run_pipeline(
     with lock, _raw_store(settings, from_raw) as store:
         summary = None
         refuse_broken_pointer(settings.clean_dir)  # before anything is fetched or written
+        # The last export and publish's seconds: what the stages before them leave them
+        # (deadlines.py), and how long past run_timeout a waiting run should wait before it
+        # calls this one stuck (holder.py's tail).
+        export = export_seconds(store.get_meta(EXPORT_SECONDS))
+        lock.expect_tail(tail_seconds(export, settings.run_timeout))
         if not from_raw:  # the site's pages, or a web archive's captures of them
             check_same_site(settings, store)  # before anything is fetched or written
         if backfill is not None:
             from idf_etl.fetch.archive import fetch_archive
 
             clock.start("fetch")
-            summary = fetch_archive(settings, store, years=backfill, progress=fetch_progress)
+            summary = fetch_archive(
+                settings,
+                store,
+                years=backfill,
+                progress=fetch_progress,
+                deadline=_fetch_cut(settings, began, export),
+            )
             log.info("backfill: %s", summary.line())
         elif not from_raw:
             # Imported here: a re-parse needs no HTTP client (0.07 s of its start).
             from idf_etl.fetch.site import fetch_site
 
             clock.start("fetch")
-            summary = fetch_site(settings, store, fetch_progress, revalidate)
+            summary = fetch_site(
+                settings,
+                store,
+                fetch_progress,
+                revalidate,
+                _fetch_cut(settings, began, export),
+            )
             # Said now, before any parse line, so a log reads in stage order.
             log.info("fetch: %s", summary.line())
         # The published warehouse copied and upgraded, the pages to parse counted.
@@ -103,7 +118,7 @@ def run_pipeline(
         deadlines = Deadlines.of(
             settings.run_timeout,
             began,
-            export_seconds(store.get_meta(EXPORT_SECONDS)),
+            export,
             now=time.monotonic(),  # shares of what the fetch left
         )
         run = Run(
@@ -123,11 +138,24 @@ def run_pipeline(
             settings.max_warehouse_memory,
             store.get_meta(MEMORY_NEEDED),
         )
-        store.set_meta(MEMORY_NEEDED, built_with)
+        if built_with != store.get_meta(MEMORY_NEEDED):  # a write less, and a wait less
+            after_publish(
+                result,
+                f"the raw store's {MEMORY_NEEDED} ({store.manifest})",
+                lambda: store.set_meta(MEMORY_NEEDED, built_with),
+                f"the next run starts at {settings.warehouse_memory} again",
+            )
     clock.stop()
     result.seconds = clock.elapsed()
     result.stages = clock.stages
     return result
+
+
+def _fetch_cut(settings: Settings, began: float, export: float | None) -> float | None:
+    """The fetch's deadline where the last export and publish cut its share short
+    (deadlines.fetch_deadline), else None: its share from its own start, as messages say."""
+    stop = fetch_deadline(settings.run_timeout, began, export)
+    return stop if stop < began + settings.fetch_seconds else None
 
 
 def _raw_store(settings: Settings, from_raw: bool) -> RawStore:
@@ -245,6 +273,8 @@ def _parse_and_load(run: Run, loader: Loader) -> int:
     )
     run.progress("discovered", "", str(todo))
     workers = pool_size(run.settings.parse_workers, todo)
+    if time.monotonic() >= run.deadlines.parse:
+        workers = 1  # the floor's pages only, on one worker (workers.map_isolated)
     run.clock.start("parse")
     pages = (
         page for batch in stale_batches(store, loader, from_raw, STATE_BATCH) for page in batch

@@ -13,10 +13,9 @@ import json
 import logging
 import os
 import queue
-import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from typing import Any
 import duckdb
 
 from idf_etl.config import memory_bytes
+from idf_etl.warehouse.datapackage import INTEGERS, datapackage, field, resource
 from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
-from idf_etl.warehouse.migrations import SCHEMA_VERSION
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
 from idf_etl.warehouse.status import LAST_SITE_READ
@@ -34,14 +33,8 @@ log = logging.getLogger(
     "idf_etl.export"
 )  # a --log-json contract: fixed, whatever the module is called
 
-# The facts are IOM's, published on its sites; the package says where they come from.
-LICENSE = {
-    "name": "other-at",
-    "title": "Facts published by IOM on its websites (see sources): reuse with attribution to IOM",
-}
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UINTEGER", "UBIGINT"}
 # Types whose CSV form is never a formula: numbers, true/false, dates, ids.
-_NOT_TEXT = {*_INTEGERS, "UTINYINT", "USMALLINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN"}
+_NOT_TEXT = {*INTEGERS, "UTINYINT", "USMALLINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN"}
 _NOT_TEXT |= {"DATE", "UUID"}
 # Rows per Parquet row group and per sorted chunk: a row group is held in memory until
 # written, so 2,048 rows (DuckDB's least) keeps the export's memory flat as tables grow.
@@ -49,13 +42,17 @@ ROW_GROUP = SORT_CHUNK = 2048
 # Not also cut by bytes (row_group_size_bytes): in DuckDB 2.0 it wrote a sorted chunk's rows
 # out of their order (tests/warehouse/test_exports.py, open_issues at 32MB).
 PARQUET: dict[str, Any] = {"compression": "zstd", "row_group_size": ROW_GROUP}
-# The share of the connection's memory limit the export's statements run within. DuckDB keeps
-# the blocks a statement reads cached up to its limit: at 30,000 stored pages one scan of
-# project_pages filled 26 MB of 64MB, where at 3,000 the whole file is 15 MB, so the
-# export's peak grew with the store (p1: 127 -> 162 MB). A dataset that needs more is
-# exported again at the full limit (the same statements: the same bytes).
+# The share of the connection's memory limit the export's statements start within, and
+# the step it rises by where DuckDB needs more. DuckDB keeps the blocks a statement reads
+# cached up to its limit: at 30,000 stored pages one scan of project_pages filled 26 MB of
+# 64MB, where at 3,000 the whole file is 15 MB, so the export's peak grew with the store
+# (p1: 127 -> 162 MB). Half is too little for long texts: a Parquet row group of 2,048
+# descriptions is held whole while written (one page a project: 26 MiB pinned, so 32MB
+# failed for every dataset with descriptions, each then written at the whole 64MB with 38 MB
+# cached; at 40MB, 6 MB cached). So a dataset that needs more is written again a step
+# higher, and the datasets after it start there (the same statements: the same bytes).
 LEAN_SHARE = 0.5
-_ENUM_LABEL = re.compile(r"'((?:[^']|'')*)'")
+LEAN_STEP = 0.125
 # A table or view to export: name, comment, what to select from, key, declared columns,
 # the order it is written in (never NULL, unique together; empty: its own).
 Dataset = tuple[str, str, str, tuple[str, ...], dict[str, Column], tuple[str, ...]]
@@ -66,10 +63,12 @@ def export_tables(
     release_dir: Path,
     sources: Sequence[str] = (),
     threads: int = 1,
+    memory: str | None = None,
 ) -> Path:
     """Write every table and view as CSV and Parquet, and datapackage.json, into
     release_dir (the release being built, see publish.py); `sources` are the start
-    points the data was read from; `threads`: datasets written at once.
+    points the data was read from; `threads`: datasets written at once; `memory`: the
+    connection's memory limit as set (None: read from DuckDB).
 
     Nothing an analyst sees changes here: the whole release, warehouse and exports,
     is published at once. Paths go to DuckDB as arguments, never inside SQL text
@@ -89,9 +88,9 @@ def export_tables(
     # warehouse: 3.2-4.0 s on one thread, 1.8-2.0 s on two (10,000: 0.8-1.1 s, 0.7-0.8 s).
     before = scalar(con, "SELECT current_setting('threads')")
     con.execute("SET threads = 1")
-    limit = _Lean(con)
+    limit = _Lean(con, memory)
     try:
-        written = _export_threaded(con, staging, datasets, threads) if threads > 1 else {}
+        written = _export_threaded(con, staging, datasets, threads, limit) if threads > 1 else {}
         # One at a time: every dataset without threads, and those the threads could not
         # write together within the limit, which they share.
         resources = [
@@ -111,44 +110,71 @@ def export_tables(
 
 
 class _Lean:
-    """The export's memory limit: LEAN_SHARE of the connection's, and the whole of it for a
-    dataset that needs more (then lean again for the next)."""
+    """The export's memory limit: LEAN_SHARE of the connection's at first, a LEAN_STEP of
+    it higher each time a dataset needs more (that dataset written again), up to the whole.
+    Shared by the export's threads: the limit is the database's, and only rises."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, full: str | None = None) -> None:
         self.con = con
-        self.full = str(scalar(con, "SELECT current_setting('memory_limit')"))
+        # The limit as the caller set it: read back from DuckDB it is rounded (16MB comes
+        # back as 15.2 MiB), and set again from that it would be less than it was.
+        self.full = full or str(scalar(con, "SELECT current_setting('memory_limit')"))
         try:
-            self.lean: str | None = f"{int(memory_bytes(self.full) * LEAN_SHARE)}B"
+            self._bytes: int | None = memory_bytes(self.full)
         except (AttributeError, KeyError):  # a limit written in a way we do not read
-            self.lean = None
-        self._set(self.lean)  # DuckDB also drops what it cached beyond it
+            self._bytes = None
+        self.share = LEAN_SHARE if self._bytes is not None else 1.0
+        self._lock = threading.Lock()
+        self._apply()  # DuckDB also drops what it cached beyond it
+
+    @property
+    def limit(self) -> str:
+        if self._bytes is None or self.share >= 1:
+            return self.full
+        return f"{int(self._bytes * self.share)}B"
 
     def run(self, export: Callable[..., dict[str, object]], *args: Any) -> dict[str, object]:
-        """export(*args), one dataset on the calling thread (no other running); again at
-        the full limit when DuckDB needed more than the lean one."""
-        try:
-            return export(*args)
-        except duckdb.OutOfMemoryException as exc:
-            if self.lean is None:
-                raise
-            log.debug("export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.full)
-            self._set(self.full)
+        """export(*args), one dataset; again a step higher each time DuckDB needed more than
+        the limit it ran at, until it has run at the whole limit."""
+        while True:
+            share = self.share
             try:
                 return export(*args)
-            finally:
-                self._set(self.lean)
+            except duckdb.OutOfMemoryException as exc:
+                if not self._step_up(share):
+                    raise
+                log.debug(
+                    "export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.limit
+                )
 
     def restore(self) -> None:
         """The connection's own limit again."""
-        self._set(self.full)
+        with self._lock:
+            self.share = 1.0
+            self._apply()
 
-    def _set(self, limit: str | None) -> None:
-        if limit is not None:
-            self.con.execute(f"SET memory_limit = '{limit}'")
+    def _step_up(self, share: float) -> bool:
+        """A step up from `share` (unless another thread has raised it since); False when
+        `share` was the whole limit already."""
+        with self._lock:
+            if share >= 1:
+                return False
+            if self.share == share:
+                self.share = min(1.0, share + LEAN_STEP)
+                self._apply()
+            return True
+
+    def _apply(self) -> None:
+        if self._bytes is not None:
+            self.con.execute(f"SET memory_limit = '{self.limit}'")
 
 
 def _export_threaded(
-    con: duckdb.DuckDBPyConnection, staging: Path, datasets: list[Dataset], threads: int
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    datasets: list[Dataset],
+    threads: int,
+    limit: _Lean,
 ) -> dict[str, dict[str, object]]:
     """_export of each dataset on `threads` threads, a connection each (DuckDB runs a
     statement without the GIL); the resources by name. A dataset for which DuckDB needed
@@ -174,7 +200,7 @@ def _export_threaded(
         try:
             for dataset in lane:
                 try:
-                    done.append(_export(cursor, staging, *dataset))
+                    done.append(limit.run(_export, cursor, staging, *dataset))
                 except duckdb.OutOfMemoryException as exc:
                     # The threads share the memory limit: together they can outgrow
                     # what one at a time fits in. Its files are written again.
@@ -225,8 +251,8 @@ def _export(
     # a stream (DuckDB's CSV writer over the table itself buffers far more).
     rows = con.sql("SELECT * FROM read_parquet(?)", params=[str(parquet)])
     write_csv(rows, staging / "csv" / f"{name}.csv")
-    fields = [_field(c[0], c[1], declared.get(c[0])) for c in columns]
-    return _resource(name, comment, fields, key)
+    fields = [field(c[0], c[1], declared.get(c[0])) for c in columns]
+    return resource(name, comment, fields, key)
 
 
 def _declared_nullability(source: str, names: list[str], declared: dict[str, Column]) -> str:
@@ -393,77 +419,3 @@ def _csv_expression(name: str, duckdb_type: str) -> str:
     # Any other type is text in a spreadsheet (VARCHAR, an ENUM, JSON, an INTERVAL such
     # as '-1 day'), guarded; parquet/ stays exact.
     return guarded_sql(f"CAST({name} AS VARCHAR)")
-
-
-def _field(name: str, duckdb_type: str, declared: Column | None) -> dict[str, object]:
-    """A Table Schema field for a column of this DuckDB type."""
-    field: dict[str, object] = {"name": name, "type": _frictionless_type(duckdb_type)}
-    if declared is not None:
-        field["description"] = declared.comment
-    constraints: dict[str, object] = {}
-    if declared is not None and declared.type.endswith("NOT NULL"):
-        constraints["required"] = True
-    if duckdb_type.startswith("ENUM("):
-        constraints["enum"] = [m.replace("''", "'") for m in _ENUM_LABEL.findall(duckdb_type)]
-    if constraints:
-        field["constraints"] = constraints
-    return field
-
-
-def _frictionless_type(duckdb_type: str) -> str:
-    if duckdb_type.endswith("[]"):
-        return "array"
-    if duckdb_type in _INTEGERS:
-        return "integer"
-    if duckdb_type.startswith("DECIMAL") or duckdb_type in ("DOUBLE", "FLOAT"):
-        return "number"
-    if duckdb_type == "TIMESTAMP WITH TIME ZONE":
-        return "datetime"
-    return {"BOOLEAN": "boolean", "DATE": "date"}.get(duckdb_type, "string")
-
-
-def _resource(
-    name: str, comment: str, fields: list[dict[str, object]], key: tuple[str, ...]
-) -> dict[str, object]:
-    schema: dict[str, object] = {"fields": fields}
-    if key:
-        schema["primaryKey"] = list(key)
-    return {
-        "name": name,
-        "path": f"csv/{name}.csv",
-        "profile": "tabular-data-resource",
-        "format": "csv",
-        "mediatype": "text/csv",
-        "encoding": "utf-8",
-        "description": f"{comment} Also as parquet/{name}.parquet (same columns).",
-        "schema": schema,
-    }
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def datapackage(
-    resources: list[dict[str, object]],
-    sources: Sequence[str],
-    run_id: int,
-    data_as_of: datetime | None = None,
-) -> dict[str, object]:
-    """The Data Package descriptor; its version is schema version . run number . 0, its
-    `data_as_of` the last successful read of the site (absent before the first)."""
-    as_of = {} if data_as_of is None else {"data_as_of": _utc(data_as_of)}
-    return {
-        "name": "iom-development-fund-projects",
-        "title": "IOM Development Fund projects (idf-etl)",
-        "description": "Projects of the IOM Development Fund, read from their English, French "
-        "and Spanish pages by idf-etl, with their change history. CSV files are described "
-        "here; parquet/ holds the same tables and views with their database types.",
-        "version": f"{SCHEMA_VERSION}.{run_id}.0",
-        "created": _utc(datetime.now(UTC)),
-        **as_of,
-        "profile": "tabular-data-package",
-        "licenses": [LICENSE],
-        "sources": [{"title": "IOM Development Fund project pages", "path": s} for s in sources],
-        "resources": resources,
-    }
