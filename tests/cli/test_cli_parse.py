@@ -212,7 +212,7 @@ def test_translation_links_through_the_cli_have_one_spelling(tmp_path):
                 max_size=3,
             ),
             st.sampled_from([", ", "; ", "，", "\n"]),
-            st.sampled_from([("(", ")"), ("（", "）"), ("[", "]")]),
+            st.sampled_from([("(", ")"), ("（", "）"), ("[", "]"), ("{", "}")]),
         ),
         min_size=1,
         max_size=12,
