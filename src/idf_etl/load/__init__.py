@@ -7,6 +7,7 @@ Start at `loader.py` (`Loader`: the pipeline feeds it parsed pages a batch at a 
 - `page_rows.py` a parsed page as rows, and what the warehouse may refuse of them
 - `page_states.py` stored pages' gone flags and last sightings, moved without a new body
 - `batches.py`  batches cut by what they hold in memory: rows, and their text
+- `batch_memory.py` the merge's batches within a lean memory limit, redone where they need more
 - `grouping.py` which pages are one project: by project id, else by Drupal node
 - `merge.py`    one project row from its pages (one per language), and where they disagree
 - `projects.py` the projects table rebuilt from project_pages for the projects a run touched

@@ -91,6 +91,18 @@ def record_live_status(
     return {key for (key,) in rows if key}
 
 
+def rebuild_batch(
+    con: duckdb.DuckDBPyConnection, keys: list[str], run_id: int, seen_in: str
+) -> HistoryCounts:
+    """A batch of the run's rebuilt histories. A live run appends what it saw (the merge);
+    an archive's captures may be older than what is known, so their projects' history is
+    rebuilt in time order, and their dates settled."""
+    done = rebuild(con, keys, run_id, changes=seen_in != LIVE)
+    if seen_in != LIVE:
+        settle_dates(con, keys)
+    return done
+
+
 def rebuild(
     con: duckdb.DuckDBPyConnection, keys: list[str], run_id: int, *, changes: bool
 ) -> HistoryCounts:

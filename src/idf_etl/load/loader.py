@@ -25,14 +25,14 @@ from datetime import datetime
 import duckdb
 
 from idf_etl.load import work
+from idf_etl.load.batch_memory import LeanBatches
 from idf_etl.load.batches import MERGE_PAGES, Weight
 from idf_etl.load.history import (
     LIVE,
     observation_row,
-    rebuild,
+    rebuild_batch,
     record_live_status,
     record_observations,
-    settle_dates,
 )
 from idf_etl.load.page_rows import (
     OBSERVED,
@@ -65,8 +65,10 @@ class Loader:
         merge_batch: int = MERGE_PAGES,
         seen_in: str = LIVE,
         merge_bytes: int | None = None,
+        memory: str | None = None,
     ) -> None:
         self.con = con
+        self.memory = memory  # the connection's memory limit as set (None: DuckDB's reading)
         self.commit_batches = commit_batches
         # Where this load's pages were read: the live site (history appended by the merge,
         # dated by the run), or a web archive (history rebuilt from dated captures).
@@ -254,11 +256,13 @@ class Loader:
         merging = work.batches(
             self.con, work.MERGE, last=self.seen_in, most=most, up=Clock(deadline).up
         )
+        # The merge reads whole tables for a batch's rows: each batch within a lean limit.
+        lean = LeanBatches(self.con, self.memory, rollback=self.commit_batches)
         for seen_in, keys in merging:
             merger = mergers.setdefault(
                 seen_in, Merger(self.con, self.run_id, self.now, record_changes=seen_in == LIVE)
             )
-            self.issues += merger.merge(keys)
+            self.issues += lean.run(merger.merge, keys, counts=merger, what="merge")
             self._write_issues()
             work.done(self.con, keys, work.MERGE, seen_in)
             self._batch_written()
@@ -272,14 +276,11 @@ class Loader:
             self.con, work.HISTORY, last=self.seen_in, most=most, up=Clock(deadline).up
         )
         for seen_in, keys in rebuilding:
-            # A live run appends what it saw (the merge above); an archive's captures may be
-            # older than what is known, so their projects' history is rebuilt in time order.
-            done = rebuild(self.con, keys, self.run_id, changes=seen_in != LIVE)
+            done = lean.run(rebuild_batch, self.con, keys, self.run_id, seen_in, what="history")
             self.stats.field_changes += done.changes_added
-            if seen_in != LIVE:
-                settle_dates(self.con, keys)
             work.done(self.con, keys, work.HISTORY, seen_in)
             self._batch_written()
+        lean.restore()
         self.stats.merge_left = leave(self.con)
         if self.stats.merge_left or self.stats.states_left:
             self._issue("load", "error", "load_incomplete", None, LOAD_INCOMPLETE)

@@ -239,6 +239,7 @@ def run_loader(
         commit_batches=True,
         merge_bytes=batch_bytes(settings.warehouse_memory),
         seen_in=seen_in,
+        memory=settings.warehouse_memory,
     )
     if run.summary is not None:
         loader.add_issues(fetch_issues(run.summary))

@@ -13,6 +13,7 @@ Start at `schema.py` (create or upgrade a warehouse) and `tables.py` (the data d
 - `wal.py`        a file's write-ahead log: copied along and replayed, or set aside
 - `readers.py`    read-only connections to the published warehouse; why one does not open
 - `export.py`     every table and view as CSV and Parquet, and datapackage.json
+- `lean.py`       a stage's memory limit kept lean, stepped up where DuckDB needs more
 - `datapackage.py` that datapackage.json: a Table Schema field a column, a resource a file
 - `formulas.py`   a text a spreadsheet would run as a formula: the one guard of every output
 - `status.py`     what an operator asks each morning: is the data fresh, what is open

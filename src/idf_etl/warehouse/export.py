@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import queue
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from functools import partial
@@ -22,9 +21,9 @@ from typing import Any
 
 import duckdb
 
-from idf_etl.config import memory_bytes
 from idf_etl.warehouse.datapackage import INTEGERS, datapackage, field, resource
 from idf_etl.warehouse.formulas import CSV_MARK, guarded_sql, runs_as_formula
+from idf_etl.warehouse.lean import Lean
 from idf_etl.warehouse.rows import scalar
 from idf_etl.warehouse.schema import TABLES, VIEWS, Column, view_columns
 from idf_etl.warehouse.status import LAST_SITE_READ
@@ -88,13 +87,14 @@ def export_tables(
     # warehouse: 3.2-4.0 s on one thread, 1.8-2.0 s on two (10,000: 0.8-1.1 s, 0.7-0.8 s).
     before = scalar(con, "SELECT current_setting('threads')")
     con.execute("SET threads = 1")
-    limit = _Lean(con, memory)
+    limit = Lean(con, memory, LEAN_SHARE, LEAN_STEP)
     try:
         written = _export_threaded(con, staging, datasets, threads, limit) if threads > 1 else {}
         # One at a time: every dataset without threads, and those the threads could not
         # write together within the limit, which they share.
         resources = [
-            written.get(dataset[0]) or limit.run(_export, con, staging, *dataset)
+            written.get(dataset[0])
+            or limit.run(_export, con, staging, *dataset, what=f"export: {dataset[0]}")
             for dataset in datasets
         ]
     finally:
@@ -109,72 +109,12 @@ def export_tables(
     return staging
 
 
-class _Lean:
-    """The export's memory limit: LEAN_SHARE of the connection's at first, a LEAN_STEP of
-    it higher each time a dataset needs more (that dataset written again), up to the whole.
-    Shared by the export's threads: the limit is the database's, and only rises."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, full: str | None = None) -> None:
-        self.con = con
-        # The limit as the caller set it: read back from DuckDB it is rounded (16MB comes
-        # back as 15.2 MiB), and set again from that it would be less than it was.
-        self.full = full or str(scalar(con, "SELECT current_setting('memory_limit')"))
-        try:
-            self._bytes: int | None = memory_bytes(self.full)
-        except (AttributeError, KeyError):  # a limit written in a way we do not read
-            self._bytes = None
-        self.share = LEAN_SHARE if self._bytes is not None else 1.0
-        self._lock = threading.Lock()
-        self._apply()  # DuckDB also drops what it cached beyond it
-
-    @property
-    def limit(self) -> str:
-        if self._bytes is None or self.share >= 1:
-            return self.full
-        return f"{int(self._bytes * self.share)}B"
-
-    def run(self, export: Callable[..., dict[str, object]], *args: Any) -> dict[str, object]:
-        """export(*args), one dataset; again a step higher each time DuckDB needed more than
-        the limit it ran at, until it has run at the whole limit."""
-        while True:
-            share = self.share
-            try:
-                return export(*args)
-            except duckdb.OutOfMemoryException as exc:
-                if not self._step_up(share):
-                    raise
-                log.debug(
-                    "export: %s: %s; again at %s", args[2], str(exc).splitlines()[0], self.limit
-                )
-
-    def restore(self) -> None:
-        """The connection's own limit again."""
-        with self._lock:
-            self.share = 1.0
-            self._apply()
-
-    def _step_up(self, share: float) -> bool:
-        """A step up from `share` (unless another thread has raised it since); False when
-        `share` was the whole limit already."""
-        with self._lock:
-            if share >= 1:
-                return False
-            if self.share == share:
-                self.share = min(1.0, share + LEAN_STEP)
-                self._apply()
-            return True
-
-    def _apply(self) -> None:
-        if self._bytes is not None:
-            self.con.execute(f"SET memory_limit = '{self.limit}'")
-
-
 def _export_threaded(
     con: duckdb.DuckDBPyConnection,
     staging: Path,
     datasets: list[Dataset],
     threads: int,
-    limit: _Lean,
+    limit: Lean,
 ) -> dict[str, dict[str, object]]:
     """_export of each dataset on `threads` threads, a connection each (DuckDB runs a
     statement without the GIL); the resources by name. A dataset for which DuckDB needed
@@ -200,7 +140,9 @@ def _export_threaded(
         try:
             for dataset in lane:
                 try:
-                    done.append(limit.run(_export, cursor, staging, *dataset))
+                    done.append(
+                        limit.run(_export, cursor, staging, *dataset, what=f"export: {dataset[0]}")
+                    )
                 except duckdb.OutOfMemoryException as exc:
                     # The threads share the memory limit: together they can outgrow
                     # what one at a time fits in. Its files are written again.
