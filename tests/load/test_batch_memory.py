@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,9 @@ def test_a_batch_that_needs_more_is_undone_alone_and_the_batches_after_keep_the_
         counts.rows += 1
         con.execute("INSERT INTO t VALUES (?, true)", [i])  # half done when it runs out
         if shares[-1] < need - 0.01:
+            # As DuckDB runs out: the statement fails, and with it the transaction.
+            with pytest.raises(duckdb.Error):
+                con.execute("SELECT error('Out of Memory Error: could not allocate block')")
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
         con.execute("UPDATE t SET half = false WHERE batch = ?", [i])
         return i

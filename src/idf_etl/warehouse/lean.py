@@ -71,10 +71,11 @@ class Lean:
             try:
                 return do(*args)
             except duckdb.OutOfMemoryException as exc:
-                if not self._step_up(share):
+                if share >= 1:
                     raise
                 if undo is not None:
-                    undo()
+                    undo()  # first: DuckDB takes no statement in an aborted transaction
+                self._step_up(share)
                 reason = str(exc).splitlines()[0]
                 log.debug("%s: %s; again at %s", what, reason, self.limit)
 
@@ -84,16 +85,12 @@ class Lean:
             self.share = 1.0
             self._apply()
 
-    def _step_up(self, share: float) -> bool:
-        """A step up from `share` (unless another thread has raised it since); False when
-        `share` was the whole limit already."""
+    def _step_up(self, share: float) -> None:
+        """A step up from `share`, unless another thread has raised it since."""
         with self._lock:
-            if share >= 1:
-                return False
             if self.share == share:
                 self.share = min(1.0, share + self.step)
                 self._apply()
-            return True
 
     def _apply(self) -> None:
         if self._bytes is not None:
