@@ -126,3 +126,35 @@ def test_every_module_of_the_package_has_its_place_in_the_layers():
     assert present == placed, (
         f"not in a layer: {sorted(present - placed)}; gone: {sorted(placed - present)}"
     )
+
+
+# STYLE.md: no module over ~400 lines. The ones past it, each at most as long as it is now
+# and with why it is left so; an entry whose module is back under the limit fails too, so
+# that the list stays true. Each entry is work to do: cut it, then take it out.
+MAX_LINES = 400
+OVER_THE_LIMIT = {
+    # name: (lines it may not pass, why it is over)
+    "warehouse/export.py": (421, "the lead is splitting it (session 32: 469 -> 421 so far)"),
+    "load/loader.py": (403, "3 over: load/ was another developer's this session"),
+    "pipeline/holder.py": (407, "grew past 400 with the lock's tail (session 32, tail2's)"),
+    "config.py": (406, "grew past 400 with durations read as people write them (session 32)"),
+    "warehouse/publish.py": (404, "grew past 400 with the writes after a publish (session 32)"),
+    "fetch/archive.py": (401, "grew past 400 with the fetch's export reserve (session 32)"),
+}
+
+
+def test_no_module_is_over_the_line_limit_but_the_named_ones():
+    sizes = {
+        str(path.relative_to(SRC)): len(path.read_text().splitlines()) for path in SRC.rglob("*.py")
+    }
+    over = {name for name, lines in sizes.items() if lines > MAX_LINES}
+    assert over <= set(OVER_THE_LIMIT), (
+        f"over {MAX_LINES} lines: {sorted(over - set(OVER_THE_LIMIT))}; split by what they hold "
+        "(docs/development.md Layout), or name one in OVER_THE_LIMIT with why"
+    )
+    assert set(OVER_THE_LIMIT) <= over, (
+        f"back under {MAX_LINES} lines: take {sorted(set(OVER_THE_LIMIT) - over)} out of "
+        "OVER_THE_LIMIT"
+    )
+    grown = {name: sizes[name] for name, (cap, _) in OVER_THE_LIMIT.items() if sizes[name] > cap}
+    assert not grown, f"grown past their named size: {grown}; cut them instead"

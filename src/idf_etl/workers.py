@@ -44,6 +44,7 @@ from itertools import islice
 from typing import Generic, TypeVar
 
 from idf_etl.errors import OutOfTime, ParseError
+from idf_etl.interrupts import deferred
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -249,16 +250,18 @@ class _Pool(Generic[T, R]):
         # copy. A pool restarted after a crash may still have the old pool's thread alive.
         fork = self.fork and sys.platform == "linux" and _threads() == 1
         context = multiprocessing.get_context("fork") if fork else _fork_server(self.fn)
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=context,
-            initializer=worker_setup,
-            initargs=(os.getpid(), self.warm),
-        )
+        with deferred():  # Ctrl-C waits for the processes' start (interrupts.deferred)
+            return ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=worker_setup,
+                initargs=(os.getpid(), self.warm),
+            )
 
     def submit(self, chunk: list[T]) -> Future[bytes]:
         try:
-            return self.executor.submit(_run_chunk, self.fn, chunk)
+            with deferred():  # a submit starts a worker process when one is wanted
+                return self.executor.submit(_run_chunk, self.fn, chunk)
         except BrokenProcessPool as exc:  # broken since the last check: seen at this chunk's turn
             broken: Future[bytes] = Future()
             broken.set_exception(exc)
@@ -347,9 +350,13 @@ def kill_pool(executor: ProcessPoolExecutor) -> None:
 
 
 def worker_setup(parent: int, warm: Callable[[], object] | None = None) -> None:
-    """A pool's initializer: the worker leaves Ctrl-C to its parent and dies with it."""
-    # Ctrl-C is the parent's to handle; workers would only print tracebacks.
+    """A pool's initializer: the worker leaves Ctrl-C and SIGTERM to its parent and dies
+    with it."""
+    # Ctrl-C is the parent's to handle; workers would only print tracebacks. So is SIGTERM
+    # sent to the whole group (systemd's stop): a worker it killed first failed its task
+    # before the parent had said why it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     if warm is not None:
         warm()

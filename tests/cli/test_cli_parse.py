@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PAGES
-from tests.helpers.cli import idf_etl
+from tests.helpers.cli import clean_env, idf_etl
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -212,7 +212,7 @@ def test_translation_links_through_the_cli_have_one_spelling(tmp_path):
                 max_size=3,
             ),
             st.sampled_from([", ", "; ", "，", "\n"]),
-            st.sampled_from([("(", ")"), ("（", "）"), ("[", "]")]),
+            st.sampled_from([("(", ")"), ("（", "）"), ("[", "]"), ("{", "}")]),
         ),
         min_size=1,
         max_size=12,
@@ -239,3 +239,45 @@ def test_a_country_s_remark_is_one_problem_however_it_is_punctuated(tmp_path, va
         assert record["states"] == [code, "RW"], record["state_names"]
         problems = [p for p in record["problems"] if p["field"] == "states"]
         assert len(problems) == 1, problems
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    retries=st.integers(0, 2),
+    agent=st.sampled_from(
+        ["idf-test/1.0 (data@example.org)", "another-agent 2.0 (+https://example.org)"]
+    ),
+)
+def test_parse_url_fetches_with_the_settings_every_command_reads(
+    httpserver, tmp_path, retries, agent
+):
+    """`parse URL` took the default settings whatever IDF_ETL_* said: a server that refused was
+    tried for 25-40 s, and a user's user_agent was not sent. Now the page is asked for as
+    often and as named as the settings say."""
+    httpserver.clear()
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    httpserver.expect_request("/busy").respond_with_data("later", status=503)
+    env = clean_env(
+        IDF_ETL_MAX_RETRIES=str(retries), IDF_ETL_BACKOFF_BASE="0.01", IDF_ETL_USER_AGENT=agent
+    )
+    proc = idf_etl("parse", "--jsonl", httpserver.url_for("/busy"), cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "503" in json.loads(proc.stdout)["error"]
+    asked = [req for req, _ in httpserver.log if req.path == "/busy"]
+    assert len(asked) == retries + 1
+    assert {req.headers.get("User-Agent") for req in asked} == {agent}
+
+
+def test_parse_url_with_a_setting_that_is_wrong_says_which_and_files_still_parse(tmp_path):
+    """A setting the URL's fetch cannot use fails that input with the message every command
+    gives; a file needs no setting and parses."""
+    env = clean_env(IDF_ETL_MAX_RETRIES="many")
+    page = str(PAGES / "c_en_devfund.html")
+    proc = idf_etl("parse", "--jsonl", "http://127.0.0.1:9/project/x", page, cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    url, file = (json.loads(line) for line in proc.stdout.splitlines())
+    assert url["kind"] == "error" and "IDF_ETL_MAX_RETRIES" in url["error"], url
+    assert file["kind"] != "error", file
+    assert "Traceback" not in proc.stderr

@@ -8,7 +8,7 @@ import time
 
 STUCK = """
 import logging, threading, time
-from idf_etl.cli.app import exit_unheld
+from idf_etl.cli.endings import exit_unheld
 
 logging.basicConfig()  # the CLI's own handler is set up by its options
 
@@ -21,7 +21,7 @@ print("not reached")
 
 ENDS = """
 import logging, threading, time
-from idf_etl.cli.app import exit_unheld
+from idf_etl.cli.endings import exit_unheld
 
 logging.basicConfig()  # the CLI's own handler is set up by its options
 
@@ -58,7 +58,7 @@ def test_threads_that_end_within_the_grace_are_waited_for_and_nothing_is_said():
 COMMAND_LEAVES_A_THREAD = """
 import sys, threading
 import idf_etl.warehouse.schema as schema
-from idf_etl.cli import app
+from idf_etl.cli import app, endings
 
 def leave_a_thread():
     threading.Thread(target=threading.Event().wait, name="stuck-reader").start()
@@ -67,7 +67,7 @@ def leave_a_thread():
     return "dictionary\\n"
 
 schema.data_dictionary_markdown = leave_a_thread
-app.exit_unheld.__defaults__ = (2.0,)
+endings.exit_unheld.__defaults__ = (2.0,)
 sys.argv = ["idf-etl", "schema"]
 app.main()
 """

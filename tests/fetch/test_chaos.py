@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from idf_etl.config import Settings
 from idf_etl.pipeline.run import run_pipeline
 from idf_etl.rawstore import RawStore
+from tests.helpers.pace import Pace
 from tests.helpers.raw_server import RawServer, http
 
 pytestmark = pytest.mark.slow
@@ -191,7 +192,7 @@ def chaos(tmp_path_factory):
         result = run_pipeline(chaos_settings(srv, baseline, **slow))
         assert result.outcome == "success"
         assert len(projects(baseline)) == COUNT
-        yield srv, baseline
+        yield srv, baseline, Pace()
 
 
 @settings(
@@ -203,7 +204,7 @@ def chaos(tmp_path_factory):
 def test_whatever_the_server_says_the_run_ends_in_time_accounts_for_every_url_and_keeps_the_data(
     chaos, tmp_path_factory, plan, revalidate
 ):
-    srv, baseline = chaos
+    srv, baseline, pace = chaos
     data = tmp_path_factory.mktemp("run") / "data"
     shutil.copytree(baseline, data, symlinks=True)
     before = projects(data)
@@ -212,9 +213,12 @@ def test_whatever_the_server_says_the_run_ends_in_time_accounts_for_every_url_an
     result = run_pipeline(chaos_settings(srv, data), revalidate=revalidate)
     took = time.monotonic() - started
     # The fetch is bounded by run_timeout (a request in flight is cut at it); parse, load and
-    # publish of 4 pages are not, hence room for a busy machine in the whole run's bound.
-    assert result.fetch is not None and result.fetch.seconds < RUN_TIMEOUT + 2, result.fetch
-    assert took < RUN_TIMEOUT + 120, f"{took:.1f}s"
+    # publish of 4 pages are not, hence room for them in the whole run's bound. Both margins
+    # are a quiet machine's at the slowness measured (tests/helpers/pace.py; measured again
+    # when a bound would fail: the module's first measure may be from a quieter moment).
+    assert result.fetch is not None, result
+    assert pace.allows(result.fetch.seconds - RUN_TIMEOUT, 2), (result.fetch, str(pace))
+    assert pace.allows(took - RUN_TIMEOUT, 120), (took, str(pace))
     assert result.outcome in ("success", "failures")
     assert projects(data) >= before, "a project the warehouse had is gone"
     with duckdb.connect(str(data / "clean" / "idf.duckdb"), read_only=True) as con:

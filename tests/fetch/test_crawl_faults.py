@@ -4,6 +4,7 @@ named for what it is, bounded in time, and never reported as success."""
 from __future__ import annotations
 
 import itertools
+import math
 import socket
 import ssl
 import threading
@@ -18,6 +19,7 @@ from idf_etl.fetch.outcomes import FetchOutcome
 from idf_etl.fetch.pacing import describe_transport_error
 from idf_etl.fetch.site import fetch_site, fetch_url
 from idf_etl.rawstore import RawStore
+from tests.helpers.pace import Pace
 
 PAGE = b"<html><head><title>p</title></head><body><main><h1>p</h1></main></body></html>"
 
@@ -177,7 +179,7 @@ def test_trickling_server_fails_the_page_at_the_request_deadline(
     def trickle(request):
         def body():
             yield b"<html><body>"
-            for _ in range(100):  # one byte every 0.2 s: each read succeeds, the page never ends
+            for _ in range(3000):  # one byte every 0.2 s: each read succeeds, the page never ends
                 time.sleep(0.2)
                 yield b"x"
 
@@ -191,9 +193,11 @@ def test_trickling_server_fails_the_page_at_the_request_deadline(
         max_retries=1,
         http_client=client_kind,
     )
+    pace = Pace()  # the bound at the machine's slowness (tests/helpers/pace.py)
     started = time.monotonic()
     summary = crawl(settings)
-    assert time.monotonic() - started < 8  # two tries of 1 s, not 20 s of trickle
+    took = time.monotonic() - started
+    assert pace.allows(took, 8), (took, str(pace))  # two tries of 1 s, not 600 s of trickle
     assert summary.new == 1
     reason = dict(summary.failures)[server.url_for("/project/trickle")]
     assert "no complete answer within request_timeout (1s) after 2 tries" in reason
@@ -209,9 +213,11 @@ def test_retry_after_past_backoff_max_pauses_the_host_for_the_run(
     serve_pages(server, [f"/project/p{i}" for i in range(5)])
     urls = [server.url_for("/project/a")] + [server.url_for(f"/project/p{i}") for i in range(5)]
     settings = fast_settings(start_urls=urls, concurrency=1, http_client=client_kind)
+    pace = Pace()
     started = time.monotonic()
     summary = crawl(settings)
-    assert time.monotonic() - started < 5  # nobody waited the hour
+    took = time.monotonic() - started
+    assert pace.allows(took, 5), (took, str(pace))  # nobody waited the hour
     host = f"127.0.0.1:{server.port}"
     assert summary.halts == [
         f"{host} asked us to wait 3600s (HTTP 429 with Retry-After), more than backoff_max "
@@ -233,15 +239,21 @@ def test_run_timeout_stops_fetching_and_records_what_is_left(server, fast_settin
 
     def page(request):
         if next(counter) >= answered:
-            released.wait(30)
+            released.wait(600)
         return Response(PAGE, content_type="text/html")
 
     paths = [f"/project/p{i:02d}" for i in range(30)]
     serve_pages(server, paths, page)
+    # run_timeout 4 s at the machine's slowness (tests/helpers/pace.py), in whole multiples
+    # of 4 (a whole fetch share): the three pages and the start fit in its 75 % at any load.
+    pace = Pace()
+    run_timeout = 4 * math.ceil(pace.seconds(4) / 4)
     settings = fast_settings(
         start_urls=[server.url_for(p) for p in paths],
         concurrency=1,
-        run_timeout=4,  # 3 s of it for the fetch
+        run_timeout=run_timeout,
+        read_timeout=run_timeout,  # a held page is cut by the fetch's time, not its own
+        request_timeout=run_timeout,
         http_client=client_kind,
     )
     started = time.monotonic()
@@ -249,12 +261,14 @@ def test_run_timeout_stops_fetching_and_records_what_is_left(server, fast_settin
         summary = crawl(settings)
     finally:
         released.set()
-    assert time.monotonic() - started < 4 + 5  # cut at the deadline, not held the 30 s
+    took = time.monotonic() - started
+    assert pace.allows(took - run_timeout, 5), (took, str(pace))  # not held the 600 s
     assert summary.new == answered
     assert summary.new + len(summary.left) + summary.failed == 30
     assert summary.not_requested == len(summary.left)
     assert summary.halts == [
-        f"the fetch's time is up (3s: 75% of run_timeout 4s): stopped fetching, "
+        f"the fetch's time is up ({run_timeout * 3 // 4}s: 75% of run_timeout {run_timeout}s): "
+        "stopped fetching, "
         f"{len(summary.left)} pages left for the next run"
     ]
 
@@ -263,23 +277,27 @@ def test_a_retry_that_would_wait_past_the_deadline_is_not_waited_for_and_said_so
     server, fast_settings, client_kind
 ):
     server.expect_request("/robots.txt").respond_with_data("", status=404)
+    # An hour's wait in a fetch of 30 minutes: the bound (20 s at the machine's slowness,
+    # tests/helpers/pace.py) tells "not waited" apart at any load.
     server.expect_request("/project/a").respond_with_data(
-        "busy", status=503, headers={"Retry-After": "30"}
+        "busy", status=503, headers={"Retry-After": "3600"}
     )
     settings = fast_settings(
-        start_urls=[server.url_for("/project/a")], run_timeout=40, backoff_max=60,
+        start_urls=[server.url_for("/project/a")], run_timeout=2400, backoff_max=7200,
         http_client=client_kind,
     )  # fmt: skip
+    pace = Pace()
     started = time.monotonic()
     summary = crawl(settings)
-    assert time.monotonic() - started < 20  # the 30 s were not waited
+    took = time.monotonic() - started
+    assert pace.allows(took, 20), (took, str(pace))  # the hour was not waited
     [(url, reason)] = summary.left
     assert reason == (
-        f"{url}: HTTP 503; not tried again: the wait before it (30.0s) would end past the "
+        f"{url}: HTTP 503; not tried again: the wait before it (3600.0s) would end past the "
         "fetch's time"
     )
     assert summary.halts == [
-        "the fetch's retries would wait past its time (30s: 75% of run_timeout 40s): stopped "
+        "the fetch's retries would wait past its time (1800s: 75% of run_timeout 2400s): stopped "
         "fetching, 1 page left for the next run"
     ]
 

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from idf_etl.errors import ConfigError
 from idf_etl.fetch.archive import read_cdx
-from idf_etl.fetch.client import ROBOTS_MAX_BYTES
 from idf_etl.fetch.encoding import decode_text
 from idf_etl.fetch.link_lists import read_url_list
+from idf_etl.fetch.robots import ROBOTS_MAX_BYTES
 from idf_etl.fetch.site import fetch_site
 from idf_etl.rawstore import RawStore
 from tests.helpers.raw_server import RawServer, http

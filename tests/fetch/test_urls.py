@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from idf_etl.fetch.client import _said_wait
 from idf_etl.fetch.link_lists import parse_lastmod, parse_sitemap
-from idf_etl.fetch.pacing import retry_after_seconds
+from idf_etl.fetch.pacing import retry_after_seconds, said_wait
 from idf_etl.records import LANGS
 from idf_etl.urls import host_allowed, normalise_url, url_language, with_page
 
@@ -71,7 +70,7 @@ def test_a_paused_host_is_said_to_ask_the_wait_it_sent(seconds):
     said = str(seconds)
     wait = retry_after_seconds(said)
     assert wait is not None
-    shown = _said_wait(wait, said)
+    shown = said_wait(wait, said)
     assert shown == f"{said}s" or (seconds < 366 * 86400 and shown == f"{seconds}s")
 
 
@@ -82,7 +81,7 @@ def test_a_paused_host_is_said_to_ask_the_date_it_sent(moment):
     said = format_datetime(moment.replace(tzinfo=UTC), usegmt=True)
     wait = retry_after_seconds(said)
     assert wait is not None and wait > 366 * 86400
-    assert _said_wait(wait, said) == f"until {said}"
+    assert said_wait(wait, said) == f"until {said}"
 
 
 def test_sitemap_without_namespace_and_bad_lastmod():

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idf_etl.parse.countries import country_code, country_index, english_name, split_countries
+from idf_etl.parse.countries import country_code, country_index, split_countries
+from idf_etl.parse.english_names import english_name
 
 
 @pytest.mark.parametrize(

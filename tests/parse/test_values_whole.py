@@ -309,6 +309,7 @@ BRACKETS = [
     ("【", "】"),
     ("⟨", "⟩"),
     ("｛", "｝"),
+    ("{", "}"),  # ASCII braces: 'Kenya {Nairobi, Mombasa}' was cut in two (PARSER_VERSION 1.10)
 ]
 
 

@@ -1,8 +1,8 @@
-"""The `idf-etl` command line: thin wiring over the library, errors mapped to exit codes.
+"""The `idf-etl` command line: thin wiring over the library.
 
 Here: the app, the pipeline's commands (parse, fetch, run) and `main`; the
 commands over a published warehouse are in warehouse.py, the shared options
-in options.py.
+in options.py, errors mapped to exit codes in endings.py.
 
 Each command imports the stage it runs in its body: `idf-etl parse` starts in
 0.33 s instead of 0.55 without DuckDB, httpx and the pipeline, and so does the
@@ -17,45 +17,27 @@ for longer than twice run_timeout and its tail, probably stuck (alerted, where 3
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import logging
-import os
 import sys
-import threading
-import time
 from functools import partial
 from typing import Annotated
 
 import typer
 
-from idf_etl.cli.failures import file_system_message, is_file_system_error
+from idf_etl.cli.endings import run_command
 from idf_etl.cli.inputs import read_file_or_url
 from idf_etl.cli.options import (
     EXIT_FAILURES,
-    EXIT_LOCKED,
     EXIT_OK,
-    EXIT_PIPE,
-    EXIT_STUCK,
-    EXIT_USAGE,
     CrawlOptions,
-    Verdict,
     crawl_options,
     log_options,
 )
 from idf_etl.cli.progress import progress_by_stage, stage_progress
 from idf_etl.cli.warehouse import commands as warehouse_commands
-from idf_etl.errors import ConfigError, IdfEtlError, LockError, StuckLockError
+from idf_etl.errors import ConfigError, IdfEtlError
 from idf_etl.fetch.outcomes import no_progress
-from idf_etl.interrupts import (
-    EXIT_INTERRUPTED,
-    INTERRUPTED,
-    Interrupted,
-    said_interrupted,
-    watch_interrupts,
-)
-from idf_etl.logs import setup_logging
 from idf_etl.parse.inputs import output_indent, parse_input
 from idf_etl.pipeline.lock import RunLock
 from idf_etl.rawstore import RawStore
@@ -301,118 +283,5 @@ app.add_typer(warehouse_commands)
 
 
 def main() -> None:
-    """Console-script entry point."""
-    watch_interrupts()
-    try:
-        _main()
-    except SystemExit as exc:
-        if exc.code == EXIT_FAILURES and _reader_gone(exc):
-            _quiet_stdout()
-            exit_unheld(EXIT_PIPE)
-            sys.exit(EXIT_PIPE)
-        exit_unheld(exc.code)
-        raise
-    except BaseException:
-        # A bug: its traceback is printed now, as Python would at exit, and the exit is
-        # bounded like any other (a thread left stuck by the failed command held it for
-        # ever: adversary, issue 22). Python's own exit status for it is 1.
-        sys.excepthook(*sys.exc_info())
-        exit_unheld(EXIT_FAILURES)
-        sys.exit(EXIT_FAILURES)
-
-
-# Python's exit waits for every thread without a bound: one stuck in a library (a process
-# pool's reader, stop 29) held a run that had printed its summary for as long as CI let it.
-EXIT_GRACE = 30.0
-
-
-def exit_unheld(code: object, grace: float = EXIT_GRACE) -> None:
-    """Let the threads still running end within `grace` seconds; past it, exit without
-    them, with `code`, saying which were left."""
-    main_thread = threading.main_thread()
-    deadline = time.monotonic() + grace
-    for thread in threading.enumerate():
-        if thread is not main_thread and not thread.daemon:
-            thread.join(max(0.0, deadline - time.monotonic()))
-    left = [t.name for t in threading.enumerate() if t is not main_thread and not t.daemon]
-    if left:
-        if not _logging_set_up():  # `schema`, a bug: the warning would go to the NullHandler
-            setup_logging()
-        log.warning(
-            "idf-etl: done, but %s still ran %.0fs later: exiting without waiting for it",
-            ", ".join(left),
-            grace,
-        )
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code if isinstance(code, int) else EXIT_FAILURES if code else EXIT_OK)
-
-
-def _reader_gone(exc: BaseException) -> bool:
-    """Whether the command ended because what read its stdout went away (`| head -1`).
-    click (typer's copy) and rich each catch the BrokenPipeError and exit 1 saying nothing,
-    inside their `except`: the error is the exit's context."""
-    seen = exc.__context__
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno == errno.EPIPE:
-            return True
-        seen = seen.__context__
-    return False
-
-
-def _quiet_stdout() -> None:
-    """Nothing more goes to the closed pipe (Python's last flush would say so on stderr)."""
-    with contextlib.suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
-
-
-def _logging_set_up() -> bool:
-    handlers = logging.getLogger("idf_etl").handlers
-    return any(not isinstance(h, logging.NullHandler) for h in handlers)
-
-
-def _main() -> None:
-    try:
-        app(prog_name="idf-etl", standalone_mode=True)
-    except SystemExit as exc:
-        # A monitor reads `check`'s exit status the Nagios way, where 2 is CRITICAL: a usage
-        # error there (a mistyped option) is UNKNOWN (3), with its one line on stdout.
-        usage = exc.code == EXIT_USAGE and not isinstance(exc, Verdict)
-        if usage and _command(sys.argv[1:]) == "check":
-            print("IDF-ETL UNKNOWN - invalid arguments (see stderr; idf-etl check --help)")
-            sys.exit(3)
-        raise
-    except (Interrupted, KeyboardInterrupt):
-        _interrupted()
-    except StuckLockError as exc:
-        log.error("idf-etl: %s", exc)
-        sys.exit(EXIT_STUCK)
-    except LockError as exc:
-        log.error("idf-etl: %s", exc)
-        sys.exit(EXIT_LOCKED)
-    except ConfigError as exc:
-        log.error("idf-etl: %s", exc)
-        sys.exit(EXIT_USAGE)
-    except IdfEtlError as exc:  # a stage failed as a whole
-        log.error("idf-etl: %s", exc)
-        sys.exit(EXIT_FAILURES)
-    except Exception as exc:
-        if type(exc).__name__ == "InterruptException":  # DuckDB's, after Ctrl-C
-            _interrupted()
-        if not is_file_system_error(exc):
-            raise  # a bug: its traceback is what to report
-        log.error("idf-etl: %s", file_system_message(exc))
-        sys.exit(EXIT_FAILURES)
-
-
-def _command(args: list[str]) -> str | None:
-    """The command named on the command line (the first word that is not an option)."""
-    return next((a for a in args if not a.startswith("-")), None)
-
-
-def _interrupted() -> None:
-    log.error("idf-etl: %s", INTERRUPTED)
-    said_interrupted()
-    sys.exit(EXIT_INTERRUPTED)
+    """Console-script entry point: the app, and how it ends (endings.py)."""
+    run_command(partial(app, prog_name="idf-etl", standalone_mode=True))

@@ -86,6 +86,24 @@ def file_system_message(exc: BaseException, where: str | None = None) -> str:
     return f"{shown}{what}; {advice}; {_DONE}"
 
 
+# Where stdout went decides what to do about a failed write: not the data directory.
+_STDOUT_ADVICE = {
+    errno.ENOSPC: "no space left where it goes: free some there, or send it elsewhere",
+    errno.EDQUOT: "the disk quota where it goes is used up: send it elsewhere",
+    errno.EBADF: "stdout is closed (>&-) or not open for writing (1</dev/null): give the "
+    "command somewhere to write, such as > /dev/null",
+    errno.EIO: "the terminal or device it goes to failed: send it to a file",
+}
+
+
+def stdout_message(exc: OSError) -> str:
+    """A failed write to stdout (`> /dev/full`, `>&-`) in one line: what happened, what to
+    do. Nothing of the data directory is touched by it; the command's answer is cut short."""
+    what = exc.strerror or type(exc).__name__
+    advice = _STDOUT_ADVICE.get(exc.errno or 0, "check where it goes")
+    return f"<stdout>: {what}; the command's output is incomplete; {advice}"
+
+
 def _file_on_the_way(path: str) -> str | None:
     """The part of `path` that is a file (ENOTDIR says only that one is)."""
     for parent in reversed(Path(path).parents):

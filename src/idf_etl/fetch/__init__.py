@@ -7,6 +7,7 @@ Start at `site.py` (`fetch_site`, `fetch_url`: what the CLI and the pipeline cal
 - `discovery.py`  the start points (sitemaps, listings, URL lists) fetched and read into pages to check
 - `link_lists.py` pure readers of link lists: sitemap XML, listing pages, URL list files
 - `client.py`     how we ask: robots.txt, redirects, retries with backoff, deadlines, size caps
+- `robots.py`     robots.txt read: its answer to rules, its Crawl-delay to a pace (pure)
 - `pacing.py`     one host's pace, Retry-After, and naming a transport error
 - `encoding.py`   a body's Content-Encoding undone under the size cap, never cut short unnoticed
 - `codings.py`    gzip, deflate, br and zstd, each undone a bounded piece at a time

@@ -32,10 +32,22 @@ from protego import Protego
 
 from idf_etl.config import Settings
 from idf_etl.errors import FetchError, FetchRefused, HostUnavailable, OutOfTime
-from idf_etl.fetch.encoding import ACCEPT_ENCODING, decode_text, read_capped
+from idf_etl.fetch.encoding import ACCEPT_ENCODING, read_capped
 from idf_etl.fetch.headers import no_cookies, sendable_headers
-from idf_etl.fetch.pacing import HostPace, describe_transport_error, retry_after_seconds
-from idf_etl.numerals import ascii_int
+from idf_etl.fetch.pacing import (
+    HostPace,
+    describe_transport_error,
+    retry_after_seconds,
+    said_wait,
+)
+from idf_etl.fetch.robots import (
+    ROBOTS_MAX_BYTES,
+    ROBOTS_TYPES,
+    crawl_delay,
+    named,
+    read_robots,
+    unreadable,
+)
 from idf_etl.urls import host_allowed, normalise_url
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -48,11 +60,8 @@ SITEMAP_TYPES = (
     "text/plain",
     "",
 )
-ROBOTS_TYPES = ("text/plain", "text/html", "")
-ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
 _REDIRECTS = {301, 302, 303, 307, 308}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
-_DISALLOW_ALL = "User-agent: *\nDisallow: /"
 
 
 @dataclass
@@ -158,7 +167,7 @@ class PoliteClient:
         except FetchError:
             raise
         except Exception as exc:
-            raise FetchError(f"{url}: unexpected answer ({_named(exc)})") from exc
+            raise FetchError(f"{url}: unexpected answer ({named(exc)})") from exc
 
     async def _get(
         self,
@@ -207,22 +216,13 @@ class PoliteClient:
     def _obey_crawl_delay(self, origin: str, robots: Protego) -> None:
         """Crawl-delay paces the host; one longer than the run has left pauses it for the run
         (as a long Retry-After does), said once, instead of a wait past the deadline."""
-        try:
-            delay = float(robots.crawl_delay(self.settings.user_agent) or 0)
-        except (TypeError, ValueError, OverflowError):
-            return  # Protego reads the number; anything else there is no delay
-        if delay <= 0 or delay != delay:
-            return
         left = None if self.deadline is None else self.deadline - time.monotonic()
-        if left is not None and delay >= left:
-            self._block(
-                origin,
-                f"robots.txt of {urlsplit(origin).netloc} asks for Crawl-delay {delay:g}s, more "
-                f"than the {max(0.0, left):.0f}s the fetch has left "
-                f"({self.budget})",
-            )
-            return
-        self._pace(origin).slow_down(delay)
+        host = urlsplit(origin).netloc
+        delay, why = crawl_delay(robots, self.settings.user_agent, host, left, self.budget)
+        if why is not None:
+            self._block(origin, why)
+        elif delay:
+            self._pace(origin).slow_down(delay)
 
     async def _read_robots(self, origin: str) -> Protego | None:
         url = f"{origin}/robots.txt"
@@ -241,28 +241,15 @@ class PoliteClient:
         except OutOfTime:
             raise
         except Exception as exc:  # FetchError, or whatever else this answer raised
-            detail = str(exc) if isinstance(exc, FetchError) else _named(exc)
-            detail = detail.removeprefix(f"{url}: ")
-            self._block(origin, f"robots.txt of {host} could not be read ({detail})")
-            return Protego.parse(_DISALLOW_ALL)
-        if response.status == 200:
-            body = response.body
-            if response.truncated:  # RFC 9309 2.5: parse at least the first 500 KiB, obey that
-                body = body[: body.rfind(b"\n") + 1]  # never half a rule
-                self._problem(
-                    origin,
-                    f"robots.txt of {host} is larger than {ROBOTS_MAX_BYTES:,} bytes: obeying "
-                    f"its first {len(body):,} bytes (RFC 9309 2.5)",
-                )
-            try:
-                return Protego.parse(decode_text(body))
-            except Exception as exc:  # RFC 9309: unparseable is unreadable, not 'no rules'
-                self._block(origin, f"robots.txt of {host} could not be read ({_named(exc)})")
-                return Protego.parse(_DISALLOW_ALL)
-        if 400 <= response.status < 500:
-            return None  # no robots.txt: no rules
-        self._block(origin, f"robots.txt of {host} could not be read (HTTP {response.status})")
-        return Protego.parse(_DISALLOW_ALL)
+            detail = str(exc) if isinstance(exc, FetchError) else named(exc)
+            read = unreadable(host, detail.removeprefix(f"{url}: "))
+        else:
+            read = read_robots(host, response.status, response.body, response.truncated)
+        if read.problem is not None:
+            self._problem(origin, read.problem)
+        if read.blocked is not None:
+            self._block(origin, read.blocked)
+        return read.rules
 
     def _block(self, origin: str, why: str) -> None:
         host = urlsplit(origin).netloc
@@ -327,7 +314,7 @@ class PoliteClient:
                 host = urlsplit(url).netloc
                 self._block(
                     origin,
-                    f"{host} asked us to wait {_said_wait(wait, said)} ({reason} with "
+                    f"{host} asked us to wait {said_wait(wait, said)} ({reason} with "
                     "Retry-After), "
                     f"more than backoff_max ({s.backoff_max:g}s)",
                 )
@@ -410,18 +397,3 @@ def _check_type(url: str, headers: httpx.Headers, accept: tuple[str, ...]) -> No
     media = media_type(headers)
     if media and media not in accept:
         raise FetchError(f"{url}: content type {media!r} is not a web page")
-
-
-def _named(exc: BaseException) -> str:
-    detail = str(exc).strip()
-    return f"{type(exc).__name__}{': ' + detail if detail else ''}"
-
-
-def _said_wait(wait: float, said: str | None) -> str:
-    """A wait as the server asked it: seconds, or past a year its own digits (a float of
-    10**22 reads as 99999999999999991611392, a number the server never sent)."""
-    if wait < 366 * 86400 or said is None:
-        return f"{wait:.0f}s"
-    if ascii_int(said.strip(), max_digits=40) is None:  # an HTTP date: "until" it
-        return f"until {said.strip()[:40]}"
-    return f"{said.strip()[:40]}s"

@@ -114,3 +114,13 @@ _CUT_SHORT = frozenset({"ContentLengthError", "TransferEncodingError", "ClientPa
 _TIMEOUTS = frozenset(
     {"ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout", "SocketTimeoutError"}
 )
+
+
+def said_wait(wait: float, said: str | None) -> str:
+    """A wait as the server asked it: seconds, or past a year its own digits (a float of
+    10**22 reads as 99999999999999991611392, a number the server never sent)."""
+    if wait < 366 * 86400 or said is None:
+        return f"{wait:.0f}s"
+    if ascii_int(said.strip(), max_digits=40) is None:  # an HTTP date: "until" it
+        return f"until {said.strip()[:40]}"
+    return f"{said.strip()[:40]}s"

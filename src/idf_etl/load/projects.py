@@ -24,7 +24,7 @@ import duckdb
 
 from idf_etl.load.grouping import IdConflict, PageKeys, project_keys
 from idf_etl.load.merge import disagreement_queries, disputed_pages, merge_query, text_sql
-from idf_etl.parse.countries import english_name
+from idf_etl.parse.english_names import english_name
 from idf_etl.urls import url_language
 from idf_etl.warehouse.rows import Issue, query_dicts, scalar
 from idf_etl.warehouse.schema import table

@@ -18,6 +18,7 @@ Start at `page.py` (`parse_page`). The flow inside: bytes -> text
 - `project_types.py` the fund's type families: id letters, labels per language, a page's family
 - `normalise.py`  a value as written to its canonical form (status, region, money, years)
 - `countries.py`  country names as written to ISO 3166-1 alpha-2 codes
+- `english_names.py` the English name IOM and the UN write for each code (the warehouse's)
 - `inputs.py`     what a parse worker runs: one stored page or one `idf-etl parse` input
 
 Nothing here imports httpx, DuckDB or the pipeline: the parse workers and

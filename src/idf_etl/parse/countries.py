@@ -228,7 +228,9 @@ def split_countries(text: str) -> StatesResult:
 
 # Brackets and list punctuation in their full-width, small and CJK forms (a Chinese or
 # Japanese keyboard's): read as the ASCII ones, "Kenya（pilot phase）" as "Kenya (pilot phase)".
-_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝［］〔〕【】〈〉⟨⟩，；｜、", "()()()[][][]()(),;|,")
+# ASCII curly braces too: a reader reads "Kenya {Nairobi, Mombasa}" as Kenya and a remark,
+# as its full-width form already was (it was cut in two, '{Nairobi' and 'Mombasa}').
+_FULL_WIDTH = str.maketrans("（）﹙﹚｛｝{}［］〔〕【】〈〉⟨⟩，；｜、", "()()()()[][][]()(),;|,")
 # Where a list is cut: a separator outside brackets ("Kenya (Nairobi, Mombasa)" is one item).
 _SEPARATOR = re.compile(r"[\n;,|•]+|\s{2,}")
 # A bracketed group with no bracket inside it, round or square.
@@ -322,9 +324,9 @@ def _split_words(line: str, found: dict[str, str], unmatched: list[str]) -> None
 def _bracket_words(line: str) -> str:
     """The line with each bracketed group made one word (its spaces glued), an article
     joined to the word before it ("Congo (la)" is Congo's)."""
-    line = re.sub(
-        r"(?<=[\w)\]])([(\[])", r" \1", line
-    )  # "Kenya(pilot)", "Myanmar (Birmania)(pilot)"
+    # "Kenya(pilot)", "Myanmar (Birmania)(pilot)", and after any other mark but a bracket:
+    # "Islas Vírgenes de EE. UU.(pilot)" lost the name when only a letter counted.
+    line = re.sub(r"(?<=[^\s(\[])([(\[])", r" \1", line)
     line = _GLUED_ARTICLE.sub(_GLUE + r"\1", line)
     return _GROUP.sub(lambda group: re.sub(r"\s", _GLUE, group[0]), line)
 
@@ -382,38 +384,3 @@ def is_country_line(text: str) -> bool:
         return False
     parsed = split_countries(text)
     return bool(parsed.codes) and not parsed.unmatched
-
-
-# English names the way IOM and the UN write them, where ISO's short name differs
-# (ISO puts the qualifier after a comma: "Congo, The Democratic Republic of the").
-UN_NAMES: dict[str, str] = {
-    "BO": "Bolivia (Plurinational State of)",
-    "CD": "Democratic Republic of the Congo",
-    "FM": "Micronesia (Federated States of)",
-    "GB": "United Kingdom of Great Britain and Northern Ireland",
-    "IR": "Iran (Islamic Republic of)",
-    "KP": "Democratic People's Republic of Korea",
-    "KR": "Republic of Korea",
-    "MD": "Republic of Moldova",
-    "PS": "State of Palestine",
-    "TZ": "United Republic of Tanzania",
-    "US": "United States of America",
-    "VA": "Holy See",
-    "VE": "Venezuela (Bolivarian Republic of)",
-    "VG": "British Virgin Islands",
-    "VI": "United States Virgin Islands",
-    "XK": "Kosovo",
-}
-
-
-@cache
-def english_name(code: str) -> str:
-    """The English name IOM and the UN use for a code ("Bosnia and Herzegovina",
-    "Democratic Republic of the Congo"), for the warehouse's join table: ISO 3166's
-    name (pycountry) unless `UN_NAMES` says otherwise, never CLDR's short forms."""
-    import pycountry
-
-    if code in UN_NAMES:
-        return UN_NAMES[code]
-    country = pycountry.countries.get(alpha_2=code)
-    return str(country.name) if country is not None else code

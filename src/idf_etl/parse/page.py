@@ -37,7 +37,7 @@ from idf_etl.records import OtherPage, Problem, ProjectRecord
 from idf_etl.urls import PROJECT_PAGE_PATTERNS, at_project_path, url_language
 
 # Bump when a change to parsing can change a record: stored with every page.
-PARSER_VERSION = "1.9.0"
+PARSER_VERSION = "1.10.0"
 
 _WORD = re.compile(r"[^\W\d_]+")
 # word -> the languages it is a stop word of ("la" is French and Spanish)
