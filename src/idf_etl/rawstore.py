@@ -42,6 +42,10 @@ def utcnow() -> str:
 CLOCK_SLACK = timedelta(minutes=5)
 
 
+# sqlite3.connect's default wait for another process's write transaction (timeout=5.0).
+BUSY_TIMEOUT_MS = 5000
+
+
 class RawStore:
     """Bodies on disk plus the manifest. Not shared between processes at once (the run lock sees to that)."""
 
@@ -359,5 +363,13 @@ class RawStore:
         row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    def set_meta(self, key: str, value: str, wait: float | None = None) -> None:
+        """`wait`: the seconds to wait for another process's write transaction on the
+        manifest (None: SQLite's busy timeout, 5 s)."""
+        if wait is not None:
+            self._db.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        finally:
+            if wait is not None:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

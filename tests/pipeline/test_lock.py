@@ -303,6 +303,7 @@ def test_a_healthy_run_past_twice_a_short_run_timeout_is_waited_for_not_stuck(tm
             assert run.poll() is None, run.communicate()
             with suppress(OSError, ValueError):
                 record = json.loads((data / ".idf-etl.lock").read_text())
+            time.sleep(0.01)
         run.send_signal(signal.SIGSTOP)
         assert record["tail"] == tail_seconds(40.0, 0.5) == 140.0
         age_past(run, 2.0)  # past twice run_timeout (1 s)

@@ -26,7 +26,13 @@ from idf_etl.load.loader import Loader
 from idf_etl.load.problems import halt_when_project_pages_lost, track_problems
 from idf_etl.parse.inputs import parse_stored_page
 from idf_etl.parse.page import PARSER_VERSION
-from idf_etl.pipeline.build import Load, Run, after_publish, build_with_memory
+from idf_etl.pipeline.build import (
+    AFTER_PUBLISH_WAIT,
+    Load,
+    Run,
+    after_publish,
+    build_with_memory,
+)
 from idf_etl.pipeline.deadlines import EXPORT_SECONDS, Deadlines, export_seconds, fetch_deadline
 from idf_etl.pipeline.holder import tail_seconds
 from idf_etl.pipeline.ledger import close_run, config_hash, open_run
@@ -142,7 +148,7 @@ def run_pipeline(
             after_publish(
                 result,
                 f"the raw store's {MEMORY_NEEDED} ({store.manifest})",
-                lambda: store.set_meta(MEMORY_NEEDED, built_with),
+                lambda: store.set_meta(MEMORY_NEEDED, built_with, wait=AFTER_PUBLISH_WAIT),
                 f"the next run starts at {settings.warehouse_memory} again",
             )
     clock.stop()
