@@ -111,7 +111,7 @@ def build_within_memory(
     started there, since a build given up restarts from nothing, and under run_timeout
     every night gave up its first build and parsed nothing (adversary, issue 22). Returns
     the result and the limit it was built with."""
-    limit = start_with(memory, most, needed)
+    limit = start = start_with(memory, most, needed)
     while True:
         try:
             result = build(limit)
@@ -131,6 +131,10 @@ def build_within_memory(
             continue
         if limit != memory:
             note = f"the warehouse needed more than warehouse_memory = {memory}: built with {limit}"
+            if limit == start:
+                # Not tried at `memory` this run: started where the last build ended
+                # (adversary: 16MB on a store a 64MB build left, said it needed more).
+                note += ", where the last build needed it (not tried lower this run)"
             log.warning("run: note: %s", note)
             result.notes.append(note)
         return result, limit
