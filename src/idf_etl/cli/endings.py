@@ -207,6 +207,8 @@ def guard_standard_streams() -> None:
         encoding=old.encoding if old is not None else "utf-8",
         errors=old.errors if old is not None else "strict",
         line_buffering=old.line_buffering if old is not None else False,
+        # python -u, PYTHONUNBUFFERED: each write reaches the file at once, as before
+        write_through=getattr(old, "write_through", False),
     )
     if sys.stderr is None:  # closed: Python gave it no stream, and logging needs one
         sys.stderr = open(2, "w", errors="backslashreplace", closefd=False)  # noqa: SIM115
