@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ PAGES = Path(__file__).parent / "fixtures" / "pages"
 # shared CI machine a parse that takes 443 ms failed Hypothesis' default 200 ms (test_other_states).
 settings.register_profile("idf-etl", deadline=None)
 settings.load_profile("idf-etl")
+
+# A suite started in the background (`make test &`, nohup, a CI runner's job) inherits Ctrl-C
+# ignored, and Python then never turns SIGINT into KeyboardInterrupt: a test that stops its own
+# work with Ctrl-C (tests/report/test_report.py) waited out its whole bound, two hours. The
+# suite's processes (xdist's workers too: each imports this file) take Python's handler back.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):
