@@ -33,6 +33,12 @@ class LeanBatches:
         self.rollback = rollback
         share = MERGE_SHARE if rollback else 1.0
         self.limit = Lean(con, memory, share, step=1 - MERGE_SHARE)
+        self._whole()  # lean only while a batch runs
+
+    def _whole(self) -> None:
+        # Between batches (the weighing of the next keys, the issues, the commit and its
+        # checkpoint) the whole limit: nothing there is done again where DuckDB runs out.
+        self.con.execute(f"SET memory_limit = '{self.limit.full}'")
 
     def run(self, do: Callable[..., T], *args: Any, counts: object = None, what: str = "") -> T:
         """do(*args) as one batch (see the class)."""
@@ -49,7 +55,10 @@ class LeanBatches:
             if counts is not None:
                 vars(counts).update(saved)
 
-        return self.limit.run(do, *args, undo=undo, what=what)
+        self.limit.hold()
+        done = self.limit.run(do, *args, undo=undo, what=what)
+        self._whole()
+        return done
 
     def restore(self) -> None:
         """The connection's own limit again."""

@@ -79,6 +79,11 @@ class Lean:
                 reason = str(exc).splitlines()[0]
                 log.debug("%s: %s; again at %s", what, reason, self.limit)
 
+    def hold(self) -> None:
+        """The limit where it stands set again (a caller may have set another meanwhile)."""
+        with self._lock:
+            self._apply()
+
     def restore(self) -> None:
         """The connection's own limit again."""
         with self._lock:
